@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - message names and the binding registry
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#include "common.h"
+
+#include <kunit/visibility.h>
+#include <linux/ctype.h>
+#include <linux/hashtable.h>
+#include <linux/lockdep.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/stringhash.h>
+
+#include "bind.h"
+
+/**
+ * DOC: Names and bindings
+ *
+ * A message name is ``$.`` followed by words of alphanumeric characters
+ * separated by single dots.  A binding may end in ``.*`` (every name below
+ * the prefix, at any depth) or ``.%`` (every name exactly one level below
+ * the prefix); messages are never sent to such patterns.
+ *
+ * Each distinct name or pattern bound on a bus has a &struct kbus_name_node
+ * in the bus's hash table.  A wildcard node is hashed by its prefix, so the
+ * nodes that match a name ``$.A.B.C`` are found with one lookup per level:
+ * the exact node ``$.A.B.C``, the ``%`` node keyed ``$.A.B`` and the ``*``
+ * nodes keyed ``$.A.B``, ``$.A`` and ``$``.  Sending never scans the
+ * bindings of the bus.
+ *
+ * A name has at most one replier.  For a request, an exact replier beats a
+ * ``%`` replier, which beats the ``*`` repliers; among those the longest
+ * prefix wins.
+ */
+
+/**
+ * kbus_name_valid() - Whether a name or binding pattern is well formed.
+ * @name: the name (need not be NUL-terminated).
+ * @len: its length.
+ * @wildcard_ok: whether a final ``.*`` or ``.%`` is allowed.
+ *
+ * Return: true if the name is valid.
+ */
+bool kbus_name_valid(const char *name, u32 len, bool wildcard_ok)
+{
+	u32 i;
+
+	if (len < 3 || len > KBUS_MAX_NAME_LEN)
+		return false;
+	if (name[0] != '$' || name[1] != '.')
+		return false;
+	if (name[len - 2] == '.' &&
+	    (name[len - 1] == '*' || name[len - 1] == '%')) {
+		if (!wildcard_ok)
+			return false;
+		len -= 2;
+		if (len == 1)
+			return true;	/* "$.*" or "$.%" */
+	}
+	if (name[len - 1] == '.')
+		return false;
+	for (i = 2; i < len; i++) {
+		if (name[i] == '.') {
+			if (name[i - 1] == '.')
+				return false;
+		} else if (!isalnum(name[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_name_valid);
+
+/* Length of the prefix before the last dot of a valid name. */
+static u32 last_dot(const char *name, u32 len)
+{
+	u32 i;
+
+	for (i = len; i > 1; i--) {
+		if (name[i - 1] == '.')
+			return i - 1;
+	}
+	return 1;	/* valid names start with "$." */
+}
+
+static u32 name_hash(u8 kind, const char *key, u32 len)
+{
+	return full_name_hash(NULL, key, len) + kind;
+}
+
+static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
+						 u8 kind, const char *key,
+						 u32 len)
+{
+	struct kbus_name_node *node;
+
+	lockdep_assert_held(&bus->lock);
+
+	hash_for_each_possible(bus->names, node, hnode,
+			       name_hash(kind, key, len)) {
+		if (node->kind == kind && node->len == len &&
+		    !memcmp(node->key, key, len))
+			return node;
+	}
+	return NULL;
+}
+
+/* Split a pattern into its kind and key length. */
+static u8 pattern_kind(const char *name, u32 len, u32 *keylen)
+{
+	*keylen = len;
+	if (len >= 2 && name[len - 2] == '.') {
+		if (name[len - 1] == '*') {
+			*keylen = len - 2;
+			return KBUS_NAME_STAR;
+		}
+		if (name[len - 1] == '%') {
+			*keylen = len - 2;
+			return KBUS_NAME_PERCENT;
+		}
+	}
+	return KBUS_NAME_EXACT;
+}
+
+static struct kbus_name_node *node_get_locked(struct kbus_bus *bus,
+					      const char *name, u32 len)
+{
+	struct kbus_name_node *node;
+	u32 keylen;
+	u8 kind;
+
+	kind = pattern_kind(name, len, &keylen);
+	node = node_lookup_locked(bus, kind, name, keylen);
+	if (node)
+		return node;
+
+	node = kzalloc(struct_size(node, full, len + 1), GFP_KERNEL_ACCOUNT);
+	if (!node)
+		return NULL;
+	INIT_LIST_HEAD(&node->listeners);
+	node->kind = kind;
+	node->len = keylen;
+	memcpy(node->full, name, len);
+	node->key = node->full;
+	hash_add(bus->names, &node->hnode, name_hash(kind, name, keylen));
+	return node;
+}
+
+static void node_put_locked(struct kbus_name_node *node)
+{
+	if (node->replier || !list_empty(&node->listeners))
+		return;
+	hash_del(&node->hnode);
+	kfree(node);
+}
+
+/**
+ * kbus_bind_locked() - Bind a Ksock to a name as listener or replier.
+ * @ks: the Ksock.
+ * @name: a valid name or pattern.
+ * @len: its length.
+ * @is_replier: bind as the replier.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, -EADDRINUSE if @is_replier and the name already has a
+ * replier, or -ENOMEM.
+ */
+int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+		     bool is_replier)
+{
+	struct kbus_bus *bus = ks->bus;
+	struct kbus_name_node *node;
+	struct kbus_binding *b;
+
+	lockdep_assert_held(&bus->lock);
+
+	node = node_get_locked(bus, name, len);
+	if (!node)
+		return -ENOMEM;
+	if (is_replier && node->replier)
+		return -EADDRINUSE;
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!b) {
+		node_put_locked(node);
+		return -ENOMEM;
+	}
+	b->node = node;
+	b->ksock = ks;
+	b->is_replier = is_replier;
+	if (is_replier) {
+		INIT_LIST_HEAD(&b->name_link);
+		node->replier = b;
+	} else {
+		list_add_tail(&b->name_link, &node->listeners);
+	}
+	list_add(&b->ksock_link, &ks->bindings);
+	list_add(&b->bus_link, &bus->bindings);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bind_locked);
+
+/**
+ * kbus_binding_find_locked() - Find a Ksock's most recent binding to a name.
+ * @ks: the Ksock.
+ * @name: the name or pattern, exactly as bound.
+ * @len: its length.
+ * @is_replier: look for a replier binding rather than a listener one.
+ *
+ * Context: The bus lock is held.
+ * Return: the binding, or NULL.
+ */
+struct kbus_binding *kbus_binding_find_locked(struct kbus_ksock *ks,
+					      const char *name, u32 len,
+					      bool is_replier)
+{
+	struct kbus_binding *b;
+	u32 keylen;
+	u8 kind;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	kind = pattern_kind(name, len, &keylen);
+	list_for_each_entry(b, &ks->bindings, ksock_link) {
+		if (b->is_replier == is_replier && b->node->kind == kind &&
+		    b->node->len == keylen && !memcmp(b->node->key, name, keylen))
+			return b;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_binding_find_locked);
+
+/**
+ * kbus_binding_free_locked() - Remove a binding from the registry and free it.
+ * @b: the binding.  Messages queued through it must have been dealt with.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_binding_free_locked(struct kbus_binding *b)
+{
+	struct kbus_name_node *node = b->node;
+
+	lockdep_assert_held(&b->ksock->bus->lock);
+
+	if (b->is_replier)
+		node->replier = NULL;
+	else
+		list_del(&b->name_link);
+	list_del(&b->ksock_link);
+	list_del(&b->bus_link);
+	kfree(b);
+	node_put_locked(node);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_binding_free_locked);
+
+/**
+ * kbus_replier_exact_locked() - The replier bound to exactly this string.
+ * @bus: the bus.
+ * @name: a name or pattern.
+ * @len: its length.
+ *
+ * Context: The bus lock is held.
+ * Return: the replier binding, or NULL.
+ */
+struct kbus_binding *kbus_replier_exact_locked(struct kbus_bus *bus,
+					       const char *name, u32 len)
+{
+	struct kbus_name_node *node;
+	u32 keylen;
+	u8 kind;
+
+	kind = pattern_kind(name, len, &keylen);
+	node = node_lookup_locked(bus, kind, name, keylen);
+	return node ? node->replier : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_replier_exact_locked);
+
+/**
+ * kbus_replier_for_locked() - The replier that gets a request for a name.
+ * @bus: the bus.
+ * @name: a valid name without wildcard.
+ * @len: its length.
+ *
+ * Context: The bus lock is held.
+ * Return: the replier binding with the highest precedence, or NULL.
+ */
+struct kbus_binding *kbus_replier_for_locked(struct kbus_bus *bus,
+					     const char *name, u32 len)
+{
+	struct kbus_name_node *node;
+	u32 i;
+
+	node = node_lookup_locked(bus, KBUS_NAME_EXACT, name, len);
+	if (node && node->replier)
+		return node->replier;
+
+	node = node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
+				  last_dot(name, len));
+	if (node && node->replier)
+		return node->replier;
+	for (i = len; i > 0; i--) {
+		if (name[i - 1] != '.')
+			continue;
+		node = node_lookup_locked(bus, KBUS_NAME_STAR, name, i - 1);
+		if (node && node->replier)
+			return node->replier;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_replier_for_locked);
+
+static int node_listeners(struct kbus_name_node *node, kbus_listener_fn fn,
+			  void *arg)
+{
+	struct kbus_binding *b, *tmp;
+	int err;
+
+	if (!node)
+		return 0;
+	list_for_each_entry_safe(b, tmp, &node->listeners, name_link) {
+		err = fn(b, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
+ * kbus_for_each_listener_locked() - Call @fn for each listener of a name.
+ * @bus: the bus.
+ * @name: a valid name without wildcard.
+ * @len: its length.
+ * @fn: the function; it must not add or remove bindings.
+ * @arg: its argument.
+ *
+ * Exact listeners come first, then ``%`` ones, then ``*`` ones from the
+ * longest prefix to the shortest; each name's listeners in bind order.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or the first error @fn returned.
+ */
+int kbus_for_each_listener_locked(struct kbus_bus *bus, const char *name,
+				  u32 len, kbus_listener_fn fn, void *arg)
+{
+	int err;
+	u32 i;
+
+	lockdep_assert_held(&bus->lock);
+
+	err = node_listeners(node_lookup_locked(bus, KBUS_NAME_EXACT, name,
+						len), fn, arg);
+	if (err)
+		return err;
+	err = node_listeners(node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
+						last_dot(name, len)), fn, arg);
+	if (err)
+		return err;
+	for (i = len; i > 0; i--) {
+		if (name[i - 1] != '.')
+			continue;
+		err = node_listeners(node_lookup_locked(bus, KBUS_NAME_STAR,
+							name, i - 1), fn, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_for_each_listener_locked);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - message names and the binding registry
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_BIND_H
+#define _DRIVERS_IPC_KBUS_BIND_H
+
+#include <linux/types.h>
+
+#include "kbus_internal.h"
+
+bool kbus_name_valid(const char *name, u32 len, bool wildcard_ok);
+
+int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+		     bool is_replier);
+struct kbus_binding *kbus_binding_find_locked(struct kbus_ksock *ks,
+					      const char *name, u32 len,
+					      bool is_replier);
+void kbus_binding_free_locked(struct kbus_binding *b);
+struct kbus_binding *kbus_replier_for_locked(struct kbus_bus *bus,
+					     const char *name, u32 len);
+struct kbus_binding *kbus_replier_exact_locked(struct kbus_bus *bus,
+					       const char *name, u32 len);
+
+/**
+ * typedef kbus_listener_fn - Called for each listener binding of a name.
+ * @b: the binding.
+ * @arg: the caller's argument.
+ *
+ * Return: 0 to go on, or an error to stop with.
+ */
+typedef int (*kbus_listener_fn)(struct kbus_binding *b, void *arg);
+
+int kbus_for_each_listener_locked(struct kbus_bus *bus, const char *name,
+				  u32 len, kbus_listener_fn fn, void *arg);
+
+#endif /* _DRIVERS_IPC_KBUS_BIND_H */

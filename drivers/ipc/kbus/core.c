@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - buses, Ksocks and the device lifetime
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#include "common.h"
+
+#include <kunit/visibility.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "bind.h"
+#include "core.h"
+#include "debugfs.h"
+#include "fops.h"
+#include "msg.h"
+#include "reply.h"
+
+/**
+ * DOC: Locking overview
+ *
+ * KBUS has four kinds of locks.  In acquisition order:
+ *
+ * 1. &kbus_ksock.rd_lock and &kbus_ksock.wr_lock (mutexes): each serialises
+ *    one side of one open file (NEXTMSG/LENLEFT/read(), and
+ *    write()/SEND/DISCARD).  They protect only that file's own reading or
+ *    writing state and are the only locks held while copying to or from
+ *    user space.  A Ksock never takes another Ksock's rd_lock or wr_lock.
+ *
+ * 2. &kbus_buses_lock (mutex): the list of buses and bus creation.  Taken
+ *    before a bus lock (debugfs walks every bus).
+ *
+ * 3. &kbus_bus.lock (mutex, "the bus lock"): everything shared on one
+ *    bus: the binding registry, every Ksock's queue, outstanding and owed
+ *    requests, id counters and settings.  Sending a message takes it once
+ *    and delivers to every recipient under it, which is what makes the
+ *    order of messages the same for every recipient.  No two bus locks are
+ *    ever held together.
+ *
+ * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups under the
+ *    bus lock.
+ *
+ * Lockless paths: read() copies from &kbus_ksock.cur, which the file owns
+ * and whose message is immutable; poll reads &kbus_ksock.queue_len with
+ * READ_ONCE() (paired with WRITE_ONCE() in the queue helpers) after
+ * registering on the wait queue, so a message queued in between wakes it.
+ *
+ * Lifetimes: a bus is freed by the release of its &struct device, after
+ * the last open file has dropped its reference; a Ksock lives from open to
+ * release and is reachable by others only through its bus, under the bus
+ * lock; a message lives while a queue entry, a reader or a sender holds a
+ * reference to it.
+ */
+
+static int kbus_num_devices = KBUS_DEF_NUM_DEVICES;
+module_param(kbus_num_devices, int, 0444);
+MODULE_PARM_DESC(kbus_num_devices,
+		 "Number of buses created at load (1-256, default 1)");
+
+/* Protects kbus_buses and the creation of buses. */
+DEFINE_MUTEX(kbus_buses_lock);
+LIST_HEAD(kbus_buses);
+static DEFINE_IDA(kbus_ida);
+static dev_t kbus_devt;
+
+static char *kbus_devnode(const struct device *dev, umode_t *mode)
+{
+	/* Owner only; udev rules can widen it (see the documentation). */
+	if (mode)
+		*mode = 0600;
+	return NULL;
+}
+
+static const struct class kbus_class = {
+	.name = KBUS_NAME,
+	.devnode = kbus_devnode,
+};
+
+/**
+ * kbus_bus_alloc() - Allocate and initialise a bus without a device.
+ * @index: the bus number.
+ *
+ * Context: Process context, may sleep.
+ * Return: the bus, or ERR_PTR(-ENOMEM).
+ */
+struct kbus_bus *kbus_bus_alloc(u32 index)
+{
+	struct kbus_bus *bus;
+
+	bus = kzalloc(sizeof(*bus), GFP_KERNEL);
+	if (!bus)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&bus->lock);
+	bus->index = index;
+	hash_init(bus->names);
+	INIT_LIST_HEAD(&bus->bindings);
+	INIT_LIST_HEAD(&bus->ksocks);
+	INIT_LIST_HEAD(&bus->bus_node);
+	xa_init_flags(&bus->ksock_ids, XA_FLAGS_ALLOC);
+	bus->max_msg_size = KBUS_DEF_MAX_MESSAGE_SIZE;
+	return bus;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_alloc);
+
+/**
+ * kbus_bus_free() - Free a bus that has no device and no Ksock.
+ * @bus: the bus.
+ *
+ * Context: Process context.
+ */
+void kbus_bus_free(struct kbus_bus *bus)
+{
+	WARN_ON_ONCE(!list_empty(&bus->ksocks));
+	xa_destroy(&bus->ksock_ids);
+	mutex_destroy(&bus->lock);
+	kfree(bus);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_free);
+
+static void kbus_bus_release(struct device *dev)
+{
+	struct kbus_bus *bus = container_of(dev, struct kbus_bus, dev);
+
+	ida_free(&kbus_ida, bus->index);
+	kbus_bus_free(bus);
+}
+
+/**
+ * kbus_bus_create() - Create a bus and its device node.
+ * @index: where to store the new bus's number.
+ *
+ * Context: Process context; takes kbus_buses_lock.
+ * Return: 0, -EINVAL if all bus numbers are in use, or -ENOMEM.
+ */
+int kbus_bus_create(u32 *index)
+{
+	struct kbus_bus *bus;
+	int ret;
+
+	ret = ida_alloc_max(&kbus_ida, KBUS_MAX_NUM_DEVICES - 1, GFP_KERNEL);
+	if (ret < 0)
+		return ret == -ENOSPC ? -EINVAL : ret;
+
+	bus = kbus_bus_alloc(ret);
+	if (IS_ERR(bus)) {
+		ida_free(&kbus_ida, ret);
+		return PTR_ERR(bus);
+	}
+
+	device_initialize(&bus->dev);
+	bus->dev.devt = MKDEV(MAJOR(kbus_devt), bus->index);
+	bus->dev.class = &kbus_class;
+	bus->dev.release = kbus_bus_release;
+	cdev_init(&bus->cdev, &kbus_fops);
+	bus->cdev.owner = THIS_MODULE;
+	ret = dev_set_name(&bus->dev, KBUS_NAME "%u", bus->index);
+	if (ret)
+		goto err_put;
+	ret = cdev_device_add(&bus->cdev, &bus->dev);
+	if (ret)
+		goto err_put;
+	bus->registered = true;
+
+	mutex_lock(&kbus_buses_lock);
+	list_add_tail(&bus->bus_node, &kbus_buses);
+	mutex_unlock(&kbus_buses_lock);
+	*index = bus->index;
+	return 0;
+
+err_put:
+	put_device(&bus->dev);
+	return ret;
+}
+
+static void kbus_bus_destroy(struct kbus_bus *bus)
+{
+	mutex_lock(&bus->lock);
+	bus->dead = true;
+	mutex_unlock(&bus->lock);
+	cdev_device_del(&bus->cdev, &bus->dev);
+	put_device(&bus->dev);
+}
+
+/**
+ * kbus_ksock_create() - Open a Ksock on a bus.
+ * @bus: the bus.
+ * @may_admin: whether the opener may change bus-wide settings.
+ *
+ * Context: Process context; takes the bus lock.
+ * Return: the Ksock, ERR_PTR(-ENODEV) if the bus is going away,
+ * ERR_PTR(-EBUSY) if every Ksock id is in use, or ERR_PTR(-ENOMEM).
+ */
+struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool may_admin)
+{
+	struct kbus_ksock *ks;
+	int ret;
+
+	ks = kzalloc(sizeof(*ks), GFP_KERNEL_ACCOUNT);
+	if (!ks)
+		return ERR_PTR(-ENOMEM);
+	ks->bus = bus;
+	ks->pid = task_tgid_vnr(current);
+	ks->may_admin = may_admin;
+	ks->max_msgs = KBUS_DEF_MAX_MESSAGES;
+	INIT_LIST_HEAD(&ks->bus_node);
+	INIT_LIST_HEAD(&ks->queue);
+	INIT_LIST_HEAD(&ks->bindings);
+	INIT_LIST_HEAD(&ks->outstanding);
+	INIT_LIST_HEAD(&ks->owed);
+	init_waitqueue_head(&ks->wait);
+	mutex_init(&ks->rd_lock);
+	mutex_init(&ks->wr_lock);
+
+	mutex_lock(&bus->lock);
+	if (bus->dead) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	ret = xa_alloc_cyclic(&bus->ksock_ids, &ks->id, ks,
+			      XA_LIMIT(1, U32_MAX), &bus->next_ksock_id,
+			      GFP_KERNEL_ACCOUNT);
+	if (ret < 0)
+		goto err_unlock;
+	list_add_tail(&ks->bus_node, &bus->ksocks);
+	mutex_unlock(&bus->lock);
+	return ks;
+
+err_unlock:
+	mutex_unlock(&bus->lock);
+	kfree(ks);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_create);
+
+/**
+ * kbus_ksock_release() - Close a Ksock.
+ * @ks: the Ksock.
+ *
+ * Every request it still holds is answered: unread ones with
+ * ``$.KBUS.Replier.GoneAway``, read ones with ``$.KBUS.Replier.Ignored``.
+ * Its bindings go, and the requests it sent are forgotten.
+ *
+ * Context: Process context; takes the bus lock (not interruptibly: a
+ * release must always complete).
+ */
+void kbus_ksock_release(struct kbus_ksock *ks)
+{
+	struct kbus_bus *bus = ks->bus;
+	struct kbus_binding *b, *tmp;
+
+	mutex_lock(&bus->lock);
+	/* Unreachable from now on: nothing more can be queued here. */
+	xa_erase(&bus->ksock_ids, ks->id);
+	list_del_init(&ks->bus_node);
+	kbus_queue_flush_locked(ks, NULL, KBUS_MSG_NAME_REPLIER_GONEAWAY);
+	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link)
+		kbus_binding_free_locked(b);
+	kbus_requests_release_locked(ks);
+	mutex_unlock(&bus->lock);
+
+	kbus_qentry_free(ks->cur);
+	kbus_msg_put(ks->wr_msg);
+	mutex_destroy(&ks->rd_lock);
+	mutex_destroy(&ks->wr_lock);
+	kfree(ks);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_release);
+
+/**
+ * kbus_ksock_lookup_locked() - Find an open Ksock of a bus by id.
+ * @bus: the bus.
+ * @id: the Ksock id.
+ *
+ * Context: The bus lock is held.
+ * Return: the Ksock, or NULL.
+ */
+struct kbus_ksock *kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id)
+{
+	lockdep_assert_held(&bus->lock);
+	return id ? xa_load(&bus->ksock_ids, id) : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_lookup_locked);
+
+/**
+ * kbus_next_msg_id_locked() - Assign the next message id of a bus.
+ * @bus: the bus.
+ * @id: where to store the id.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_next_msg_id_locked(struct kbus_bus *bus, struct kbus_msg_id *id)
+{
+	lockdep_assert_held(&bus->lock);
+
+	if (++bus->next_serial == 0)
+		++bus->next_serial;
+	id->network_id = 0;
+	id->serial_num = bus->next_serial;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_next_msg_id_locked);
+
+static void kbus_destroy_all(void)
+{
+	struct kbus_bus *bus, *tmp;
+	LIST_HEAD(doomed);
+
+	mutex_lock(&kbus_buses_lock);
+	list_splice_init(&kbus_buses, &doomed);
+	mutex_unlock(&kbus_buses_lock);
+
+	list_for_each_entry_safe(bus, tmp, &doomed, bus_node) {
+		list_del_init(&bus->bus_node);
+		kbus_bus_destroy(bus);
+	}
+}
+
+static int __init kbus_init(void)
+{
+	u32 index;
+	int ret, i;
+
+	if (kbus_num_devices < 1 || kbus_num_devices > KBUS_MAX_NUM_DEVICES) {
+		pr_err("kbus_num_devices must be 1 to %d\n",
+		       KBUS_MAX_NUM_DEVICES);
+		return -EINVAL;
+	}
+
+	ret = alloc_chrdev_region(&kbus_devt, 0, KBUS_MAX_NUM_DEVICES,
+				  KBUS_NAME);
+	if (ret)
+		return ret;
+	ret = class_register(&kbus_class);
+	if (ret)
+		goto err_region;
+
+	for (i = 0; i < kbus_num_devices; i++) {
+		ret = kbus_bus_create(&index);
+		if (ret)
+			goto err_buses;
+	}
+	kbus_debugfs_init();
+	return 0;
+
+err_buses:
+	kbus_destroy_all();
+	class_unregister(&kbus_class);
+err_region:
+	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);
+	return ret;
+}
+
+static void __exit kbus_exit(void)
+{
+	kbus_debugfs_exit();
+	kbus_destroy_all();
+	class_unregister(&kbus_class);
+	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);
+	ida_destroy(&kbus_ida);
+}
+
+module_init(kbus_init);
+module_exit(kbus_exit);
+
+MODULE_DESCRIPTION("KBUS lightweight kernel-mediated message bus");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - debugfs introspection
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ *
+ * /sys/kernel/debug/kbus/bindings lists every binding of every bus, in the
+ * format of the original KBUS's /proc/kbus/bindings (newest first), which
+ * existing KBUS tools parse.  /sys/kernel/debug/kbus/stats shows the state
+ * of every bus and Ksock.
+ */
+
+#include "common.h"
+
+#include <linux/debugfs.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+
+#include "core.h"
+#include "debugfs.h"
+
+static struct dentry *kbus_debugfs_dir;
+
+static int bindings_show(struct seq_file *m, void *v)
+{
+	struct kbus_binding *b;
+	struct kbus_bus *bus;
+
+	mutex_lock(&kbus_buses_lock);
+	list_for_each_entry(bus, &kbus_buses, bus_node) {
+		seq_puts(m, "# <device> is bound to <Ksock-ID> in <process-PID> as <Replier|Listener> for <message-name>\n");
+		mutex_lock(&bus->lock);
+		list_for_each_entry(b, &bus->bindings, bus_link)
+			seq_printf(m, "%3u: %8u %8lu  %c  %s\n", bus->index,
+				   b->ksock->id, (unsigned long)b->ksock->pid,
+				   b->is_replier ? 'R' : 'L', b->node->full);
+		mutex_unlock(&bus->lock);
+	}
+	mutex_unlock(&kbus_buses_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(bindings);
+
+static int stats_show(struct seq_file *m, void *v)
+{
+	struct kbus_ksock *ks;
+	struct kbus_bus *bus;
+
+	mutex_lock(&kbus_buses_lock);
+	list_for_each_entry(bus, &kbus_buses, bus_node) {
+		mutex_lock(&bus->lock);
+		seq_printf(m, "dev %2u: next ksock %u next msg %u max msg size %u\n",
+			   bus->index, bus->next_ksock_id, bus->next_serial + 1,
+			   bus->max_msg_size);
+		list_for_each_entry(ks, &bus->ksocks, bus_node) {
+			seq_printf(m, "  ksock %u pid %d last msg %u:%u queue %u of %u\n",
+				   ks->id, ks->pid, ks->last_sent.network_id,
+				   ks->last_sent.serial_num, ks->queue_len,
+				   ks->max_msgs);
+			seq_printf(m, "    outstanding requests %u, unreplied to %u, dropped %llu\n",
+				   ks->num_outstanding, ks->num_owed,
+				   ks->dropped);
+		}
+		mutex_unlock(&bus->lock);
+	}
+	mutex_unlock(&kbus_buses_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+/**
+ * kbus_debugfs_init() - Create the debugfs files.
+ *
+ * Failure is not an error: debugfs is optional.
+ *
+ * Context: Process context.
+ */
+void kbus_debugfs_init(void)
+{
+	kbus_debugfs_dir = debugfs_create_dir(KBUS_NAME, NULL);
+	debugfs_create_file("bindings", 0400, kbus_debugfs_dir, NULL,
+			    &bindings_fops);
+	debugfs_create_file("stats", 0400, kbus_debugfs_dir, NULL,
+			    &stats_fops);
+}
+
+/**
+ * kbus_debugfs_exit() - Remove the debugfs files.
+ *
+ * Context: Process context.
+ */
+void kbus_debugfs_exit(void)
+{
+	debugfs_remove_recursive(kbus_debugfs_dir);
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - structures shared by the units of the driver
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H
+#define _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/hashtable.h>
+#include <linux/kbus.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "common.h"
+#include "limits.h"
+
+/**
+ * struct kbus_bus - One bus: a /dev/kbusN device and everything on it.
+ * @lock: the bus lock; serialises every operation on the bus, which is
+ *        what gives all recipients the same message order.
+ * @index: bus number N (invariant after init).
+ * @dev: the device; its release frees the bus (invariant after init).
+ * @cdev: the character device (invariant after init).
+ * @registered: the device was added to the driver core (invariant after
+ *              init).
+ * @dead: the device is being removed; opens fail (protected by @lock).
+ * @names: names bound on this bus, hashed (protected by @lock).
+ * @bindings: all bindings, newest first (protected by @lock).
+ * @ksocks: all open Ksocks (protected by @lock).
+ * @ksock_ids: Ksock id to Ksock (modified under @lock; lookups under @lock).
+ * @next_ksock_id: cursor for allocating Ksock ids (protected by @lock).
+ * @next_serial: serial number of the next message (protected by @lock).
+ * @max_msg_size: largest entire message accepted (protected by @lock;
+ *                writers read it with READ_ONCE() before sending).
+ * @verbose: the VERBOSE setting (protected by @lock).
+ * @report_replier_binds: the REPORTREPLIERBINDS setting (protected by
+ *                        @lock).
+ * @bus_node: entry in the list of all buses (protected by kbus_buses_lock).
+ */
+struct kbus_bus {
+	struct mutex lock;
+	u32 index;
+	struct device dev;
+	struct cdev cdev;
+	bool registered;
+	bool dead;
+	DECLARE_HASHTABLE(names, KBUS_NAME_HASH_BITS);
+	struct list_head bindings;
+	struct list_head ksocks;
+	struct xarray ksock_ids;
+	u32 next_ksock_id;
+	u32 next_serial;
+	u32 max_msg_size;
+	bool verbose;
+	bool report_replier_binds;
+	struct list_head bus_node;
+};
+
+/**
+ * struct kbus_msg - A message as stored: shared by all its recipients.
+ * @refcount: one reference per queue entry and per sender in flight.
+ * @id: message id (invariant after send).
+ * @in_reply_to: id of the request this replies to, or {0, 0}.
+ * @to: see struct kbus_message_header.
+ * @from: Ksock id of the sender, 0 for KBUS itself.
+ * @orig_from: passed through.
+ * @final_to: passed through.
+ * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
+ * @name_len: length of the name.
+ * @data_len: length of the data.
+ * @body_len: bytes in @body.
+ * @body: the bytes that follow the header in an entire message: name, NUL
+ *        and zero padding, data and zero padding, end guard.
+ *
+ * A message is immutable once it has been sent, so readers copy from it
+ * without any lock.
+ */
+struct kbus_msg {
+	refcount_t refcount;
+	struct kbus_msg_id id;
+	struct kbus_msg_id in_reply_to;
+	u32 to;
+	u32 from;
+	struct kbus_orig_from orig_from;
+	struct kbus_orig_from final_to;
+	u32 flags;
+	u32 name_len;
+	u32 data_len;
+	u32 body_len;
+	u8 body[] __counted_by(body_len);
+};
+
+/**
+ * struct kbus_qentry - One recipient's copy of a message.
+ * @node: entry in the recipient's queue (protected by the bus lock).
+ * @msg: the message; the entry owns one reference.
+ * @binding: the binding the copy was queued through, or NULL for replies
+ *           and messages KBUS generates (protected by the bus lock).
+ * @flags: this copy's flags.
+ */
+struct kbus_qentry {
+	struct list_head node;
+	struct kbus_msg *msg;
+	struct kbus_binding *binding;
+	u32 flags;
+};
+
+/**
+ * struct kbus_request - A request in flight, seen from one end.
+ * @node: entry in the Ksock's outstanding or owed list (protected by the
+ *        bus lock).
+ * @id: id of the request.
+ * @peer_id: on the requester's outstanding list, the replier's Ksock id; on
+ *           the replier's owed list, the requester's Ksock id.
+ * @spare: on the outstanding list only: the synthetic reply, allocated when
+ *         the request was sent, queued if the real reply can never come.
+ *         NULL on the owed list.
+ */
+struct kbus_request {
+	struct list_head node;
+	struct kbus_msg_id id;
+	u32 peer_id;
+	struct kbus_qentry *spare;
+};
+
+/**
+ * struct kbus_ksock - An open file of a bus.
+ * @bus: the bus (invariant after open).
+ * @id: Ksock id, unique and non-zero on the bus (invariant after open).
+ * @pid: thread group id of the opener (invariant after open).
+ * @may_admin: the opener may change bus-wide settings (invariant after
+ *             open).
+ * @bus_node: entry in @bus->ksocks (protected by the bus lock).
+ * @queue: queued copies, oldest first (protected by the bus lock).
+ * @queue_len: entries in @queue (protected by the bus lock; poll reads it
+ *             with READ_ONCE()).
+ * @max_msgs: queue limit; the queue is full when @queue_len plus
+ *            @num_outstanding reaches it (protected by the bus lock).
+ * @bindings: this Ksock's bindings, newest first (protected by the bus
+ *            lock).
+ * @outstanding: requests sent and not yet answered, each holding a slot of
+ *               the queue for its reply (protected by the bus lock).
+ * @num_outstanding: entries in @outstanding (protected by the bus lock).
+ * @owed: requests read with %KBUS_IOC_NEXTMSG and not yet replied to
+ *        (protected by the bus lock).
+ * @num_owed: entries in @owed (protected by the bus lock).
+ * @only_once: MSGONLYONCE setting (protected by the bus lock).
+ * @last_pushed: id of the last message queued here, for only-once
+ *               (protected by the bus lock).
+ * @last_sent: id of the last message this Ksock sent (protected by the bus
+ *             lock).
+ * @dropped: announcements this Ksock missed because its queue was full
+ *           (protected by the bus lock).
+ * @send_pending: scratch for the send in progress: copies planned for this
+ *                Ksock (protected by the bus lock; 0 between sends).
+ * @send_chosen: scratch for the send in progress: this Ksock gets a copy
+ *               (protected by the bus lock; false between sends).
+ * @wait: woken when a message is queued (protected by its own lock).
+ * @rd_lock: serialises this file's read side: NEXTMSG, LENLEFT, read().
+ *           Taken before the bus lock; held across copies to user space.
+ * @cur: the message being read (protected by @rd_lock).
+ * @cur_hdr: header image of @cur (protected by @rd_lock).
+ * @cur_len: entire length of @cur (protected by @rd_lock).
+ * @cur_off: bytes of @cur already read (protected by @rd_lock).
+ * @wr_lock: serialises this file's write side: write(), SEND, DISCARD.
+ *           Taken before the bus lock; held across copies from user space.
+ * @wr_hdr: header being written (protected by @wr_lock).
+ * @wr_hdr_got: bytes of @wr_hdr written so far (protected by @wr_lock).
+ * @wr_msg: for an entire message, the message being filled (protected by
+ *          @wr_lock).
+ * @wr_body_got: bytes of @wr_msg's body written so far (protected by
+ *               @wr_lock).
+ * @wr_complete: a whole message has been written (protected by @wr_lock).
+ * @wr_sending: an %KBUS_BIT_ALL_OR_WAIT send of @wr_msg is waiting for
+ *              room (protected by @wr_lock).
+ */
+struct kbus_ksock {
+	struct kbus_bus *bus;
+	u32 id;
+	pid_t pid;
+	bool may_admin;
+	struct list_head bus_node;
+	struct list_head queue;
+	u32 queue_len;
+	u32 max_msgs;
+	struct list_head bindings;
+	struct list_head outstanding;
+	u32 num_outstanding;
+	struct list_head owed;
+	u32 num_owed;
+	bool only_once;
+	struct kbus_msg_id last_pushed;
+	struct kbus_msg_id last_sent;
+	u64 dropped;
+	u32 send_pending;
+	bool send_chosen;
+	wait_queue_head_t wait;
+
+	struct mutex rd_lock;
+	struct kbus_qentry *cur;
+	struct kbus_message_header cur_hdr;
+	size_t cur_len;
+	size_t cur_off;
+
+	struct mutex wr_lock;
+	struct kbus_message_header wr_hdr;
+	size_t wr_hdr_got;
+	struct kbus_msg *wr_msg;
+	size_t wr_body_got;
+	bool wr_complete;
+	bool wr_sending;
+};
+
+/**
+ * struct kbus_name_node - A name (or wildcard pattern) bound on a bus.
+ * @hnode: entry in the bus's name hash (protected by the bus lock).
+ * @listeners: listener bindings to this name, oldest first (protected by
+ *             the bus lock).
+ * @replier: the replier binding, or NULL (protected by the bus lock).
+ * @kind: %KBUS_NAME_EXACT, %KBUS_NAME_STAR or %KBUS_NAME_PERCENT
+ *        (invariant).
+ * @len: length of @key (invariant).
+ * @full: the whole name or pattern as bound, NUL-terminated (invariant).
+ * @key: for a wildcard, the part before the final ``.*`` or ``.%``; the
+ *       whole name otherwise.  Points into @full (invariant).
+ */
+struct kbus_name_node {
+	struct hlist_node hnode;
+	struct list_head listeners;
+	struct kbus_binding *replier;
+	u8 kind;
+	u32 len;
+	const char *key;
+	char full[];
+};
+
+/* Kinds of name nodes, in increasing replier precedence. */
+enum {
+	KBUS_NAME_STAR = 1,
+	KBUS_NAME_PERCENT,
+	KBUS_NAME_EXACT,
+};
+
+/**
+ * struct kbus_binding - A Ksock bound to a name.
+ * @node: the name (protected by the bus lock).
+ * @ksock: the Ksock (invariant).
+ * @is_replier: replier or listener binding (invariant).
+ * @name_link: entry in @node->listeners (protected by the bus lock).
+ * @ksock_link: entry in @ksock->bindings (protected by the bus lock).
+ * @bus_link: entry in the bus's bindings (protected by the bus lock).
+ * @send_state: scratch for the send in progress: what this binding's Ksock
+ *              gets (protected by the bus lock; %KBUS_SEND_NONE between
+ *              sends).
+ */
+struct kbus_binding {
+	struct kbus_name_node *node;
+	struct kbus_ksock *ksock;
+	bool is_replier;
+	struct list_head name_link;
+	struct list_head ksock_link;
+	struct list_head bus_link;
+	u8 send_state;
+};
+
+/* What a listener binding gets in the send in progress. */
+enum {
+	KBUS_SEND_NONE,
+	KBUS_SEND_DELIVER,
+	KBUS_SEND_DROP,
+};
+
+#endif /* _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - numeric limits
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_LIMITS_H
+#define _DRIVERS_IPC_KBUS_LIMITS_H
+
+#include <linux/kbus.h>
+#include <linux/limits.h>
+
+/* Buses: minors 0 .. KBUS_MAX_NUM_DEVICES - 1. */
+#define KBUS_MAX_NUM_DEVICES		256
+#define KBUS_DEF_NUM_DEVICES		1
+
+/* Per-Ksock queue limit: default at open, and the most MAXMSGS accepts. */
+#define KBUS_DEF_MAX_MESSAGES		100
+#define KBUS_MAX_MAX_MESSAGES		100000
+
+/* Per-bus maximum message size (entire length), and its bounds. */
+#define KBUS_MIN_MAX_MESSAGE_SIZE	100
+#define KBUS_ABS_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
+#define KBUS_DEF_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
+
+/* Kernel-defined flag bits accepted on write, and the kernel's half. */
+#define KBUS_FLAGS_KNOWN		KBUS_FLAGS_MASK
+#define KBUS_FLAGS_KERNEL_HALF		(~KBUS_USER_FLAGS_MASK)
+
+/* Longest name of a message KBUS generates itself (with its NUL). */
+#define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_DISAPPEARED)
+
+/* Hash table order for the names bound on one bus. */
+#define KBUS_NAME_HASH_BITS		8
+
+#endif /* _DRIVERS_IPC_KBUS_LIMITS_H */

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - message store and per-Ksock queues
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ *
+ * A message is stored once, in a reference-counted &struct kbus_msg whose
+ * body is laid out exactly as the bytes that follow the header of an
+ * "entire" message.  Every recipient gets a &struct kbus_qentry on its
+ * queue that points at the shared message and carries the flags of that
+ * copy.  Readers build the header image from the message and the entry and
+ * copy the body as it is.
+ */
+
+#include "common.h"
+
+#include <kunit/visibility.h>
+#include <linux/lockdep.h>
+#include <linux/overflow.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/wait.h>
+
+#include "msg.h"
+
+/**
+ * kbus_msg_alloc() - Allocate a message with room for a name and data.
+ * @name_len: length of the name.
+ * @data_len: length of the data.
+ *
+ * The caller fills the name and data and then calls kbus_msg_seal().  The
+ * allocation is charged to the caller's memory cgroup.
+ *
+ * Context: Process context, may sleep.
+ * Return: the message with one reference, or ERR_PTR(-ENOMEM) or
+ * ERR_PTR(-EMSGSIZE) if the sizes overflow.
+ */
+struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len)
+{
+	struct kbus_msg *msg;
+	size_t body_len;
+
+	if (name_len > KBUS_MAX_NAME_LEN ||
+	    data_len > KBUS_ABS_MAX_MESSAGE_SIZE)
+		return ERR_PTR(-EMSGSIZE);
+	body_len = KBUS_PADDED_NAME_LEN(name_len) +
+		   KBUS_PADDED_DATA_LEN((size_t)data_len) + 4;
+
+	msg = kvzalloc(struct_size(msg, body, body_len), GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		return ERR_PTR(-ENOMEM);
+	refcount_set(&msg->refcount, 1);
+	msg->name_len = name_len;
+	msg->data_len = data_len;
+	msg->body_len = body_len;
+	return msg;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc);
+
+/**
+ * kbus_msg_put() - Drop a reference to a message.
+ * @msg: the message, or NULL.
+ *
+ * Context: Any context that may sleep.
+ */
+void kbus_msg_put(struct kbus_msg *msg)
+{
+	if (msg && refcount_dec_and_test(&msg->refcount))
+		kvfree(msg);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_put);
+
+/**
+ * kbus_msg_seal() - Make the padding and guard of a filled message canonical.
+ * @msg: the message, with its name and data filled.
+ *
+ * Zeroes the NUL and padding after the name and the padding after the data
+ * (whatever a writer put there) and stores the final end guard.
+ *
+ * Context: Any context.
+ */
+void kbus_msg_seal(struct kbus_msg *msg)
+{
+	size_t npad = KBUS_PADDED_NAME_LEN(msg->name_len);
+	size_t dpad = KBUS_PADDED_DATA_LEN((size_t)msg->data_len);
+	u32 guard = KBUS_MSG_END_GUARD;
+
+	memset(msg->body + msg->name_len, 0, npad - msg->name_len);
+	memset(msg->body + npad + msg->data_len, 0, dpad - msg->data_len);
+	memcpy(msg->body + npad + dpad, &guard, sizeof(guard));
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_seal);
+
+/**
+ * kbus_msg_entire_len() - Length of a message read as an entire message.
+ * @msg: the message.
+ *
+ * Return: the header size plus the body length.
+ */
+size_t kbus_msg_entire_len(const struct kbus_msg *msg)
+{
+	return sizeof(struct kbus_message_header) + msg->body_len;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_entire_len);
+
+/**
+ * kbus_msg_is_request() - Whether a message asks for a reply.
+ * @msg: the message.
+ *
+ * Return: true for a request.
+ */
+bool kbus_msg_is_request(const struct kbus_msg *msg)
+{
+	return msg->flags & KBUS_BIT_WANT_A_REPLY;
+}
+
+/**
+ * kbus_msg_is_reply() - Whether a message is a reply.
+ * @msg: the message.
+ *
+ * Return: true if the message answers a request.
+ */
+bool kbus_msg_is_reply(const struct kbus_msg *msg)
+{
+	return msg->in_reply_to.network_id || msg->in_reply_to.serial_num;
+}
+
+/**
+ * kbus_msg_header_image() - Build the header a reader sees for a copy.
+ * @qe: the recipient's copy.
+ * @hdr: where to build the header; every byte is written.
+ *
+ * Context: Any context.
+ */
+void kbus_msg_header_image(const struct kbus_qentry *qe,
+			   struct kbus_message_header *hdr)
+{
+	const struct kbus_msg *msg = qe->msg;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->start_guard = KBUS_MSG_START_GUARD;
+	hdr->id = msg->id;
+	hdr->in_reply_to = msg->in_reply_to;
+	hdr->to = msg->to;
+	hdr->from = msg->from;
+	hdr->orig_from = msg->orig_from;
+	hdr->final_to = msg->final_to;
+	hdr->flags = qe->flags;
+	hdr->name_len = msg->name_len;
+	hdr->data_len = msg->data_len;
+	hdr->end_guard = KBUS_MSG_END_GUARD;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_header_image);
+
+/**
+ * kbus_qentry_alloc() - Allocate a recipient's copy of a message.
+ * @msg: the message; the new entry takes its own reference.  May be NULL,
+ *       for an entry whose message is attached later.
+ * @flags: the flags of this copy.
+ *
+ * Context: Process context, may sleep.
+ * Return: the entry, or NULL if out of memory.
+ */
+struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags)
+{
+	struct kbus_qentry *qe;
+
+	qe = kzalloc(sizeof(*qe), GFP_KERNEL_ACCOUNT);
+	if (!qe)
+		return NULL;
+	INIT_LIST_HEAD(&qe->node);
+	if (msg)
+		refcount_inc(&msg->refcount);
+	qe->msg = msg;
+	qe->flags = flags;
+	return qe;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc);
+
+/**
+ * kbus_qentry_free() - Free a copy that is on no queue.
+ * @qe: the entry, or NULL.
+ *
+ * Context: Process context.
+ */
+void kbus_qentry_free(struct kbus_qentry *qe)
+{
+	if (!qe)
+		return;
+	kbus_msg_put(qe->msg);
+	kfree(qe);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_free);
+
+/**
+ * kbus_synth_alloc() - Allocate a copy of a message KBUS will generate.
+ *
+ * The message has room for the longest name KBUS generates and no data, so
+ * that generating it later cannot fail.
+ *
+ * Context: Process context, may sleep.
+ * Return: the entry, or NULL if out of memory.
+ */
+struct kbus_qentry *kbus_synth_alloc(void)
+{
+	struct kbus_qentry *qe;
+	struct kbus_msg *msg;
+
+	msg = kbus_msg_alloc(KBUS_SYNTH_NAME_MAX - 1, 0);
+	if (IS_ERR(msg))
+		return NULL;
+	qe = kbus_qentry_alloc(msg, 0);
+	kbus_msg_put(msg);
+	return qe;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_synth_alloc);
+
+/**
+ * kbus_synth_fill() - Turn a spare copy into a message KBUS generates.
+ * @qe: an entry from kbus_synth_alloc(), on no queue.
+ * @name: one of the KBUS_MSG_NAME_* names.
+ * @id: the id of the new message.
+ * @from: the Ksock id the message is from (0 for KBUS itself).
+ * @to: the Ksock id of the recipient.
+ * @in_reply_to: the request it answers, or NULL.
+ *
+ * Context: Any context.
+ */
+void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
+		     const struct kbus_msg_id *id, u32 from, u32 to,
+		     const struct kbus_msg_id *in_reply_to)
+{
+	struct kbus_msg *msg = qe->msg;
+	u32 len = strlen(name);
+
+	if (WARN_ON_ONCE(len >= KBUS_SYNTH_NAME_MAX))
+		len = KBUS_SYNTH_NAME_MAX - 1;
+	msg->name_len = len;
+	msg->data_len = 0;
+	msg->body_len = KBUS_PADDED_NAME_LEN(len) + 4;
+	memcpy(msg->body, name, len);
+	kbus_msg_seal(msg);
+	msg->id = *id;
+	if (in_reply_to)
+		msg->in_reply_to = *in_reply_to;
+	msg->from = from;
+	msg->to = to;
+	msg->flags = KBUS_BIT_SYNTHETIC;
+	qe->flags = KBUS_BIT_SYNTHETIC;
+	qe->binding = NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_synth_fill);
+
+/**
+ * kbus_queue_full_locked() - Whether a Ksock's queue has no room.
+ * @ks: the Ksock.
+ *
+ * Slots reserved for the replies to the Ksock's outstanding requests count
+ * as used.
+ *
+ * Context: The bus lock is held.
+ * Return: true if nothing more may be queued.
+ */
+bool kbus_queue_full_locked(const struct kbus_ksock *ks)
+{
+	lockdep_assert_held(&ks->bus->lock);
+	return (u64)ks->queue_len + ks->num_outstanding >= ks->max_msgs;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_full_locked);
+
+/**
+ * kbus_queue_push_locked() - Queue a copy on a Ksock and wake its readers.
+ * @ks: the recipient.
+ * @qe: the copy, on no queue; the queue takes it over.
+ * @urgent: queue at the head instead of the tail.
+ *
+ * Does not check the queue limit: the caller has done so, or is using a
+ * slot reserved earlier.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
+			    bool urgent)
+{
+	lockdep_assert_held(&ks->bus->lock);
+
+	if (urgent)
+		list_add(&qe->node, &ks->queue);
+	else
+		list_add_tail(&qe->node, &ks->queue);
+	/* Pairs with the READ_ONCE() in the poll handler. */
+	WRITE_ONCE(ks->queue_len, ks->queue_len + 1);
+	ks->last_pushed = qe->msg->id;
+	wake_up_interruptible_poll(&ks->wait, EPOLLIN | EPOLLRDNORM);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_push_locked);
+
+/**
+ * kbus_queue_remove_locked() - Take a copy off a Ksock's queue.
+ * @ks: the Ksock.
+ * @qe: a copy on @ks's queue; the caller now owns it.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
+{
+	lockdep_assert_held(&ks->bus->lock);
+
+	list_del_init(&qe->node);
+	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_remove_locked);
+
+/**
+ * kbus_queue_pop_locked() - Take the copy at the head of a Ksock's queue.
+ * @ks: the Ksock.
+ *
+ * Context: The bus lock is held.
+ * Return: the copy, now owned by the caller, or NULL if the queue is empty.
+ */
+struct kbus_qentry *kbus_queue_pop_locked(struct kbus_ksock *ks)
+{
+	struct kbus_qentry *qe;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
+	if (qe)
+		kbus_queue_remove_locked(ks, qe);
+	return qe;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_pop_locked);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - message store and per-Ksock queues
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_MSG_H
+#define _DRIVERS_IPC_KBUS_MSG_H
+
+#include <linux/types.h>
+
+#include "kbus_internal.h"
+
+struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len);
+void kbus_msg_put(struct kbus_msg *msg);
+void kbus_msg_seal(struct kbus_msg *msg);
+size_t kbus_msg_entire_len(const struct kbus_msg *msg);
+bool kbus_msg_is_request(const struct kbus_msg *msg);
+bool kbus_msg_is_reply(const struct kbus_msg *msg);
+void kbus_msg_header_image(const struct kbus_qentry *qe,
+			   struct kbus_message_header *hdr);
+
+/**
+ * kbus_msg_name() - The name of a message.
+ * @msg: the message.
+ *
+ * Return: the NUL-terminated name.
+ */
+static inline const char *kbus_msg_name(const struct kbus_msg *msg)
+{
+	return (const char *)msg->body;
+}
+
+/**
+ * kbus_msg_data() - Where the data of a message is stored.
+ * @msg: the message.
+ *
+ * Return: the start of the data area (valid even when there is no data).
+ */
+static inline u8 *kbus_msg_data(struct kbus_msg *msg)
+{
+	return msg->body + KBUS_PADDED_NAME_LEN(msg->name_len);
+}
+
+struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags);
+void kbus_qentry_free(struct kbus_qentry *qe);
+struct kbus_qentry *kbus_synth_alloc(void);
+void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
+		     const struct kbus_msg_id *id, u32 from, u32 to,
+		     const struct kbus_msg_id *in_reply_to);
+
+bool kbus_queue_full_locked(const struct kbus_ksock *ks);
+void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
+			    bool urgent);
+struct kbus_qentry *kbus_queue_pop_locked(struct kbus_ksock *ks);
+void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe);
+
+#endif /* _DRIVERS_IPC_KBUS_MSG_H */

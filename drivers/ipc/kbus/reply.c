@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - requests, replies and the messages that stand in for replies
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#include "common.h"
+
+#include <kunit/visibility.h>
+#include <linux/lockdep.h>
+#include <linux/slab.h>
+
+#include "bind.h"
+#include "core.h"
+#include "msg.h"
+#include "reply.h"
+
+/**
+ * DOC: The reply-or-error guarantee
+ *
+ * Every request that KBUS accepts gets exactly one answer: the replier's
+ * reply, or a message that KBUS generates to say why no reply will come.
+ *
+ * When a request is delivered to its replier, KBUS records it on the
+ * requester's *outstanding* list.  The record holds a slot of the
+ * requester's queue (the queue counts as full earlier) and a spare message,
+ * allocated then, that becomes the synthetic reply if it is needed.  So the
+ * answer can always be queued: there is room for it and nothing left to
+ * allocate.
+ *
+ * When the replier takes the request off its queue with NEXTMSG, KBUS
+ * records it on the replier's *owed* list (UNREPLIEDTO counts them).
+ *
+ * The outstanding record goes away when the answer is queued, whichever it
+ * is.  Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS itself)
+ * and ``in_reply_to`` the request.  A reply is accepted only from the replier the request went to, and
+ * only while the record exists, so a second reply or a reply from anyone
+ * else fails with -ECONNREFUSED.  Synthetic replies:
+ *
+ * - ``$.KBUS.Replier.GoneAway``: the replier closed with the request unread.
+ * - ``$.KBUS.Replier.Unbound``: the replier unbound the binding through
+ *   which the unread request was queued.
+ * - ``$.KBUS.Replier.Ignored``: the replier closed with the request read
+ *   and not replied to.
+ *
+ * If the requester closes first, its records and spares are freed; a later
+ * reply fails with -EADDRNOTAVAIL and is removed from the replier's owed
+ * list.
+ */
+
+/**
+ * kbus_request_alloc() - Allocate a request record.
+ * @with_spare: also allocate the spare synthetic reply (for an outstanding
+ *              record).
+ *
+ * Context: Process context, may sleep.
+ * Return: the record, or NULL if out of memory.
+ */
+struct kbus_request *kbus_request_alloc(bool with_spare)
+{
+	struct kbus_request *req;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
+	if (!req)
+		return NULL;
+	INIT_LIST_HEAD(&req->node);
+	if (with_spare) {
+		req->spare = kbus_synth_alloc();
+		if (!req->spare) {
+			kfree(req);
+			return NULL;
+		}
+	}
+	return req;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_request_alloc);
+
+/**
+ * kbus_request_free() - Free a request record on no list.
+ * @req: the record, or NULL.
+ *
+ * Context: Process context.
+ */
+void kbus_request_free(struct kbus_request *req)
+{
+	if (!req)
+		return;
+	kbus_qentry_free(req->spare);
+	kfree(req);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_request_free);
+
+/**
+ * kbus_outstanding_add_locked() - Record a request sent by a Ksock.
+ * @requester: the Ksock that sent it.
+ * @req: a record with a spare, on no list; the Ksock takes it over.
+ * @id: the request's id.
+ * @replier_id: the Ksock id of the replier it was delivered to.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_outstanding_add_locked(struct kbus_ksock *requester,
+				 struct kbus_request *req,
+				 const struct kbus_msg_id *id, u32 replier_id)
+{
+	lockdep_assert_held(&requester->bus->lock);
+
+	req->id = *id;
+	req->peer_id = replier_id;
+	list_add_tail(&req->node, &requester->outstanding);
+	requester->num_outstanding++;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_add_locked);
+
+static bool same_id(const struct kbus_msg_id *a, const struct kbus_msg_id *b)
+{
+	return a->network_id == b->network_id && a->serial_num == b->serial_num;
+}
+
+/**
+ * kbus_outstanding_find_locked() - Find a request a Ksock is waiting on.
+ * @requester: the Ksock that sent it.
+ * @id: the request's id.
+ * @replier_id: the replier it must have gone to.
+ *
+ * Context: The bus lock is held.
+ * Return: the record, or NULL.
+ */
+struct kbus_request *kbus_outstanding_find_locked(struct kbus_ksock *requester,
+						  const struct kbus_msg_id *id,
+						  u32 replier_id)
+{
+	struct kbus_request *req;
+
+	lockdep_assert_held(&requester->bus->lock);
+
+	list_for_each_entry(req, &requester->outstanding, node) {
+		if (same_id(&req->id, id) && req->peer_id == replier_id)
+			return req;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_find_locked);
+
+/**
+ * kbus_outstanding_remove_locked() - Forget an answered request.
+ * @requester: the Ksock that sent it.
+ * @req: its record; the caller now owns it.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
+				    struct kbus_request *req)
+{
+	lockdep_assert_held(&requester->bus->lock);
+
+	list_del_init(&req->node);
+	requester->num_outstanding--;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_remove_locked);
+
+/**
+ * kbus_owed_add_locked() - Record a request read by its replier.
+ * @replier: the replier.
+ * @req: a record on no list; the Ksock takes it over.
+ * @id: the request's id.
+ * @requester_id: the Ksock id of the requester.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,
+			  const struct kbus_msg_id *id, u32 requester_id)
+{
+	lockdep_assert_held(&replier->bus->lock);
+
+	req->id = *id;
+	req->peer_id = requester_id;
+	list_add_tail(&req->node, &replier->owed);
+	replier->num_owed++;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_owed_add_locked);
+
+/**
+ * kbus_owed_find_locked() - Find a request a replier has read.
+ * @replier: the replier.
+ * @id: the request's id.
+ * @requester_id: the requester's Ksock id.
+ *
+ * Context: The bus lock is held.
+ * Return: the record, or NULL.
+ */
+struct kbus_request *kbus_owed_find_locked(struct kbus_ksock *replier,
+					   const struct kbus_msg_id *id,
+					   u32 requester_id)
+{
+	struct kbus_request *req;
+
+	lockdep_assert_held(&replier->bus->lock);
+
+	list_for_each_entry(req, &replier->owed, node) {
+		if (same_id(&req->id, id) && req->peer_id == requester_id)
+			return req;
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_owed_find_locked);
+
+/**
+ * kbus_owed_remove_locked() - Forget a request a replier has dealt with.
+ * @replier: the replier.
+ * @req: its record; the caller now owns it.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_owed_remove_locked(struct kbus_ksock *replier,
+			     struct kbus_request *req)
+{
+	lockdep_assert_held(&replier->bus->lock);
+
+	list_del_init(&req->node);
+	replier->num_owed--;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_owed_remove_locked);
+
+/**
+ * kbus_synth_reply_locked() - Answer a request with a synthetic reply.
+ * @bus: the bus.
+ * @name: the KBUS_MSG_NAME_* of the reply.
+ * @requester_id: the Ksock id of the requester.
+ * @id: the request's id.
+ * @replier_id: the replier the request went to.
+ * @from: the ``from`` of the reply.
+ *
+ * Does nothing if the requester has gone or the request has already been
+ * answered.  Cannot fail otherwise: the slot and the message were reserved
+ * when the request was sent.
+ *
+ * Context: The bus lock is held.
+ * Return: true if a reply was queued.
+ */
+bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
+			     u32 requester_id, const struct kbus_msg_id *id,
+			     u32 replier_id, u32 from)
+{
+	struct kbus_ksock *requester;
+	struct kbus_request *req;
+	struct kbus_qentry *qe;
+	struct kbus_msg_id new_id = {};
+
+	lockdep_assert_held(&bus->lock);
+
+	requester = kbus_ksock_lookup_locked(bus, requester_id);
+	if (!requester)
+		return false;
+	req = kbus_outstanding_find_locked(requester, id, replier_id);
+	if (!req)
+		return false;
+
+	kbus_outstanding_remove_locked(requester, req);
+	qe = req->spare;
+	req->spare = NULL;
+	kbus_request_free(req);
+
+	kbus_next_msg_id_locked(bus, &new_id);
+	kbus_synth_fill(qe, name, &new_id, from, requester_id, id);
+	kbus_queue_push_locked(requester, qe, false);
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_synth_reply_locked);
+
+/**
+ * kbus_queue_flush_locked() - Drop unread copies from a Ksock's queue.
+ * @ks: the Ksock.
+ * @binding: drop only the copies queued through this binding; NULL for all.
+ * @synth_name: the synthetic reply that each dropped request gets.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_queue_flush_locked(struct kbus_ksock *ks,
+			     const struct kbus_binding *binding,
+			     const char *synth_name)
+{
+	struct kbus_qentry *qe, *tmp;
+	struct kbus_msg *msg;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	list_for_each_entry_safe(qe, tmp, &ks->queue, node) {
+		if (binding && qe->binding != binding)
+			continue;
+		kbus_queue_remove_locked(ks, qe);
+		msg = qe->msg;
+		if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY)
+			kbus_synth_reply_locked(ks->bus, synth_name, msg->from,
+						&msg->id, ks->id, 0);
+		kbus_qentry_free(qe);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_flush_locked);
+
+/**
+ * kbus_requests_release_locked() - Settle a closing Ksock's requests.
+ * @ks: the Ksock, whose queue has been flushed and bindings removed.
+ *
+ * Frees the records of the requests it sent (their replies can no longer
+ * be delivered) and answers the requests it read and did not reply to
+ * with ``$.KBUS.Replier.Ignored``.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_requests_release_locked(struct kbus_ksock *ks)
+{
+	struct kbus_request *req, *tmp;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	list_for_each_entry_safe(req, tmp, &ks->outstanding, node) {
+		kbus_outstanding_remove_locked(ks, req);
+		kbus_request_free(req);
+	}
+	list_for_each_entry_safe(req, tmp, &ks->owed, node) {
+		kbus_owed_remove_locked(ks, req);
+		kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REPLIER_IGNORED,
+					req->peer_id, &req->id, ks->id, 0);
+		kbus_request_free(req);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_requests_release_locked);
+
+/**
+ * kbus_unbind_locked() - Remove a Ksock's most recent binding to a name.
+ * @ks: the Ksock.
+ * @name: a valid name or pattern, exactly as bound.
+ * @len: its length.
+ * @is_replier: remove a replier binding rather than a listener one.
+ *
+ * Unread copies queued through the binding are dropped; each request among
+ * them is answered with ``$.KBUS.Replier.Unbound``.  Requests already read
+ * are still owed.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or -EINVAL if there is no such binding.
+ */
+int kbus_unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+		       bool is_replier)
+{
+	struct kbus_binding *b;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	b = kbus_binding_find_locked(ks, name, len, is_replier);
+	if (!b)
+		return -EINVAL;
+	kbus_queue_flush_locked(ks, b, KBUS_MSG_NAME_REPLIER_UNBOUND);
+	kbus_binding_free_locked(b);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_unbind_locked);

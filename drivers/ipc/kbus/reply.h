@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - requests, replies and the messages that stand in for replies
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_REPLY_H
+#define _DRIVERS_IPC_KBUS_REPLY_H
+
+#include <linux/types.h>
+
+#include "kbus_internal.h"
+
+struct kbus_request *kbus_request_alloc(bool with_spare);
+void kbus_request_free(struct kbus_request *req);
+
+void kbus_outstanding_add_locked(struct kbus_ksock *requester,
+				 struct kbus_request *req,
+				 const struct kbus_msg_id *id, u32 replier_id);
+struct kbus_request *kbus_outstanding_find_locked(struct kbus_ksock *requester,
+						  const struct kbus_msg_id *id,
+						  u32 replier_id);
+void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
+				    struct kbus_request *req);
+
+void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,
+			  const struct kbus_msg_id *id, u32 requester_id);
+struct kbus_request *kbus_owed_find_locked(struct kbus_ksock *replier,
+					   const struct kbus_msg_id *id,
+					   u32 requester_id);
+void kbus_owed_remove_locked(struct kbus_ksock *replier,
+			     struct kbus_request *req);
+
+bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
+			     u32 requester_id, const struct kbus_msg_id *id,
+			     u32 replier_id, u32 from);
+void kbus_queue_flush_locked(struct kbus_ksock *ks,
+			     const struct kbus_binding *binding,
+			     const char *synth_name);
+void kbus_requests_release_locked(struct kbus_ksock *ks);
+int kbus_unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+		       bool is_replier);
+
+#endif /* _DRIVERS_IPC_KBUS_REPLY_H */

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - sending: routing a message to its recipients
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#include "common.h"
+
+#include <kunit/visibility.h>
+#include <linux/list.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+#include "bind.h"
+#include "core.h"
+#include "msg.h"
+#include "reply.h"
+#include "send.h"
+
+/**
+ * DOC: Message lifecycle and ordering
+ *
+ * A message is written into its Ksock with write(), as a header pointing
+ * at its name and data ("pointy") or with name and data inline ("entire"),
+ * and copied from user space once, into a &struct kbus_msg.  SEND then
+ * routes it under the bus lock, in three passes:
+ *
+ * 1. Plan: find the replier (for a request) or the requester (for a
+ *    reply) and every matching listener binding, and decide for each
+ *    whether it gets a copy, misses it (queue full), or makes the send
+ *    fail (%KBUS_BIT_ALL_OR_FAIL, %KBUS_BIT_ALL_OR_WAIT, a full replier).
+ * 2. Allocate one queue entry per copy.  Nothing has been delivered yet,
+ *    so a failure here leaves no trace.
+ * 3. Deliver: the reply, then the request to its replier, then the
+ *    listeners' copies.  This pass cannot fail.
+ *
+ * Every recipient shares the one message body.  Because every send and
+ * every queue change of a bus happens under its lock, and message ids are
+ * assigned under that lock in send order, every recipient sees the bus's
+ * messages in the same order (except that %KBUS_BIT_URGENT messages go to
+ * the head of each queue).
+ */
+
+/* A Ksock is full if the copies planned for it would exceed its limit. */
+static bool full_pending_locked(const struct kbus_ksock *ks)
+{
+	return (u64)ks->queue_len + ks->num_outstanding + ks->send_pending >=
+	       ks->max_msgs;
+}
+
+struct route {
+	struct kbus_ksock *sender;
+	struct kbus_msg *msg;
+	u32 mode;			/* ALL_OR_* bits in force */
+	u32 ncopies;			/* listener copies planned */
+	struct list_head entries;	/* preallocated queue entries */
+};
+
+static int plan_listener(struct kbus_binding *b, void *arg)
+{
+	struct route *r = arg;
+	struct kbus_ksock *ks = b->ksock;
+
+	b->send_state = KBUS_SEND_NONE;
+	if (ks->only_once && ks->send_chosen)
+		return 0;
+	if (full_pending_locked(ks)) {
+		if (r->mode & KBUS_BIT_ALL_OR_FAIL)
+			return -EBUSY;
+		if (r->mode & KBUS_BIT_ALL_OR_WAIT)
+			return -EAGAIN;
+		b->send_state = KBUS_SEND_DROP;
+		return 0;
+	}
+	b->send_state = KBUS_SEND_DELIVER;
+	ks->send_pending++;
+	ks->send_chosen = true;
+	r->ncopies++;
+	return 0;
+}
+
+static void reset_ksock(struct kbus_ksock *ks)
+{
+	if (ks) {
+		ks->send_pending = 0;
+		ks->send_chosen = false;
+	}
+}
+
+static int reset_listener(struct kbus_binding *b, void *arg)
+{
+	b->send_state = KBUS_SEND_NONE;
+	reset_ksock(b->ksock);
+	return 0;
+}
+
+static struct kbus_qentry *take_entry(struct route *r, u32 flags,
+				      struct kbus_binding *b)
+{
+	struct kbus_qentry *qe;
+
+	qe = list_first_entry(&r->entries, struct kbus_qentry, node);
+	list_del_init(&qe->node);
+	qe->flags = flags;
+	qe->binding = b;
+	return qe;
+}
+
+static int deliver_listener(struct kbus_binding *b, void *arg)
+{
+	struct route *r = arg;
+	struct kbus_ksock *ks = b->ksock;
+	u32 flags = r->msg->flags & ~KBUS_BIT_WANT_YOU_TO_REPLY;
+
+	if (b->send_state == KBUS_SEND_DELIVER)
+		kbus_queue_push_locked(ks, take_entry(r, flags, b),
+				       r->msg->flags & KBUS_BIT_URGENT);
+	else if (b->send_state == KBUS_SEND_DROP)
+		ks->dropped++;
+	return reset_listener(b, arg);
+}
+
+static int alloc_entries(struct route *r, u32 n)
+{
+	struct kbus_qentry *qe;
+
+	while (n--) {
+		qe = kbus_qentry_alloc(r->msg, 0);
+		if (!qe)
+			return -ENOMEM;
+		list_add(&qe->node, &r->entries);
+	}
+	return 0;
+}
+
+static void free_entries(struct route *r)
+{
+	struct kbus_qentry *qe, *tmp;
+
+	list_for_each_entry_safe(qe, tmp, &r->entries, node) {
+		list_del(&qe->node);
+		kbus_qentry_free(qe);
+	}
+}
+
+/*
+ * Route a message whose id and sender are set.  @req is the outstanding
+ * record (with its spare reply) to use if the message is a request.
+ */
+static int route_locked(struct route *r, struct kbus_request **req)
+{
+	struct kbus_ksock *ks = r->sender, *requester = NULL, *replier = NULL;
+	struct kbus_msg *msg = r->msg;
+	struct kbus_bus *bus = ks->bus;
+	const char *name = kbus_msg_name(msg);
+	struct kbus_binding *rb = NULL;
+	struct kbus_request *out = NULL, *owed;
+	bool urgent = msg->flags & KBUS_BIT_URGENT;
+	int err;
+
+	lockdep_assert_held(&bus->lock);
+
+	if (kbus_msg_is_reply(msg)) {
+		r->mode = 0;	/* ALL_OR_* do not apply to replies */
+		requester = kbus_ksock_lookup_locked(bus, msg->to);
+		if (!requester) {
+			/* The requester has gone: nothing is owed any more. */
+			owed = kbus_owed_find_locked(ks, &msg->in_reply_to,
+						     msg->to);
+			if (owed) {
+				kbus_owed_remove_locked(ks, owed);
+				kbus_request_free(owed);
+			}
+			return -EADDRNOTAVAIL;
+		}
+		out = kbus_outstanding_find_locked(requester,
+						   &msg->in_reply_to, ks->id);
+		if (!out)
+			return -ECONNREFUSED;
+		/* The reply takes the slot reserved when the request went. */
+		requester->send_chosen = true;
+	} else if (kbus_msg_is_request(msg)) {
+		rb = kbus_replier_for_locked(bus, name, msg->name_len);
+		if (!rb)
+			return -EADDRNOTAVAIL;
+		replier = rb->ksock;
+		if (msg->to && msg->to != replier->id)
+			return -EPIPE;
+		/* The slot for the reply is taken from the sender's queue. */
+		ks->send_pending++;
+		if (full_pending_locked(replier)) {
+			err = r->mode & KBUS_BIT_ALL_OR_WAIT ? -EAGAIN : -EBUSY;
+			goto out_reset;
+		}
+		replier->send_pending++;
+		replier->send_chosen = true;
+	}
+
+	err = kbus_for_each_listener_locked(bus, name, msg->name_len,
+					    plan_listener, r);
+	if (err)
+		goto out_reset;
+
+	err = alloc_entries(r, r->ncopies + (requester ? 1 : 0) +
+			       (replier ? 1 : 0));
+	if (err)
+		goto out_reset;
+
+	if (requester) {
+		kbus_outstanding_remove_locked(requester, out);
+		kbus_request_free(out);
+		owed = kbus_owed_find_locked(ks, &msg->in_reply_to, msg->to);
+		if (owed) {
+			kbus_owed_remove_locked(ks, owed);
+			kbus_request_free(owed);
+		}
+		kbus_queue_push_locked(requester,
+				       take_entry(r, msg->flags, NULL), urgent);
+	}
+	if (replier) {
+		kbus_queue_push_locked(replier,
+				       take_entry(r, msg->flags |
+						  KBUS_BIT_WANT_YOU_TO_REPLY,
+						  rb), urgent);
+		kbus_outstanding_add_locked(ks, *req, &msg->id, replier->id);
+		*req = NULL;
+	}
+	kbus_for_each_listener_locked(bus, name, msg->name_len,
+				      deliver_listener, r);
+	err = 0;
+
+out_reset:
+	kbus_for_each_listener_locked(bus, name, msg->name_len,
+				      reset_listener, r);
+	reset_ksock(ks);
+	reset_ksock(requester);
+	reset_ksock(replier);
+	return err;
+}
+
+/**
+ * kbus_send() - Send a message from a Ksock.
+ * @ks: the sender.
+ * @msg: the message, complete and validated; the caller keeps its
+ *       reference.
+ * @retry: this is a new attempt of a send that returned -EAGAIN; keep the
+ *         id it was given.
+ * @id: where to store the message's id (set on success and on -EAGAIN).
+ *
+ * Context: Process context; takes the bus lock.
+ * Return: 0; -EINVAL if the message is both a request and a reply; -ENOLCK if a request finds no room for its reply in the
+ * sender's queue; -EADDRNOTAVAIL if a request has no replier or a reply's
+ * requester has gone; -ECONNREFUSED if a reply answers no request
+ * outstanding from this Ksock; -EPIPE if a stateful request's replier is
+ * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
+ * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM.
+ */
+int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
+	      struct kbus_msg_id *id)
+{
+	struct kbus_bus *bus = ks->bus;
+	struct kbus_request *req = NULL;
+	struct route r = {
+		.sender = ks,
+		.msg = msg,
+		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
+				      KBUS_BIT_ALL_OR_WAIT),
+		.entries = LIST_HEAD_INIT(r.entries),
+	};
+	int err;
+
+	if (kbus_msg_is_request(msg) && kbus_msg_is_reply(msg))
+		return -EINVAL;
+	if (kbus_msg_is_request(msg)) {
+		req = kbus_request_alloc(true);
+		if (!req)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&bus->lock);
+	if (req && kbus_queue_full_locked(ks)) {
+		err = -ENOLCK;
+		goto out_unlock;
+	}
+	msg->from = ks->id;
+	if (!retry && !msg->id.network_id)
+		kbus_next_msg_id_locked(bus, &msg->id);
+	ks->last_sent = msg->id;
+	*id = msg->id;
+	err = route_locked(&r, &req);
+out_unlock:
+	mutex_unlock(&bus->lock);
+
+	free_entries(&r);
+	kbus_request_free(req);
+	return err;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_send);

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - sending: routing a message to its recipients
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_SEND_H
+#define _DRIVERS_IPC_KBUS_SEND_H
+
+#include <linux/types.h>
+
+#include "kbus_internal.h"
+
+int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
+	      struct kbus_msg_id *id);
+
+#endif /* _DRIVERS_IPC_KBUS_SEND_H */

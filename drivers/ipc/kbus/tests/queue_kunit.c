@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - KUnit tests for the message store, queues, names and bindings
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#include <kunit/test.h>
+#include <linux/module.h>
+#include <linux/string.h>
+
+#include "../bind.h"
+#include "../core.h"
+#include "../msg.h"
+#include "../send.h"
+#include "kunit_util.h"
+
+static struct kbus_qentry *push_new(struct kunit *test, struct kbus_ksock *ks,
+				    u32 serial, bool urgent)
+{
+	struct kbus_msg *msg = kbus_test_msg(test, "$.Q", 0, 0);
+	struct kbus_qentry *qe;
+
+	msg->id.serial_num = serial;
+	qe = kbus_qentry_alloc(msg, 0);
+	kbus_msg_put(msg);
+	KUNIT_ASSERT_NOT_NULL(test, qe);
+	mutex_lock(&ks->bus->lock);
+	kbus_queue_push_locked(ks, qe, urgent);
+	mutex_unlock(&ks->bus->lock);
+	return qe;
+}
+
+static void queue_pop_returns_fifo_order(struct kunit *test)
+{
+	struct kbus_ksock *ks = kbus_test_ksock(test, kbus_test_bus(test));
+	u32 i;
+
+	for (i = 1; i <= 5; i++)
+		push_new(test, ks, i, false);
+	KUNIT_EXPECT_EQ(test, ks->queue_len, 5);
+	for (i = 1; i <= 5; i++)
+		KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num,
+				i);
+	KUNIT_EXPECT_EQ(test, ks->queue_len, 0);
+}
+
+static void queue_pop_empty_returns_null(struct kunit *test)
+{
+	struct kbus_ksock *ks = kbus_test_ksock(test, kbus_test_bus(test));
+
+	KUNIT_EXPECT_NULL(test, kbus_test_pop(test, ks));
+	KUNIT_EXPECT_EQ(test, ks->queue_len, 0);
+}
+
+static void queue_push_urgent_goes_to_head(struct kunit *test)
+{
+	struct kbus_ksock *ks = kbus_test_ksock(test, kbus_test_bus(test));
+
+	push_new(test, ks, 1, false);
+	push_new(test, ks, 2, true);
+	push_new(test, ks, 3, true);
+	KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num, 3);
+	KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num, 2);
+	KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num, 1);
+}
+
+static void queue_full_counts_reserved_reply_slots(struct kunit *test)
+{
+	struct kbus_ksock *ks = kbus_test_ksock(test, kbus_test_bus(test));
+
+	ks->max_msgs = 2;
+	push_new(test, ks, 1, false);
+	mutex_lock(&ks->bus->lock);
+	KUNIT_EXPECT_FALSE(test, kbus_queue_full_locked(ks));
+	ks->num_outstanding = 1;
+	KUNIT_EXPECT_TRUE(test, kbus_queue_full_locked(ks));
+	ks->num_outstanding = 0;
+	mutex_unlock(&ks->bus->lock);
+	push_new(test, ks, 2, false);
+	mutex_lock(&ks->bus->lock);
+	KUNIT_EXPECT_TRUE(test, kbus_queue_full_locked(ks));
+	mutex_unlock(&ks->bus->lock);
+}
+
+static void queue_remove_updates_length(struct kunit *test)
+{
+	struct kbus_ksock *ks = kbus_test_ksock(test, kbus_test_bus(test));
+	struct kbus_qentry *qe;
+
+	push_new(test, ks, 1, false);
+	qe = push_new(test, ks, 2, false);
+	push_new(test, ks, 3, false);
+	mutex_lock(&ks->bus->lock);
+	kbus_queue_remove_locked(ks, qe);
+	mutex_unlock(&ks->bus->lock);
+	kbus_qentry_free(qe);
+	KUNIT_EXPECT_EQ(test, ks->queue_len, 2);
+	KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num, 1);
+	KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num, 3);
+}
+
+static void msg_seal_zeroes_padding_and_sets_guard(struct kunit *test)
+{
+	struct kbus_msg *msg = kbus_msg_alloc(5, 3);
+	u32 guard;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, msg);
+	memset(msg->body, 0xff, msg->body_len);
+	memcpy(msg->body, "$.Abc", 5);
+	kbus_msg_seal(msg);
+	/* "$.Abc" + NUL + 2 pad = 8; 3 data + 1 pad = 4; guard = 4. */
+	KUNIT_EXPECT_EQ(test, msg->body_len, 16);
+	KUNIT_EXPECT_EQ(test, msg->body[5], 0);
+	KUNIT_EXPECT_EQ(test, msg->body[7], 0);
+	KUNIT_EXPECT_EQ(test, msg->body[10], 0xff);
+	KUNIT_EXPECT_EQ(test, msg->body[11], 0);
+	memcpy(&guard, msg->body + 12, 4);
+	KUNIT_EXPECT_EQ(test, guard, KBUS_MSG_END_GUARD);
+	KUNIT_EXPECT_EQ(test, kbus_msg_entire_len(msg),
+			KBUS_ENTIRE_MSG_LEN(5, 3));
+	kbus_msg_put(msg);
+}
+
+static void msg_alloc_rejects_oversized_name(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, PTR_ERR(kbus_msg_alloc(KBUS_MAX_NAME_LEN + 1, 0)),
+			-EMSGSIZE);
+	KUNIT_EXPECT_EQ(test,
+			PTR_ERR(kbus_msg_alloc(3, KBUS_ABS_MAX_MESSAGE_SIZE + 1)),
+			-EMSGSIZE);
+}
+
+static void header_image_carries_copy_flags(struct kunit *test)
+{
+	struct kbus_msg *msg = kbus_test_msg(test, "$.Img", 0x10000, 2);
+	struct kbus_message_header hdr;
+	struct kbus_qentry *qe;
+
+	qe = kbus_qentry_alloc(msg, msg->flags | KBUS_BIT_WANT_YOU_TO_REPLY);
+	KUNIT_ASSERT_NOT_NULL(test, qe);
+	kbus_msg_put(msg);
+	KUNIT_EXPECT_EQ(test, refcount_read(&qe->msg->refcount), 1);
+	kbus_msg_header_image(qe, &hdr);
+	KUNIT_EXPECT_EQ(test, hdr.start_guard, KBUS_MSG_START_GUARD);
+	KUNIT_EXPECT_EQ(test, hdr.end_guard, KBUS_MSG_END_GUARD);
+	KUNIT_EXPECT_EQ(test, hdr.flags, 0x10000 | KBUS_BIT_WANT_YOU_TO_REPLY);
+	KUNIT_EXPECT_EQ(test, hdr.name_len, 5);
+	KUNIT_EXPECT_EQ(test, hdr.data_len, 2);
+	KUNIT_EXPECT_EQ(test, hdr.name, 0);
+	KUNIT_EXPECT_EQ(test, hdr.data, 0);
+	kbus_qentry_free(qe);
+}
+
+struct name_case {
+	const char *name;
+	bool valid;
+	bool wildcard;
+	const char *desc;
+};
+
+static const struct name_case name_cases[] = {
+	{ "$.A", true, false, "single word" },
+	{ "$.Sensors.Kitchen", true, false, "two words" },
+	{ "$.a1.B2.c3", true, false, "alphanumerics" },
+	{ "$.*", true, true, "root star" },
+	{ "$.%", true, true, "root percent" },
+	{ "$.A.*", true, true, "star below a word" },
+	{ "$.A.%", true, true, "percent below a word" },
+	{ "", false, false, "empty" },
+	{ "$", false, false, "dollar alone" },
+	{ "$.", false, false, "dollar dot" },
+	{ "$..A", false, false, "double dot" },
+	{ "$.A.", false, false, "trailing dot" },
+	{ "A.B", false, false, "no dollar" },
+	{ "$.A-B", false, false, "hyphen" },
+	{ "$.A_B", false, false, "underscore" },
+	{ "$.A B", false, false, "space" },
+	{ "$.*.A", false, false, "star not last" },
+	{ "$.A*", false, false, "star inside a word" },
+	{ "$.A.**", false, false, "double star" },
+	{ "$.A.%.*", false, false, "two wildcards" },
+	{ "$.$", false, false, "dollar as a word" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(name_case, name_cases, desc);
+
+static void name_validity_follows_grammar(struct kunit *test)
+{
+	const struct name_case *c = test->param_value;
+	u32 len = strlen(c->name);
+
+	KUNIT_EXPECT_EQ(test, kbus_name_valid(c->name, len, true), c->valid);
+	/* Without wildcards, only the plain valid names remain valid. */
+	KUNIT_EXPECT_EQ(test, kbus_name_valid(c->name, len, false),
+			c->valid && !c->wildcard);
+}
+
+static void name_length_limit_is_enforced(struct kunit *test)
+{
+	char *name = kunit_kzalloc(test, KBUS_MAX_NAME_LEN + 2, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, name);
+	memset(name, 'x', KBUS_MAX_NAME_LEN + 1);
+	name[0] = '$';
+	name[1] = '.';
+	KUNIT_EXPECT_TRUE(test, kbus_name_valid(name, KBUS_MAX_NAME_LEN, false));
+	KUNIT_EXPECT_FALSE(test,
+			   kbus_name_valid(name, KBUS_MAX_NAME_LEN + 1, false));
+}
+
+struct match_case {
+	const char *pattern;
+	const char *name;
+	bool match;
+	const char *desc;
+};
+
+static const struct match_case match_cases[] = {
+	{ "$.A.B", "$.A.B", true, "exact" },
+	{ "$.A.B", "$.A.BC", false, "exact is not a prefix" },
+	{ "$.A.*", "$.A.B", true, "star one level" },
+	{ "$.A.*", "$.A.B.C", true, "star two levels" },
+	{ "$.A.*", "$.A", false, "star excludes its prefix" },
+	{ "$.A.*", "$.AB.C", false, "star on word boundaries" },
+	{ "$.A.%", "$.A.B", true, "percent one level" },
+	{ "$.A.%", "$.A.B.C", false, "percent not two levels" },
+	{ "$.A.%", "$.A", false, "percent excludes its prefix" },
+	{ "$.*", "$.Anything.At.All", true, "root star" },
+	{ "$.%", "$.Top", true, "root percent" },
+	{ "$.%", "$.Top.Next", false, "root percent one level" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(match_case, match_cases, desc);
+
+static int count_listener(struct kbus_binding *b, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void binding_lookup_matches_wildcards(struct kunit *test)
+{
+	const struct match_case c = *(const struct match_case *)test->param_value;
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
+	int n = 0;
+
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, c.pattern,
+						  strlen(c.pattern), false));
+	kbus_for_each_listener_locked(bus, c.name, strlen(c.name),
+				      count_listener, &n);
+	mutex_unlock(&bus->lock);
+	KUNIT_EXPECT_EQ(test, n, c.match ? 1 : 0);
+}
+
+static void replier_precedence_exact_percent_longest_star(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *root = kbus_test_ksock(test, bus);
+	struct kbus_ksock *star = kbus_test_ksock(test, bus);
+	struct kbus_ksock *pct = kbus_test_ksock(test, bus);
+	struct kbus_ksock *exact = kbus_test_ksock(test, bus);
+	const char *name = "$.A.B";
+	struct kbus_binding *b;
+
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(star, "$.A.*", 5, true));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(root, "$.*", 3, true));
+	b = kbus_replier_for_locked(bus, name, 5);
+	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, star);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(pct, "$.A.%", 5, true));
+	b = kbus_replier_for_locked(bus, name, 5);
+	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, pct);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(exact, name, 5, true));
+	b = kbus_replier_for_locked(bus, name, 5);
+	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, exact);
+	b = kbus_replier_for_locked(bus, "$.C", 3);
+	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, root);
+	b = kbus_replier_for_locked(bus, "$.A.B.C", 7);
+	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, star);
+	mutex_unlock(&bus->lock);
+}
+
+static void send_fans_out_in_the_same_order(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
+	struct kbus_ksock *a = kbus_test_ksock(test, bus);
+	struct kbus_ksock *b = kbus_test_ksock(test, bus);
+	struct kbus_msg_id id;
+	struct kbus_msg *msg;
+	u32 i, first = 0;
+
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(a, "$.F.*", 5, false));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(b, "$.F.X", 5, false));
+	mutex_unlock(&bus->lock);
+
+	for (i = 0; i < 4; i++) {
+		msg = kbus_test_msg(test, "$.F.X", 0, i);
+		KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+		KUNIT_EXPECT_EQ(test, msg->from, sender->id);
+		if (!first)
+			first = id.serial_num;
+		kbus_msg_put(msg);
+	}
+	KUNIT_EXPECT_EQ(test, a->queue_len, 4);
+	KUNIT_EXPECT_EQ(test, b->queue_len, 4);
+	for (i = 0; i < 4; i++) {
+		struct kbus_qentry *qa = kbus_test_pop(test, a);
+		struct kbus_qentry *qb = kbus_test_pop(test, b);
+
+		KUNIT_ASSERT_NOT_NULL(test, qa);
+		KUNIT_ASSERT_NOT_NULL(test, qb);
+		/* One shared body, the same order everywhere. */
+		KUNIT_EXPECT_PTR_EQ(test, qa->msg, qb->msg);
+		KUNIT_EXPECT_EQ(test, qa->msg->id.serial_num, first + i);
+	}
+}
+
+static void send_to_full_listener_is_counted_as_dropped(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l = kbus_test_ksock(test, bus);
+	struct kbus_msg_id id;
+	struct kbus_msg *msg;
+
+	l->max_msgs = 1;
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.D", 3, false));
+	mutex_unlock(&bus->lock);
+
+	msg = kbus_test_msg(test, "$.D", 0, 0);
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	kbus_msg_put(msg);
+	msg = kbus_test_msg(test, "$.D", 0, 0);
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	kbus_msg_put(msg);
+	msg = kbus_test_msg(test, "$.D", KBUS_BIT_ALL_OR_FAIL, 0);
+	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_send(sender, msg, false, &id));
+	kbus_msg_put(msg);
+	KUNIT_EXPECT_EQ(test, l->queue_len, 1);
+	KUNIT_EXPECT_EQ(test, l->dropped, 1);
+}
+
+static void only_once_delivers_one_copy(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l = kbus_test_ksock(test, bus);
+	struct kbus_msg_id id;
+	struct kbus_msg *msg;
+
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.O", 3, false));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.*", 3, false));
+	mutex_unlock(&bus->lock);
+
+	msg = kbus_test_msg(test, "$.O", 0, 0);
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, l->queue_len, 2);
+	l->only_once = true;
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, l->queue_len, 3);
+	kbus_msg_put(msg);
+}
+
+static struct kunit_case kbus_queue_cases[] = {
+	KUNIT_CASE(queue_pop_returns_fifo_order),
+	KUNIT_CASE(queue_pop_empty_returns_null),
+	KUNIT_CASE(queue_push_urgent_goes_to_head),
+	KUNIT_CASE(queue_full_counts_reserved_reply_slots),
+	KUNIT_CASE(queue_remove_updates_length),
+	KUNIT_CASE(msg_seal_zeroes_padding_and_sets_guard),
+	KUNIT_CASE(msg_alloc_rejects_oversized_name),
+	KUNIT_CASE(header_image_carries_copy_flags),
+	KUNIT_CASE_PARAM(name_validity_follows_grammar, name_case_gen_params),
+	KUNIT_CASE(name_length_limit_is_enforced),
+	KUNIT_CASE_PARAM(binding_lookup_matches_wildcards,
+			 match_case_gen_params),
+	KUNIT_CASE(replier_precedence_exact_percent_longest_star),
+	KUNIT_CASE(send_fans_out_in_the_same_order),
+	KUNIT_CASE(send_to_full_listener_is_counted_as_dropped),
+	KUNIT_CASE(only_once_delivers_one_copy),
+	{}
+};
+
+static struct kunit_suite kbus_queue_suite = {
+	.name = "kbus_queue",
+	.test_cases = kbus_queue_cases,
+};
+
+kunit_test_suite(kbus_queue_suite);
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_DESCRIPTION("KUnit tests for the KBUS message store and queues");
+MODULE_LICENSE("GPL");
