@@ -313,7 +313,8 @@ struct kbus_binding *kbus_replier_for_locked(struct kbus_bus *bus,
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_replier_for_locked);
 
-static int node_listeners(struct kbus_name_node *node, kbus_listener_fn fn,
+static int node_listeners(struct kbus_name_node *node,
+			  int (*fn)(struct kbus_binding *b, void *arg),
 			  void *arg)
 {
 	struct kbus_binding *b, *tmp;
@@ -330,11 +331,12 @@ static int node_listeners(struct kbus_name_node *node, kbus_listener_fn fn,
 }
 
 /**
- * kbus_for_each_listener_locked() - Call @fn for each listener of a name.
+ * kbus_visit_listeners_locked() - Call @fn for each listener of a name.
  * @bus: the bus.
  * @name: a valid name without wildcard.
  * @len: its length.
- * @fn: the function; it must not add or remove bindings.
+ * @fn: called with each binding and @arg; returns 0 to go on or an error
+ *      to stop with.  It must not add or remove bindings.
  * @arg: its argument.
  *
  * Exact listeners come first, then ``%`` ones, then ``*`` ones from the
@@ -343,8 +345,10 @@ static int node_listeners(struct kbus_name_node *node, kbus_listener_fn fn,
  * Context: The bus lock is held.
  * Return: 0, or the first error @fn returned.
  */
-int kbus_for_each_listener_locked(struct kbus_bus *bus, const char *name,
-				  u32 len, kbus_listener_fn fn, void *arg)
+int kbus_visit_listeners_locked(struct kbus_bus *bus, const char *name,
+				u32 len,
+				int (*fn)(struct kbus_binding *b, void *arg),
+				void *arg)
 {
 	int err;
 	u32 i;
@@ -369,4 +373,4 @@ int kbus_for_each_listener_locked(struct kbus_bus *bus, const char *name,
 	}
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_for_each_listener_locked);
+EXPORT_SYMBOL_IF_KUNIT(kbus_visit_listeners_locked);

@@ -25,16 +25,9 @@ struct kbus_binding *kbus_replier_for_locked(struct kbus_bus *bus,
 struct kbus_binding *kbus_replier_exact_locked(struct kbus_bus *bus,
 					       const char *name, u32 len);
 
-/**
- * typedef kbus_listener_fn - Called for each listener binding of a name.
- * @b: the binding.
- * @arg: the caller's argument.
- *
- * Return: 0 to go on, or an error to stop with.
- */
-typedef int (*kbus_listener_fn)(struct kbus_binding *b, void *arg);
-
-int kbus_for_each_listener_locked(struct kbus_bus *bus, const char *name,
-				  u32 len, kbus_listener_fn fn, void *arg);
+int kbus_visit_listeners_locked(struct kbus_bus *bus, const char *name,
+				u32 len,
+				int (*fn)(struct kbus_binding *b, void *arg),
+				void *arg);
 
 #endif /* _DRIVERS_IPC_KBUS_BIND_H */

@@ -46,7 +46,7 @@
  * @bus_node: entry in the list of all buses (protected by kbus_buses_lock).
  */
 struct kbus_bus {
-	struct mutex lock;
+	struct mutex lock;	/* the bus lock: see "Locking overview" */
 	u32 index;
 	struct device dev;
 	struct cdev cdev;
@@ -204,13 +204,13 @@ struct kbus_ksock {
 	bool send_chosen;
 	wait_queue_head_t wait;
 
-	struct mutex rd_lock;
+	struct mutex rd_lock;	/* this file's read side */
 	struct kbus_qentry *cur;
 	struct kbus_message_header cur_hdr;
 	size_t cur_len;
 	size_t cur_off;
 
-	struct mutex wr_lock;
+	struct mutex wr_lock;	/* this file's write side */
 	struct kbus_message_header wr_hdr;
 	size_t wr_hdr_got;
 	struct kbus_msg *wr_msg;

@@ -33,10 +33,11 @@
  * records it on the replier's *owed* list (UNREPLIEDTO counts them).
  *
  * The outstanding record goes away when the answer is queued, whichever it
- * is.  Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS itself)
- * and ``in_reply_to`` the request.  A reply is accepted only from the replier the request went to, and
- * only while the record exists, so a second reply or a reply from anyone
- * else fails with -ECONNREFUSED.  Synthetic replies:
+ * is.  Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS
+ * itself) and ``in_reply_to`` the request.  A reply is accepted only from
+ * the replier the request went to, and only while the record exists, so a
+ * second reply or a reply from anyone else fails with -ECONNREFUSED.
+ * Synthetic replies:
  *
  * - ``$.KBUS.Replier.GoneAway``: the replier closed with the request unread.
  * - ``$.KBUS.Replier.Unbound``: the replier unbound the binding through

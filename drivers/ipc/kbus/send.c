@@ -198,8 +198,8 @@ static int route_locked(struct route *r, struct kbus_request **req)
 		replier->send_chosen = true;
 	}
 
-	err = kbus_for_each_listener_locked(bus, name, msg->name_len,
-					    plan_listener, r);
+	err = kbus_visit_listeners_locked(bus, name, msg->name_len,
+					  plan_listener, r);
 	if (err)
 		goto out_reset;
 
@@ -227,13 +227,13 @@ static int route_locked(struct route *r, struct kbus_request **req)
 		kbus_outstanding_add_locked(ks, *req, &msg->id, replier->id);
 		*req = NULL;
 	}
-	kbus_for_each_listener_locked(bus, name, msg->name_len,
-				      deliver_listener, r);
+	kbus_visit_listeners_locked(bus, name, msg->name_len,
+				    deliver_listener, r);
 	err = 0;
 
 out_reset:
-	kbus_for_each_listener_locked(bus, name, msg->name_len,
-				      reset_listener, r);
+	kbus_visit_listeners_locked(bus, name, msg->name_len,
+				    reset_listener, r);
 	reset_ksock(ks);
 	reset_ksock(requester);
 	reset_ksock(replier);
@@ -250,9 +250,10 @@ out_reset:
  * @id: where to store the message's id (set on success and on -EAGAIN).
  *
  * Context: Process context; takes the bus lock.
- * Return: 0; -EINVAL if the message is both a request and a reply; -ENOLCK if a request finds no room for its reply in the
- * sender's queue; -EADDRNOTAVAIL if a request has no replier or a reply's
- * requester has gone; -ECONNREFUSED if a reply answers no request
+ * Return: 0; -EINVAL if the message is both a request and a reply;
+ * -ENOLCK if a request finds no room for its reply in the sender's queue;
+ * -EADDRNOTAVAIL if a request has no replier or a reply's requester has
+ * gone; -ECONNREFUSED if a reply answers no request
  * outstanding from this Ksock; -EPIPE if a stateful request's replier is
  * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
  * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM.

@@ -249,8 +249,8 @@ static void binding_lookup_matches_wildcards(struct kunit *test)
 	mutex_lock(&bus->lock);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, c.pattern,
 						  strlen(c.pattern), false));
-	kbus_for_each_listener_locked(bus, c.name, strlen(c.name),
-				      count_listener, &n);
+	kbus_visit_listeners_locked(bus, c.name, strlen(c.name),
+				    count_listener, &n);
 	mutex_unlock(&bus->lock);
 	KUNIT_EXPECT_EQ(test, n, c.match ? 1 : 0);
 }
