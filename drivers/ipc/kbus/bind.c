@@ -16,6 +16,7 @@
 #include <linux/stringhash.h>
 
 #include "bind.h"
+#include "msg.h"
 
 /**
  * DOC: Names and bindings
@@ -243,8 +244,10 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_binding_find_locked);
 void kbus_binding_free_locked(struct kbus_binding *b)
 {
 	struct kbus_name_node *node = b->node;
+	struct kbus_bus *bus = b->ksock->bus;
+	bool was_replier = b->is_replier;
 
-	lockdep_assert_held(&b->ksock->bus->lock);
+	lockdep_assert_held(&bus->lock);
 
 	if (b->is_replier)
 		node->replier = NULL;
@@ -254,6 +257,9 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 	list_del(&b->bus_link);
 	kfree(b);
 	node_put_locked(node);
+	/* A sender waiting for this replier must learn that it has gone. */
+	if (was_replier)
+		kbus_bus_room_locked(bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_binding_free_locked);
 

@@ -67,6 +67,11 @@ module_param(kbus_num_devices, int, 0444);
 MODULE_PARM_DESC(kbus_num_devices,
 		 "Number of buses created at load (1-256, default 1)");
 
+unsigned long kbus_bus_budget = KBUS_DEF_BUS_BUDGET;
+module_param(kbus_bus_budget, ulong, 0644);
+MODULE_PARM_DESC(kbus_bus_budget,
+		 "Bytes of queued messages allowed per bus (default 16 MiB)");
+
 /* Protects kbus_buses and the creation of buses. */
 DEFINE_MUTEX(kbus_buses_lock);
 LIST_HEAD(kbus_buses);
@@ -107,6 +112,9 @@ struct kbus_bus *kbus_bus_alloc(u32 index)
 	INIT_LIST_HEAD(&bus->ksocks);
 	INIT_LIST_HEAD(&bus->bus_node);
 	xa_init_flags(&bus->ksock_ids, XA_FLAGS_ALLOC);
+	init_waitqueue_head(&bus->write_wait);
+	atomic_set(&bus->room_seq, 0);
+	atomic_long_set(&bus->bytes, 0);
 	bus->max_msg_size = KBUS_DEF_MAX_MESSAGE_SIZE;
 	return bus;
 }
@@ -266,6 +274,7 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link)
 		kbus_binding_free_locked(b);
 	kbus_requests_release_locked(ks);
+	kbus_bus_room_locked(bus);
 	mutex_unlock(&bus->lock);
 
 	kbus_qentry_free(ks->cur);

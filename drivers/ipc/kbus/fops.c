@@ -257,7 +257,36 @@ static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
 	return msg;
 }
 
-static long ioc_send(struct kbus_ksock *ks, struct kbus_msg_id __user *uid)
+/*
+ * Send, and while an ALL_OR_WAIT send finds no room, wait for room unless
+ * @nonblock.  Returns with the Ksock "sending" on -EAGAIN and -ERESTARTSYS.
+ */
+static int send_wait(struct kbus_ksock *ks, bool retry, bool nonblock,
+		     struct kbus_msg_id *id)
+{
+	struct kbus_bus *bus = ks->bus;
+	int err, seq;
+
+	lockdep_assert_held(&ks->wr_lock);
+
+	for (;;) {
+		seq = atomic_read(&bus->room_seq);
+		err = kbus_send(ks, ks->wr_msg, retry, id);
+		if (err != -EAGAIN)
+			return err;
+		ks->wr_sending = true;
+		if (nonblock)
+			return -EAGAIN;
+		/* room_seq changes under the bus lock before each wake-up. */
+		if (wait_event_interruptible(bus->write_wait,
+					     atomic_read(&bus->room_seq) != seq))
+			return -ERESTARTSYS;
+		retry = true;
+	}
+}
+
+static long ioc_send(struct kbus_ksock *ks, struct kbus_msg_id __user *uid,
+		     bool nonblock)
 {
 	struct kbus_msg_id id = {};
 	struct kbus_msg *msg;
@@ -286,17 +315,15 @@ static long ioc_send(struct kbus_ksock *ks, struct kbus_msg_id __user *uid)
 		fill_msg(ks->wr_msg, &ks->wr_hdr);
 	}
 
-	err = kbus_send(ks, ks->wr_msg, retry, &id);
-	if (err == -EAGAIN) {
-		ks->wr_sending = true;
+	err = send_wait(ks, retry, nonblock, &id);
+	if (err == -EAGAIN || err == -ERESTARTSYS)
 		goto out_copy;
-	}
 	if (err)
 		goto out_discard;
 
 	discard_write(ks);
 out_copy:
-	if (copy_to_user(uid, &id, sizeof(id)))
+	if (copy_to_user(uid, &id, sizeof(id)) && err != -ERESTARTSYS)
 		err = -EFAULT;
 	goto out_unlock;
 out_discard:
@@ -508,8 +535,10 @@ static long ioc_maxmsgs(struct kbus_ksock *ks, u32 __user *uval)
 	if (val > KBUS_MAX_MAX_MESSAGES)
 		return -EINVAL;
 	mutex_lock(&ks->bus->lock);
-	if (val)
+	if (val) {
 		ks->max_msgs = val;
+		kbus_bus_room_locked(ks->bus);
+	}
 	val = ks->max_msgs;
 	mutex_unlock(&ks->bus->lock);
 	return put_user(val, uval);
@@ -575,10 +604,21 @@ static long ioc_version(void __user *arg)
 {
 	struct kbus_version v = {
 		.abi_version = KBUS_ABI_VERSION,
-		.features = KBUS_FEATURE_BASE,
+		.features = KBUS_FEATURE_BASE | KBUS_FEATURE_DROPPED |
+			    KBUS_FEATURE_BLOCKING_SEND | KBUS_FEATURE_BYTE_BUDGET,
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+static long ioc_dropped(struct kbus_ksock *ks, u64 __user *uval)
+{
+	u64 val;
+
+	mutex_lock(&ks->bus->lock);
+	val = ks->dropped;
+	mutex_unlock(&ks->bus->lock);
+	return put_user(val, uval);
 }
 
 static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -602,7 +642,7 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KBUS_IOC_LENLEFT:
 		return ioc_lenleft(ks, uarg);
 	case KBUS_IOC_SEND:
-		return ioc_send(ks, uarg);
+		return ioc_send(ks, uarg, file->f_flags & O_NONBLOCK);
 	case KBUS_IOC_DISCARD:
 		return ioc_discard(ks);
 	case KBUS_IOC_LASTSENT:
@@ -625,9 +665,51 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ioc_maxmsgsize(ks, uarg);
 	case KBUS_IOC_VERSION:
 		return ioc_version(uarg);
+	case KBUS_IOC_DROPPED:
+		return ioc_dropped(ks, uarg);
 	default:
 		return -ENOTTY;
 	}
+}
+
+/*
+ * Finish a send left waiting for room.  Returns true if the Ksock is no
+ * longer sending.  A request that fails gets a synthetic reply, since no
+ * system call is there to return the error.
+ */
+static bool poll_finish_send(struct kbus_ksock *ks)
+{
+	struct kbus_qentry *spare = NULL;
+	struct kbus_msg_id id;
+	const char *name;
+	int err;
+
+	lockdep_assert_held(&ks->wr_lock);
+
+	if (!ks->wr_sending)
+		return true;
+	if (kbus_msg_is_request(ks->wr_msg)) {
+		spare = kbus_synth_alloc();
+		if (!spare)
+			return false;	/* try again at the next poll */
+	}
+	err = kbus_send(ks, ks->wr_msg, true, &id);
+	if (err == -EAGAIN) {
+		kbus_qentry_free(spare);
+		return false;
+	}
+	if (err && spare) {
+		name = err == -EADDRNOTAVAIL ?
+		       KBUS_MSG_NAME_REPLIER_DISAPPEARED :
+		       KBUS_MSG_NAME_ERROR_SENDING;
+		mutex_lock(&ks->bus->lock);
+		kbus_synth_to_sender_locked(ks, spare, name, &ks->wr_msg->id);
+		mutex_unlock(&ks->bus->lock);
+		spare = NULL;
+	}
+	kbus_qentry_free(spare);
+	discard_write(ks);
+	return true;
 }
 
 static __poll_t kbus_poll(struct file *file, poll_table *wait)
@@ -636,12 +718,18 @@ static __poll_t kbus_poll(struct file *file, poll_table *wait)
 	__poll_t mask = 0;
 
 	poll_wait(file, &ks->wait, wait);
+	if (file->f_mode & FMODE_WRITE) {
+		poll_wait(file, &ks->bus->write_wait, wait);
+		/* A SEND waiting for room holds wr_lock: not writable. */
+		if (mutex_trylock(&ks->wr_lock)) {
+			if (poll_finish_send(ks))
+				mask |= EPOLLOUT | EPOLLWRNORM;
+			mutex_unlock(&ks->wr_lock);
+		}
+	}
 	/* Pairs with WRITE_ONCE() in the queue helpers. */
 	if (READ_ONCE(ks->queue_len))
 		mask |= EPOLLIN | EPOLLRDNORM;
-	/* wr_sending is only a hint here; SEND rechecks it under wr_lock. */
-	if ((file->f_mode & FMODE_WRITE) && !data_race(ks->wr_sending))
-		mask |= EPOLLOUT | EPOLLWRNORM;
 	return mask;
 }
 

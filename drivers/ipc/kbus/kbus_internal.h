@@ -44,6 +44,13 @@
  * @report_replier_binds: the REPORTREPLIERBINDS setting (protected by
  *                        @lock).
  * @bus_node: entry in the list of all buses (protected by kbus_buses_lock).
+ * @write_wait: senders waiting for room (%KBUS_BIT_ALL_OR_WAIT); woken
+ *              whenever a queue of the bus gets room or a Ksock or
+ *              binding goes away.
+ * @room_seq: incremented under @lock before @write_wait is woken, so that
+ *            a sender that failed for lack of room knows whether to retry.
+ * @bytes: bytes of messages and queue entries charged to the bus (atomic;
+ *         charged under @lock, uncharged wherever a message is freed).
  */
 struct kbus_bus {
 	struct mutex lock;	/* the bus lock: see "Locking overview" */
@@ -62,6 +69,9 @@ struct kbus_bus {
 	bool verbose;
 	bool report_replier_binds;
 	struct list_head bus_node;
+	wait_queue_head_t write_wait;
+	atomic_t room_seq;
+	atomic_long_t bytes;
 };
 
 /**
@@ -76,6 +86,9 @@ struct kbus_bus {
  * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
  * @name_len: length of the name.
  * @data_len: length of the data.
+ * @acct_bus: the bus whose byte budget the message is charged to, or NULL
+ *            (set once, under that bus's lock).
+ * @acct_size: bytes charged for the body.
  * @body_len: bytes in @body.
  * @body: the bytes that follow the header in an entire message: name, NUL
  *        and zero padding, data and zero padding, end guard.
@@ -94,6 +107,8 @@ struct kbus_msg {
 	u32 flags;
 	u32 name_len;
 	u32 data_len;
+	struct kbus_bus *acct_bus;
+	size_t acct_size;
 	u32 body_len;
 	u8 body[] __counted_by(body_len);
 };
@@ -105,12 +120,14 @@ struct kbus_msg {
  * @binding: the binding the copy was queued through, or NULL for replies
  *           and messages KBUS generates (protected by the bus lock).
  * @flags: this copy's flags.
+ * @charged: the copy is charged to the byte budget of @msg's bus.
  */
 struct kbus_qentry {
 	struct list_head node;
 	struct kbus_msg *msg;
 	struct kbus_binding *binding;
 	u32 flags;
+	bool charged;
 };
 
 /**

@@ -24,6 +24,9 @@
 #define KBUS_ABS_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
 #define KBUS_DEF_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
 
+/* Default byte budget of a bus (module parameter kbus_bus_budget). */
+#define KBUS_DEF_BUS_BUDGET		(16UL << 20)
+
 /* Kernel-defined flag bits accepted on write, and the kernel's half. */
 #define KBUS_FLAGS_KNOWN		KBUS_FLAGS_MASK
 #define KBUS_FLAGS_KERNEL_HALF		(~KBUS_USER_FLAGS_MASK)

@@ -22,6 +22,7 @@
 #include <linux/string.h>
 #include <linux/wait.h>
 
+#include "core.h"
 #include "msg.h"
 
 /**
@@ -66,8 +67,11 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc);
  */
 void kbus_msg_put(struct kbus_msg *msg)
 {
-	if (msg && refcount_dec_and_test(&msg->refcount))
-		kvfree(msg);
+	if (!msg || !refcount_dec_and_test(&msg->refcount))
+		return;
+	if (msg->acct_bus)
+		atomic_long_sub(msg->acct_size, &msg->acct_bus->bytes);
+	kvfree(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_put);
 
@@ -188,6 +192,8 @@ void kbus_qentry_free(struct kbus_qentry *qe)
 {
 	if (!qe)
 		return;
+	if (qe->charged)
+		atomic_long_sub(KBUS_QENTRY_CHARGE, &qe->msg->acct_bus->bytes);
 	kbus_msg_put(qe->msg);
 	kfree(qe);
 }
@@ -253,6 +259,54 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 EXPORT_SYMBOL_IF_KUNIT(kbus_synth_fill);
 
 /**
+ * kbus_charge_locked() - Charge a message and its copies to a bus's budget.
+ * @bus: the bus.
+ * @msg: the message; its body is charged the first time only.
+ * @ncopies: the number of copies about to be queued.
+ *
+ * The caller marks each copy it queues as charged.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or -ENOBUFS if the bus's byte budget would be exceeded.
+ */
+int kbus_charge_locked(struct kbus_bus *bus, struct kbus_msg *msg,
+		       u32 ncopies)
+{
+	size_t body = msg->acct_bus ? 0 : struct_size(msg, body,
+						       msg->body_len);
+	size_t cost = body + (size_t)ncopies * KBUS_QENTRY_CHARGE;
+
+	lockdep_assert_held(&bus->lock);
+
+	if (!ncopies)
+		return 0;
+	if (atomic_long_read(&bus->bytes) + cost > READ_ONCE(kbus_bus_budget))
+		return -ENOBUFS;
+	atomic_long_add(cost, &bus->bytes);
+	if (body) {
+		msg->acct_bus = bus;
+		msg->acct_size = body;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_charge_locked);
+
+/**
+ * kbus_bus_room_locked() - Tell waiting senders that there may be room.
+ * @bus: the bus.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_bus_room_locked(struct kbus_bus *bus)
+{
+	lockdep_assert_held(&bus->lock);
+
+	atomic_inc(&bus->room_seq);
+	wake_up_interruptible_all(&bus->write_wait);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_locked);
+
+/**
  * kbus_queue_full_locked() - Whether a Ksock's queue has no room.
  * @ks: the Ksock.
  *
@@ -309,6 +363,7 @@ void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 
 	list_del_init(&qe->node);
 	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);
+	kbus_bus_room_locked(ks->bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_remove_locked);
 

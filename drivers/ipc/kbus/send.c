@@ -31,8 +31,9 @@
  *    reply) and every matching listener binding, and decide for each
  *    whether it gets a copy, misses it (queue full), or makes the send
  *    fail (%KBUS_BIT_ALL_OR_FAIL, %KBUS_BIT_ALL_OR_WAIT, a full replier).
- * 2. Allocate one queue entry per copy.  Nothing has been delivered yet,
- *    so a failure here leaves no trace.
+ * 2. Allocate one queue entry per copy and charge the message and its
+ *    copies to the bus's byte budget.  Nothing has been delivered yet, so
+ *    a failure here (-ENOMEM, -ENOBUFS) leaves no trace.
  * 3. Deliver: the reply, then the request to its replier, then the
  *    listeners' copies.  This pass cannot fail.
  *
@@ -105,6 +106,7 @@ static struct kbus_qentry *take_entry(struct route *r, u32 flags,
 	list_del_init(&qe->node);
 	qe->flags = flags;
 	qe->binding = b;
+	qe->charged = true;
 	return qe;
 }
 
@@ -158,6 +160,7 @@ static int route_locked(struct route *r, struct kbus_request **req)
 	struct kbus_binding *rb = NULL;
 	struct kbus_request *out = NULL, *owed;
 	bool urgent = msg->flags & KBUS_BIT_URGENT;
+	u32 ncopies;
 	int err;
 
 	lockdep_assert_held(&bus->lock);
@@ -203,8 +206,11 @@ static int route_locked(struct route *r, struct kbus_request **req)
 	if (err)
 		goto out_reset;
 
-	err = alloc_entries(r, r->ncopies + (requester ? 1 : 0) +
-			       (replier ? 1 : 0));
+	ncopies = r->ncopies + (requester ? 1 : 0) + (replier ? 1 : 0);
+	err = alloc_entries(r, ncopies);
+	if (err)
+		goto out_reset;
+	err = kbus_charge_locked(bus, msg, ncopies);
 	if (err)
 		goto out_reset;
 
@@ -256,7 +262,8 @@ out_reset:
  * gone; -ECONNREFUSED if a reply answers no request
  * outstanding from this Ksock; -EPIPE if a stateful request's replier is
  * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
- * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM.
+ * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOBUFS if the bus's byte
+ * budget would be exceeded; -ENOMEM.
  */
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
 	      struct kbus_msg_id *id)

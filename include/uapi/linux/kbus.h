@@ -40,8 +40,8 @@
  * - %EADDRNOTAVAIL: a request found no replier, or a reply's requester has
  *   gone away.
  * - %EAGAIN: nothing to do without blocking: a listener of a replier bind
- *   event has no room (BIND/UNBIND), or an %KBUS_BIT_ALL_OR_WAIT send must
- *   wait for room.
+ *   event has no room (BIND/UNBIND), or an %KBUS_BIT_ALL_OR_WAIT send on an
+ *   O_NONBLOCK file must wait for room.
  * - %EALREADY: write() while a previous message is still being sent.
  * - %EBADMSG: a message name is not valid (or is a wildcard where one is
  *   not allowed).
@@ -56,6 +56,7 @@
  * - %ENAMETOOLONG: a name is longer than %KBUS_MAX_NAME_LEN.
  * - %ENOLCK: a request cannot be sent because the sender's own queue has no
  *   room left for its reply.
+ * - %ENOBUFS: the message would take the bus past its byte budget.
  * - %ENOMEM: out of memory.
  * - %ENOMSG: SEND without a message written.
  * - %ENOTTY: unknown ioctl.
@@ -254,6 +255,12 @@ struct kbus_version {
 
 /* Since ABI 1: the original KBUS message model and ioctl set. */
 #define KBUS_FEATURE_BASE	(1U << 0)
+/* Since ABI 1: %KBUS_IOC_DROPPED counts announcements missed. */
+#define KBUS_FEATURE_DROPPED	(1U << 1)
+/* Since ABI 1: %KBUS_BIT_ALL_OR_WAIT sends block unless O_NONBLOCK. */
+#define KBUS_FEATURE_BLOCKING_SEND	(1U << 2)
+/* Since ABI 1: each bus has a byte budget; sends past it get %ENOBUFS. */
+#define KBUS_FEATURE_BYTE_BUDGET	(1U << 3)
 
 /* Names of the messages KBUS generates itself. */
 #define KBUS_MSG_NAME_REPLIER_GONEAWAY		"$.KBUS.Replier.GoneAway"
@@ -302,8 +309,14 @@ struct kbus_version {
  * to read.  Returns 0.
  *
  * %KBUS_IOC_SEND: send the message written, writing its id.  Returns 0, or
- * %ENOMSG, %EINVAL, %EBADMSG, %EFAULT, %ENOMEM, %ENOLCK, %EADDRNOTAVAIL,
- * %ECONNREFUSED, %EPIPE, %EBUSY, %EAGAIN.
+ * %ENOMSG, %EINVAL, %EBADMSG, %EFAULT, %ENOMEM, %ENOBUFS, %ENOLCK,
+ * %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE, %EBUSY, %EAGAIN, %EINTR.  With
+ * %KBUS_BIT_ALL_OR_WAIT, a send that finds a recipient full waits for
+ * room; on an O_NONBLOCK file it returns %EAGAIN instead and the Ksock
+ * stays "sending": write() fails with %EALREADY, SEND tries again, poll()
+ * finishes the send when there is room (a request that then fails gets
+ * ``$.KBUS.Replier.Disappeared`` or ``$.KBUS.ErrorSending``), and DISCARD
+ * gives up.
  *
  * %KBUS_IOC_DISCARD: drop a partly written or still-sending message.
  * Returns 0.
@@ -336,6 +349,9 @@ struct kbus_version {
  * %EPERM (setting needs %CAP_SYS_ADMIN).
  *
  * %KBUS_IOC_VERSION: write struct kbus_version.  Returns 0.
+ *
+ * %KBUS_IOC_DROPPED: write (``__u64``) how many announcements this Ksock
+ * has missed because its queue was full.  Returns 0.
  */
 #define KBUS_IOC_RESET		_IO(KBUS_IOC_MAGIC, 1)
 #define KBUS_IOC_BIND		_IOW(KBUS_IOC_MAGIC, 2, struct kbus_bind_request)
@@ -356,5 +372,6 @@ struct kbus_version {
 #define KBUS_IOC_REPORTREPLIERBINDS _IOWR(KBUS_IOC_MAGIC, 17, __u32)
 #define KBUS_IOC_MAXMSGSIZE	_IOWR(KBUS_IOC_MAGIC, 18, __u32)
 #define KBUS_IOC_VERSION	_IOR(KBUS_IOC_MAGIC, 19, struct kbus_version)
+#define KBUS_IOC_DROPPED	_IOR(KBUS_IOC_MAGIC, 20, __u64)
 
 #endif /* _UAPI_LINUX_KBUS_H */
