@@ -22,6 +22,7 @@
 #include "bind.h"
 #include "core.h"
 #include "debugfs.h"
+#include "event.h"
 #include "fops.h"
 #include "msg.h"
 #include "reply.h"
@@ -69,6 +70,7 @@ MODULE_PARM_DESC(kbus_num_devices,
 
 unsigned long kbus_bus_budget = KBUS_DEF_BUS_BUDGET;
 module_param(kbus_bus_budget, ulong, 0644);
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_budget);
 MODULE_PARM_DESC(kbus_bus_budget,
 		 "Bytes of queued messages allowed per bus (default 16 MiB)");
 
@@ -256,7 +258,8 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_create);
  *
  * Every request it still holds is answered: unread ones with
  * ``$.KBUS.Replier.GoneAway``, read ones with ``$.KBUS.Replier.Ignored``.
- * Its bindings go, and the requests it sent are forgotten.
+ * Its bindings go (with unbind events for its replier bindings, if the
+ * bus reports them), and the requests it sent are forgotten.
  *
  * Context: Process context; takes the bus lock (not interruptibly: a
  * release must always complete).
@@ -271,9 +274,19 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	xa_erase(&bus->ksock_ids, ks->id);
 	list_del_init(&ks->bus_node);
 	kbus_queue_flush_locked(ks, NULL, KBUS_MSG_NAME_REPLIER_GONEAWAY);
-	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link)
+	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link) {
+		if (!b->is_replier)
+			kbus_binding_free_locked(b);
+	}
+	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link) {
+		/* Cannot fail: full listeners get the event all the same. */
+		kbus_report_bind_locked(ks, b->node->full,
+					strlen(b->node->full), false, true);
 		kbus_binding_free_locked(b);
+	}
 	kbus_requests_release_locked(ks);
+	/* Nothing queued since can be read: drop it. */
+	kbus_queue_flush_locked(ks, NULL, KBUS_MSG_NAME_REPLIER_GONEAWAY);
 	kbus_bus_room_locked(bus);
 	mutex_unlock(&bus->lock);
 

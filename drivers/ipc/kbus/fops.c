@@ -24,6 +24,7 @@
 
 #include "bind.h"
 #include "core.h"
+#include "event.h"
 #include "fops.h"
 #include "msg.h"
 #include "reply.h"
@@ -360,6 +361,36 @@ static char *get_name(u64 uname, u32 len, bool wildcard_ok)
 	return name;
 }
 
+static int bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+		       bool is_replier)
+{
+	int err;
+
+	if (is_replier) {
+		if (kbus_replier_exact_locked(ks->bus, name, len))
+			return -EADDRINUSE;
+		err = kbus_report_bind_locked(ks, name, len, true, false);
+		if (err)
+			return err;
+	}
+	return kbus_bind_locked(ks, name, len, is_replier);
+}
+
+static int unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+			 bool is_replier)
+{
+	int err;
+
+	if (!kbus_binding_find_locked(ks, name, len, is_replier))
+		return -EINVAL;
+	if (is_replier) {
+		err = kbus_report_bind_locked(ks, name, len, false, false);
+		if (err)
+			return err;
+	}
+	return kbus_unbind_locked(ks, name, len, is_replier);
+}
+
 static long ioc_bind(struct kbus_ksock *ks, void __user *arg, bool bind)
 {
 	struct kbus_bind_request req;
@@ -381,10 +412,9 @@ static long ioc_bind(struct kbus_ksock *ks, void __user *arg, bool bind)
 
 	mutex_lock(&ks->bus->lock);
 	if (bind)
-		err = kbus_bind_locked(ks, name, req.name_len, req.is_replier);
+		err = bind_locked(ks, name, req.name_len, req.is_replier);
 	else
-		err = kbus_unbind_locked(ks, name, req.name_len,
-					 req.is_replier);
+		err = unbind_locked(ks, name, req.name_len, req.is_replier);
 	mutex_unlock(&ks->bus->lock);
 out_free:
 	kfree(name);
@@ -526,6 +556,29 @@ static long ioc_bool(struct kbus_ksock *ks, u32 __user *uval, bool *setting,
 	return put_user(old, uval);
 }
 
+static long ioc_report_binds(struct kbus_ksock *ks, u32 __user *uval)
+{
+	u32 val, old;
+	long err;
+
+	if (get_user(val, uval))
+		return -EFAULT;
+	if (val != 0 && val != 1 && val != KBUS_QUERY)
+		return -EINVAL;
+	if (val != KBUS_QUERY && !ks->may_admin)
+		return -EPERM;
+
+	mutex_lock(&ks->bus->lock);
+	old = ks->bus->report_replier_binds;
+	if (val != KBUS_QUERY)
+		ks->bus->report_replier_binds = val;
+	err = val == 1 ? kbus_report_catch_up_locked(ks) : 0;
+	mutex_unlock(&ks->bus->lock);
+	if (err)
+		return err;
+	return put_user(old, uval);
+}
+
 static long ioc_maxmsgs(struct kbus_ksock *ks, u32 __user *uval)
 {
 	u32 val;
@@ -660,7 +713,7 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KBUS_IOC_NEWDEVICE:
 		return ioc_newdevice(ks, uarg);
 	case KBUS_IOC_REPORTREPLIERBINDS:
-		return ioc_bool(ks, uarg, &ks->bus->report_replier_binds, true);
+		return ioc_report_binds(ks, uarg);
 	case KBUS_IOC_MAXMSGSIZE:
 		return ioc_maxmsgsize(ks, uarg);
 	case KBUS_IOC_VERSION:

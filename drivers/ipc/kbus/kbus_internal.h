@@ -51,6 +51,8 @@
  *            a sender that failed for lack of room knows whether to retry.
  * @bytes: bytes of messages and queue entries charged to the bus (atomic;
  *         charged under @lock, uncharged wherever a message is freed).
+ * @unsent_unbinds: unbind events queued past queue limits (protected by
+ *                  @lock).
  */
 struct kbus_bus {
 	struct mutex lock;	/* the bus lock: see "Locking overview" */
@@ -72,6 +74,7 @@ struct kbus_bus {
 	wait_queue_head_t write_wait;
 	atomic_t room_seq;
 	atomic_long_t bytes;
+	u32 unsent_unbinds;
 };
 
 /**
@@ -121,6 +124,9 @@ struct kbus_msg {
  *           and messages KBUS generates (protected by the bus lock).
  * @flags: this copy's flags.
  * @charged: the copy is charged to the byte budget of @msg's bus.
+ * @over_limit: a replier unbind event queued past the queue limit when its
+ *              replier closed (counted in the bus's @unsent_unbinds).
+ * @lost_marker: the ``$.KBUS.UnbindEventsLost`` of its Ksock.
  */
 struct kbus_qentry {
 	struct list_head node;
@@ -128,6 +134,8 @@ struct kbus_qentry {
 	struct kbus_binding *binding;
 	u32 flags;
 	bool charged;
+	bool over_limit;
+	bool lost_marker;
 };
 
 /**
@@ -180,6 +188,8 @@ struct kbus_request {
  *                Ksock (protected by the bus lock; 0 between sends).
  * @send_chosen: scratch for the send in progress: this Ksock gets a copy
  *               (protected by the bus lock; false between sends).
+ * @unbind_lost: a ``$.KBUS.UnbindEventsLost`` is queued here (protected by
+ *               the bus lock).
  * @wait: woken when a message is queued (protected by its own lock).
  * @rd_lock: serialises this file's read side: NEXTMSG, LENLEFT, read().
  *           Taken before the bus lock; held across copies to user space.
@@ -219,6 +229,7 @@ struct kbus_ksock {
 	u64 dropped;
 	u32 send_pending;
 	bool send_chosen;
+	bool unbind_lost;
 	wait_queue_head_t wait;
 
 	struct mutex rd_lock;	/* this file's read side */
@@ -293,6 +304,8 @@ enum {
 	KBUS_SEND_NONE,
 	KBUS_SEND_DELIVER,
 	KBUS_SEND_DROP,
+	KBUS_SEND_OVER,		/* unbind event past the queue limit */
+	KBUS_SEND_LOST,		/* $.KBUS.UnbindEventsLost instead */
 };
 
 #endif /* _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H */

@@ -34,6 +34,9 @@
 /* Longest name of a message KBUS generates itself (with its NUL). */
 #define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_DISAPPEARED)
 
+/* Unbind events that may be queued past queue limits, per bus. */
+#define KBUS_MAX_UNSENT_UNBIND_MESSAGES	1000
+
 /* Hash table order for the names bound on one bus. */
 #define KBUS_NAME_HASH_BITS		8
 

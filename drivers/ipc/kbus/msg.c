@@ -363,6 +363,14 @@ void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 
 	list_del_init(&qe->node);
 	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);
+	if (qe->over_limit) {
+		qe->over_limit = false;
+		ks->bus->unsent_unbinds--;
+	}
+	if (qe->lost_marker) {
+		qe->lost_marker = false;
+		ks->unbind_lost = false;
+	}
 	kbus_bus_room_locked(ks->bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_remove_locked);

@@ -52,12 +52,36 @@ static bool full_pending_locked(const struct kbus_ksock *ks)
 }
 
 struct route {
-	struct kbus_ksock *sender;
+	struct kbus_bus *bus;
+	struct kbus_ksock *sender;	/* NULL for KBUS's own messages */
 	struct kbus_msg *msg;
 	u32 mode;			/* ALL_OR_* bits in force */
+	bool force;			/* unbind event of a closing Ksock */
 	u32 ncopies;			/* listener copies planned */
+	u32 nover;			/* of which past the queue limit */
+	u32 nlost;			/* UnbindEventsLost planned */
 	struct list_head entries;	/* preallocated queue entries */
+	struct list_head lost;		/* preallocated UnbindEventsLost */
 };
+
+/* Plan for a full listener of an unbind event of a closing Ksock. */
+static void plan_forced(struct route *r, struct kbus_binding *b)
+{
+	struct kbus_ksock *ks = b->ksock;
+
+	if (ks->bus->unsent_unbinds + r->nover < KBUS_MAX_UNSENT_UNBIND_MESSAGES) {
+		b->send_state = KBUS_SEND_OVER;
+		r->nover++;
+		r->ncopies++;
+		ks->send_chosen = true;
+	} else if (!ks->unbind_lost && !ks->send_chosen) {
+		b->send_state = KBUS_SEND_LOST;
+		r->nlost++;
+		ks->send_chosen = true;
+	} else {
+		b->send_state = KBUS_SEND_DROP;
+	}
+}
 
 static int plan_listener(struct kbus_binding *b, void *arg)
 {
@@ -68,6 +92,10 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 	if (ks->only_once && ks->send_chosen)
 		return 0;
 	if (full_pending_locked(ks)) {
+		if (r->force) {
+			plan_forced(r, b);
+			return 0;
+		}
 		if (r->mode & KBUS_BIT_ALL_OR_FAIL)
 			return -EBUSY;
 		if (r->mode & KBUS_BIT_ALL_OR_WAIT)
@@ -106,7 +134,7 @@ static struct kbus_qentry *take_entry(struct route *r, u32 flags,
 	list_del_init(&qe->node);
 	qe->flags = flags;
 	qe->binding = b;
-	qe->charged = true;
+	qe->charged = !r->force;
 	return qe;
 }
 
@@ -115,12 +143,35 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 	struct route *r = arg;
 	struct kbus_ksock *ks = b->ksock;
 	u32 flags = r->msg->flags & ~KBUS_BIT_WANT_YOU_TO_REPLY;
+	struct kbus_msg_id id;
+	struct kbus_qentry *qe;
 
-	if (b->send_state == KBUS_SEND_DELIVER)
+	switch (b->send_state) {
+	case KBUS_SEND_DELIVER:
 		kbus_queue_push_locked(ks, take_entry(r, flags, b),
 				       r->msg->flags & KBUS_BIT_URGENT);
-	else if (b->send_state == KBUS_SEND_DROP)
+		break;
+	case KBUS_SEND_OVER:
+		qe = take_entry(r, flags, b);
+		qe->over_limit = true;
+		ks->bus->unsent_unbinds++;
+		kbus_queue_push_locked(ks, qe, false);
+		break;
+	case KBUS_SEND_LOST:
+		qe = list_first_entry(&r->lost, struct kbus_qentry, node);
+		list_del_init(&qe->node);
+		kbus_next_msg_id_locked(ks->bus, &id);
+		kbus_synth_fill(qe, KBUS_MSG_NAME_UNBIND_EVENTS_LOST, &id, 0, 0,
+				NULL);
+		qe->binding = b;
+		qe->lost_marker = true;
+		ks->unbind_lost = true;
+		kbus_queue_push_locked(ks, qe, false);
+		break;
+	case KBUS_SEND_DROP:
 		ks->dropped++;
+		break;
+	}
 	return reset_listener(b, arg);
 }
 
@@ -137,11 +188,29 @@ static int alloc_entries(struct route *r, u32 n)
 	return 0;
 }
 
+static int alloc_lost(struct route *r)
+{
+	struct kbus_qentry *qe;
+	u32 n = r->nlost;
+
+	while (n--) {
+		qe = kbus_synth_alloc();
+		if (!qe)
+			return -ENOMEM;
+		list_add(&qe->node, &r->lost);
+	}
+	return 0;
+}
+
 static void free_entries(struct route *r)
 {
 	struct kbus_qentry *qe, *tmp;
 
 	list_for_each_entry_safe(qe, tmp, &r->entries, node) {
+		list_del(&qe->node);
+		kbus_qentry_free(qe);
+	}
+	list_for_each_entry_safe(qe, tmp, &r->lost, node) {
 		list_del(&qe->node);
 		kbus_qentry_free(qe);
 	}
@@ -155,7 +224,7 @@ static int route_locked(struct route *r, struct kbus_request **req)
 {
 	struct kbus_ksock *ks = r->sender, *requester = NULL, *replier = NULL;
 	struct kbus_msg *msg = r->msg;
-	struct kbus_bus *bus = ks->bus;
+	struct kbus_bus *bus = r->bus;
 	const char *name = kbus_msg_name(msg);
 	struct kbus_binding *rb = NULL;
 	struct kbus_request *out = NULL, *owed;
@@ -208,11 +277,16 @@ static int route_locked(struct route *r, struct kbus_request **req)
 
 	ncopies = r->ncopies + (requester ? 1 : 0) + (replier ? 1 : 0);
 	err = alloc_entries(r, ncopies);
+	if (!err)
+		err = alloc_lost(r);
 	if (err)
 		goto out_reset;
-	err = kbus_charge_locked(bus, msg, ncopies);
-	if (err)
-		goto out_reset;
+	/* A closing Ksock's unbind events cannot fail for lack of budget. */
+	if (!r->force) {
+		err = kbus_charge_locked(bus, msg, ncopies);
+		if (err)
+			goto out_reset;
+	}
 
 	if (requester) {
 		kbus_outstanding_remove_locked(requester, out);
@@ -271,11 +345,13 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_request *req = NULL;
 	struct route r = {
+		.bus = bus,
 		.sender = ks,
 		.msg = msg,
 		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
 				      KBUS_BIT_ALL_OR_WAIT),
 		.entries = LIST_HEAD_INIT(r.entries),
+		.lost = LIST_HEAD_INIT(r.lost),
 	};
 	int err;
 
@@ -306,3 +382,40 @@ out_unlock:
 	return err;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_send);
+
+/**
+ * kbus_send_event_locked() - Send an announcement that KBUS generates.
+ * @bus: the bus.
+ * @msg: the message, with its id, flags and addressing set; the caller
+ *       keeps its reference.
+ * @force: the event of a closing Ksock, which cannot fail: listeners with
+ *         a full queue get it past their limit (at most
+ *         %KBUS_MAX_UNSENT_UNBIND_MESSAGES such copies per bus), and once
+ *         that many are queued, a single ``$.KBUS.UnbindEventsLost``.
+ *
+ * Unless @force, the message is sent as %KBUS_BIT_ALL_OR_FAIL.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, -EBUSY if a listener is full (unless @force), -ENOBUFS, or
+ * -ENOMEM.
+ */
+int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
+			   bool force)
+{
+	struct route r = {
+		.bus = bus,
+		.msg = msg,
+		.mode = force ? 0 : KBUS_BIT_ALL_OR_FAIL,
+		.force = force,
+		.entries = LIST_HEAD_INIT(r.entries),
+		.lost = LIST_HEAD_INIT(r.lost),
+	};
+	int err;
+
+	lockdep_assert_held(&bus->lock);
+
+	err = route_locked(&r, NULL);
+	free_entries(&r);
+	return err;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_send_event_locked);

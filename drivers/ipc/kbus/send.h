@@ -14,5 +14,7 @@
 
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
 	      struct kbus_msg_id *id);
+int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
+			   bool force);
 
 #endif /* _DRIVERS_IPC_KBUS_SEND_H */

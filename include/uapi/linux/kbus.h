@@ -342,6 +342,8 @@ struct kbus_version {
  *
  * %KBUS_IOC_REPORTREPLIERBINDS: per-bus replier bind events, as
  * %KBUS_IOC_MSGONLYONCE.  Changing it needs %CAP_SYS_ADMIN (%EPERM).
+ * Setting 1 also queues on the caller's own queue one bind event for each
+ * replier already bound; %EBUSY if the queue fills up (the setting stays).
  *
  * %KBUS_IOC_MAXMSGSIZE: 0 asks for the bus's maximum message size, 1 for
  * the absolute maximum, any other value sets it.  Writes the value in

@@ -11,6 +11,7 @@
 
 #include "../bind.h"
 #include "../core.h"
+#include "../event.h"
 #include "../msg.h"
 #include "../send.h"
 #include "kunit_util.h"
@@ -368,6 +369,116 @@ static void only_once_delivers_one_copy(struct kunit *test)
 	kbus_msg_put(msg);
 }
 
+static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
+	struct kbus_ksock *roomy = kbus_test_ksock(test, bus);
+	struct kbus_ksock *full = kbus_test_ksock(test, bus);
+	struct kbus_msg_id id;
+	struct kbus_msg *msg;
+
+	full->max_msgs = 1;
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(roomy, "$.N", 3, false));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(full, "$.N", 3, false));
+	mutex_unlock(&bus->lock);
+	msg = kbus_test_msg(test, "$.N", 0, 0);
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	kbus_msg_put(msg);
+
+	msg = kbus_test_msg(test, "$.N", KBUS_BIT_ALL_OR_FAIL, 0);
+	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_send(sender, msg, false, &id));
+	kbus_msg_put(msg);
+	msg = kbus_test_msg(test, "$.N", KBUS_BIT_ALL_OR_WAIT, 0);
+	KUNIT_EXPECT_EQ(test, -EAGAIN, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, roomy->queue_len, 1);
+	KUNIT_EXPECT_EQ(test, full->queue_len, 1);
+	KUNIT_EXPECT_EQ(test, full->send_pending, 0);
+
+	/* Room appears: the retry keeps its id and reaches both. */
+	KUNIT_EXPECT_NOT_NULL(test, kbus_test_pop(test, full));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, true, &id));
+	KUNIT_EXPECT_EQ(test, id.serial_num, msg->id.serial_num);
+	KUNIT_EXPECT_EQ(test, roomy->queue_len, 2);
+	KUNIT_EXPECT_EQ(test, full->queue_len, 1);
+	kbus_msg_put(msg);
+}
+
+static void byte_budget_limits_queued_bytes(struct kunit *test)
+{
+	unsigned long saved = kbus_bus_budget;
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l = kbus_test_ksock(test, bus);
+	struct kbus_qentry *qe;
+	struct kbus_msg_id id;
+	struct kbus_msg *msg;
+	int i, sent = 0, err = 0;
+
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.B", 3, false));
+	mutex_unlock(&bus->lock);
+	kbus_bus_budget = 8192;
+	for (i = 0; i < 10 && !err; i++) {
+		msg = kbus_test_msg(test, "$.B", 0, 1000);
+		err = kbus_send(sender, msg, false, &id);
+		kbus_msg_put(msg);
+		if (!err)
+			sent++;
+	}
+	kbus_bus_budget = saved;
+	KUNIT_EXPECT_EQ(test, err, -ENOBUFS);
+	KUNIT_EXPECT_GT(test, sent, 0);
+	KUNIT_EXPECT_EQ(test, l->queue_len, sent);
+	KUNIT_EXPECT_LE(test, atomic_long_read(&bus->bytes), 8192);
+	/* Reading gives the bytes back. */
+	while ((qe = kbus_test_pop(test, l)))
+		kunit_release_action(test, kbus_test_qentry_free, qe);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&bus->bytes), 0);
+}
+
+static void bind_event_fails_if_a_listener_is_full(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *rep = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l = kbus_test_ksock(test, bus);
+	struct kbus_qentry *qe;
+	const u32 *data;
+
+	bus->report_replier_binds = true;
+	l->max_msgs = 1;
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0,
+			kbus_bind_locked(l, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+					 strlen(KBUS_MSG_NAME_REPLIER_BIND_EVENT),
+					 false));
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, true,
+							 false));
+	KUNIT_EXPECT_EQ(test, -EAGAIN,
+			kbus_report_bind_locked(rep, "$.E", 3, false, false));
+	/* A closing replier's event goes past the limit. */
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, false,
+							 true));
+	KUNIT_EXPECT_EQ(test, bus->unsent_unbinds, 1);
+	mutex_unlock(&bus->lock);
+
+	qe = kbus_test_pop(test, l);
+	KUNIT_ASSERT_NOT_NULL(test, qe);
+	KUNIT_EXPECT_STREQ(test, kbus_msg_name(qe->msg),
+			   KBUS_MSG_NAME_REPLIER_BIND_EVENT);
+	KUNIT_EXPECT_TRUE(test, qe->flags & KBUS_BIT_SYNTHETIC);
+	data = (const u32 *)kbus_msg_data(qe->msg);
+	KUNIT_EXPECT_EQ(test, data[0], 1);
+	KUNIT_EXPECT_EQ(test, data[1], rep->id);
+	KUNIT_EXPECT_EQ(test, data[2], 3);
+	KUNIT_EXPECT_EQ(test, qe->msg->data_len, 12 + KBUS_PADDED_NAME_LEN(3));
+	qe = kbus_test_pop(test, l);
+	KUNIT_ASSERT_NOT_NULL(test, qe);
+	KUNIT_EXPECT_EQ(test, ((const u32 *)kbus_msg_data(qe->msg))[0], 0);
+	KUNIT_EXPECT_EQ(test, bus->unsent_unbinds, 0);
+}
+
 static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(queue_pop_returns_fifo_order),
 	KUNIT_CASE(queue_pop_empty_returns_null),
@@ -385,6 +496,9 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(send_fans_out_in_the_same_order),
 	KUNIT_CASE(send_to_full_listener_is_counted_as_dropped),
 	KUNIT_CASE(only_once_delivers_one_copy),
+	KUNIT_CASE(all_or_fail_delivers_to_nobody_if_one_is_full),
+	KUNIT_CASE(byte_budget_limits_queued_bytes),
+	KUNIT_CASE(bind_event_fails_if_a_listener_is_full),
 	{}
 };
 

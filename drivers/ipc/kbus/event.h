@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - replier bind events
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#ifndef _DRIVERS_IPC_KBUS_EVENT_H
+#define _DRIVERS_IPC_KBUS_EVENT_H
+
+#include <linux/types.h>
+
+#include "kbus_internal.h"
+
+int kbus_report_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
+			    bool is_bind, bool force);
+int kbus_report_catch_up_locked(struct kbus_ksock *ks);
+
+#endif /* _DRIVERS_IPC_KBUS_EVENT_H */
