@@ -17,6 +17,7 @@
 
 #include "bind.h"
 #include "msg.h"
+#include "trace.h"
 
 /**
  * DOC: Names and bindings
@@ -201,6 +202,7 @@ int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 	}
 	list_add(&b->ksock_link, &ks->bindings);
 	list_add(&b->bus_link, &bus->bindings);
+	trace_kbus_bind(ks, node->full, is_replier);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bind_locked);
@@ -249,6 +251,7 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 
 	lockdep_assert_held(&bus->lock);
 
+	trace_kbus_unbind(b->ksock, node->full, was_replier);
 	if (b->is_replier)
 		node->replier = NULL;
 	else

@@ -69,8 +69,8 @@ MODULE_PARM_DESC(kbus_num_devices,
 		 "Number of buses created at load (1-256, default 1)");
 
 unsigned long kbus_bus_budget = KBUS_DEF_BUS_BUDGET;
-module_param(kbus_bus_budget, ulong, 0644);
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_budget);
+module_param(kbus_bus_budget, ulong, 0644);
 MODULE_PARM_DESC(kbus_bus_budget,
 		 "Bytes of queued messages allowed per bus (default 16 MiB)");
 

@@ -24,6 +24,7 @@
 
 #include "core.h"
 #include "msg.h"
+#include "trace.h"
 
 /**
  * kbus_msg_alloc() - Allocate a message with room for a name and data.
@@ -346,6 +347,7 @@ void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 	/* Pairs with the READ_ONCE() in the poll handler. */
 	WRITE_ONCE(ks->queue_len, ks->queue_len + 1);
 	ks->last_pushed = qe->msg->id;
+	trace_kbus_deliver(ks, qe->msg, qe->flags);
 	wake_up_interruptible_poll(&ks->wait, EPOLLIN | EPOLLRDNORM);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_push_locked);

@@ -15,6 +15,7 @@
 #include "core.h"
 #include "msg.h"
 #include "reply.h"
+#include "trace.h"
 
 /**
  * DOC: The reply-or-error guarantee
@@ -266,6 +267,7 @@ bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 	kbus_next_msg_id_locked(bus, &new_id);
 	kbus_synth_fill(qe, name, &new_id, from, requester_id, id);
 	kbus_queue_push_locked(requester, qe, false);
+	trace_kbus_reply(bus, requester_id, id, replier_id, true);
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_synth_reply_locked);

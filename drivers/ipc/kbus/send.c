@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "reply.h"
 #include "send.h"
+#include "trace.h"
 
 /**
  * DOC: Message lifecycle and ordering
@@ -170,6 +171,7 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 		break;
 	case KBUS_SEND_DROP:
 		ks->dropped++;
+		trace_kbus_drop(ks, r->msg, flags);
 		break;
 	}
 	return reset_listener(b, arg);
@@ -298,6 +300,8 @@ static int route_locked(struct route *r, struct kbus_request **req)
 		}
 		kbus_queue_push_locked(requester,
 				       take_entry(r, msg->flags, NULL), urgent);
+		trace_kbus_reply(bus, requester->id, &msg->in_reply_to, ks->id,
+				 false);
 	}
 	if (replier) {
 		kbus_queue_push_locked(replier,
@@ -374,6 +378,7 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
 	ks->last_sent = msg->id;
 	*id = msg->id;
 	err = route_locked(&r, &req);
+	trace_kbus_send(bus, ks->id, msg, err);
 out_unlock:
 	mutex_unlock(&bus->lock);
 
@@ -415,6 +420,7 @@ int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
 	lockdep_assert_held(&bus->lock);
 
 	err = route_locked(&r, NULL);
+	trace_kbus_send(bus, 0, msg, err);
 	free_entries(&r);
 	return err;
 }
