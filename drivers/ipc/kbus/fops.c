@@ -772,9 +772,13 @@ static __poll_t kbus_poll(struct file *file, poll_table *wait)
 
 	poll_wait(file, &ks->wait, wait);
 	if (file->f_mode & FMODE_WRITE) {
-		poll_wait(file, &ks->bus->write_wait, wait);
-		/* A SEND waiting for room holds wr_lock: not writable. */
-		if (mutex_trylock(&ks->wr_lock)) {
+		if (!mutex_trylock(&ks->wr_lock)) {
+			/* A SEND is waiting for room: not writable yet. */
+			poll_wait(file, &ks->bus->write_wait, wait);
+		} else {
+			/* Register before retrying, so no wake-up is missed. */
+			if (ks->wr_sending)
+				poll_wait(file, &ks->bus->write_wait, wait);
 			if (poll_finish_send(ks))
 				mask |= EPOLLOUT | EPOLLWRNORM;
 			mutex_unlock(&ks->wr_lock);
