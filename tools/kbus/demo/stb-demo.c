@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS set-top box demo - the director
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ *
+ * Starts the programs of a set-top box on one bus, plays the user (key
+ * presses on the remote control and the phone) and the system's watchdog
+ * (killing a hung recorder, restarting the crashed player), prints the
+ * timeline of what every program reports, and checks that each step had
+ * the effect it should.  The last line is "demo: ok", or
+ * "demo: FAILED: <reason>"; the exit status matches (0 or 1).
+ *
+ *   stb-demo [-b BUS] [-N] [-t MS]
+ *
+ *   -b BUS   use /dev/kbus<BUS> (default 0)
+ *   -N       create a new bus for the demo (needs CAP_SYS_ADMIN)
+ *   -t MS    how long to wait for each expected event (default 5000)
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stb.h"
+
+enum { LED, PLAYER, RECORDER, TRICKPLAY, GUI, PHONE, IR, NR_CHILDREN };
+
+struct child {
+	const char *name;	/* as in its events */
+	const char *prog;
+	pid_t pid;
+	int in;			/* its standard input, -1 once closed */
+	bool running;
+	bool may_die;		/* killed or crashing on purpose */
+	int status;
+	uint32_t ksock;		/* from its "ready" event */
+};
+
+static struct child children[NR_CHILDREN] = {
+	[LED]		= { "led", "stb-led" },
+	[PLAYER]	= { "player", "stb-player" },
+	[RECORDER]	= { "recorder", "stb-recorder" },
+	[TRICKPLAY]	= { "trickplay", "stb-trickplay" },
+	[GUI]		= { "gui", "stb-gui" },
+	[PHONE]		= { "phone", "stb-phone" },
+	[IR]		= { "ir", "stb-ir" },
+};
+
+struct event {
+	char *proc;
+	char *key;
+	char *text;
+};
+
+static struct event *events;
+static size_t nr_events, events_size;
+
+static char prog_dir[PATH_MAX];
+static unsigned int bus;
+static int step_timeout_ms = 5000;
+static int events_rd = -1, events_wr = -1, sig_fd = -1;
+static struct timespec t0;
+static bool shutting_down;
+static int step_nr;
+
+static double elapsed(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void timeline(const char *who, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void timeline(const char *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("[%7.3f] %-9s ", elapsed(), who);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void stop_children(void)
+{
+	int i, status;
+
+	for (i = 0; i < NR_CHILDREN; i++)
+		if (children[i].running)
+			kill(children[i].pid, SIGKILL);
+	for (i = 0; i < NR_CHILDREN; i++) {
+		if (!children[i].running)
+			continue;
+		while (waitpid(children[i].pid, &status, 0) < 0 &&
+		       errno == EINTR)
+			;
+		children[i].running = false;
+	}
+}
+
+static void fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	stop_children();
+	fflush(stdout);
+	printf("demo: FAILED: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	exit(1);
+}
+
+static void step(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void step(const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	timeline("demo", "--- step %d: %s", ++step_nr, text);
+}
+
+static const char *describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d",
+			 WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "status 0x%x", status);
+	return buf;
+}
+
+/* ---- Events from the programs ---- */
+
+static void add_event(char *line)
+{
+	char *proc = line, *key, *text;
+
+	key = strchr(proc, '\t');
+	text = key ? strchr(key + 1, '\t') : NULL;
+	if (!key || !text) {
+		timeline("?", "%s", line);
+		return;
+	}
+	*key++ = '\0';
+	*text++ = '\0';
+	if (nr_events == events_size) {
+		events_size = events_size ? 2 * events_size : 64;
+		events = realloc(events, events_size * sizeof(*events));
+		if (!events)
+			fail("out of memory");
+	}
+	events[nr_events].proc = strdup(proc);
+	events[nr_events].key = strdup(key);
+	events[nr_events].text = strdup(text);
+	if (!events[nr_events].proc || !events[nr_events].key ||
+	    !events[nr_events].text)
+		fail("out of memory");
+	nr_events++;
+	timeline(proc, "%s", text);
+	if (!strcmp(key, "error") || !strcmp(key, "timeout"))
+		fail("%s: %s", proc, text);
+}
+
+static void read_events(void)
+{
+	static char buf[8192];
+	static size_t len;
+	char *nl;
+	ssize_t n;
+
+	n = read(events_rd, buf + len, sizeof(buf) - 1 - len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0)
+		fail("lost the programs' event pipe");
+	len += n;
+	buf[len] = '\0';
+	while ((nl = strchr(buf, '\n'))) {
+		*nl = '\0';
+		add_event(buf);
+		len -= nl + 1 - buf;
+		memmove(buf, nl + 1, len + 1);
+	}
+	if (len == sizeof(buf) - 1)
+		fail("overlong event line");
+}
+
+static void reap_children(void)
+{
+	struct signalfd_siginfo si;
+	char how[64];
+	int i, status;
+	pid_t pid;
+
+	while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < NR_CHILDREN; i++)
+			if (children[i].running && children[i].pid == pid)
+				break;
+		if (i == NR_CHILDREN)
+			continue;
+		children[i].running = false;
+		children[i].status = status;
+		describe_status(status, how, sizeof(how));
+		if (!children[i].may_die && !shutting_down)
+			fail("%s (pid %d) %s unexpectedly", children[i].name,
+			     pid, how);
+		timeline("demo", "%s (pid %d) %s", children[i].name, pid, how);
+	}
+}
+
+/* Wait up to @timeout_ms for events or children's exits, handle them. */
+static void pump(int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = events_rd, .events = POLLIN },
+		{ .fd = sig_fd, .events = POLLIN },
+	};
+	int ret;
+
+	ret = poll(pfd, 2, timeout_ms);
+	if (ret < 0 && errno != EINTR)
+		fail("poll: %s", strerror(errno));
+	if (ret <= 0)
+		return;
+	/* Events first: a program's "error" explains its exit. */
+	if (pfd[0].revents)
+		read_events();
+	if (pfd[1].revents)
+		reap_children();
+}
+
+static bool matches(const struct event *e, const char *proc, const char *key,
+		    const char *s1, const char *s2)
+{
+	return !strcmp(e->proc, proc) && !strcmp(e->key, key) &&
+	       (!s1 || strstr(e->text, s1)) && (!s2 || strstr(e->text, s2));
+}
+
+/*
+ * Wait for @proc to report @key with a text containing @s1 and @s2 (either
+ * may be NULL), at or after event number @since.  Returns the event's
+ * text; fails the demo on timeout.
+ */
+static const char *expect(size_t since, const char *proc, const char *key,
+			  const char *s1, const char *s2)
+{
+	int64_t deadline = now_ms() + step_timeout_ms, left;
+	size_t i = since;
+
+	for (;;) {
+		for (; i < nr_events; i++)
+			if (matches(&events[i], proc, key, s1, s2))
+				return events[i].text;
+		left = deadline - now_ms();
+		if (left <= 0)
+			fail("no '%s' event from %s%s%s%s%s%s within %d ms",
+			     key, proc, s1 || s2 ? " with '" : "",
+			     s1 ? s1 : "", s1 && s2 ? "' and '" : "",
+			     s2 ? s2 : "", s1 || s2 ? "'" : "",
+			     step_timeout_ms);
+		pump(left);
+	}
+}
+
+/* The number after "Ksock " in @text. */
+static uint32_t ksock_in(const char *text, const char *after)
+{
+	const char *p = strstr(text, after);
+	unsigned int id;
+
+	if (!p || sscanf(p + strlen(after), "%u", &id) != 1)
+		fail("no Ksock id after '%s' in '%s'", after, text);
+	return id;
+}
+
+/* ---- Children ---- */
+
+static void spawn(struct child *c)
+{
+	char path[PATH_MAX + 32], bus_arg[16];
+	int in[2];
+	sigset_t none;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", prog_dir, c->prog);
+	snprintf(bus_arg, sizeof(bus_arg), "%u", bus);
+	if (pipe2(in, O_CLOEXEC))
+		fail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (!pid) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in[0], STDIN_FILENO) < 0 ||
+		    dup2(events_wr, STDOUT_FILENO) < 0)
+			_exit(126);
+		execl(path, c->prog, "-b", bus_arg, (char *)NULL);
+		fprintf(stderr, "stb-demo: cannot run %s: %s\n", path,
+			strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	c->in = in[1];
+	c->pid = pid;
+	c->running = true;
+	c->may_die = false;
+	c->ksock = 0;
+	timeline("demo", "started %s (pid %d)", c->prog, pid);
+}
+
+/* Start @c and wait until it is ready; returns its Ksock id. */
+static uint32_t start(struct child *c)
+{
+	size_t mark = nr_events;
+
+	spawn(c);
+	c->ksock = ksock_in(expect(mark, c->name, "ready", NULL, NULL),
+			    "Ksock ");
+	return c->ksock;
+}
+
+/* Give @c a line on its standard input. */
+static void tell(struct child *c, const char *line)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+
+	if (!c->running || c->in < 0)
+		fail("cannot tell %s '%s': it is not running", c->name, line);
+	if (write(c->in, buf, n) != n)
+		fail("cannot tell %s '%s': %s", c->name, line,
+		     strerror(errno));
+}
+
+static void wait_exit(struct child *c)
+{
+	int64_t deadline = now_ms() + step_timeout_ms, left;
+
+	while (c->running) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			fail("%s (pid %d) did not exit within %d ms", c->name,
+			     c->pid, step_timeout_ms);
+		pump(left);
+	}
+	if (c->in >= 0) {
+		close(c->in);
+		c->in = -1;
+	}
+}
+
+static void expect_signal(struct child *c, int sig)
+{
+	char how[64];
+
+	wait_exit(c);
+	if (!WIFSIGNALED(c->status) || WTERMSIG(c->status) != sig)
+		fail("%s %s, expected signal %d (%s)", c->name,
+		     describe_status(c->status, how, sizeof(how)), sig,
+		     strsignal(sig));
+}
+
+/* Wait until process @pid is stopped (state T in /proc/<pid>/stat). */
+static void wait_stopped(struct child *c)
+{
+	int64_t deadline = now_ms() + step_timeout_ms;
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", c->pid);
+	while (now_ms() < deadline) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail("cannot read %s: %s", path, strerror(errno));
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't'))
+				return;
+		}
+		pump(5);
+	}
+	fail("%s (pid %d) did not stop within %d ms", c->name, c->pid,
+	     step_timeout_ms);
+}
+
+/* ---- Setup ---- */
+
+static void find_programs(const char *argv0)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	int i;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0)
+		exe[n] = '\0';
+	else
+		snprintf(exe, sizeof(exe), "%s", argv0);
+	snprintf(prog_dir, sizeof(prog_dir), "%s", dirname(exe));
+	for (i = 0; i < NR_CHILDREN; i++) {
+		char path[PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/%s", prog_dir,
+			 children[i].prog);
+		if (access(path, X_OK))
+			fail("cannot run %s: %s", path, strerror(errno));
+	}
+}
+
+/* Open the bus (creating a new one if asked); make sure it is free. */
+static void setup_bus(bool new_bus)
+{
+	static const char * const names[] = {
+		STB_PLAY, STB_WHERE, STB_TRICK, STB_RECORD,
+	};
+	struct kbus_version v;
+	char path[32];
+	uint32_t id;
+	unsigned int i;
+	int ks, err;
+
+	ks = kbus_open(bus, O_RDWR);
+	if (ks < 0)
+		fail("cannot open /dev/kbus%u: %s", bus, kbus_strerror(ks));
+	if (new_bus) {
+		err = kbus_new_device(ks, &id);
+		if (err)
+			fail("cannot create a bus: %s", kbus_strerror(err));
+		kbus_close(ks);
+		bus = id;
+		snprintf(path, sizeof(path), KBUS_DEV_FMT, bus);
+		for (i = 0; i < 200; i++) {
+			ks = kbus_open(bus, O_RDWR);
+			if (ks != -ENOENT)
+				break;
+			usleep(10000);
+		}
+		if (ks < 0)
+			fail("cannot open the new bus %s: %s", path,
+			     kbus_strerror(ks));
+	}
+	err = kbus_version(ks, &v);
+	if (err)
+		fail("KBUS_IOC_VERSION: %s", kbus_strerror(err));
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		err = kbus_find_replier(ks, names[i], &id);
+		if (err < 0)
+			fail("KBUS_IOC_REPLIER %s: %s", names[i],
+			     kbus_strerror(err));
+		if (err)
+			fail("bus %u is in use: Ksock %u is already the replier for %s",
+			     bus, id, names[i]);
+	}
+	kbus_close(ks);
+	timeline("demo", "set-top box on /dev/kbus%u (KBUS ABI %u)%s", bus,
+		 v.abi_version, new_bus ? ", a new bus" : "");
+}
+
+static void setup_process(void)
+{
+	int p[2];
+	sigset_t chld;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0)
+		fail("signalfd: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC))
+		fail("pipe: %s", strerror(errno));
+	events_rd = p[0];
+	events_wr = p[1];
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: stb-demo [-b BUS] [-N] [-t MS]\n");
+	exit(1);
+}
+
+/* ---- The scenario ---- */
+
+int main(int argc, char **argv)
+{
+	struct child *player = &children[PLAYER];
+	struct child *recorder = &children[RECORDER];
+	struct child *gui = &children[GUI];
+	uint32_t old_player, new_player;
+	unsigned int msgs, senders;
+	const char *text;
+	bool new_bus = false;
+	static const char * const want_leds[] = {
+		"IR", "Power", "Phone", "Play", "Record", "Trick",
+	};
+	char want[128], leds[260];
+	char *end;
+	size_t mark;
+	int i, opt;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((opt = getopt(argc, argv, "b:Nt:h")) != -1) {
+		switch (opt) {
+		case 'b':
+			bus = strtoul(optarg, &end, 10);
+			if (*end || !*optarg)
+				usage();
+			break;
+		case 'N':
+			new_bus = true;
+			break;
+		case 't':
+			step_timeout_ms = strtol(optarg, &end, 10);
+			if (*end || step_timeout_ms <= 0)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind < argc)
+		usage();
+
+	setup_process();
+	find_programs(argv[0]);
+	setup_bus(new_bus);
+
+	step("power on: start the programs");
+	start(&children[LED]);
+	old_player = start(player);
+	start(recorder);
+	start(&children[TRICKPLAY]);
+	start(gui);
+	start(&children[PHONE]);
+	start(&children[IR]);
+
+	step("the user presses 4 on the remote");
+	mark = nr_events;
+	tell(&children[IR], "4");
+	text = expect(mark, "gui", "reply", STB_PLAY, "playing channel 4");
+	if (ksock_in(text, "answered by Ksock ") != old_player)
+		fail("the Play reply did not come from the player");
+	expect(mark, "gui", "state", STB_STATE_PLAYER ":", "channel 4");
+	expect(mark, "phone", "now-playing", "playing channel 4", NULL);
+	snprintf(want, sizeof(want), "(from Ksock %u)", old_player);
+	expect(mark, "led", "led", "LED Play:", want);
+
+	step("the user types rec on the phone");
+	mark = nr_events;
+	tell(&children[PHONE], "rec");
+	expect(mark, "gui", "reply", STB_RECORD, "recording channel 4");
+	expect(mark, "gui", "state", STB_STATE_RECORDER ":", "channel 4");
+
+	step("fast forward: trick play asks the player where it is");
+	mark = nr_events;
+	tell(&children[IR], "ff");
+	expect(mark, "player", "where", "plain", NULL);
+	expect(mark, "gui", "reply", STB_TRICK, "ff from channel 4");
+	/* Two levels below $.STB.State: only the "*" binding sees it. */
+	expect(mark, "gui", "state", STB_STATE_TRICK ":", "ff");
+
+	step("where are we? (a stateful request to the player that answered)");
+	mark = nr_events;
+	tell(&children[IR], "where");
+	snprintf(want, sizeof(want), "(stateful, to Ksock %u)", old_player);
+	expect(mark, "gui", "request", STB_WHERE, want);
+	expect(mark, "player", "where", "stateful", NULL);
+	snprintf(want, sizeof(want), "answered by Ksock %u:", old_player);
+	expect(mark, "gui", "reply", STB_WHERE, want);
+
+	step("the recorder hangs with a Record request queued; the watchdog kills it");
+	mark = nr_events;
+	recorder->may_die = true;
+	kill(recorder->pid, SIGSTOP);
+	wait_stopped(recorder);
+	timeline("demo", "recorder (pid %d) stopped: it hangs", recorder->pid);
+	tell(&children[PHONE], "rec");
+	expect(mark, "gui", "request", STB_RECORD, NULL);
+	timeline("demo", "watchdog: SIGKILL recorder (pid %d)", recorder->pid);
+	kill(recorder->pid, SIGKILL);
+	text = expect(mark, "gui", "synthetic", NULL, NULL);
+	snprintf(want, sizeof(want), "%s for %s request ",
+		 KBUS_MSG_NAME_REPLIER_GONEAWAY, STB_RECORD);
+	if (strncmp(text, want, strlen(want)))
+		fail("expected %s for the Record request, the interface got: %s",
+		     KBUS_MSG_NAME_REPLIER_GONEAWAY, text);
+	expect_signal(recorder, SIGKILL);
+
+	step("the user picks channel 13: the player crashes holding the request");
+	mark = nr_events;
+	player->may_die = true;
+	tell(&children[IR], "13");
+	expect(mark, "player", "crash", NULL, NULL);
+	text = expect(mark, "gui", "synthetic", NULL, NULL);
+	snprintf(want, sizeof(want), "%s for %s request ",
+		 KBUS_MSG_NAME_REPLIER_IGNORED, STB_PLAY);
+	if (strncmp(text, want, strlen(want)))
+		fail("expected %s for the Play request, the interface got: %s",
+		     KBUS_MSG_NAME_REPLIER_IGNORED, text);
+	expect_signal(player, SIGABRT);
+
+	step("the watchdog restarts the player");
+	new_player = start(player);
+	if (new_player == old_player)
+		fail("the restarted player has the old Ksock id %u",
+		     new_player);
+
+	step("where are we? the stateful request names the old player");
+	mark = nr_events;
+	tell(&children[IR], "where");
+	snprintf(want, sizeof(want), "to Ksock %u refused with EPIPE",
+		 old_player);
+	expect(mark, "gui", "epipe", want, NULL);
+	snprintf(want, sizeof(want), "served by Ksock %u ", new_player);
+	expect(mark, "gui", "replier", STB_WHERE, want);
+	expect(mark, "player", "where", "plain", NULL);
+	snprintf(want, sizeof(want), "answered by Ksock %u:", new_player);
+	expect(mark, "gui", "reply", STB_WHERE, want);
+
+	step("the user presses 5: the new player plays it");
+	mark = nr_events;
+	tell(&children[IR], "5");
+	snprintf(want, sizeof(want), "answered by Ksock %u: playing channel 5",
+		 new_player);
+	expect(mark, "gui", "reply", STB_PLAY, want);
+	snprintf(want, sizeof(want), "(from Ksock %u)", new_player);
+	expect(mark, "led", "led", "LED Play:", want);
+
+	step("power off: close every program's input");
+	mark = nr_events;
+	shutting_down = true;
+	for (i = NR_CHILDREN - 1; i >= 0; i--) {
+		if (children[i].in >= 0) {
+			close(children[i].in);
+			children[i].in = -1;
+		}
+	}
+	text = expect(mark, "led", "summary", NULL, NULL);
+	for (i = 0; i < NR_CHILDREN; i++) {
+		char how[64];
+
+		if (i == RECORDER)
+			continue;
+		wait_exit(&children[i]);
+		if (!WIFEXITED(children[i].status) ||
+		    WEXITSTATUS(children[i].status))
+			fail("%s %s", children[i].name,
+			     describe_status(children[i].status, how,
+					     sizeof(how)));
+	}
+
+	/*
+	 * Senders of LED messages: ir, gui, phone, both players, recorder,
+	 * trick play.  $.STB.Led.Phone.Battery must not have reached the
+	 * "%" binding.
+	 */
+	if (sscanf(text, "saw %u messages from %u senders, for LEDs %255s",
+		   &msgs, &senders, leds + 1) != 3)
+		fail("bad LED summary '%s'", text);
+	leds[0] = ',';
+	strcat(leds, ",");
+	for (i = 0; i < (int)ARRAY_SIZE(want_leds); i++) {
+		snprintf(want, sizeof(want), ",%s,", want_leds[i]);
+		if (!strstr(leds, want))
+			fail("the LED controller never saw %s%s",
+			     STB_LED_PREFIX, want_leds[i]);
+	}
+	if (strstr(leds, ",Phone.Battery,"))
+		fail("%sPhone.Battery reached the LED controller's %s binding",
+		     STB_LED_PREFIX, STB_LEDS);
+	if (senders != 7)
+		fail("the LED controller saw %u senders, expected 7", senders);
+	timeline("demo", "all steps checked (LEDs: %u messages, %u senders)",
+		 msgs, senders);
+	printf("demo: ok\n");
+	return 0;
+}

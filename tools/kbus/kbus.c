@@ -1,0 +1,1076 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kbus - send, receive and inspect KBUS messages from the command line
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ *
+ * Exit status: 0 success, 1 usage error, 2 KBUS (or system) error,
+ * 3 timeout, or a request answered by KBUS instead of its replier.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libkbus.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define EXIT_OK		0
+#define EXIT_USAGE	1
+#define EXIT_KBUS	2
+#define EXIT_TIMEOUT	3
+
+#define DEFAULT_REQUEST_TIMEOUT_MS	10000
+#define DEBUGFS_MOUNT			"/sys/kernel/debug"
+#define DEBUGFS_SUPER_MAGIC		0x64626720
+
+static const char *bus_spec = "0";
+static bool bus_given;
+static bool verbose;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: kbus [-b BUS] [-v] COMMAND [ARGS]\n"
+"\n"
+"Commands:\n"
+"  send [-i] NAME [DATA]          send an announcement\n"
+"  request [-i] [-t MS] [-s ID] NAME [DATA]\n"
+"                                 send a request and print the reply's data;\n"
+"                                 -s ID makes it a stateful request to the\n"
+"                                 replier with Ksock id ID\n"
+"  listen [-d] [-n COUNT] [-t MS] PATTERN...\n"
+"                                 print the messages sent to PATTERN, one\n"
+"                                 line each (-d: only their data)\n"
+"  reply [-n COUNT] NAME [-- CMD [ARGS...]]\n"
+"                                 be the replier for NAME: run CMD with each\n"
+"                                 request's data on its stdin and reply with\n"
+"                                 its stdout (no CMD: echo the data back)\n"
+"  monitor [-e]                   print every message on the bus, with a\n"
+"                                 timestamp (-e: also replier bind events)\n"
+"  replier NAME                   print the Ksock id of NAME's replier\n"
+"  bindings                       list the bindings (from debugfs)\n"
+"  stats                          show bus and Ksock statistics (debugfs)\n"
+"  new-bus                        create a new bus and print its number\n"
+"  version                        show the KBUS ABI version and features\n"
+"  help                           show this text\n"
+"\n"
+"Options:\n"
+"  -b BUS    bus number or device path (default 0, /dev/kbus0)\n"
+"  -v        more output (message ids, requests served)\n"
+"  -i        read DATA from standard input\n"
+"  -t MS     give up after MS milliseconds (request: default %d)\n"
+"  -n COUNT  stop after COUNT messages (listen) or requests (reply)\n"
+"\n"
+"Exit status: 0 success, 1 usage error, 2 KBUS error, 3 timeout, or a\n"
+"request that got a KBUS message ($.KBUS.Replier.*) instead of a reply.\n",
+		DEFAULT_REQUEST_TIMEOUT_MS);
+}
+
+static void __attribute__((format(printf, 1, 2))) err_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("kbus: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kbus: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'kbus help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static int parse_uint(const char *s, const char *what, long max, long *val)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || !*s || *end || v < 0 || v > max) {
+		usage_error("invalid %s '%s'", what, s);
+		return -1;
+	}
+	*val = v;
+	return 0;
+}
+
+static int open_bus(void)
+{
+	int ks = kbus_open_spec(bus_spec, O_RDWR);
+
+	if (ks == -EINVAL) {
+		err_msg("invalid bus '%s': give a number or a device path",
+			bus_spec);
+		return ks;
+	}
+	if (ks < 0) {
+		char path[PATH_MAX];
+
+		if (strchr(bus_spec, '/'))
+			snprintf(path, sizeof(path), "%s", bus_spec);
+		else
+			snprintf(path, sizeof(path), "/dev/kbus%s", bus_spec);
+		if (ks == -ENOENT)
+			err_msg("cannot open %s: no such bus (is the kbus driver loaded?)",
+				path);
+		else if (ks == -EACCES)
+			err_msg("cannot open %s: permission denied (bus devices are 0600 by default)",
+				path);
+		else
+			err_msg("cannot open %s: %s", path, strerror(-ks));
+	}
+	return ks;
+}
+
+/* Read all of standard input (at most @max bytes). */
+static int read_stdin(char **data, size_t *len, size_t max)
+{
+	size_t size = 4096, n = 0;
+	char *buf = malloc(size);
+	ssize_t r;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n == size) {
+			char *nbuf;
+
+			if (size >= max) {
+				free(buf);
+				return -EMSGSIZE;
+			}
+			size *= 2;
+			nbuf = realloc(buf, size);
+			if (!nbuf) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nbuf;
+		}
+		r = read(STDIN_FILENO, buf + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			free(buf);
+			return r;
+		}
+		if (!r)
+			break;
+		n += r;
+	}
+	if (n > max) {
+		free(buf);
+		return -EMSGSIZE;
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+/* The message data: DATA, standard input (-i) or nothing. */
+static int get_data(bool from_stdin, int argc, char **argv, int idx,
+		    char **data, size_t *len, bool *allocated)
+{
+	int err;
+
+	*allocated = false;
+	*data = NULL;
+	*len = 0;
+	if (from_stdin) {
+		if (idx < argc)
+			return usage_error("give DATA or -i, not both");
+		err = read_stdin(data, len, UINT32_MAX);
+		if (err) {
+			err_msg("cannot read standard input: %s",
+				strerror(-err));
+			return EXIT_KBUS;
+		}
+		*allocated = true;
+	} else if (idx < argc) {
+		*data = argv[idx];
+		*len = strlen(argv[idx]);
+	}
+	if (idx + 1 < argc)
+		return usage_error("unexpected argument '%s'", argv[idx + 1]);
+	return 0;
+}
+
+static void print_id(const char *what, const struct kbus_msg_id *id)
+{
+	if (verbose)
+		fprintf(stderr, "kbus: %s %u:%u\n", what, id->network_id,
+			id->serial_num);
+}
+
+/* ---- send ---- */
+
+static int cmd_send(int argc, char **argv)
+{
+	struct kbus_msg_id id;
+	bool from_stdin = false, allocated;
+	size_t len;
+	char *data;
+	int opt, ks, err, ret;
+
+	while ((opt = getopt(argc, argv, "i")) != -1) {
+		switch (opt) {
+		case 'i':
+			from_stdin = true;
+			break;
+		default:
+			return usage_error("usage: kbus send [-i] NAME [DATA]");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("send: missing NAME");
+	ret = get_data(from_stdin, argc, argv, optind + 1, &data, &len,
+		       &allocated);
+	if (ret)
+		return ret;
+
+	ks = open_bus();
+	if (ks < 0) {
+		ret = EXIT_KBUS;
+		goto out;
+	}
+	err = kbus_announce(ks, argv[optind], data, len, &id);
+	if (err) {
+		err_msg("cannot send %s: %s", argv[optind], kbus_strerror(err));
+		ret = EXIT_KBUS;
+	} else {
+		print_id("sent", &id);
+	}
+	kbus_close(ks);
+out:
+	if (allocated)
+		free(data);
+	return ret;
+}
+
+/* ---- request ---- */
+
+/* Print the data of @msg, ending with a newline (none if no data). */
+static void print_data(const struct kbus_msg *msg, bool empty_line)
+{
+	const char *d = msg->data;
+	uint32_t n = msg->hdr.data_len;
+
+	if (n) {
+		fwrite(d, 1, n, stdout);
+		if (d[n - 1] != '\n')
+			putchar('\n');
+	} else if (empty_line) {
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static int cmd_request(int argc, char **argv)
+{
+	long timeout = DEFAULT_REQUEST_TIMEOUT_MS, to = 0;
+	bool from_stdin = false, allocated;
+	struct kbus_msg_id id;
+	struct kbus_msg reply;
+	const char *name, *meaning;
+	size_t len;
+	char *data;
+	int opt, ks, err, ret;
+
+	while ((opt = getopt(argc, argv, "it:s:")) != -1) {
+		switch (opt) {
+		case 'i':
+			from_stdin = true;
+			break;
+		case 't':
+			if (parse_uint(optarg, "timeout", INT_MAX, &timeout))
+				return EXIT_USAGE;
+			break;
+		case 's':
+			if (parse_uint(optarg, "Ksock id", UINT32_MAX, &to))
+				return EXIT_USAGE;
+			if (!to)
+				return usage_error("the replier's Ksock id is never 0");
+			break;
+		default:
+			return usage_error("usage: kbus request [-i] [-t MS] [-s ID] NAME [DATA]");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("request: missing NAME");
+	name = argv[optind];
+	ret = get_data(from_stdin, argc, argv, optind + 1, &data, &len,
+		       &allocated);
+	if (ret)
+		return ret;
+
+	ks = open_bus();
+	if (ks < 0) {
+		ret = EXIT_KBUS;
+		goto out;
+	}
+	if (to)
+		err = kbus_stateful_request(ks, name, to, data, len, &id);
+	else
+		err = kbus_request(ks, name, data, len, &id);
+	if (err == -EADDRNOTAVAIL) {
+		err_msg("request %s: no replier is bound to %s", name, name);
+		ret = EXIT_KBUS;
+		goto out_close;
+	} else if (err == -EPIPE) {
+		err_msg("request %s: Ksock %ld is no longer the replier for %s",
+			name, to, name);
+		ret = EXIT_KBUS;
+		goto out_close;
+	} else if (err) {
+		err_msg("request %s: %s", name, kbus_strerror(err));
+		ret = EXIT_KBUS;
+		goto out_close;
+	}
+	print_id("sent request", &id);
+
+	err = kbus_wait_reply(ks, &id, &reply, timeout, NULL, NULL);
+	if (err < 0) {
+		err_msg("request %s: waiting for the reply: %s", name,
+			kbus_strerror(err));
+		ret = EXIT_KBUS;
+	} else if (!err) {
+		err_msg("request %s: no reply within %ld ms", name, timeout);
+		ret = EXIT_TIMEOUT;
+	} else if (kbus_msg_is_synthetic(&reply)) {
+		meaning = kbus_synthetic_meaning(reply.name);
+		err_msg("request %s (%u:%u) got %s%s%s", name,
+			id.network_id, id.serial_num, reply.name,
+			meaning ? ": " : "", meaning ? meaning : "");
+		ret = EXIT_TIMEOUT;
+		kbus_msg_free(&reply);
+	} else {
+		if (verbose)
+			kbus_msg_print(stdout, &reply);
+		else
+			print_data(&reply, false);
+		kbus_msg_free(&reply);
+	}
+out_close:
+	kbus_close(ks);
+out:
+	if (allocated)
+		free(data);
+	return ret;
+}
+
+/* ---- listen ---- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int cmd_listen(int argc, char **argv)
+{
+	long count = 0, timeout = -1, seen = 0;
+	bool data_only = false;
+	struct kbus_msg msg;
+	int64_t deadline = -1;
+	int opt, ks, err, i, left;
+
+	while ((opt = getopt(argc, argv, "dn:t:")) != -1) {
+		switch (opt) {
+		case 'd':
+			data_only = true;
+			break;
+		case 'n':
+			if (parse_uint(optarg, "count", LONG_MAX, &count))
+				return EXIT_USAGE;
+			break;
+		case 't':
+			if (parse_uint(optarg, "timeout", INT_MAX, &timeout))
+				return EXIT_USAGE;
+			break;
+		default:
+			return usage_error("usage: kbus listen [-d] [-n COUNT] [-t MS] PATTERN...");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("listen: missing PATTERN");
+
+	ks = open_bus();
+	if (ks < 0)
+		return EXIT_KBUS;
+	for (i = optind; i < argc; i++) {
+		err = kbus_bind(ks, argv[i], false);
+		if (err) {
+			err_msg("cannot listen to %s: %s", argv[i],
+				kbus_strerror(err));
+			kbus_close(ks);
+			return EXIT_KBUS;
+		}
+	}
+
+	if (timeout >= 0)
+		deadline = mono_ms() + timeout;
+	while (!count || seen < count) {
+		left = -1;
+		if (deadline >= 0) {
+			int64_t l = deadline - mono_ms();
+
+			left = l < 0 ? 0 : (int)l;
+		}
+		err = kbus_recv_timeout(ks, &msg, left);
+		if (err < 0) {
+			err_msg("receiving: %s", kbus_strerror(err));
+			kbus_close(ks);
+			return EXIT_KBUS;
+		}
+		if (!err) {
+			kbus_close(ks);
+			if (!count)
+				return EXIT_OK;
+			err_msg("listen: %ld of %ld messages within %ld ms",
+				seen, count, timeout);
+			return EXIT_TIMEOUT;
+		}
+		if (data_only)
+			print_data(&msg, true);
+		else
+			kbus_msg_print(stdout, &msg);
+		fflush(stdout);
+		kbus_msg_free(&msg);
+		seen++;
+	}
+	kbus_close(ks);
+	return EXIT_OK;
+}
+
+/* ---- reply ---- */
+
+/* Grow *@buf to hold at least @need bytes. */
+static int grow(char **buf, size_t *size, size_t need)
+{
+	size_t nsize = *size ? *size : 4096;
+	char *nbuf;
+
+	while (nsize < need)
+		nsize *= 2;
+	if (nsize == *size)
+		return 0;
+	nbuf = realloc(*buf, nsize);
+	if (!nbuf)
+		return -ENOMEM;
+	*buf = nbuf;
+	*size = nsize;
+	return 0;
+}
+
+static void set_env_u32(const char *var, uint32_t v)
+{
+	char s[16];
+
+	snprintf(s, sizeof(s), "%u", v);
+	setenv(var, s, 1);
+}
+
+/*
+ * Run @cmd with @in on its stdin; collect its stdout (up to @max bytes,
+ * the rest is read and dropped) into *@out.  Returns the wait status, or
+ * a negative errno.
+ */
+static int run_cmd(char **cmd, const struct kbus_msg *req, char **out,
+		   size_t *out_len, size_t max, bool *truncated)
+{
+	int inp[2], outp[2], status, err = 0;
+	const char *in = req->data;
+	size_t in_len = req->hdr.data_len, in_off = 0, size = 0;
+	char drop[4096];
+	struct pollfd pfd[2];
+	pid_t pid;
+	ssize_t n;
+
+	*out = NULL;
+	*out_len = 0;
+	*truncated = false;
+	if (pipe2(inp, O_CLOEXEC))
+		return -errno;
+	if (pipe2(outp, O_CLOEXEC)) {
+		err = -errno;
+		close(inp[0]);
+		close(inp[1]);
+		return err;
+	}
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(inp[0]);
+		close(inp[1]);
+		close(outp[0]);
+		close(outp[1]);
+		return err;
+	}
+	if (!pid) {
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(inp[0], STDIN_FILENO) < 0 ||
+		    dup2(outp[1], STDOUT_FILENO) < 0)
+			_exit(126);
+		setenv("KBUS_NAME", req->name, 1);
+		set_env_u32("KBUS_FROM", req->hdr.from);
+		set_env_u32("KBUS_ID", req->hdr.id.serial_num);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "kbus: cannot run %s: %s\n", cmd[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	if (!in_len) {
+		close(inp[1]);
+		inp[1] = -1;
+	}
+
+	pfd[0].fd = outp[0];
+	pfd[0].events = POLLIN;
+	while (pfd[0].fd >= 0) {
+		pfd[1].fd = inp[1];
+		pfd[1].events = POLLOUT;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (inp[1] >= 0 && pfd[1].revents) {
+			n = write(inp[1], in + in_off, in_len - in_off);
+			if (n > 0)
+				in_off += n;
+			if ((n < 0 && errno != EINTR && errno != EAGAIN) ||
+			    in_off == in_len) {
+				/* Done, or the command does not read it. */
+				close(inp[1]);
+				inp[1] = -1;
+			}
+		}
+		if (pfd[0].revents) {
+			if (*out_len < max) {
+				size_t want = max - *out_len;
+
+				if (want > 4096)
+					want = 4096;
+				if (grow(out, &size, *out_len + want)) {
+					err = -ENOMEM;
+					break;
+				}
+				n = read(outp[0], *out + *out_len, want);
+			} else {
+				n = read(outp[0], drop, sizeof(drop));
+				if (n > 0)
+					*truncated = true;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(outp[0]);
+				pfd[0].fd = -1;
+			} else if (*out_len < max) {
+				*out_len += n;
+			}
+		}
+	}
+	if (inp[1] >= 0)
+		close(inp[1]);
+	if (pfd[0].fd >= 0)
+		close(pfd[0].fd);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return err ? err : -errno;
+	}
+	return err ? err : status;
+}
+
+static int cmd_reply(int argc, char **argv)
+{
+	long count = 0, served = 0;
+	uint32_t max_size = 0;
+	struct kbus_msg_id id;
+	struct kbus_msg req;
+	const char *name;
+	char **cmd = NULL;
+	size_t out_len, max;
+	bool truncated;
+	char *out;
+	int opt, ks, err, status;
+
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		switch (opt) {
+		case 'n':
+			if (parse_uint(optarg, "count", LONG_MAX, &count))
+				return EXIT_USAGE;
+			break;
+		default:
+			return usage_error("usage: kbus reply [-n COUNT] NAME [-- CMD [ARGS...]]");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("reply: missing NAME");
+	name = argv[optind];
+	if (optind + 1 < argc)
+		cmd = &argv[optind + 1];
+
+	ks = open_bus();
+	if (ks < 0)
+		return EXIT_KBUS;
+	err = kbus_bind(ks, name, true);
+	if (err) {
+		if (err == -EADDRINUSE)
+			err_msg("cannot reply to %s: another Ksock is already its replier",
+				name);
+		else
+			err_msg("cannot reply to %s: %s", name,
+				kbus_strerror(err));
+		kbus_close(ks);
+		return EXIT_KBUS;
+	}
+	/* The reply must fit in a message on this bus. */
+	if (kbus_max_message_size(ks, 0, &max_size) || !max_size)
+		max_size = 1024;
+	max = max_size - KBUS_ENTIRE_MSG_LEN(strlen(name), 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	while (!count || served < count) {
+		err = kbus_recv_timeout(ks, &req, -1);
+		if (err < 0) {
+			err_msg("receiving: %s", kbus_strerror(err));
+			kbus_close(ks);
+			return EXIT_KBUS;
+		}
+		if (!err)
+			continue;
+		if (!kbus_msg_wants_us_to_reply(&req)) {
+			kbus_msg_free(&req);
+			continue;
+		}
+		if (verbose) {
+			fputs("kbus: serving ", stderr);
+			kbus_msg_print(stderr, &req);
+		}
+		if (cmd) {
+			status = run_cmd(cmd, &req, &out, &out_len, max,
+					 &truncated);
+			if (status < 0) {
+				err_msg("cannot run %s: %s", cmd[0],
+					strerror(-status));
+				out_len = 0;
+			} else if (WIFEXITED(status) && WEXITSTATUS(status)) {
+				err_msg("%s exited with status %d", cmd[0],
+					WEXITSTATUS(status));
+			} else if (WIFSIGNALED(status)) {
+				err_msg("%s killed by signal %d", cmd[0],
+					WTERMSIG(status));
+			}
+			if (truncated)
+				err_msg("%s: output truncated to %zu bytes",
+					cmd[0], max);
+		} else {
+			out = NULL;
+			out_len = req.hdr.data_len;
+		}
+		err = kbus_reply(ks, &req, cmd ? out : req.data, out_len,
+				 &id);
+		if (err == -EADDRNOTAVAIL)
+			err_msg("cannot reply to %u:%u: the requester has gone away",
+				req.hdr.id.network_id, req.hdr.id.serial_num);
+		else if (err)
+			err_msg("cannot reply to %u:%u: %s",
+				req.hdr.id.network_id, req.hdr.id.serial_num,
+				kbus_strerror(err));
+		else
+			print_id("sent reply", &id);
+		free(out);
+		kbus_msg_free(&req);
+		served++;
+	}
+	kbus_close(ks);
+	return EXIT_OK;
+}
+
+/* ---- monitor ---- */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void print_stamped(const struct kbus_msg *msg)
+{
+	char line[1200], stamp[32];
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	kbus_msg_format(msg, line, sizeof(line), 256);
+	printf("%s.%03ld %s\n", stamp, (long)tv.tv_usec / 1000, line);
+	fflush(stdout);
+}
+
+static int cmd_monitor(int argc, char **argv)
+{
+	bool events = false, restore = false;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block, wait_mask;
+	struct pollfd pfd;
+	uint32_t old = 0;
+	struct kbus_msg msg;
+	int opt, ks, err, ret = EXIT_OK;
+
+	while ((opt = getopt(argc, argv, "e")) != -1) {
+		switch (opt) {
+		case 'e':
+			events = true;
+			break;
+		default:
+			return usage_error("usage: kbus monitor [-e]");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+
+	ks = open_bus();
+	if (ks < 0)
+		return EXIT_KBUS;
+	err = kbus_bind(ks, "$.*", false);
+	if (err) {
+		err_msg("cannot listen to $.*: %s", kbus_strerror(err));
+		kbus_close(ks);
+		return EXIT_KBUS;
+	}
+	/* Turning reports on also queues an event per existing replier. */
+	if (events) {
+		kbus_max_messages(ks, 10000, NULL);
+		err = kbus_report_replier_binds(ks, 1, &old);
+		if (err) {
+			err_msg("cannot turn on replier bind events: %s",
+				kbus_strerror(err));
+			kbus_close(ks);
+			return EXIT_KBUS;
+		}
+		restore = !old;
+	}
+	/* The signals are only let in while waiting: none can be missed. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	pfd.fd = ks;
+	pfd.events = POLLIN;
+	while (!stop) {
+		err = kbus_recv(ks, &msg);
+		if (err < 0) {
+			err_msg("receiving: %s", kbus_strerror(err));
+			ret = EXIT_KBUS;
+			break;
+		}
+		if (err) {
+			print_stamped(&msg);
+			kbus_msg_free(&msg);
+			continue;
+		}
+		if (ppoll(&pfd, 1, NULL, &wait_mask) < 0 && errno != EINTR) {
+			err_msg("poll: %s", strerror(errno));
+			ret = EXIT_KBUS;
+			break;
+		}
+	}
+	if (restore)
+		kbus_report_replier_binds(ks, 0, NULL);
+	kbus_close(ks);
+	return ret;
+}
+
+/* ---- replier, version, new-bus ---- */
+
+static int cmd_replier(int argc, char **argv)
+{
+	uint32_t id;
+	int ks, err;
+
+	if (argc != 2)
+		return usage_error("usage: kbus replier NAME");
+	ks = open_bus();
+	if (ks < 0)
+		return EXIT_KBUS;
+	err = kbus_find_replier(ks, argv[1], &id);
+	kbus_close(ks);
+	if (err < 0) {
+		err_msg("replier %s: %s", argv[1], kbus_strerror(err));
+		return EXIT_KBUS;
+	}
+	if (!err) {
+		err_msg("no replier is bound to %s", argv[1]);
+		return EXIT_KBUS;
+	}
+	printf("%u\n", id);
+	return EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	static const char * const features[] = {
+		"base", "dropped", "blocking-send", "byte-budget",
+	};
+	struct kbus_version v;
+	uint32_t id, size;
+	unsigned int i;
+	int ks, err;
+
+	(void)argv;
+	if (argc != 1)
+		return usage_error("usage: kbus version");
+	ks = open_bus();
+	if (ks < 0)
+		return EXIT_KBUS;
+	err = kbus_version(ks, &v);
+	if (!err)
+		err = kbus_ksock_id(ks, &id);
+	if (!err)
+		err = kbus_max_message_size(ks, 0, &size);
+	kbus_close(ks);
+	if (err) {
+		err_msg("version: %s", kbus_strerror(err));
+		return EXIT_KBUS;
+	}
+	printf("KBUS ABI version %u (header: %u)\nfeatures:", v.abi_version,
+	       KBUS_ABI_VERSION);
+	for (i = 0; i < 32; i++) {
+		if (!(v.features & (1U << i)))
+			continue;
+		if (i < ARRAY_SIZE(features))
+			printf(" %s", features[i]);
+		else
+			printf(" bit%u", i);
+	}
+	printf("\nmax message size: %u\nthis Ksock: %u\n", size, id);
+	return EXIT_OK;
+}
+
+static int cmd_new_bus(int argc, char **argv)
+{
+	uint32_t bus;
+	int ks, err;
+
+	(void)argv;
+	if (argc != 1)
+		return usage_error("usage: kbus new-bus");
+	ks = open_bus();
+	if (ks < 0)
+		return EXIT_KBUS;
+	err = kbus_new_device(ks, &bus);
+	kbus_close(ks);
+	if (err == -EPERM) {
+		err_msg("new-bus: creating a bus needs CAP_SYS_ADMIN");
+		return EXIT_KBUS;
+	}
+	if (err == -EINVAL) {
+		err_msg("new-bus: no bus numbers left");
+		return EXIT_KBUS;
+	}
+	if (err) {
+		err_msg("new-bus: %s", kbus_strerror(err));
+		return EXIT_KBUS;
+	}
+	printf("%u\n", bus);
+	return EXIT_OK;
+}
+
+/* ---- bindings, stats ---- */
+
+static void explain_debugfs(const char *path, int err)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (err == EACCES) {
+		err_msg("cannot read %s: permission denied (debugfs needs root)",
+			path);
+	} else if (statfs(DEBUGFS_MOUNT, &sfs) ||
+		   sfs.f_type != DEBUGFS_SUPER_MAGIC) {
+		err_msg("cannot read %s: debugfs is not mounted on %s (mount -t debugfs none %s)",
+			path, DEBUGFS_MOUNT, DEBUGFS_MOUNT);
+	} else if (stat(KBUS_DEBUGFS_DIR, &st)) {
+		err_msg("cannot read %s: no %s in debugfs (is the kbus driver loaded?)",
+			path, KBUS_DEBUGFS_DIR);
+	} else {
+		err_msg("cannot read %s: %s", path, strerror(err));
+	}
+}
+
+/*
+ * Copy a debugfs file to stdout.  With @filter_bus >= 0, keep only the
+ * binding lines of that bus (and the first comment line).
+ */
+static int show_debugfs(const char *path, long filter_bus)
+{
+	bool header_done = false;
+	char *line = NULL;
+	size_t size = 0;
+	unsigned long b;
+	FILE *f;
+	char *end;
+
+	f = fopen(path, "re");
+	if (!f) {
+		explain_debugfs(path, errno);
+		return EXIT_KBUS;
+	}
+	while (getline(&line, &size, f) > 0) {
+		if (filter_bus >= 0) {
+			if (line[0] == '#') {
+				if (header_done)
+					continue;
+				header_done = true;
+			} else {
+				b = strtoul(line, &end, 10);
+				if (*end != ':' || (long)b != filter_bus)
+					continue;
+			}
+		}
+		fputs(line, stdout);
+	}
+	free(line);
+	if (ferror(f)) {
+		err_msg("error reading %s", path);
+		fclose(f);
+		return EXIT_KBUS;
+	}
+	fclose(f);
+	return EXIT_OK;
+}
+
+static long bus_filter(void)
+{
+	char *end;
+	long b;
+
+	if (!bus_given || strchr(bus_spec, '/'))
+		return -1;
+	b = strtol(bus_spec, &end, 10);
+	return *end ? -1 : b;
+}
+
+static int cmd_bindings(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_error("usage: kbus bindings");
+	return show_debugfs(KBUS_DEBUGFS_BINDINGS, bus_filter());
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_error("usage: kbus stats");
+	return show_debugfs(KBUS_DEBUGFS_STATS, -1);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "send", cmd_send },
+	{ "request", cmd_request },
+	{ "listen", cmd_listen },
+	{ "reply", cmd_reply },
+	{ "monitor", cmd_monitor },
+	{ "replier", cmd_replier },
+	{ "bindings", cmd_bindings },
+	{ "stats", cmd_stats },
+	{ "new-bus", cmd_new_bus },
+	{ "version", cmd_version },
+	{ "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+	unsigned int i;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "+b:vh")) != -1) {
+		switch (opt) {
+		case 'b':
+			bus_spec = optarg;
+			bus_given = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!strcmp(argv[0], commands[i].name)) {
+			optind = 0;	/* restart getopt for the command */
+			return commands[i].fn(argc, argv);
+		}
+	}
+	if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))
+		return cmd_help(argc, argv);
+	return usage_error("unknown command '%s'", argv[0]);
+}

@@ -1,0 +1,294 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Check the kbus command and the set-top box demo on a running KBUS.
+#
+#   test-tools.sh BUILD_DIR [BUS]
+#
+# BUILD_DIR holds the kbus program and demo/ (the output directory of
+# "make -C tools/kbus").  Run as root on a system with the kbus driver
+# loaded (/dev/kbus0) and debugfs mounted.  Prints TAP-like lines
+# ("ok N - ..." / "not ok N - ...") and exits with 0 if every check
+# passed, 1 otherwise.
+
+build=${1:?usage: test-tools.sh BUILD_DIR [BUS]}
+bus=${2:-0}
+K="$build/kbus"
+DEMO="$build/demo/stb-demo"
+
+tmp=$(mktemp -d /tmp/kbus-tools.XXXXXX) || exit 1
+n=0
+failed=0
+pids=
+
+cleanup() {
+	for p in $pids; do
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for line in "$@"; do
+		echo "# $line"
+	done
+}
+
+# check DESCRIPTION COMMAND...: one test that passes if COMMAND does.
+check() {
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# Show a file as TAP comments.
+show() {
+	sed 's/^/# /' "$1"
+}
+
+# Retry COMMAND... every 50 ms, for up to 5 s.
+retry() {
+	i=0
+	while [ $i -lt 100 ]; do
+		"$@" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# bound PID L|R NAME: does process PID have that binding on our bus?
+bound() {
+	"$K" -b "$bus" bindings 2>/dev/null |
+		awk -v b="$bus:" -v pid="$1" -v t="$2" -v name="$3" \
+		'$1 == b && $3 == pid && $4 == t && $5 == name { f = 1 }
+		 END { exit !f }'
+}
+
+# gone PID: has the process exited (it may still be a zombie)?
+gone() {
+	s=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -z "$s" ] || [ "${s#Z}" != "$s" ]
+}
+
+# wait_exit PID: wait for a background process, at most 5 s; its status.
+wait_exit() {
+	retry gone "$1" || kill -9 "$1" 2>/dev/null
+	wait "$1"
+}
+
+if [ ! -x "$K" ] || [ ! -x "$DEMO" ]; then
+	echo "Bail out! no $K or $DEMO: build tools/kbus first"
+	exit 1
+fi
+if [ ! -e "/dev/kbus$bus" ]; then
+	echo "Bail out! /dev/kbus$bus does not exist (is the kbus driver loaded?)"
+	exit 1
+fi
+
+# --- usage ---
+"$K" help > "$tmp/help" 2>&1
+check "kbus help prints the usage" grep -q '^usage: kbus' "$tmp/help"
+"$K" frobnicate > /dev/null 2>&1
+check "an unknown command is a usage error (exit 1)" [ $? = 1 ]
+
+# --- listen + send ---
+"$K" -b "$bus" listen -n 1 -t 10000 '$.*' > "$tmp/listen" 2>&1 &
+lpid=$!
+pids="$pids $lpid"
+if retry bound "$lpid" L '$.*'; then
+	ok "kbus bindings shows the listener of \$.*"
+else
+	not_ok "kbus bindings shows the listener of \$.*"
+fi
+"$K" -b "$bus" send '$.Hello' hi
+check "kbus send succeeds" [ $? = 0 ]
+wait_exit "$lpid"
+st=$?
+if [ $st = 0 ] && grep -q '\$\.Hello.*"hi"' "$tmp/listen"; then
+	ok "kbus listen -n 1 prints the message and exits"
+else
+	not_ok "kbus listen -n 1 prints the message and exits" \
+		"exit status $st, output:" "$(cat "$tmp/listen")"
+fi
+
+# --- request / reply round trip ---
+"$K" -b "$bus" reply -n 1 '$.Test.Upper' -- tr a-z A-Z > "$tmp/reply" 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+retry bound "$rpid" R '$.Test.Upper'
+out=$("$K" -b "$bus" request -t 5000 '$.Test.Upper' 'ping' 2> "$tmp/req")
+st=$?
+if [ $st = 0 ] && [ "$out" = PING ]; then
+	ok "kbus request gets the reply from kbus reply -- CMD"
+else
+	not_ok "kbus request gets the reply from kbus reply -- CMD" \
+		"exit status $st, reply '$out'" "$(cat "$tmp/req" "$tmp/reply")"
+fi
+wait_exit "$rpid"
+check "kbus reply -n 1 exits after one request" [ $? = 0 ]
+
+"$K" -b "$bus" reply -n 1 '$.Test.Cat' -- cat > "$tmp/reply" 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+retry bound "$rpid" R '$.Test.Cat'
+out=$(printf 'two\nlines' | "$K" -b "$bus" request -i '$.Test.Cat' 2>&1)
+if [ "$out" = "$(printf 'two\nlines')" ]; then
+	ok "kbus request -i sends standard input, reply -- cat echoes it"
+else
+	not_ok "kbus request -i sends standard input, reply -- cat echoes it" \
+		"reply '$out'"
+fi
+wait_exit "$rpid"
+
+# --- errors ---
+"$K" -b "$bus" request '$.Test.Nobody' x > /dev/null 2> "$tmp/err"
+st=$?
+if [ $st = 2 ] && grep -q 'no replier' "$tmp/err"; then
+	ok "a request with no replier fails with exit status 2"
+else
+	not_ok "a request with no replier fails with exit status 2" \
+		"exit status $st: $(cat "$tmp/err")"
+fi
+
+"$K" -b "$bus" send '$.Bad..Name' x > /dev/null 2> "$tmp/err"
+st=$?
+if [ $st = 2 ] && grep -q 'invalid message name' "$tmp/err"; then
+	ok "an invalid name fails with exit status 2"
+else
+	not_ok "an invalid name fails with exit status 2" \
+		"exit status $st: $(cat "$tmp/err")"
+fi
+
+# --- a replier that dies holding the request ---
+"$K" -b "$bus" reply '$.Test.Dies' -- sleep 30 > /dev/null 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+retry bound "$rpid" R '$.Test.Dies'
+"$K" -b "$bus" request -t 10000 '$.Test.Dies' > /dev/null 2> "$tmp/err" &
+qpid=$!
+pids="$pids $qpid"
+# Once the command runs, the replier has read the request.
+if retry pgrep -P "$rpid" sleep > /dev/null; then
+	spid=$(pgrep -P "$rpid" sleep)
+	kill -9 "$rpid"
+	kill -9 "$spid" 2>/dev/null
+fi
+wait_exit "$qpid"
+st=$?
+desc="a replier killed holding the request: \$.KBUS.Replier.Ignored, exit 3"
+if [ $st = 3 ] && grep -q '\$\.KBUS\.Replier\.Ignored' "$tmp/err"; then
+	ok "$desc"
+else
+	not_ok "$desc" "exit status $st: $(cat "$tmp/err")"
+fi
+wait_exit "$rpid" 2>/dev/null
+
+# --- request timeout ---
+"$K" -b "$bus" reply -n 1 '$.Test.Slow' -- sleep 1 > /dev/null 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+retry bound "$rpid" R '$.Test.Slow'
+"$K" -b "$bus" request -t 100 '$.Test.Slow' > /dev/null 2> "$tmp/err"
+st=$?
+if [ $st = 3 ] && grep -q 'no reply within 100 ms' "$tmp/err"; then
+	ok "kbus request -t times out with exit status 3"
+else
+	not_ok "kbus request -t times out with exit status 3" \
+		"exit status $st: $(cat "$tmp/err")"
+fi
+wait_exit "$rpid"
+
+# --- replier query, stateful request ---
+"$K" -b "$bus" reply -n 2 '$.Test.State' > /dev/null 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+retry bound "$rpid" R '$.Test.State'
+id=$("$K" -b "$bus" replier '$.Test.State' 2> "$tmp/err")
+case $id in
+''|*[!0-9]*) not_ok "kbus replier prints the replier's Ksock id" \
+		"got '$id': $(cat "$tmp/err")" ;;
+*) ok "kbus replier prints the replier's Ksock id" ;;
+esac
+out=$("$K" -b "$bus" request -s "$id" '$.Test.State' 'same' 2> "$tmp/err")
+check "a stateful request to the replier's id gets the reply" [ "$out" = same ]
+"$K" -b "$bus" request -s $((id + 1000)) '$.Test.State' 'other' \
+	> /dev/null 2> "$tmp/err"
+st=$?
+if [ $st = 2 ] && grep -q 'no longer the replier' "$tmp/err"; then
+	ok "a stateful request to another id fails (EPIPE), exit status 2"
+else
+	not_ok "a stateful request to another id fails (EPIPE), exit status 2" \
+		"exit status $st: $(cat "$tmp/err")"
+fi
+"$K" -b "$bus" request '$.Test.State' 'last' > /dev/null 2>&1
+wait_exit "$rpid"
+
+# --- monitor ---
+"$K" -b "$bus" monitor > "$tmp/monitor" 2>&1 &
+mpid=$!
+pids="$pids $mpid"
+retry bound "$mpid" L '$.*'
+"$K" -b "$bus" send '$.Test.Monitored' 'seen'
+if retry grep -q 'announce from [0-9]* to 0 \$\.Test\.Monitored "seen"' \
+	"$tmp/monitor"; then
+	ok "kbus monitor prints the messages on the bus"
+else
+	not_ok "kbus monitor prints the messages on the bus" \
+		"$(cat "$tmp/monitor")"
+fi
+kill "$mpid"
+wait_exit "$mpid"
+check "kbus monitor exits cleanly on SIGTERM" [ $? = 0 ]
+
+# --- debugfs ---
+"$K" bindings > "$tmp/bindings" 2>&1
+check "kbus bindings prints the bindings file" \
+	grep -q '^# <device> is bound to' "$tmp/bindings"
+"$K" stats > "$tmp/stats" 2>&1
+check "kbus stats shows bus $bus" grep -q "^dev *$bus:" "$tmp/stats"
+
+# --- new-bus ---
+new=$("$K" -b "$bus" new-bus 2> "$tmp/err")
+case $new in
+''|*[!0-9]*) not_ok "kbus new-bus prints the new bus number" \
+		"got '$new': $(cat "$tmp/err")" ;;
+*)
+	if retry test -e "/dev/kbus$new"; then
+		ok "kbus new-bus prints the new bus number ($new)"
+	else
+		not_ok "kbus new-bus prints the new bus number" \
+			"/dev/kbus$new does not appear"
+	fi ;;
+esac
+
+# --- the demo ---
+timeout 120 "$DEMO" -b "$bus" > "$tmp/demo" 2>&1
+st=$?
+show "$tmp/demo"
+last=$(tail -n 1 "$tmp/demo")
+if [ $st = 0 ] && [ "$last" = "demo: ok" ]; then
+	ok "the set-top box demo ends with 'demo: ok'"
+else
+	not_ok "the set-top box demo ends with 'demo: ok'" \
+		"exit status $st, last line '$last'"
+fi
+
+echo "1..$n"
+if [ $failed = 0 ]; then
+	echo "# all $n checks passed"
+	exit 0
+fi
+echo "# $failed of $n checks failed"
+exit 1
