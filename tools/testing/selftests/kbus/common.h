@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KBUS - helpers shared by the selftests
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ *
+ * Wrappers that return 0 (or the ioctl's non-negative result) or -errno
+ * do not use the harness, so that forked children can call them; the
+ * helpers that take @_metadata assert and may only run in the test process.
+ */
+
+#ifndef _SELFTESTS_KBUS_COMMON_H
+#define _SELFTESTS_KBUS_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kbus.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define KBUS_DEV0		"/dev/kbus0"
+
+/* How long a test waits for another process or a message, in ms. */
+#define KBUS_WAIT_MS		10000
+
+#define KBUS_HDR_LEN		sizeof(struct kbus_message_header)
+
+/* ---- Plain wrappers: no harness, usable in children ---- */
+
+static inline int kbus_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static inline int kbus_bind_len(int fd, const char *name, __u32 len,
+				__u32 is_replier)
+{
+	struct kbus_bind_request req = {
+		.is_replier = is_replier,
+		.name_len = len,
+		.name = (uintptr_t)name,
+	};
+
+	return kbus_ioctl(fd, KBUS_IOC_BIND, &req);
+}
+
+static inline int kbus_bind(int fd, const char *name, __u32 is_replier)
+{
+	return kbus_bind_len(fd, name, strlen(name), is_replier);
+}
+
+static inline int kbus_unbind_len(int fd, const char *name, __u32 len,
+				  __u32 is_replier)
+{
+	struct kbus_bind_request req = {
+		.is_replier = is_replier,
+		.name_len = len,
+		.name = (uintptr_t)name,
+	};
+
+	return kbus_ioctl(fd, KBUS_IOC_UNBIND, &req);
+}
+
+static inline int kbus_unbind(int fd, const char *name, __u32 is_replier)
+{
+	return kbus_unbind_len(fd, name, strlen(name), is_replier);
+}
+
+/* REPLIER query: 1 and *id set, 0 and *id 0, or -errno. */
+static inline int kbus_replier_len(int fd, const char *name, __u32 len,
+				   __u32 *id)
+{
+	struct kbus_bind_query q = {
+		.return_id = 0xdeadbeef,
+		.name_len = len,
+		.name = (uintptr_t)name,
+	};
+	int ret = kbus_ioctl(fd, KBUS_IOC_REPLIER, &q);
+
+	if (id)
+		*id = q.return_id;
+	return ret;
+}
+
+static inline int kbus_replier(int fd, const char *name, __u32 *id)
+{
+	return kbus_replier_len(fd, name, strlen(name), id);
+}
+
+/* An ioctl that writes a __u32. */
+static inline int kbus_get_u32(int fd, unsigned long cmd, __u32 *val)
+{
+	*val = 0xdeadbeef;
+	return kbus_ioctl(fd, cmd, val);
+}
+
+/* A get/set ioctl on a __u32: passes @in, stores what comes back. */
+static inline int kbus_set_u32(int fd, unsigned long cmd, __u32 in,
+			       __u32 *out)
+{
+	__u32 val = in;
+	int ret = kbus_ioctl(fd, cmd, &val);
+
+	if (out)
+		*out = val;
+	return ret;
+}
+
+/* NEXTMSG: 1 and *len set, 0 if the queue is empty, or -errno. */
+static inline int kbus_nextmsg(int fd, __u32 *len)
+{
+	return kbus_get_u32(fd, KBUS_IOC_NEXTMSG, len);
+}
+
+static inline int kbus_send(int fd, struct kbus_msg_id *id)
+{
+	struct kbus_msg_id tmp = { 0xdeadbeef, 0xdeadbeef };
+	int ret = kbus_ioctl(fd, KBUS_IOC_SEND, &tmp);
+
+	if (id)
+		*id = tmp;
+	return ret;
+}
+
+static inline int kbus_discard(int fd)
+{
+	return kbus_ioctl(fd, KBUS_IOC_DISCARD, NULL);
+}
+
+/* One write() of the whole buffer: 0, -errno, or -EIO if short. */
+static inline int kbus_write(int fd, const void *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* ---- Building messages ---- */
+
+/* A "pointy" header for @name and @data; callers adjust the rest. */
+static inline void kbus_msg_init(struct kbus_message_header *h,
+				 const char *name, const void *data,
+				 __u32 data_len)
+{
+	memset(h, 0, sizeof(*h));
+	h->start_guard = KBUS_MSG_START_GUARD;
+	h->end_guard = KBUS_MSG_END_GUARD;
+	h->name_len = strlen(name);
+	h->name = (uintptr_t)name;
+	h->data_len = data_len;
+	h->data = data_len ? (uintptr_t)data : 0;
+}
+
+/*
+ * The "entire" form of a pointy header: the header with name and data 0,
+ * the name, NUL and zero padding, the data and zero padding, and the end
+ * guard.  Allocated; *len is its length.  NULL if out of memory.
+ */
+static inline struct kbus_entire_message *
+kbus_msg_entire(const struct kbus_message_header *h, size_t *len)
+{
+	size_t n = KBUS_ENTIRE_MSG_LEN((size_t)h->name_len,
+				       (size_t)h->data_len);
+	struct kbus_entire_message *m = calloc(1, n);
+
+	if (!m)
+		return NULL;
+	m->header = *h;
+	m->header.name = 0;
+	m->header.data = 0;
+	if (h->name)
+		memcpy(m->rest, (const void *)(uintptr_t)h->name,
+		       h->name_len);
+	if (h->data)
+		memcpy(&m->rest[KBUS_ENTIRE_MSG_DATA_INDEX(h->name_len)],
+		       (const void *)(uintptr_t)h->data, h->data_len);
+	m->rest[KBUS_ENTIRE_MSG_END_GUARD_INDEX(h->name_len, h->data_len)] =
+		KBUS_MSG_END_GUARD;
+	*len = n;
+	return m;
+}
+
+/* Write a message, as its pointy header or as an entire message. */
+static inline int kbus_write_msg(int fd, const struct kbus_message_header *h,
+				 bool entire)
+{
+	struct kbus_entire_message *m;
+	size_t len;
+	int ret;
+
+	if (!entire)
+		return kbus_write(fd, h, sizeof(*h));
+	m = kbus_msg_entire(h, &len);
+	if (!m)
+		return -ENOMEM;
+	ret = kbus_write(fd, m, len);
+	free(m);
+	return ret;
+}
+
+/* Write a message and send it. */
+static inline int kbus_send_msg(int fd, const struct kbus_message_header *h,
+				bool entire, struct kbus_msg_id *id)
+{
+	int ret = kbus_write_msg(fd, h, entire);
+
+	return ret ? ret : kbus_send(fd, id);
+}
+
+static inline int kbus_announce(int fd, const char *name, const void *data,
+				__u32 data_len, struct kbus_msg_id *id)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, name, data, data_len);
+	return kbus_send_msg(fd, &h, false, id);
+}
+
+/* Send a request; @to 0 for an ordinary one, a replier id for stateful. */
+static inline int kbus_request(int fd, const char *name, const void *data,
+			       __u32 data_len, __u32 to,
+			       struct kbus_msg_id *id)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, name, data, data_len);
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	h.to = to;
+	return kbus_send_msg(fd, &h, false, id);
+}
+
+static inline const char *kbus_msg_name(const struct kbus_entire_message *m)
+{
+	return (const char *)m->rest;
+}
+
+static inline const void *kbus_msg_data(const struct kbus_entire_message *m)
+{
+	return &m->rest[KBUS_ENTIRE_MSG_DATA_INDEX(m->header.name_len)];
+}
+
+/* Reply to a request as read (an entire message). */
+static inline int kbus_reply(int fd, const struct kbus_entire_message *req,
+			     const void *data, __u32 data_len,
+			     struct kbus_msg_id *id)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, kbus_msg_name(req), data, data_len);
+	h.in_reply_to = req->header.id;
+	h.to = req->header.from;
+	return kbus_send_msg(fd, &h, false, id);
+}
+
+/* ---- Receiving ---- */
+
+/*
+ * NEXTMSG and read() the whole message into an allocated buffer.
+ * Returns its length, 0 if the queue is empty, or -errno.
+ */
+static inline ssize_t kbus_read_next(int fd, struct kbus_entire_message **msg)
+{
+	size_t got = 0;
+	__u32 len = 0;
+	char *buf;
+	ssize_t n;
+	int ret;
+
+	*msg = NULL;
+	ret = kbus_nextmsg(fd, &len);
+	if (ret <= 0)
+		return ret;
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	while (got < len) {
+		n = read(fd, buf + got, len - got);
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			free(buf);
+			return ret;
+		}
+		got += n;
+	}
+	*msg = (struct kbus_entire_message *)buf;
+	return len;
+}
+
+/* Wait for @events on @fd: the revents, -ETIMEDOUT, or -errno. */
+static inline int kbus_wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int ret;
+
+	do {
+		ret = poll(&p, 1, timeout_ms);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return -ETIMEDOUT;
+	return p.revents;
+}
+
+/* The poll events of @fd right now. */
+static inline short kbus_poll_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	return p.revents;
+}
+
+/* ---- Harness helpers ---- */
+
+/*
+ * Open a bus device.  If it does not exist the test is skipped and -1 is
+ * returned (the caller records the skip and returns); any other error
+ * fails the test.
+ */
+static inline int kbus_open_path(struct __test_metadata *const _metadata,
+				 const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		SKIP(return -1, "%s does not exist (CONFIG_KBUS=y needed)", path);
+	ASSERT_LE(0, fd)
+		TH_LOG("cannot open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Open another Ksock of bus 0, which the fixture already found. */
+static inline int kbus_open(struct __test_metadata *const _metadata)
+{
+	int fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd)
+		TH_LOG("cannot open " KBUS_DEV0 ": %s", strerror(errno));
+	return fd;
+}
+
+static inline __u32 kbus_u32(struct __test_metadata *const _metadata,
+			     int fd, unsigned long cmd)
+{
+	__u32 val;
+
+	ASSERT_EQ(0, kbus_get_u32(fd, cmd, &val));
+	return val;
+}
+
+static inline __u32 kbus_ksock_id(struct __test_metadata *const _metadata,
+				  int fd)
+{
+	return kbus_u32(_metadata, fd, KBUS_IOC_KSOCKID);
+}
+
+static inline __u32 kbus_num_msgs(struct __test_metadata *const _metadata,
+				  int fd)
+{
+	return kbus_u32(_metadata, fd, KBUS_IOC_NUMMSGS);
+}
+
+static inline __u32 kbus_unreplied(struct __test_metadata *const _metadata,
+				   int fd)
+{
+	return kbus_u32(_metadata, fd, KBUS_IOC_UNREPLIEDTO);
+}
+
+static inline void kbus_set_max_msgs(struct __test_metadata *const _metadata,
+				     int fd, __u32 max)
+{
+	__u32 val;
+
+	ASSERT_EQ(0, kbus_set_u32(fd, KBUS_IOC_MAXMSGS, max, &val));
+	ASSERT_EQ(max, val);
+}
+
+/* Check the framing of an entire message as read, @len bytes long. */
+static inline void kbus_check_entire(struct __test_metadata *const _metadata,
+				     const struct kbus_entire_message *m,
+				     size_t len)
+{
+	const struct kbus_message_header *h = &m->header;
+	const unsigned char *p = (const unsigned char *)m->rest;
+	size_t npad, dpad, i;
+
+	ASSERT_LE(KBUS_HDR_LEN + 8, len);
+	EXPECT_EQ(KBUS_MSG_START_GUARD, h->start_guard);
+	EXPECT_EQ(KBUS_MSG_END_GUARD, h->end_guard);
+	EXPECT_EQ(0, h->extra);
+	EXPECT_EQ(0, h->__reserved0);
+	EXPECT_EQ(0, h->__reserved1);
+	EXPECT_EQ(0, h->name);
+	EXPECT_EQ(0, h->data);
+	ASSERT_EQ(KBUS_ENTIRE_MSG_LEN((size_t)h->name_len,
+				      (size_t)h->data_len), len);
+	npad = KBUS_PADDED_NAME_LEN(h->name_len);
+	dpad = KBUS_PADDED_DATA_LEN((size_t)h->data_len);
+	for (i = h->name_len; i < npad; i++)
+		EXPECT_EQ(0, p[i]);
+	for (i = npad + h->data_len; i < npad + dpad; i++)
+		EXPECT_EQ(0, p[i]);
+	EXPECT_EQ(KBUS_MSG_END_GUARD,
+		  m->rest[KBUS_ENTIRE_MSG_END_GUARD_INDEX(h->name_len,
+							  h->data_len)]);
+}
+
+/*
+ * Pop the next message, which must be there, read all of it and check its
+ * framing.  The caller frees it.
+ */
+static inline struct kbus_entire_message *
+kbus_recv(struct __test_metadata *const _metadata, int fd)
+{
+	struct kbus_entire_message *m;
+	__u32 left;
+	ssize_t len;
+	char c;
+
+	len = kbus_read_next(fd, &m);
+	ASSERT_LT(0, len)
+		TH_LOG("expected a message: %zd", len);
+	/* The message is used up: nothing left, read() returns 0. */
+	ASSERT_EQ(0, kbus_get_u32(fd, KBUS_IOC_LENLEFT, &left));
+	EXPECT_EQ(0, left);
+	EXPECT_EQ(0, read(fd, &c, 1));
+	kbus_check_entire(_metadata, m, len);
+	return m;
+}
+
+/* The queue must be empty: NEXTMSG returns 0 and writes 0. */
+static inline void kbus_expect_empty(struct __test_metadata *const _metadata,
+				     int fd)
+{
+	__u32 len = 0xdeadbeef;
+
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, fd));
+	EXPECT_EQ(0, kbus_nextmsg(fd, &len));
+	EXPECT_EQ(0, len);
+}
+
+/* Check a received message's name, data and sender. */
+static inline void kbus_check_msg(struct __test_metadata *const _metadata,
+				  const struct kbus_entire_message *m,
+				  const char *name, const void *data,
+				  __u32 data_len, __u32 from)
+{
+	EXPECT_EQ(strlen(name), m->header.name_len);
+	EXPECT_STREQ(name, kbus_msg_name(m));
+	ASSERT_EQ(data_len, m->header.data_len);
+	if (data_len)
+		EXPECT_EQ(0, memcmp(data, kbus_msg_data(m), data_len));
+	EXPECT_EQ(from, m->header.from);
+}
+
+/* ---- Other processes ---- */
+
+/*
+ * A forked child and the pipes to it.  The child runs without the harness
+ * (it must not use ASSERT_*()): it reports through its exit status and
+ * through @from_child.
+ */
+struct kbus_child {
+	pid_t pid;
+	int to_child;
+	int from_child;
+};
+
+typedef int (*kbus_child_fn)(void *arg, int in, int out);
+
+static inline void kbus_spawn(struct __test_metadata *const _metadata,
+			      struct kbus_child *c, kbus_child_fn fn,
+			      void *arg)
+{
+	int down[2], up[2], fd;
+
+	ASSERT_EQ(0, pipe(down));
+	ASSERT_EQ(0, pipe(up));
+	c->pid = fork();
+	ASSERT_LE(0, c->pid);
+	if (c->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Keep none of the parent's Ksocks alive. */
+		for (fd = 3; fd < 1024; fd++) {
+			if (fd != down[0] && fd != up[1])
+				close(fd);
+		}
+		_exit(fn(arg, down[0], up[1]));
+	}
+	close(down[0]);
+	close(up[1]);
+	c->to_child = down[1];
+	c->from_child = up[0];
+}
+
+/* Reap a child; it must have exited with status 0. */
+static inline void kbus_child_done(struct __test_metadata *const _metadata,
+				   struct kbus_child *c)
+{
+	int status;
+
+	close(c->to_child);
+	close(c->from_child);
+	ASSERT_EQ(c->pid, waitpid(c->pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status))
+		TH_LOG("child %d: status 0x%x", c->pid, status);
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child %d failed at step %d", c->pid,
+		       WEXITSTATUS(status));
+}
+
+/* Kill a child with SIGKILL and reap it. */
+static inline void kbus_child_kill(struct __test_metadata *const _metadata,
+				   struct kbus_child *c)
+{
+	int status;
+
+	ASSERT_EQ(0, kill(c->pid, SIGKILL));
+	ASSERT_EQ(c->pid, waitpid(c->pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status))
+		TH_LOG("child %d: status 0x%x", c->pid, status);
+	close(c->to_child);
+	close(c->from_child);
+}
+
+/* Read exactly @len bytes from a pipe, waiting at most KBUS_WAIT_MS. */
+static inline int kbus_pipe_read(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if (kbus_wait_fd(fd, POLLIN, KBUS_WAIT_MS) < 0)
+			return -ETIMEDOUT;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		got += n;
+	}
+	return 0;
+}
+
+static inline int kbus_pipe_write(int fd, const void *buf, size_t len)
+{
+	return kbus_write(fd, buf, len);
+}
+
+/* One-byte handshakes over a pipe. */
+static inline int kbus_post(int fd)
+{
+	return kbus_pipe_write(fd, "", 1);
+}
+
+static inline int kbus_wait(int fd)
+{
+	char c;
+
+	return kbus_pipe_read(fd, &c, 1);
+}
+
+/* Read the __u32 a child sent. */
+static inline __u32 kbus_child_u32(struct __test_metadata *const _metadata,
+				   struct kbus_child *c)
+{
+	__u32 val;
+
+	ASSERT_EQ(0, kbus_pipe_read(c->from_child, &val, sizeof(val)));
+	return val;
+}
+
+#endif /* _SELFTESTS_KBUS_COMMON_H */

@@ -1,0 +1,1102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - request, reply and synthetic reply tests
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#define _GNU_SOURCE
+#include <time.h>
+
+#include "common.h"
+
+FIXTURE(kbus) {
+	bool skip;
+	int requester;
+	int replier;
+	int listener;
+	__u32 requester_id;
+	__u32 replier_id;
+	__u32 listener_id;
+};
+
+FIXTURE_SETUP(kbus)
+{
+	self->requester = kbus_open_path(_metadata, KBUS_DEV0, O_RDWR);
+	if (self->requester < 0) {
+		self->skip = true;
+		return;
+	}
+	self->replier = kbus_open(_metadata);
+	self->listener = kbus_open(_metadata);
+	self->requester_id = kbus_ksock_id(_metadata, self->requester);
+	self->replier_id = kbus_ksock_id(_metadata, self->replier);
+	self->listener_id = kbus_ksock_id(_metadata, self->listener);
+}
+
+FIXTURE_TEARDOWN(kbus)
+{
+	if (self->skip)
+		return;
+	close(self->listener);
+	close(self->replier);
+	close(self->requester);
+}
+
+/* Check a synthetic reply to request @req sent by Ksock @to. */
+static void check_synthetic(struct __test_metadata *const _metadata,
+			    const struct kbus_entire_message *m,
+			    const char *name, __u32 to,
+			    const struct kbus_msg_id *req)
+{
+	EXPECT_STREQ(name, kbus_msg_name(m));
+	EXPECT_EQ(strlen(name), m->header.name_len);
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, m->header.flags & KBUS_BIT_SYNTHETIC);
+	EXPECT_EQ(0, m->header.flags & (KBUS_BIT_WANT_A_REPLY |
+					KBUS_BIT_WANT_YOU_TO_REPLY));
+	EXPECT_EQ(0, m->header.from);
+	EXPECT_EQ(to, m->header.to);
+	EXPECT_EQ(req->network_id, m->header.in_reply_to.network_id);
+	EXPECT_EQ(req->serial_num, m->header.in_reply_to.serial_num);
+	EXPECT_EQ(0, m->header.data_len);
+	EXPECT_EQ(0, m->header.id.network_id);
+	EXPECT_LT(req->serial_num, m->header.id.serial_num);
+}
+
+/* Check a real reply from @from to request @req. */
+static void check_reply(struct __test_metadata *const _metadata,
+			const struct kbus_entire_message *m, const char *name,
+			__u32 from, __u32 to, const struct kbus_msg_id *req)
+{
+	EXPECT_STREQ(name, kbus_msg_name(m));
+	EXPECT_EQ(0, m->header.flags & (KBUS_BIT_SYNTHETIC |
+					KBUS_BIT_WANT_A_REPLY |
+					KBUS_BIT_WANT_YOU_TO_REPLY));
+	EXPECT_EQ(from, m->header.from);
+	EXPECT_EQ(to, m->header.to);
+	EXPECT_EQ(req->network_id, m->header.in_reply_to.network_id);
+	EXPECT_EQ(req->serial_num, m->header.in_reply_to.serial_num);
+}
+
+TEST_F(kbus, request_to_unbound_name_fails_eaddrnotavail)
+{
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.None",
+					       NULL, 0, 0, NULL));
+	/* A listener is not enough, and gets nothing. */
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.None", 0));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.*", 0));
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.None",
+					       "?", 1, 0, NULL));
+	kbus_expect_empty(_metadata, self->listener);
+	/* A replier for another name does not count either. */
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.None.Below", 1));
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.None.*", 1));
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.None",
+					       "?", 1, 0, NULL));
+	kbus_expect_empty(_metadata, self->listener);
+	kbus_expect_empty(_metadata, self->replier);
+	/* The sender is not left sending. */
+	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+}
+
+TEST_F(kbus, request_reaches_replier_and_listeners_with_their_flags)
+{
+	struct kbus_entire_message *r, *l;
+	struct kbus_message_header h;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Ask", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Ask", 0));
+	kbus_msg_init(&h, "$.Req.Ask", "question", 8);
+	h.flags = KBUS_BIT_WANT_A_REPLY | 0x00010000U;
+	ASSERT_EQ(0, kbus_send_msg(self->requester, &h, true, &id));
+
+	r = kbus_recv(_metadata, self->replier);
+	kbus_check_msg(_metadata, r, "$.Req.Ask", "question", 8,
+		       self->requester_id);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY |
+		  0x00010000U, r->header.flags);
+	EXPECT_EQ(id.serial_num, r->header.id.serial_num);
+	EXPECT_EQ(0, r->header.to);
+	EXPECT_EQ(0, r->header.in_reply_to.serial_num);
+
+	l = kbus_recv(_metadata, self->listener);
+	kbus_check_msg(_metadata, l, "$.Req.Ask", "question", 8,
+		       self->requester_id);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | 0x00010000U, l->header.flags);
+	EXPECT_EQ(id.serial_num, l->header.id.serial_num);
+
+	/* Only the replier owes a reply. */
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->listener));
+	kbus_expect_empty(_metadata, self->requester);
+	free(l);
+	free(r);
+}
+
+TEST_F(kbus, reply_goes_to_requester_and_listeners_not_repliers)
+{
+	struct kbus_entire_message *req, *got;
+	struct kbus_msg_id id, rid;
+	int other = kbus_open(_metadata);
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Ans", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Ans", 0));
+	ASSERT_EQ(0, kbus_bind(other, "$.Req.*", 1));
+
+	/* The requester itself is bound to nothing. */
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Ans", "q", 1, 0,
+				  &id));
+	kbus_expect_empty(_metadata, other);
+	req = kbus_recv(_metadata, self->replier);
+	ASSERT_EQ(0, kbus_reply(self->replier, req, "answer", 6, &rid));
+	EXPECT_NE(id.serial_num, rid.serial_num);
+
+	got = kbus_recv(_metadata, self->requester);
+	check_reply(_metadata, got, "$.Req.Ans", self->replier_id,
+		    self->requester_id, &id);
+	kbus_check_msg(_metadata, got, "$.Req.Ans", "answer", 6,
+		       self->replier_id);
+	EXPECT_EQ(rid.serial_num, got->header.id.serial_num);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+
+	/* The listener saw the request, then the reply. */
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
+	free(got);
+	got = kbus_recv(_metadata, self->listener);
+	check_reply(_metadata, got, "$.Req.Ans", self->replier_id,
+		    self->requester_id, &id);
+	EXPECT_EQ(rid.serial_num, got->header.id.serial_num);
+	free(got);
+	kbus_expect_empty(_metadata, self->listener);
+
+	/* Repliers do not get replies. */
+	kbus_expect_empty(_metadata, self->replier);
+	kbus_expect_empty(_metadata, other);
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	free(req);
+	close(other);
+}
+
+TEST_F(kbus, unrepliedto_counts_requests_read_until_answered)
+{
+	struct kbus_entire_message *req1, *req2, *got;
+	struct kbus_msg_id id1, id2;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Count", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Count", "1", 1, 0,
+				  &id1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Count", "2", 1, 0,
+				  &id2));
+	/* Queued is not read. */
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	req1 = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	req2 = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(2, kbus_unreplied(_metadata, self->replier));
+
+	ASSERT_EQ(0, kbus_reply(self->replier, req2, NULL, 0, NULL));
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	ASSERT_EQ(0, kbus_reply(self->replier, req1, NULL, 0, NULL));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+
+	got = kbus_recv(_metadata, self->requester);
+	EXPECT_EQ(id2.serial_num, got->header.in_reply_to.serial_num);
+	free(got);
+	got = kbus_recv(_metadata, self->requester);
+	EXPECT_EQ(id1.serial_num, got->header.in_reply_to.serial_num);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	free(req2);
+	free(req1);
+}
+
+TEST_F(kbus, second_reply_fails_econnrefused)
+{
+	struct kbus_entire_message *req, *got;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Twice", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Twice", NULL, 0, 0,
+				  &id));
+	req = kbus_recv(_metadata, self->replier);
+	ASSERT_EQ(0, kbus_reply(self->replier, req, "1", 1, NULL));
+	EXPECT_EQ(-ECONNREFUSED, kbus_reply(self->replier, req, "2", 1, NULL));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	/* The Ksock is not left sending. */
+	EXPECT_EQ(-ENOMSG, kbus_send(self->replier, NULL));
+
+	got = kbus_recv(_metadata, self->requester);
+	check_reply(_metadata, got, "$.Req.Twice", self->replier_id,
+		    self->requester_id, &id);
+	EXPECT_EQ('1', *(const char *)kbus_msg_data(got));
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	free(req);
+}
+
+TEST_F(kbus, reply_from_non_replier_fails_econnrefused)
+{
+	struct kbus_entire_message *req, *seen, *got;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Spoof", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Spoof", 0));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Spoof", NULL, 0, 0,
+				  &id));
+	seen = kbus_recv(_metadata, self->listener);
+
+	/* A listener that saw the request cannot answer it... */
+	EXPECT_EQ(-ECONNREFUSED, kbus_reply(self->listener, seen, "x", 1,
+					    NULL));
+	/* ... nor can the requester itself. */
+	EXPECT_EQ(-ECONNREFUSED, kbus_reply(self->requester, seen, "x", 1,
+					    NULL));
+	kbus_expect_empty(_metadata, self->requester);
+
+	/* The replier still can. */
+	req = kbus_recv(_metadata, self->replier);
+	ASSERT_EQ(0, kbus_reply(self->replier, req, "ok", 2, NULL));
+	got = kbus_recv(_metadata, self->requester);
+	check_reply(_metadata, got, "$.Req.Spoof", self->replier_id,
+		    self->requester_id, &id);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	free(req);
+	free(seen);
+}
+
+TEST_F(kbus, reply_to_unknown_request_fails_econnrefused)
+{
+	struct kbus_entire_message *req;
+	struct kbus_message_header h;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Unknown", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Unknown", NULL, 0, 0,
+				  &id));
+	req = kbus_recv(_metadata, self->replier);
+
+	/* An id that was never a request. */
+	kbus_msg_init(&h, "$.Req.Unknown", NULL, 0);
+	h.in_reply_to.serial_num = id.serial_num + 1000;
+	h.to = self->requester_id;
+	EXPECT_EQ(-ECONNREFUSED, kbus_send_msg(self->replier, &h, false,
+					       NULL));
+	/* The right id from another network. */
+	h.in_reply_to = id;
+	h.in_reply_to.network_id = 3;
+	EXPECT_EQ(-ECONNREFUSED, kbus_send_msg(self->replier, &h, false,
+					       NULL));
+	/* The right id to a Ksock that did not send it. */
+	h.in_reply_to = id;
+	h.to = self->listener_id;
+	EXPECT_EQ(-ECONNREFUSED, kbus_send_msg(self->replier, &h, false,
+					       NULL));
+	/* A reply with nobody to go to. */
+	h.to = 0;
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_send_msg(self->replier, &h, false,
+						NULL));
+	kbus_expect_empty(_metadata, self->requester);
+	kbus_expect_empty(_metadata, self->listener);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	ASSERT_EQ(0, kbus_reply(self->replier, req, NULL, 0, NULL));
+	free(req);
+}
+
+TEST_F(kbus, reply_to_closed_requester_fails_eaddrnotavail)
+{
+	struct kbus_entire_message *req;
+	int gone = kbus_open(_metadata);
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Gone", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Gone", 0));
+
+	/* The requester goes after the replier has read the request. */
+	ASSERT_EQ(0, kbus_request(gone, "$.Req.Gone", NULL, 0, 0, NULL));
+	req = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	close(gone);
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_reply(self->replier, req, "late", 4,
+					     NULL));
+	/* Nothing is owed any more, and nobody got the reply. */
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+	EXPECT_EQ(-ENOMSG, kbus_send(self->replier, NULL));
+	free(req);
+
+	/* The requester goes before the replier has read the request. */
+	gone = kbus_open(_metadata);
+	ASSERT_EQ(0, kbus_request(gone, "$.Req.Gone", NULL, 0, 0, NULL));
+	close(gone);
+	req = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_reply(self->replier, req, NULL, 0,
+					     NULL));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->listener));
+	free(req);
+}
+
+TEST_F(kbus, stateful_request_to_replaced_replier_fails_epipe)
+{
+	struct kbus_entire_message *got;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.State", 1));
+	/* Addressed to the replier that is bound: delivered. */
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.State", NULL, 0,
+				  self->replier_id, &id));
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(self->replier_id, got->header.to);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  got->header.flags);
+	ASSERT_EQ(0, kbus_reply(self->replier, got, NULL, 0, NULL));
+	free(got);
+	got = kbus_recv(_metadata, self->requester);
+	free(got);
+
+	/* Addressed to another Ksock. */
+	EXPECT_EQ(-EPIPE, kbus_request(self->requester, "$.Req.State", NULL,
+				       0, self->listener_id, NULL));
+	EXPECT_EQ(-EPIPE, kbus_request(self->requester, "$.Req.State", NULL,
+				       0, 0x7fffffff, NULL));
+	kbus_expect_empty(_metadata, self->replier);
+
+	/* The replier changes. */
+	ASSERT_EQ(0, kbus_unbind(self->replier, "$.Req.State", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.State", 1));
+	EXPECT_EQ(-EPIPE, kbus_request(self->requester, "$.Req.State", NULL,
+				       0, self->replier_id, NULL));
+	kbus_expect_empty(_metadata, self->listener);
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.State", NULL, 0,
+				  self->listener_id, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+
+	/* No replier at all. */
+	ASSERT_EQ(0, kbus_unbind(self->listener, "$.Req.State", 1));
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.State",
+					       NULL, 0, self->listener_id,
+					       NULL));
+	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+}
+
+TEST_F(kbus, request_without_room_for_reply_fails_enolck)
+{
+	struct kbus_entire_message *req, *got;
+	__u32 queued;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Room", 1));
+	kbus_set_max_msgs(_metadata, self->requester, 2);
+
+	/* Each outstanding request holds a slot of the requester's queue. */
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Room", NULL, 0, 0,
+				  NULL));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Room", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
+					0, NULL));
+	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+	/* The failed request went nowhere. */
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->replier));
+
+	/* A reply uses its slot: still no room until it is read. */
+	req = kbus_recv(_metadata, self->replier);
+	ASSERT_EQ(0, kbus_reply(self->replier, req, NULL, 0, NULL));
+	free(req);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->requester));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
+					0, NULL));
+	got = kbus_recv(_metadata, self->requester);
+	free(got);
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Room", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
+					0, NULL));
+
+	/* Queued messages count too. */
+	while (kbus_nextmsg(self->replier, &queued) == 1)
+		;
+	close(self->replier);
+	self->replier = kbus_open(_metadata);
+	got = kbus_recv(_metadata, self->requester);	/* Ignored */
+	free(got);
+	got = kbus_recv(_metadata, self->requester);	/* Ignored */
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Room", 1));
+	ASSERT_EQ(0, kbus_bind(self->requester, "$.Req.Fill", 0));
+	ASSERT_EQ(0, kbus_announce(self->listener, "$.Req.Fill", NULL, 0,
+				   NULL));
+	ASSERT_EQ(0, kbus_announce(self->listener, "$.Req.Fill", NULL, 0,
+				   NULL));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
+					0, NULL));
+	ASSERT_EQ(1, kbus_nextmsg(self->requester, &queued));
+	EXPECT_EQ(0, kbus_request(self->requester, "$.Req.Room", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
+					0, NULL));
+}
+
+TEST_F(kbus, stateful_request_gets_synthetic_reply_too)
+{
+	struct kbus_entire_message *got;
+	struct kbus_msg_id id1, id2;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.State", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.State", NULL, 0,
+				  self->replier_id, &id1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.State", NULL, 0,
+				  self->replier_id, &id2));
+	ASSERT_EQ(0, kbus_unbind(self->replier, "$.Req.State", 1));
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND,
+			self->requester_id, &id1);
+	free(got);
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND,
+			self->requester_id, &id2);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.State", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.State", NULL, 0,
+				  self->replier_id, &id1));
+	close(self->replier);
+	self->replier = kbus_open(_metadata);
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_GONEAWAY,
+			self->requester_id, &id1);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+}
+
+TEST_F(kbus, waiting_request_gets_disappeared_when_replier_goes)
+{
+	struct kbus_entire_message *got;
+	struct kbus_message_header h;
+	struct kbus_msg_id id1, id2;
+	int nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	__u32 nb_id;
+
+	ASSERT_LE(0, nb);
+	nb_id = kbus_ksock_id(_metadata, nb);
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Wait", 1));
+	kbus_set_max_msgs(_metadata, self->replier, 1);
+	ASSERT_EQ(0, kbus_request(nb, "$.Req.Wait", NULL, 0, 0, &id1));
+
+	/* The replier is full: the request waits. */
+	kbus_msg_init(&h, "$.Req.Wait", NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
+	ASSERT_EQ(-EAGAIN, kbus_send_msg(nb, &h, false, &id2));
+	EXPECT_EQ(0, kbus_poll_now(nb));
+
+	/* The replier goes; poll finishes the send, which fails. */
+	close(self->replier);
+	self->replier = kbus_open(_metadata);
+	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(nb));
+
+	got = kbus_recv(_metadata, nb);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_GONEAWAY, nb_id,
+			&id1);
+	free(got);
+	got = kbus_recv(_metadata, nb);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_DISAPPEARED,
+			nb_id, &id2);
+	free(got);
+	kbus_expect_empty(_metadata, nb);
+	EXPECT_EQ(-ENOMSG, kbus_send(nb, NULL));
+	close(nb);
+}
+
+TEST_F(kbus, waiting_request_gets_error_sending_when_it_fails)
+{
+	struct kbus_entire_message *got;
+	struct kbus_message_header h;
+	struct kbus_msg_id id1, id2;
+	int nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	__u32 nb_id;
+
+	ASSERT_LE(0, nb);
+	nb_id = kbus_ksock_id(_metadata, nb);
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Wait", 1));
+	kbus_set_max_msgs(_metadata, self->replier, 1);
+	ASSERT_EQ(0, kbus_request(nb, "$.Req.Wait", NULL, 0, 0, &id1));
+
+	/* A stateful request to the replier, waiting for room. */
+	kbus_msg_init(&h, "$.Req.Wait", NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
+	h.to = self->replier_id;
+	ASSERT_EQ(-EAGAIN, kbus_send_msg(nb, &h, false, &id2));
+
+	/* Another Ksock becomes the replier: the send can only fail. */
+	ASSERT_EQ(0, kbus_unbind(self->replier, "$.Req.Wait", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Wait", 1));
+	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(nb));
+
+	got = kbus_recv(_metadata, nb);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND, nb_id,
+			&id1);
+	free(got);
+	got = kbus_recv(_metadata, nb);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_ERROR_SENDING, nb_id,
+			&id2);
+	free(got);
+	kbus_expect_empty(_metadata, nb);
+	kbus_expect_empty(_metadata, self->listener);
+	close(nb);
+}
+
+TEST_F(kbus, request_to_full_replier_fails_ebusy)
+{
+	struct kbus_entire_message *req, *got;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Busy", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Busy", 0));
+	kbus_set_max_msgs(_metadata, self->replier, 1);
+
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Busy", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(-EBUSY, kbus_request(self->requester, "$.Req.Busy", NULL, 0,
+				       0, NULL));
+	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+	/* Nobody got the failed request. */
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->replier));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+
+	req = kbus_recv(_metadata, self->replier);
+	ASSERT_EQ(0, kbus_reply(self->replier, req, NULL, 0, NULL));
+	free(req);
+	got = kbus_recv(_metadata, self->requester);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+
+	/* The failed request kept no slot of the requester's queue. */
+	kbus_set_max_msgs(_metadata, self->requester, 1);
+	EXPECT_EQ(0, kbus_request(self->requester, "$.Req.Busy", NULL, 0, 0,
+				  NULL));
+}
+
+TEST_F(kbus, unbind_keeps_requests_already_read)
+{
+	struct kbus_entire_message *req1, *got;
+	struct kbus_msg_id id1, id2;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Unbind", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Unbind", NULL, 0, 0,
+				  &id1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Unbind", NULL, 0, 0,
+				  &id2));
+	req1 = kbus_recv(_metadata, self->replier);
+	ASSERT_EQ(0, kbus_unbind(self->replier, "$.Req.Unbind", 1));
+
+	/* The unread request was dropped and answered. */
+	kbus_expect_empty(_metadata, self->replier);
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND,
+			self->requester_id, &id2);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+
+	/* The one already read is still owed, and may be answered. */
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	ASSERT_EQ(0, kbus_reply(self->replier, req1, "late", 4, NULL));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	got = kbus_recv(_metadata, self->requester);
+	check_reply(_metadata, got, "$.Req.Unbind", self->replier_id,
+		    self->requester_id, &id1);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.Unbind",
+					       NULL, 0, 0, NULL));
+	free(req1);
+}
+
+TEST_F(kbus, unbinding_a_listener_binding_answers_no_request)
+{
+	struct kbus_entire_message *got;
+
+	/* The replier is also a listener of the name. */
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Both", 1));
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Both", 0));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Both", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->replier));
+	ASSERT_EQ(0, kbus_unbind(self->replier, "$.Req.Both", 0));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->replier));
+	kbus_expect_empty(_metadata, self->requester);
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  got->header.flags);
+	free(got);
+}
+
+TEST_F(kbus, request_goes_to_most_specific_replier)
+{
+	struct kbus_entire_message *got;
+	int star = kbus_open(_metadata);
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Spec.A", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Spec.%", 1));
+	ASSERT_EQ(0, kbus_bind(star, "$.Spec.*", 1));
+
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Spec.A", NULL, 0, 0,
+				  NULL));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Spec.B", NULL, 0, 0,
+				  NULL));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Spec.B.C", NULL, 0, 0,
+				  NULL));
+
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_STREQ("$.Spec.A", kbus_msg_name(got));
+	EXPECT_TRUE(got->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
+	free(got);
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_STREQ("$.Spec.B", kbus_msg_name(got));
+	EXPECT_TRUE(got->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
+	free(got);
+	got = kbus_recv(_metadata, star);
+	EXPECT_STREQ("$.Spec.B.C", kbus_msg_name(got));
+	EXPECT_TRUE(got->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
+	free(got);
+	kbus_expect_empty(_metadata, self->replier);
+	kbus_expect_empty(_metadata, self->listener);
+	kbus_expect_empty(_metadata, star);
+	close(star);
+}
+
+TEST_F(kbus, same_ksock_can_request_and_reply)
+{
+	struct kbus_entire_message *req, *got;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->requester, "$.Req.Self", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Self", "me", 2, 0,
+				  &id));
+	req = kbus_recv(_metadata, self->requester);
+	kbus_check_msg(_metadata, req, "$.Req.Self", "me", 2,
+		       self->requester_id);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  req->header.flags);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->requester));
+	kbus_expect_empty(_metadata, self->requester);
+
+	ASSERT_EQ(0, kbus_reply(self->requester, req, "you", 3, NULL));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->requester));
+	got = kbus_recv(_metadata, self->requester);
+	check_reply(_metadata, got, "$.Req.Self", self->requester_id,
+		    self->requester_id, &id);
+	kbus_check_msg(_metadata, got, "$.Req.Self", "you", 3,
+		       self->requester_id);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	free(req);
+}
+
+TEST_F(kbus, same_ksock_unbinding_gets_unbound_for_its_own_request)
+{
+	struct kbus_entire_message *got;
+	struct kbus_msg_id id;
+
+	ASSERT_EQ(0, kbus_bind(self->requester, "$.Req.Self", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Self", NULL, 0, 0,
+				  &id));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->requester));
+	ASSERT_EQ(0, kbus_unbind(self->requester, "$.Req.Self", 1));
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND,
+			self->requester_id, &id);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->requester));
+}
+
+TEST_F(kbus, msgonlyonce_replier_and_listener_gets_replier_copy)
+{
+	struct kbus_entire_message *got;
+	__u32 len;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Once", 1));
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Once", 0));
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.*", 0));
+
+	/* Without only-once: the replier's copy first, then one per binding. */
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Once", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(3, kbus_num_msgs(_metadata, self->replier));
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  got->header.flags);
+	free(got);
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY, got->header.flags);
+	free(got);
+	ASSERT_EQ(1, kbus_nextmsg(self->replier, &len));
+
+	ASSERT_EQ(0, kbus_set_u32(self->replier, KBUS_IOC_MSGONLYONCE, 1,
+				  NULL));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Once", NULL, 0, 0,
+				  NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->replier));
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  got->header.flags);
+	free(got);
+	kbus_expect_empty(_metadata, self->replier);
+}
+
+/* ---- Synthetic replies: the replier goes away ---- */
+
+enum replier_end {
+	CLOSE_UNREAD,
+	CLOSE_AFTER_READ,
+	UNBIND_UNREAD,
+	KILL_UNREAD,
+	KILL_AFTER_READ,
+};
+
+#define SYNTH_NAME	"$.Synth.Req"
+
+/*
+ * A replier in its own process.  It binds, reports its Ksock id, waits for
+ * the parent to send the request, deals with it as @end says, reports,
+ * and then closes, or waits to be killed or allowed to close.
+ */
+static int synth_replier(void *arg, int in, int out)
+{
+	enum replier_end end = *(const enum replier_end *)arg;
+	struct kbus_entire_message *m;
+	__u32 val;
+	int fd;
+
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (kbus_bind(fd, SYNTH_NAME, 1))
+		return 2;
+	if (kbus_get_u32(fd, KBUS_IOC_KSOCKID, &val) ||
+	    kbus_pipe_write(out, &val, sizeof(val)))
+		return 3;
+	if (kbus_wait(in))
+		return 4;
+	if (kbus_get_u32(fd, KBUS_IOC_NUMMSGS, &val) || val != 1)
+		return 5;
+
+	switch (end) {
+	case CLOSE_AFTER_READ:
+	case KILL_AFTER_READ:
+		if (kbus_read_next(fd, &m) <= 0)
+			return 6;
+		if (!(m->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY))
+			return 7;
+		free(m);
+		if (kbus_get_u32(fd, KBUS_IOC_UNREPLIEDTO, &val) || val != 1)
+			return 8;
+		break;
+	case UNBIND_UNREAD:
+		if (kbus_unbind(fd, SYNTH_NAME, 1))
+			return 9;
+		if (kbus_get_u32(fd, KBUS_IOC_NUMMSGS, &val) || val != 0)
+			return 10;
+		break;
+	default:
+		break;
+	}
+
+	switch (end) {
+	case CLOSE_UNREAD:
+	case CLOSE_AFTER_READ:
+		close(fd);
+		return kbus_post(out) ? 11 : 0;
+	case UNBIND_UNREAD:
+		if (kbus_post(out) || kbus_wait(in))
+			return 12;
+		close(fd);
+		return 0;
+	default:
+		/* Wait to be killed. */
+		if (kbus_post(out))
+			return 13;
+		kbus_wait_fd(in, POLLIN, 3 * KBUS_WAIT_MS);
+		return 14;
+	}
+}
+
+FIXTURE(synthetic) {
+	bool skip;
+	int requester;
+	int listener;
+	__u32 requester_id;
+};
+
+FIXTURE_VARIANT(synthetic) {
+	enum replier_end end;
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(synthetic, replier_closes_with_request_unread) {
+	.end = CLOSE_UNREAD,
+	.name = KBUS_MSG_NAME_REPLIER_GONEAWAY,
+};
+
+FIXTURE_VARIANT_ADD(synthetic, replier_closes_after_reading_request) {
+	.end = CLOSE_AFTER_READ,
+	.name = KBUS_MSG_NAME_REPLIER_IGNORED,
+};
+
+FIXTURE_VARIANT_ADD(synthetic, replier_unbinds_with_request_unread) {
+	.end = UNBIND_UNREAD,
+	.name = KBUS_MSG_NAME_REPLIER_UNBOUND,
+};
+
+FIXTURE_VARIANT_ADD(synthetic, replier_killed_with_request_unread) {
+	.end = KILL_UNREAD,
+	.name = KBUS_MSG_NAME_REPLIER_GONEAWAY,
+};
+
+FIXTURE_VARIANT_ADD(synthetic, replier_killed_after_reading_request) {
+	.end = KILL_AFTER_READ,
+	.name = KBUS_MSG_NAME_REPLIER_IGNORED,
+};
+
+FIXTURE_SETUP(synthetic)
+{
+	self->requester = kbus_open_path(_metadata, KBUS_DEV0, O_RDWR);
+	if (self->requester < 0) {
+		self->skip = true;
+		return;
+	}
+	self->listener = kbus_open(_metadata);
+	self->requester_id = kbus_ksock_id(_metadata, self->requester);
+}
+
+FIXTURE_TEARDOWN(synthetic)
+{
+	if (self->skip)
+		return;
+	close(self->listener);
+	close(self->requester);
+}
+
+TEST_F_TIMEOUT(synthetic, requester_gets_exactly_one_synthetic_reply, 60)
+{
+	struct kbus_entire_message *got;
+	struct kbus_msg_id req, synth = {}, next;
+	struct kbus_child kid;
+	__u32 replier_id;
+
+	/* Listeners see requests, but never synthetic replies. */
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.*", 0));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.KBUS.*", 0));
+
+	kbus_spawn(_metadata, &kid, synth_replier, (void *)&variant->end);
+	replier_id = kbus_child_u32(_metadata, &kid);
+	ASSERT_NE(0, replier_id);
+	ASSERT_EQ(0, kbus_request(self->requester, SYNTH_NAME, "why?", 4, 0,
+				  &req));
+	ASSERT_EQ(0, kbus_post(kid.to_child));
+	ASSERT_EQ(0, kbus_wait(kid.from_child))
+		TH_LOG("the replier did not get that far");
+
+	switch (variant->end) {
+	case CLOSE_UNREAD:
+	case CLOSE_AFTER_READ:
+		kbus_child_done(_metadata, &kid);
+		break;
+	case UNBIND_UNREAD:
+		/* Answered at once, while the replier is still open. */
+		got = kbus_recv(_metadata, self->requester);
+		check_synthetic(_metadata, got, variant->name,
+				self->requester_id, &req);
+		synth = got->header.id;
+		free(got);
+		kbus_expect_empty(_metadata, self->requester);
+		ASSERT_EQ(0, kbus_post(kid.to_child));
+		kbus_child_done(_metadata, &kid);
+		break;
+	default:
+		kbus_child_kill(_metadata, &kid);
+		break;
+	}
+
+	if (variant->end != UNBIND_UNREAD) {
+		ASSERT_LT(0, kbus_wait_fd(self->requester, POLLIN,
+					  KBUS_WAIT_MS));
+		got = kbus_recv(_metadata, self->requester);
+		check_synthetic(_metadata, got, variant->name,
+				self->requester_id, &req);
+		synth = got->header.id;
+		free(got);
+	}
+	/* Exactly one answer. */
+	kbus_expect_empty(_metadata, self->requester);
+
+	/* The synthetic reply took the next serial. */
+	EXPECT_EQ(req.serial_num + 1, synth.serial_num);
+	ASSERT_EQ(0, kbus_announce(self->requester, "$.Synth.After", NULL, 0,
+				   &next));
+	EXPECT_EQ(synth.serial_num + 1, next.serial_num);
+
+	/* The listener saw the request and the announcement only. */
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(req.serial_num, got->header.id.serial_num);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY, got->header.flags);
+	free(got);
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(next.serial_num, got->header.id.serial_num);
+	free(got);
+	kbus_expect_empty(_metadata, self->listener);
+
+	/* The reply slot was given back. */
+	kbus_set_max_msgs(_metadata, self->requester, 1);
+	ASSERT_EQ(0, kbus_bind(self->listener, SYNTH_NAME, 1));
+	EXPECT_EQ(0, kbus_request(self->requester, SYNTH_NAME, NULL, 0, 0,
+				  NULL));
+}
+
+/* ---- Many requests, and a replier that dies at some point ---- */
+
+#define STRESS_REQUESTS	1000
+#define STRESS_NAME	"$.Stress.Req"
+
+static int stress_replier(void *arg, int in, int out)
+{
+	struct kbus_entire_message *m;
+	__u32 val;
+	int fd;
+
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (kbus_bind(fd, STRESS_NAME, 1) ||
+	    kbus_set_u32(fd, KBUS_IOC_MAXMSGS, 2 * STRESS_REQUESTS, NULL))
+		return 2;
+	if (kbus_get_u32(fd, KBUS_IOC_KSOCKID, &val) ||
+	    kbus_pipe_write(out, &val, sizeof(val)))
+		return 3;
+	/* Start when all the requests are queued. */
+	if (kbus_wait_fd(in, POLLIN, 3 * KBUS_WAIT_MS) < 0 || kbus_wait(in))
+		return 8;
+	/* Answer everything until killed. */
+	for (;;) {
+		if (kbus_wait_fd(fd, POLLIN, 3 * KBUS_WAIT_MS) < 0)
+			return 4;
+		if (kbus_read_next(fd, &m) <= 0)
+			return 5;
+		if (!(m->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY))
+			return 6;
+		if (kbus_reply(fd, m, &m->header.id.serial_num, 4, NULL))
+			return 7;
+		free(m);
+	}
+}
+
+static int find_id(const struct kbus_msg_id *ids, int n, __u32 serial)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+
+		if (ids[mid].serial_num == serial)
+			return mid;
+		if (ids[mid].serial_num < serial)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+TEST_F_TIMEOUT(kbus, every_request_is_answered_once_when_replier_dies, 300)
+{
+	static struct kbus_msg_id ids[STRESS_REQUESTS];
+	static bool answered[STRESS_REQUESTS];
+	int replies = 0, gone = 0, ignored = 0, answers = 0, i;
+	unsigned int seed = time(NULL) ^ getpid();
+	struct kbus_entire_message *got;
+	bool synthetic_seen = false;
+	struct kbus_child kid;
+	__u32 replier_id, kill_after;
+
+	srand(seed);
+	kill_after = rand() % STRESS_REQUESTS;
+	TH_LOG("seed %u: the replier is killed after %u answers", seed,
+	       kill_after);
+
+	kbus_set_max_msgs(_metadata, self->requester, 2 * STRESS_REQUESTS);
+	kbus_spawn(_metadata, &kid, stress_replier, NULL);
+	replier_id = kbus_child_u32(_metadata, &kid);
+	ASSERT_NE(0, replier_id);
+
+	for (i = 0; i < STRESS_REQUESTS; i++)
+		ASSERT_EQ(0, kbus_request(self->requester, STRESS_NAME, &i,
+					  sizeof(i), 0, &ids[i]))
+			TH_LOG("request %d", i);
+	/* The replier works through them while the answers are read. */
+	ASSERT_EQ(0, kbus_post(kid.to_child));
+
+	while (answers < STRESS_REQUESTS) {
+		int n;
+
+		if (answers == kill_after)
+			kbus_child_kill(_metadata, &kid);
+		ASSERT_LT(0, kbus_wait_fd(self->requester, POLLIN,
+					  KBUS_WAIT_MS))
+			TH_LOG("only %d answers", answers);
+		got = kbus_recv(_metadata, self->requester);
+		n = find_id(ids, STRESS_REQUESTS,
+			    got->header.in_reply_to.serial_num);
+		ASSERT_LE(0, n)
+			TH_LOG("answer to unknown request %u",
+			       got->header.in_reply_to.serial_num);
+		ASSERT_FALSE(answered[n])
+			TH_LOG("request %d answered twice", n);
+		answered[n] = true;
+		EXPECT_EQ(0, got->header.in_reply_to.network_id);
+		EXPECT_EQ(self->requester_id, got->header.to);
+
+		if (got->header.flags & KBUS_BIT_SYNTHETIC) {
+			synthetic_seen = true;
+			EXPECT_EQ(0, got->header.from);
+			EXPECT_EQ(0, got->header.data_len);
+			if (!strcmp(kbus_msg_name(got),
+				    KBUS_MSG_NAME_REPLIER_GONEAWAY))
+				gone++;
+			else if (!strcmp(kbus_msg_name(got),
+					 KBUS_MSG_NAME_REPLIER_IGNORED))
+				ignored++;
+			else
+				ASSERT_STREQ(KBUS_MSG_NAME_REPLIER_GONEAWAY,
+					     kbus_msg_name(got));
+		} else {
+			/* Every real reply was queued before the death. */
+			EXPECT_FALSE(synthetic_seen);
+			EXPECT_STREQ(STRESS_NAME, kbus_msg_name(got));
+			EXPECT_EQ(replier_id, got->header.from);
+			ASSERT_EQ(4, got->header.data_len);
+			EXPECT_EQ(0, memcmp(&ids[n].serial_num,
+					    kbus_msg_data(got), 4));
+			replies++;
+		}
+		free(got);
+		answers++;
+	}
+	TH_LOG("%d replies, %d GoneAway, %d Ignored", replies, gone, ignored);
+	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(STRESS_REQUESTS, replies + gone + ignored);
+	EXPECT_LE(kill_after, replies);
+	/* The replier reads one request at a time. */
+	EXPECT_GE(1, ignored);
+
+	/* No reply slot is left reserved. */
+	kbus_set_max_msgs(_metadata, self->requester, 1);
+	ASSERT_EQ(0, kbus_bind(self->replier, STRESS_NAME, 1));
+	EXPECT_EQ(0, kbus_request(self->requester, STRESS_NAME, NULL, 0, 0,
+				  NULL));
+}
+
+TEST_HARNESS_MAIN
