@@ -103,6 +103,15 @@ static void discard_write(struct kbus_ksock *ks)
 	ks->wr_sending = false;
 }
 
+/*
+ * A poll that found wr_lock taken reported the file not writable; wake it
+ * now that wr_lock is free, so that it looks again.
+ */
+static void wake_writable(struct kbus_ksock *ks)
+{
+	wake_up_interruptible_poll(&ks->wait, EPOLLOUT | EPOLLWRNORM);
+}
+
 /* Check a header once all of it has been written. */
 static int check_header(struct kbus_ksock *ks)
 {
@@ -233,6 +242,7 @@ static ssize_t kbus_write(struct file *file, const char __user *buf,
 		discard_write(ks);
 out_unlock:
 	mutex_unlock(&ks->wr_lock);
+	wake_writable(ks);
 	return err ? err : count;
 }
 
@@ -294,6 +304,10 @@ static long ioc_send(struct kbus_ksock *ks, struct kbus_msg_id __user *uid,
 	bool retry;
 	int err;
 
+	/* Send nothing if the id cannot be written. */
+	if (copy_to_user(uid, &id, sizeof(id)))
+		return -EFAULT;
+
 	mutex_lock(&ks->wr_lock);
 	retry = ks->wr_sending;
 	if (!retry) {
@@ -331,6 +345,7 @@ out_discard:
 	discard_write(ks);
 out_unlock:
 	mutex_unlock(&ks->wr_lock);
+	wake_writable(ks);
 	return err;
 }
 
@@ -339,6 +354,7 @@ static long ioc_discard(struct kbus_ksock *ks)
 	mutex_lock(&ks->wr_lock);
 	discard_write(ks);
 	mutex_unlock(&ks->wr_lock);
+	wake_writable(ks);
 	return 0;
 }
 
@@ -453,6 +469,9 @@ static long ioc_nextmsg(struct kbus_ksock *ks, u32 __user *ulen)
 	struct kbus_qentry *qe, *old;
 	u32 len = 0;
 
+	/* Pop nothing if the length cannot be written. */
+	if (put_user(0, ulen))
+		return -EFAULT;
 	owed = kbus_request_alloc(false);
 	if (!owed)
 		return -ENOMEM;
@@ -647,6 +666,9 @@ static long ioc_newdevice(struct kbus_ksock *ks, u32 __user *uval)
 
 	if (!ks->may_admin)
 		return -EPERM;
+	/* Fail before creating anything if the answer cannot be written. */
+	if (put_user(0, uval))
+		return -EFAULT;
 	err = kbus_bus_create(&index);
 	if (err)
 		return err;
