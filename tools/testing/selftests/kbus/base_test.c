@@ -301,12 +301,16 @@ TEST_F(kbus, send_with_bad_id_pointer_fails_efault)
 
 	ASSERT_NE(NULL, bad);
 	kbus_msg_init(&h, "$.Base.Efault", NULL, 0);
+	ASSERT_EQ(0, kbus_bind(self->fd, "$.Base.Efault", 0));
 	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
 	EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, KBUS_IOC_SEND, NULL));
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
 	EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, KBUS_IOC_SEND, bad));
-	/* The Ksock is not left half-sending. */
-	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, false, NULL));
+	/* Nothing was sent, and the message written is still there. */
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->fd));
+	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, false));
+	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
+	ASSERT_EQ(0, kbus_send(self->fd, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->fd));
 	munmap(bad, getpagesize());
 }
 

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Entry points of the KBUS repository.  The kernel work happens under out/
+# (see README); the scripts doing it are in devel/.
+
+.PHONY: help test run patches check-patches kunit selftests prepare clean distclean
+
+help:
+	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML"
+	@echo "make run            boot the UML kernel, show /dev/kbus0, run the kbus test programs"
+	@echo "make patches        regenerate patches/ from the tree"
+	@echo "make check-patches  check that patches/ is up to date and applies"
+	@echo "make kunit          run the KBUS KUnit suites (kunit.py, UML)"
+	@echo "make selftests      run the kbus kselftests in a booted UML kernel"
+	@echo "make prepare        install the host packages, set up out/linux"
+	@echo "make clean          remove the build directories, keep out/linux"
+	@echo "make distclean      remove out/ entirely"
+
+test:
+	@devel/test-all
+
+run:
+	@devel/run
+
+patches:
+	@devel/prepare-kernel
+	@devel/make-series --output patches --am-check patches >/dev/null
+
+check-patches:
+	@devel/check-patches
+
+kunit:
+	@devel/build-tree
+	@devel/kunit
+
+selftests:
+	@devel/build-tree
+	@devel/selftests
+
+prepare:
+	@devel/prepare-kernel
+
+# out/linux (the pristine base, slow to recreate) is kept by "clean".
+clean:
+	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results \
+		out/tmp out/series out/am-check out/series-head out/check-patches.*
+	-git -C out/linux worktree prune 2>/dev/null
+
+distclean:
+	rm -rf out

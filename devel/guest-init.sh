@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# init (PID 1) of the UML guest booted by devel/boot-uml.  The guest's root
+# is the host's / through hostfs; the mounts below only exist inside the
+# guest.  Settings come from the kernel command line (UML passes unknown
+# key=value parameters to init's environment):
+#
+#   KBUS_MODE=test|run   test: run run_kselftest.sh, save TAP, dmesg, kmemleak
+#                        run:  show /dev/kbus0 and run each kbus test binary
+#   KBUS_RESULTS=<dir>   host directory for the result files
+#   KBUS_KSFT=<dir>      kselftest install directory (run_kselftest.sh)
+#   KBUS_TIMEOUT=<s>     per-test timeout
+#
+# Whatever happens, the guest powers off at the end.
+
+set +e
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LC_ALL=C
+umask 022
+
+mode=${KBUS_MODE:-test}
+results=${KBUS_RESULTS:-}
+ksft=${KBUS_KSFT:-}
+per_test_timeout=${KBUS_TIMEOUT:-300}
+proc_ok=
+
+say() { echo "guest-init: $*"; }
+
+power_off() {
+	sync
+	# reboot(2) goes to the guest kernel: never the host.  sysrq is only
+	# a fallback, and only once /proc is known to be the guest's procfs.
+	python3 -c 'import ctypes, os; os.sync(); ctypes.CDLL(None).reboot(0x4321fedc)'
+	[ -n "$proc_ok" ] && echo o > /proc/sysrq-trigger
+	sleep 10
+	say "power off failed"
+	exit 1
+}
+trap power_off EXIT
+
+fail() {
+	say "FATAL: $*"
+	[ -n "$results" ] && [ -d "$results" ] && echo "fatal: $*" >> "$results/guest-status"
+	exit 1
+}
+
+# Everything below writes to files only after the corresponding guest
+# filesystem is mounted, so a failed mount never touches the host's.
+mount -t proc proc /proc || fail "mount /proc"
+proc_ok=1
+mount -t sysfs sysfs /sys || fail "mount /sys"
+mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
+# devtmpfs has no /dev/fd and /dev/std* (udev makes them); the kselftest
+# runner writes to /dev/stdout.
+ln -sfn /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm || fail "mount /dev/shm"
+# Scratch space in the guest's memory rather than on the host, except
+# where the repository or its out/ directory lives.
+for d in /tmp /run; do
+	case "$results/ $ksft/ $0" in
+	"$d"/*|*" $d"/*) say "not mounting a tmpfs on $d (used by this run)" ;;
+	*) mount -t tmpfs tmpfs "$d" || fail "mount $d" ;;
+	esac
+done
+mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs"
+[ -d /sys/kernel/tracing ] && mount -t tracefs tracefs /sys/kernel/tracing
+
+[ -n "$results" ] && [ -d "$results" ] || fail "no result directory '$results'"
+[ -n "$ksft" ] && [ -x "$ksft/run_kselftest.sh" ] || fail "no run_kselftest.sh in '$ksft'"
+echo started > "$results/guest-status"
+
+say "kernel $(uname -r), mode $mode"
+ls -l /dev/kbus* > "$results/devices.txt" 2>&1
+cat "$results/devices.txt"
+
+case "$mode" in
+test)
+	# TAP output of every kbus selftest.  Appending: the runner reopens
+	# /dev/stdout for the tests' own output, which must not be
+	# overwritten by its later writes.
+	: > "$results/kselftest.tap"
+	(cd "$ksft" && ./run_kselftest.sh -c kbus -o "$per_test_timeout") \
+		>> "$results/kselftest.tap" 2>&1
+	echo "run_kselftest.sh exit status $?" >> "$results/guest-status"
+	;;
+run)
+	rc=0
+	for t in $(sed -n 's/^kbus://p' "$ksft/kselftest-list.txt"); do
+		echo
+		say "===== $t ====="
+		(cd "$ksft/kbus" && timeout "$per_test_timeout" "./$t") 2>&1
+		r=$?
+		say "===== $t: exit status $r ====="
+		echo "$t $r" >> "$results/run-status"
+		[ "$r" = 0 ] || rc=1
+	done
+	echo "tests exit status $rc" >> "$results/guest-status"
+	;;
+*)
+	fail "unknown KBUS_MODE '$mode'"
+	;;
+esac
+
+# Memory leaks: two scans a few seconds apart (objects must be seen as
+# unreferenced twice), see Documentation/dev-tools/kmemleak.rst.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 5
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$results/kmemleak.txt"
+else
+	echo "kmemleak not available" >> "$results/guest-status"
+fi
+
+dmesg > "$results/dmesg.txt" 2>&1
+echo done >> "$results/guest-status"
+say "done"
+exit 0

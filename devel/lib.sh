@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common settings and helpers for the devel/ build glue.  Sourced by the
+# scripts in this directory; not meant to be run on its own.
+
+set -euo pipefail
+
+# Repository root (the overlay) and the build output directory.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+OUT=$(realpath -m "${KBUS_OUT:-$REPO/out}")
+case "$REPO$OUT" in
+*[[:space:]]*) echo "error: the repository path must not contain spaces" >&2; exit 1 ;;
+esac
+
+# Base kernel: Debian's linux-source package.
+KSRC_PKG=linux-source-6.12
+KSRC_VERSION=6.12.117-1~deb12u1
+KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
+
+# Layout under out/.
+LINUX=$OUT/linux              # git repository (objects), worktree = build tree
+SERIES_WT=$OUT/series         # worktree used to generate the series
+AMCHECK_WT=$OUT/am-check      # scratch worktree for the "git am" check
+KUNIT_BUILD=$OUT/kunit        # kunit.py build directory
+UML_BUILD=$OUT/uml            # UML kernel for the selftests / "make run"
+KSFT_OBJ=$OUT/kselftest       # uapi headers + selftest objects
+KSFT_INSTALL=$OUT/kselftest-install
+RESULTS=$OUT/results          # logs and per-stage verdicts
+UML_TMP=$OUT/tmp              # TMPDIR for UML's memory file
+
+JOBS=${JOBS:-$(nproc)}
+
+# Fixed identity and dates: every commit made under out/ is reproducible
+# and independent of the user's git configuration.
+KBUS_IDENT_NAME="KBUS Maintainers"
+KBUS_IDENT_EMAIL="kbus-devel@lists.kbus.dev"
+PRISTINE_DATE="2025-01-01T00:00:00+00:00"
+SERIES_DATE="2025-01-02T00:00:00+00:00"
+
+# Nothing inherited from a calling git (e.g. GIT_DIR or GIT_INDEX_FILE set
+# for a hook) may leak into the commands run here.
+unset $(env | sed -n 's/^\(GIT_[A-Za-z0-9_]*\)=.*/\1/p')
+export GIT_CONFIG_NOSYSTEM=1
+export GIT_CONFIG_GLOBAL=/dev/null
+export GIT_AUTHOR_NAME="$KBUS_IDENT_NAME" GIT_COMMITTER_NAME="$KBUS_IDENT_NAME"
+export GIT_AUTHOR_EMAIL="$KBUS_IDENT_EMAIL" GIT_COMMITTER_EMAIL="$KBUS_IDENT_EMAIL"
+export LC_ALL=C TZ=UTC
+
+log()  { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# git on the out/linux repository (or one of its worktrees with -C).
+lgit() { git -C "$LINUX" "$@"; }
+
+# Host packages needed by every stage.  The kernel source package is
+# handled separately because its version is pinned.
+HOST_PACKAGES=(
+	build-essential bc bison flex libelf-dev libssl-dev
+	python3 perl git rsync xz-utils tar cpio kmod sparse
+	coreutils util-linux procps
+	# scripts/checkpatch.pl's SPDX check (scripts/spdxcheck.py)
+	python3-ply python3-git
+)
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"
+	elif command -v sudo >/dev/null; then sudo "$@"
+	else die "need root to run: $*"
+	fi
+}
+
+pkg_installed_version() {
+	dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
+		awk '$1 == "installed" { print $2 }'
+}
+
+APT_UPDATED=
+apt_update_once() {
+	[ -n "$APT_UPDATED" ] && return 0
+	APT_UPDATED=1
+	# Package lists refreshed within the hour (e.g. by .ci/run) will do.
+	if find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q .; then
+		return 0
+	fi
+	log "apt-get update"
+	as_root apt-get update -q
+}
+
+# Install whatever is missing: host tools, then the pinned kernel source.
+# Nothing is downloaded when everything is already there.
+ensure_packages() {
+	local missing=() p
+	for p in "${HOST_PACKAGES[@]}"; do
+		[ -n "$(pkg_installed_version "$p")" ] || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		apt_update_once
+		log "installing: ${missing[*]}"
+		as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends "${missing[@]}"
+	fi
+
+	local have
+	have=$(pkg_installed_version "$KSRC_PKG")
+	if [ "$have" != "$KSRC_VERSION" ] || [ ! -f "$KSRC_TARBALL" ]; then
+		apt_update_once
+		if apt-cache madison "$KSRC_PKG" | awk -F' *[|] *' '{ print $2 }' |
+		   grep -qxF -- "$KSRC_VERSION"; then
+			log "installing $KSRC_PKG=$KSRC_VERSION"
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				--no-install-recommends --allow-downgrades \
+				"$KSRC_PKG=$KSRC_VERSION"
+		else
+			echo "NOTE: $KSRC_PKG $KSRC_VERSION is not available from apt;" \
+			     "falling back to the candidate version." >&2
+			echo "NOTE: the generated patches' base-commit will then differ" \
+			     "from the committed patches/." >&2
+			as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+				--no-install-recommends "$KSRC_PKG"
+		fi
+	fi
+	[ -f "$KSRC_TARBALL" ] || die "$KSRC_TARBALL is missing after installing $KSRC_PKG"
+}
