@@ -3,11 +3,12 @@
 # Entry points of the KBUS repository.  The kernel work happens under out/
 # (see README); the scripts doing it are in devel/.
 
-.PHONY: help test run patches check-patches kunit selftests prepare clean distclean
+.PHONY: help test run shell patches check-patches kunit selftests prepare clean distclean
 
 help:
 	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML"
-	@echo "make run            boot the UML kernel, show /dev/kbus0, run the kbus test programs"
+	@echo "make run            boot the UML kernel with KBUS and run the set-top box demo"
+	@echo "make shell          boot the UML kernel with an interactive shell and the kbus tool"
 	@echo "make patches        regenerate patches/ from the tree"
 	@echo "make check-patches  check that patches/ is up to date and applies"
 	@echo "make kunit          run the KBUS KUnit suites (kunit.py, UML)"
@@ -21,6 +22,9 @@ test:
 
 run:
 	@devel/run
+
+shell:
+	@devel/shell
 
 patches:
 	@devel/prepare-kernel
@@ -42,7 +46,7 @@ prepare:
 
 # out/linux (the pristine base, slow to recreate) is kept by "clean".
 clean:
-	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results \
+	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
 		out/tmp out/series out/am-check out/series-head out/check-patches.*
 	-git -C out/linux worktree prune 2>/dev/null
 

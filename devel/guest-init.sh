@@ -6,10 +6,14 @@
 # guest.  Settings come from the kernel command line (UML passes unknown
 # key=value parameters to init's environment):
 #
-#   KBUS_MODE=test|run   test: run run_kselftest.sh, save TAP, dmesg, kmemleak
-#                        run:  show /dev/kbus0 and run each kbus test binary
+#   KBUS_MODE=test|run|shell
+#                        test:  run run_kselftest.sh and tools/kbus's
+#                               test-tools.sh; save TAP, dmesg, kmemleak
+#                        run:   show /dev/kbus0 and run the set-top box demo
+#                        shell: an interactive shell with the kbus command
 #   KBUS_RESULTS=<dir>   host directory for the result files
 #   KBUS_KSFT=<dir>      kselftest install directory (run_kselftest.sh)
+#   KBUS_TOOLS=<dir>     tools/kbus build directory (kbus, demo/)
 #   KBUS_TIMEOUT=<s>     per-test timeout
 #
 # Whatever happens, the guest powers off at the end.
@@ -22,6 +26,7 @@ umask 022
 mode=${KBUS_MODE:-test}
 results=${KBUS_RESULTS:-}
 ksft=${KBUS_KSFT:-}
+tools=${KBUS_TOOLS:-}
 per_test_timeout=${KBUS_TIMEOUT:-300}
 proc_ok=
 
@@ -72,7 +77,10 @@ mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs"
 [ -d /sys/kernel/tracing ] && mount -t tracefs tracefs /sys/kernel/tracing
 
 [ -n "$results" ] && [ -d "$results" ] || fail "no result directory '$results'"
-[ -n "$ksft" ] && [ -x "$ksft/run_kselftest.sh" ] || fail "no run_kselftest.sh in '$ksft'"
+if [ "$mode" = test ]; then
+	[ -n "$ksft" ] && [ -x "$ksft/run_kselftest.sh" ] || fail "no run_kselftest.sh in '$ksft'"
+fi
+[ -n "$tools" ] && [ -x "$tools/kbus" ] || fail "no kbus command in '$tools'"
 echo started > "$results/guest-status"
 
 say "kernel $(uname -r), mode $mode"
@@ -88,19 +96,37 @@ test)
 	(cd "$ksft" && ./run_kselftest.sh -c kbus -o "$per_test_timeout") \
 		>> "$results/kselftest.tap" 2>&1
 	echo "run_kselftest.sh exit status $?" >> "$results/guest-status"
+	# The kbus command and the demo, on the same kernel.
+	timeout "$per_test_timeout" "$tools/test-tools.sh" "$tools" \
+		> "$results/tools.tap" 2>&1
+	echo "test-tools.sh exit status $?" >> "$results/guest-status"
 	;;
 run)
-	rc=0
-	for t in $(sed -n 's/^kbus://p' "$ksft/kselftest-list.txt"); do
-		echo
-		say "===== $t ====="
-		(cd "$ksft/kbus" && timeout "$per_test_timeout" "./$t") 2>&1
-		r=$?
-		say "===== $t: exit status $r ====="
-		echo "$t $r" >> "$results/run-status"
-		[ "$r" = 0 ] || rc=1
-	done
-	echo "tests exit status $rc" >> "$results/guest-status"
+	echo
+	say "===== the set-top box demo (tools/kbus/demo) ====="
+	timeout "$per_test_timeout" "$tools/demo/stb-demo" 2>&1 |
+		tee "$results/demo.log"
+	r=${PIPESTATUS[0]}
+	say "===== demo exit status $r ====="
+	echo "demo $r" >> "$results/run-status"
+	echo
+	say "===== bindings left behind (should be none) ====="
+	"$tools/kbus" bindings
+	;;
+shell)
+	export PATH="$tools:$tools/demo:$PATH"
+	cat <<-EOT
+
+	KBUS shell: /dev/kbus0 is the bus; the kbus command and the demo
+	(stb-demo) are on PATH.  Try:
+	    kbus listen '\$.*' &
+	    kbus send '\$.Hello' hi
+	Leave with "exit" (or Ctrl-D); the guest then powers off.
+
+	EOT
+	cd /root 2>/dev/null || cd /
+	setsid -c bash -i
+	echo "shell exit status $?" >> "$results/guest-status"
 	;;
 *)
 	fail "unknown KBUS_MODE '$mode'"

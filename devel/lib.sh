@@ -26,6 +26,7 @@ KSFT_OBJ=$OUT/kselftest       # uapi headers + selftest objects
 KSFT_INSTALL=$OUT/kselftest-install
 RESULTS=$OUT/results          # logs and per-stage verdicts
 UML_TMP=$OUT/tmp              # TMPDIR for UML's memory file
+TOOLS_BUILD=$OUT/tools-kbus   # tools/kbus: kbus command, demo, test script
 
 JOBS=${JOBS:-$(nproc)}
 
