@@ -104,7 +104,7 @@ struct kbus_bus *kbus_bus_alloc(u32 index)
 {
 	struct kbus_bus *bus;
 
-	bus = kzalloc(sizeof(*bus), GFP_KERNEL);
+	bus = kzalloc(sizeof(*bus), GFP_KERNEL_ACCOUNT);
 	if (!bus)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&bus->lock);

@@ -432,6 +432,9 @@ static long ioc_bind(struct kbus_ksock *ks, void __user *arg, bool bind)
 	else
 		err = unbind_locked(ks, name, req.name_len, req.is_replier);
 	mutex_unlock(&ks->bus->lock);
+	kbus_dbg(ks->bus, "ksock %u %s %s %s: %ld\n", ks->id,
+		 bind ? "bind" : "unbind", req.is_replier ? "replier" : "listener",
+		 name, err);
 out_free:
 	kfree(name);
 	return err;

@@ -308,4 +308,17 @@ enum {
 	KBUS_SEND_LOST,		/* $.KBUS.UnbindEventsLost instead */
 };
 
+/*
+ * Debug messages of a bus: dynamic debug ones (pr_debug()), printed only
+ * while the bus's VERBOSE setting is on as well.
+ */
+#define kbus_dbg(bus, fmt, ...)						\
+	do {								\
+		const struct kbus_bus *__bus = (bus);			\
+									\
+		if (READ_ONCE(__bus->verbose))				\
+			pr_debug("bus %u: " fmt, __bus->index,		\
+				 ##__VA_ARGS__);			\
+	} while (0)
+
 #endif /* _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H */

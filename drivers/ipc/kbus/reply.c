@@ -268,6 +268,8 @@ bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 	kbus_synth_fill(qe, name, &new_id, from, requester_id, id);
 	kbus_queue_push_locked(requester, qe, false);
 	trace_kbus_reply(bus, requester_id, id, replier_id, true);
+	kbus_dbg(bus, "%s to ksock %u for %u:%u\n", name, requester_id,
+		 id->network_id, id->serial_num);
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_synth_reply_locked);

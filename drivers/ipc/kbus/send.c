@@ -379,6 +379,10 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
 	*id = msg->id;
 	err = route_locked(&r, &req);
 	trace_kbus_send(bus, ks->id, msg, err);
+	if (err)
+		kbus_dbg(bus, "ksock %u send %u:%u %s: %d\n", ks->id,
+			 msg->id.network_id, msg->id.serial_num,
+			 kbus_msg_name(msg), err);
 out_unlock:
 	mutex_unlock(&bus->lock);
 

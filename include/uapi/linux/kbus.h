@@ -335,7 +335,9 @@ struct kbus_version {
  * %KBUS_QUERY asks; writes the previous value.  Returns 0 or %EINVAL.
  *
  * %KBUS_IOC_VERBOSE: per-bus debug messages, as %KBUS_IOC_MSGONLYONCE.
- * Changing it needs %CAP_SYS_ADMIN (%EPERM).
+ * Changing it needs %CAP_SYS_ADMIN (%EPERM).  The messages are dynamic
+ * debug ones: they are printed while both this setting and their dynamic
+ * debug switch (``module kbus``) are on.
  *
  * %KBUS_IOC_NEWDEVICE: create a new bus and write its number.  Returns 0,
  * or %EPERM (needs %CAP_SYS_ADMIN), %EINVAL (no bus number left), %ENOMEM.
