@@ -73,6 +73,29 @@ FIXTURE_TEARDOWN(flow)
 	close(self->a);
 }
 
+/* The debugfs stats line of a Ksock must show its dropped count. */
+static void expect_stats_dropped(struct __test_metadata *const _metadata,
+				 __u32 ksock, unsigned long long dropped)
+{
+	char line[256], want[64];
+	bool in_ksock = false, found = false;
+	unsigned int id;
+	FILE *f = fopen("/sys/kernel/debug/kbus/stats", "r");
+
+	ASSERT_NE(NULL, f)
+		TH_LOG("no /sys/kernel/debug/kbus/stats: %s", strerror(errno));
+	snprintf(want, sizeof(want), "dropped %llu", dropped);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "  ksock %u ", &id) == 1)
+			in_ksock = id == ksock;
+		else if (in_ksock && strstr(line, want))
+			found = true;
+	}
+	fclose(f);
+	EXPECT_TRUE(found)
+		TH_LOG("no \"%s\" for ksock %u in the stats", want, ksock);
+}
+
 static void send_named(struct __test_metadata *const _metadata, int fd,
 		       const char *name, __u32 flags, int expect)
 {
@@ -135,6 +158,34 @@ TEST_F(flow, full_listener_misses_announcement_and_counts_it)
 	ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_DROPPED, &dropped));
 	EXPECT_EQ(2, dropped);
 	EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_DROPPED, NULL));
+	expect_stats_dropped(_metadata, kbus_ksock_id(_metadata, self->b), 2);
+}
+
+TEST_F(flow, all_or_flags_are_ignored_on_replies)
+{
+	struct kbus_entire_message *req, *rep;
+	struct kbus_message_header h;
+	__u64 dropped;
+
+	/* a asks, b replies, c listens to the name with a full queue. */
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Rep", 1));
+	kbus_set_max_msgs(_metadata, self->c, 1);
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Rep", 0));
+	ASSERT_EQ(0, kbus_request(self->a, "$.Rep", NULL, 0, 0, NULL));
+	req = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
+
+	kbus_msg_init(&h, "$.Rep", "r", 1);
+	h.in_reply_to = req->header.id;
+	h.to = req->header.from;
+	h.flags = KBUS_BIT_ALL_OR_FAIL;
+	EXPECT_EQ(0, kbus_send_msg(self->b, &h, false, NULL));
+	rep = kbus_recv(_metadata, self->a);
+	EXPECT_EQ(req->header.id.serial_num, rep->header.in_reply_to.serial_num);
+	ASSERT_EQ(0, kbus_ioctl(self->c, KBUS_IOC_DROPPED, &dropped));
+	EXPECT_EQ(1, dropped);
+	free(rep);
+	free(req);
 }
 
 TEST_F(flow, all_or_fail_to_a_full_listener_reaches_nobody)
