@@ -357,10 +357,13 @@ static int __init kbus_init(void)
 		return -EINVAL;
 	}
 
+	ret = kbus_msg_cache_init();
+	if (ret)
+		return ret;
 	ret = alloc_chrdev_region(&kbus_devt, 0, KBUS_MAX_NUM_DEVICES,
 				  KBUS_NAME);
 	if (ret)
-		return ret;
+		goto err_cache;
 	ret = class_register(&kbus_class);
 	if (ret)
 		goto err_region;
@@ -378,6 +381,8 @@ err_buses:
 	class_unregister(&kbus_class);
 err_region:
 	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);
+err_cache:
+	kbus_msg_cache_exit();
 	return ret;
 }
 
@@ -388,6 +393,7 @@ static void __exit kbus_exit(void)
 	class_unregister(&kbus_class);
 	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);
 	ida_destroy(&kbus_ida);
+	kbus_msg_cache_exit();
 }
 
 module_init(kbus_init);

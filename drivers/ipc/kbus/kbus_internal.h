@@ -78,45 +78,6 @@ struct kbus_bus {
 };
 
 /**
- * struct kbus_msg - A message as stored: shared by all its recipients.
- * @refcount: one reference per queue entry and per sender in flight.
- * @id: message id (invariant after send).
- * @in_reply_to: id of the request this replies to, or {0, 0}.
- * @to: see struct kbus_message_header.
- * @from: Ksock id of the sender, 0 for KBUS itself.
- * @orig_from: passed through.
- * @final_to: passed through.
- * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
- * @name_len: length of the name.
- * @data_len: length of the data.
- * @acct_bus: the bus whose byte budget the message is charged to, or NULL
- *            (set once, under that bus's lock).
- * @acct_size: bytes charged for the body.
- * @body_len: bytes in @body.
- * @body: the bytes that follow the header in an entire message: name, NUL
- *        and zero padding, data and zero padding, end guard.
- *
- * A message is immutable once it has been sent, so readers copy from it
- * without any lock.
- */
-struct kbus_msg {
-	refcount_t refcount;
-	struct kbus_msg_id id;
-	struct kbus_msg_id in_reply_to;
-	u32 to;
-	u32 from;
-	struct kbus_orig_from orig_from;
-	struct kbus_orig_from final_to;
-	u32 flags;
-	u32 name_len;
-	u32 data_len;
-	struct kbus_bus *acct_bus;
-	size_t acct_size;
-	u32 body_len;
-	u8 body[] __counted_by(body_len);
-};
-
-/**
  * struct kbus_qentry - One recipient's copy of a message.
  * @node: entry in the recipient's queue (protected by the bus lock).
  * @msg: the message; the entry owns one reference.
@@ -136,6 +97,51 @@ struct kbus_qentry {
 	bool charged;
 	bool over_limit;
 	bool lost_marker;
+};
+
+/**
+ * struct kbus_msg - A message as stored: shared by all its recipients.
+ * @refcount: one reference per queue entry and per sender in flight.
+ * @id: message id (invariant after send).
+ * @in_reply_to: id of the request this replies to, or {0, 0}.
+ * @to: see struct kbus_message_header.
+ * @from: Ksock id of the sender, 0 for KBUS itself.
+ * @orig_from: passed through.
+ * @final_to: passed through.
+ * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
+ * @name_len: length of the name.
+ * @data_len: length of the data.
+ * @acct_size: bytes charged for the message itself.
+ * @body_len: bytes in @body.
+ * @acct_bus: the bus whose byte budget the message is charged to, or NULL
+ *            (set once, under that bus's lock).
+ * @entry: the queue entry of the first copy, allocated with the message
+ *         because most messages have one recipient; free while
+ *         @entry.msg is NULL.  Only the task that sends the message takes
+ *         entries for it, and only before the first is queued, so taking
+ *         @entry never races with a reader releasing it.
+ * @body: the bytes that follow the header in an entire message: name, NUL
+ *        and zero padding, data and zero padding, end guard.
+ *
+ * A message is immutable once it has been sent, so readers copy from it
+ * without any lock.
+ */
+struct kbus_msg {
+	refcount_t refcount;
+	u32 flags;
+	struct kbus_msg_id id;
+	struct kbus_msg_id in_reply_to;
+	u32 to;
+	u32 from;
+	struct kbus_orig_from orig_from;
+	struct kbus_orig_from final_to;
+	u32 name_len;
+	u32 data_len;
+	u32 acct_size;
+	u32 body_len;
+	struct kbus_bus *acct_bus;
+	struct kbus_qentry entry;
+	u8 body[] __counted_by(body_len);
 };
 
 /**

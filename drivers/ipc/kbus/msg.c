@@ -26,6 +26,30 @@
 #include "msg.h"
 #include "trace.h"
 
+static struct kmem_cache *kbus_qentry_cache;
+
+/**
+ * kbus_msg_cache_init() - Create the cache of queue entries.
+ *
+ * Context: Module initialisation.
+ * Return: 0, or -ENOMEM.
+ */
+int kbus_msg_cache_init(void)
+{
+	kbus_qentry_cache = KMEM_CACHE(kbus_qentry, SLAB_ACCOUNT);
+	return kbus_qentry_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * kbus_msg_cache_exit() - Destroy the cache of queue entries.
+ *
+ * Context: Module exit, once every entry has been freed.
+ */
+void kbus_msg_cache_exit(void)
+{
+	kmem_cache_destroy(kbus_qentry_cache);
+}
+
 /**
  * kbus_msg_alloc() - Allocate a message with room for a name and data.
  * @name_len: length of the name.
@@ -164,6 +188,9 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_header_image);
  *       for an entry whose message is attached later.
  * @flags: the flags of this copy.
  *
+ * The first copy of @msg uses the entry embedded in it, further copies
+ * come from the queue entry cache.
+ *
  * Context: Process context, may sleep.
  * Return: the entry, or NULL if out of memory.
  */
@@ -171,9 +198,14 @@ struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags)
 {
 	struct kbus_qentry *qe;
 
-	qe = kzalloc(sizeof(*qe), GFP_KERNEL_ACCOUNT);
-	if (!qe)
-		return NULL;
+	if (msg && !msg->entry.msg) {
+		qe = &msg->entry;
+		memset(qe, 0, sizeof(*qe));
+	} else {
+		qe = kmem_cache_zalloc(kbus_qentry_cache, GFP_KERNEL_ACCOUNT);
+		if (!qe)
+			return NULL;
+	}
 	INIT_LIST_HEAD(&qe->node);
 	if (msg)
 		refcount_inc(&msg->refcount);
@@ -191,12 +223,21 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc);
  */
 void kbus_qentry_free(struct kbus_qentry *qe)
 {
+	struct kbus_msg *msg;
+
 	if (!qe)
 		return;
+	msg = qe->msg;
 	if (qe->charged)
-		atomic_long_sub(KBUS_QENTRY_CHARGE, &qe->msg->acct_bus->bytes);
-	kbus_msg_put(qe->msg);
-	kfree(qe);
+		atomic_long_sub(KBUS_QENTRY_CHARGE, &msg->acct_bus->bytes);
+	if (msg && qe == &msg->entry) {
+		/* Free again for another copy while the sender holds @msg. */
+		qe->msg = NULL;
+		kbus_msg_put(msg);
+		return;
+	}
+	kbus_msg_put(msg);
+	kmem_cache_free(kbus_qentry_cache, qe);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_free);
 

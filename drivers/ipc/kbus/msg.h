@@ -12,6 +12,8 @@
 
 #include "kbus_internal.h"
 
+int kbus_msg_cache_init(void);
+void kbus_msg_cache_exit(void);
 struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len);
 void kbus_msg_put(struct kbus_msg *msg);
 void kbus_msg_seal(struct kbus_msg *msg);

@@ -153,6 +153,35 @@ static void header_image_carries_copy_flags(struct kunit *test)
 	kbus_qentry_free(qe);
 }
 
+static void first_copy_uses_the_embedded_entry(struct kunit *test)
+{
+	struct kbus_msg *msg = kbus_test_msg(test, "$.Emb", 0, 4);
+	struct kbus_qentry *first, *second, *again;
+
+	first = kbus_qentry_alloc(msg, 0);
+	second = kbus_qentry_alloc(msg, 0);
+	KUNIT_ASSERT_NOT_NULL(test, first);
+	KUNIT_ASSERT_NOT_NULL(test, second);
+	KUNIT_EXPECT_PTR_EQ(test, first, &msg->entry);
+	KUNIT_EXPECT_PTR_NE(test, second, &msg->entry);
+	KUNIT_EXPECT_EQ(test, refcount_read(&msg->refcount), 3);
+
+	/* Freed, the embedded entry serves the next copy again. */
+	kbus_qentry_free(first);
+	KUNIT_EXPECT_NULL(test, msg->entry.msg);
+	KUNIT_EXPECT_EQ(test, refcount_read(&msg->refcount), 2);
+	again = kbus_qentry_alloc(msg, 0);
+	KUNIT_ASSERT_NOT_NULL(test, again);
+	KUNIT_EXPECT_PTR_EQ(test, again, &msg->entry);
+
+	/* The entries outlive the sender's reference. */
+	kbus_msg_put(msg);
+	KUNIT_EXPECT_EQ(test, refcount_read(&msg->refcount), 2);
+	kbus_qentry_free(second);
+	KUNIT_EXPECT_EQ(test, refcount_read(&again->msg->refcount), 1);
+	kbus_qentry_free(again);
+}
+
 struct name_case {
 	const char *name;
 	bool valid;
@@ -488,6 +517,7 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(msg_seal_zeroes_padding_and_sets_guard),
 	KUNIT_CASE(msg_alloc_rejects_oversized_name),
 	KUNIT_CASE(header_image_carries_copy_flags),
+	KUNIT_CASE(first_copy_uses_the_embedded_entry),
 	KUNIT_CASE_PARAM(name_validity_follows_grammar, name_case_gen_params),
 	KUNIT_CASE(name_length_limit_is_enforced),
 	KUNIT_CASE_PARAM(binding_lookup_matches_wildcards,

@@ -56,7 +56,7 @@ TEST(send_and_deliver_tracepoints_fire)
 	int a, b;
 	size_t i;
 
-	for (i = 0; i < sizeof(tracefs_dirs) / sizeof(tracefs_dirs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tracefs_dirs); i++) {
 		snprintf(path, sizeof(path), "%s/events", tracefs_dirs[i]);
 		if (!stat(path, &st)) {
 			dir = tracefs_dirs[i];

@@ -1,0 +1,2023 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - latency, throughput, fan-out and memory benchmark
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ *
+ * Not a test: it is built and installed with the kbus selftests but not
+ * run by run_kselftest.sh.  It needs /dev/kbus0 and root (it raises the
+ * bus's byte budget through /sys/module/kbus/parameters/kbus_bus_budget
+ * and restores it on exit).
+ *
+ * Shapes measured, each over KBUS and over baselines, from one run:
+ *
+ *   rtt     request/reply round trip between two processes, 64 B and
+ *           4 KiB each way.  Both sides block in poll() and then receive
+ *           (KBUS: KBUS_IOC_NEXTMSG and read()).  Baselines: a pipe pair,
+ *           an AF_UNIX SOCK_SEQPACKET socketpair, a POSIX message queue
+ *           pair, and a futex ping-pong over shared memory.
+ *   tput    announcements from one process to a listener in another,
+ *           64 B: messages per second with the listener keeping up
+ *           (KBUS: KBUS_BIT_ALL_OR_WAIT, listener MAXMSGS 100000; the
+ *           baselines block the sender when full).  Nothing may be lost.
+ *   fanout  one announcement to N = 1, 4, 16, 64 listener processes:
+ *           the sender's cost per message and the delivery rate.
+ *           Baseline: N AF_UNIX SOCK_SEQPACKET writes.
+ *   calls   the cost of each system call of those shapes in a single
+ *           process (nothing to wake up), to see where the time goes.
+ *   mem     kernel memory per queued message and per open Ksock, from
+ *           /proc/meminfo (and /proc/slabinfo when there is one).
+ *
+ * Times come from CLOCK_MONOTONIC.  Latencies are reported as p50, p99
+ * and p99.9 (nearest rank) of the timed iterations, after a warm-up.  The
+ * output ends with lines
+ *
+ *   ratio <kbus-metric>/<baseline-metric> = <number>
+ *
+ * comparing times (lower is better for KBUS) for scripts to pick up.
+ *
+ * Usage: kbus_bench [-n iterations] [-w warm-up] [-F fan-out deliveries]
+ *                   [-c call iterations] [-t rtt,tput,fanout,calls,mem]
+ *
+ * The round trip and throughput shapes run -n iterations (default
+ * 100000).  Each fan-out row makes about -F deliveries (default: the
+ * iterations), that is -F / N messages, at least 1000 and at most -n: the
+ * large fan-outs send fewer messages, and each row prints its count.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/kbus.h>
+#include <mqueue.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest.h"
+
+#define KBUS_DEV0	"/dev/kbus0"
+#define BUDGET_PARAM	"/sys/module/kbus/parameters/kbus_bus_budget"
+/* Bus byte budget while the benchmark runs. */
+#define BENCH_BUDGET	(1024UL << 20)
+
+#define NAME_RTT	"$.bench.rtt"
+#define NAME_TPUT	"$.bench.tput"
+#define NAME_FAN	"$.bench.fanout"
+#define NAME_MEM	"$.bench.mem"
+#define NAME_CALL	"$.bench.call"
+#define NAME_CALLREQ	"$.bench.callreq"
+
+#define MAX_PAYLOAD	4096
+#define TPUT_PAYLOAD	64
+#define FAN_PAYLOAD	64
+#define MEM_PAYLOAD	64
+#define MEM_MSGS	10000
+#define MEM_KSOCKS	1000
+#define MEM_ROUNDS	3
+#define MAX_FANOUT	64
+
+#define TPUT_MAXMSGS	100000	/* listener queue limit, throughput */
+#define FAN_MAXMSGS	10000	/* listener queue limit, fan-out */
+#define MQ_TPUT_DEPTH	1024	/* POSIX queue depth for throughput */
+
+/* How long any process waits for a message before giving up, in ms. */
+#define WAIT_MS		60000
+/* Watchdog for each shape (one row of a table), in seconds. */
+#define SHAPE_TIMEOUT	3600
+
+/* Read buffer: the largest entire message the benchmark sends. */
+#define RBUF_LEN	(KBUS_ENTIRE_MSG_LEN(64, MAX_PAYLOAD) + 64)
+
+enum xkind { X_KBUS, X_PIPE, X_UNIX, X_MQ, X_FUTEX, X_NKINDS };
+
+static const char *const xname[X_NKINDS] = {
+	"kbus", "pipe", "unix", "mq", "futex",
+};
+
+static const char *const xdesc[X_NKINDS] = {
+	"KBUS (/dev/kbus0)",
+	"pipe pair",
+	"AF_UNIX SOCK_SEQPACKET socketpair",
+	"POSIX message queue pair",
+	"futex ping-pong, shared memory",
+};
+
+static unsigned long iters = 100000;
+static unsigned long warmup = 1000;
+static unsigned long fan_budget;	/* deliveries per fan-out row */
+static unsigned long call_iters = 10000;
+static bool have_mq = true;
+static char mq_note[160];
+
+static char budget_saved[64];
+static bool budget_changed;
+static const char *cur_shape = "setup";
+
+/* ---- Utilities ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void restore_budget(void)
+{
+	int fd;
+
+	if (!budget_changed)
+		return;
+	fd = open(BUDGET_PARAM, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, budget_saved, strlen(budget_saved)) > 0)
+			budget_changed = false;
+		close(fd);
+	}
+}
+
+static void __noreturn __printf(1, 2)
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "kbus_bench: %s: ", cur_shape);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	restore_budget();
+	exit(1);
+}
+
+/* In a child: report and leave without running the parent's atexit. */
+static void __noreturn __printf(1, 2)
+child_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kbus_bench: %s: child %d: ", cur_shape, getpid());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(1);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "kbus_bench: a shape took too long, giving up\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	restore_budget();
+	_exit(1);
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	restore_budget();
+	_exit(1);
+}
+
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kbus_bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Wait until @fd has @events: 0, or -errno (-ETIMEDOUT). */
+static int wait_fd(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int ret;
+
+	do {
+		ret = poll(&p, 1, WAIT_MS);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	if (ret == 0)
+		return -ETIMEDOUT;
+	if (p.revents & (POLLERR | POLLNVAL))
+		return -EIO;
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if (wait_fd(fd, POLLIN))
+			return -ETIMEDOUT;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		got += n;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Close every descriptor from 3 up except those in @keep. */
+static void close_others(const int *keep, int nkeep)
+{
+	int fd, i;
+	bool k;
+
+	for (fd = 3; fd < 1024; fd++) {
+		k = false;
+		for (i = 0; i < nkeep; i++)
+			k |= keep[i] == fd;
+		if (!k)
+			close(fd);
+	}
+}
+
+/*
+ * Fork a child running @fn(@arg, out), where out is a pipe to the parent,
+ * which gets its read end in *@from.  The child dies with the parent.
+ */
+static pid_t spawn(int (*fn)(void *arg, int out), void *arg, int *from)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		close(p[0]);
+		signal(SIGALRM, SIG_DFL);
+		alarm(0);
+		_exit(fn(arg, p[1]));
+	}
+	close(p[1]);
+	*from = p[0];
+	return pid;
+}
+
+static void child_done(pid_t pid, const char *what)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("%s (pid %d) failed: status 0x%x", what, pid, status);
+}
+
+/* ---- Statistics ---- */
+
+struct stats {
+	uint64_t n;
+	double p50, p99, p999, mean, min, max;	/* in ns */
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted @v. */
+static double pct(const uint64_t *v, uint64_t n, double p)
+{
+	uint64_t rank = (uint64_t)(p * n + 0.999999);
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return v[rank - 1];
+}
+
+static struct stats stats_of(uint64_t *v, uint64_t n)
+{
+	long double sum = 0;
+	struct stats s = { .n = n };
+	uint64_t i;
+
+	if (!n)
+		return s;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (i = 0; i < n; i++)
+		sum += v[i];
+	s.p50 = pct(v, n, 0.50);
+	s.p99 = pct(v, n, 0.99);
+	s.p999 = pct(v, n, 0.999);
+	s.mean = sum / n;
+	s.min = v[0];
+	s.max = v[n - 1];
+	return s;
+}
+
+static uint64_t *samples(uint64_t n)
+{
+	uint64_t *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		die("out of memory");
+	return v;
+}
+
+/* Named figures, for the ratio lines at the end. */
+#define MAX_METRICS	256
+static struct {
+	char name[64];
+	double val;
+} metrics[MAX_METRICS];
+static int nmetrics;
+
+static void metric(double val, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nmetrics == MAX_METRICS)
+		die("too many metrics");
+	va_start(ap, fmt);
+	vsnprintf(metrics[nmetrics].name, sizeof(metrics[0].name), fmt, ap);
+	va_end(ap);
+	metrics[nmetrics++].val = val;
+}
+
+static bool metric_get(const char *name, double *val)
+{
+	int i;
+
+	for (i = 0; i < nmetrics; i++) {
+		if (!strcmp(metrics[i].name, name)) {
+			*val = metrics[i].val;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void print_ratio(const char *num, const char *den)
+{
+	double a, b;
+
+	if (!metric_get(num, &a) || !metric_get(den, &b) || b <= 0) {
+		printf("# ratio %s/%s not available\n", num, den);
+		return;
+	}
+	printf("ratio %s/%s = %.2f\n", num, den, a / b);
+}
+
+static double us(double ns)
+{
+	return ns / 1000.0;
+}
+
+/* ---- KBUS helpers (plain, as in common.h) ---- */
+
+static int kbus_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static int kbus_open(void)
+{
+	int fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int kbus_bind(int fd, const char *name, __u32 is_replier)
+{
+	struct kbus_bind_request req = {
+		.is_replier = is_replier,
+		.name_len = strlen(name),
+		.name = (uintptr_t)name,
+	};
+
+	return kbus_ioctl(fd, KBUS_IOC_BIND, &req);
+}
+
+static int kbus_maxmsgs(int fd, __u32 max)
+{
+	__u32 val = max;
+	int ret = kbus_ioctl(fd, KBUS_IOC_MAXMSGS, &val);
+
+	if (ret)
+		return ret;
+	return val == max ? 0 : -EINVAL;
+}
+
+/* A pointy header for @name and @data. */
+static void kbus_hdr(struct kbus_message_header *h, const char *name,
+		     const void *data, __u32 data_len)
+{
+	memset(h, 0, sizeof(*h));
+	h->start_guard = KBUS_MSG_START_GUARD;
+	h->end_guard = KBUS_MSG_END_GUARD;
+	h->name_len = strlen(name);
+	h->name = (uintptr_t)name;
+	h->data_len = data_len;
+	h->data = data_len ? (uintptr_t)data : 0;
+}
+
+/* write() a pointy header and KBUS_IOC_SEND it. */
+static int kbus_send_hdr(int fd, const struct kbus_message_header *h)
+{
+	struct kbus_msg_id id;
+	int ret = write_full(fd, h, sizeof(*h));
+
+	return ret ? ret : kbus_ioctl(fd, KBUS_IOC_SEND, &id);
+}
+
+/*
+ * Pop and read the next message into @buf (RBUF_LEN bytes): its length,
+ * 0 if the queue is empty, or -errno.
+ */
+static ssize_t kbus_take(int fd, void *buf)
+{
+	__u32 len = 0;
+	ssize_t n;
+	int ret;
+
+	ret = kbus_ioctl(fd, KBUS_IOC_NEXTMSG, &len);
+	if (ret <= 0)
+		return ret;
+	if (len > RBUF_LEN)
+		return -EMSGSIZE;
+	n = read(fd, buf, len);
+	if (n < 0)
+		return -errno;
+	return n == len ? (ssize_t)len : -EIO;
+}
+
+/* ---- Endpoints: one side of a pair, for every transport ---- */
+
+struct futex_shm {
+	__u32 seq[2];		/* messages sent by side 0 and side 1 */
+	__u32 len[2];
+	char data[2][MAX_PAYLOAD];
+};
+
+struct ep {
+	enum xkind kind;
+	int rfd, wfd;		/* pipe: two; unix, kbus: one; mq: mqd_t */
+	/* KBUS */
+	const char *name;
+	bool replier;		/* replies to the last request read */
+	__u32 flags;		/* flags of the messages sent */
+	struct kbus_msg_id req_id;
+	__u32 req_from;
+	/* futex */
+	struct futex_shm *shm;
+	int side;
+	__u32 sent, got;
+	char *rbuf;
+};
+
+static long sys_futex(__u32 *uaddr, int op, __u32 val,
+		      const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static int ep_send(struct ep *e, const void *buf, size_t len)
+{
+	struct kbus_message_header h;
+	__u32 *seq;
+
+	switch (e->kind) {
+	case X_KBUS:
+		kbus_hdr(&h, e->name, buf, len);
+		if (e->replier) {
+			h.in_reply_to = e->req_id;
+			h.to = e->req_from;
+		} else {
+			h.flags = e->flags;
+		}
+		return kbus_send_hdr(e->wfd, &h);
+	case X_PIPE:
+		return write_full(e->wfd, buf, len);
+	case X_UNIX:
+		if (send(e->wfd, buf, len, 0) != (ssize_t)len)
+			return -errno;
+		return 0;
+	case X_MQ:
+		return mq_send(e->wfd, buf, len, 0) ? -errno : 0;
+	case X_FUTEX:
+		seq = &e->shm->seq[e->side];
+		memcpy(e->shm->data[e->side], buf, len);
+		e->shm->len[e->side] = len;
+		__atomic_store_n(seq, ++e->sent, __ATOMIC_RELEASE);
+		if (sys_futex(seq, FUTEX_WAKE, 1, NULL) < 0)
+			return -errno;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Block (poll, or futex wait) until a message comes, receive it. */
+static int ep_recv(struct ep *e, void *buf, size_t len)
+{
+	struct timespec ts = { .tv_sec = WAIT_MS / 1000 };
+	const struct kbus_message_header *h;
+	__u32 *seq, v;
+	ssize_t n;
+	int ret;
+
+	switch (e->kind) {
+	case X_KBUS:
+		for (;;) {
+			ret = wait_fd(e->rfd, POLLIN);
+			if (ret)
+				return ret;
+			n = kbus_take(e->rfd, e->rbuf);
+			if (n < 0)
+				return n;
+			if (n > 0)
+				break;
+		}
+		h = (const struct kbus_message_header *)e->rbuf;
+		if (h->data_len != len)
+			return -EBADMSG;
+		if (h->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
+			e->req_id = h->id;
+			e->req_from = h->from;
+		}
+		return 0;
+	case X_PIPE:
+		return read_full(e->rfd, buf, len);
+	case X_UNIX:
+		ret = wait_fd(e->rfd, POLLIN);
+		if (ret)
+			return ret;
+		n = recv(e->rfd, buf, len, 0);
+		if (n < 0)
+			return -errno;
+		return n == (ssize_t)len ? 0 : -EBADMSG;
+	case X_MQ:
+		ret = wait_fd(e->rfd, POLLIN);
+		if (ret)
+			return ret;
+		n = mq_receive(e->rfd, e->rbuf, MAX_PAYLOAD, NULL);
+		if (n < 0)
+			return -errno;
+		return n == (ssize_t)len ? 0 : -EBADMSG;
+	case X_FUTEX:
+		seq = &e->shm->seq[!e->side];
+		e->got++;
+		while ((v = __atomic_load_n(seq, __ATOMIC_ACQUIRE)) != e->got) {
+			if (sys_futex(seq, FUTEX_WAIT, v, &ts) < 0 &&
+			    errno != EAGAIN && errno != EINTR)
+				return -errno;
+		}
+		if (e->shm->len[!e->side] != len)
+			return -EBADMSG;
+		memcpy(buf, e->shm->data[!e->side], len);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * Receive whatever is queued without blocking (after a poll said there is
+ * something): the number of messages, or -errno.
+ */
+static long ep_drain(struct ep *e, size_t len)
+{
+	long count = 0;
+	ssize_t n;
+
+	for (;;) {
+		switch (e->kind) {
+		case X_KBUS:
+			n = kbus_take(e->rfd, e->rbuf);
+			if (n == 0)
+				return count;
+			if (n < 0)
+				return n;
+			if (((struct kbus_message_header *)e->rbuf)->data_len != len)
+				return -EBADMSG;
+			break;
+		case X_PIPE:
+			n = read(e->rfd, e->rbuf, len);
+			break;
+		case X_UNIX:
+			n = recv(e->rfd, e->rbuf, len, 0);
+			break;
+		case X_MQ:
+			n = mq_receive(e->rfd, e->rbuf, MAX_PAYLOAD, NULL);
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (e->kind != X_KBUS) {
+			if (n < 0 && errno == EAGAIN)
+				return count;
+			if (n < 0)
+				return -errno;
+			if (n != (ssize_t)len)
+				return -EBADMSG;
+		}
+		count++;
+	}
+}
+
+/* ---- POSIX message queues ---- */
+
+static void mq_name(char *buf, size_t len, const char *what, int i)
+{
+	snprintf(buf, len, "/kbus-bench-%d-%s-%d", getpid(), what, i);
+}
+
+/* Create a queue and leave it for mq_open() by name; 0 or -errno. */
+static int mq_create(const char *name, long depth, long msgsize)
+{
+	struct mq_attr attr = { .mq_maxmsg = depth, .mq_msgsize = msgsize };
+	mqd_t q;
+
+	mq_unlink(name);
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+	if (q == (mqd_t)-1)
+		return -errno;
+	mq_close(q);
+	return 0;
+}
+
+static int mq_open_end(const char *name, int flags)
+{
+	mqd_t q = mq_open(name, flags | O_CLOEXEC);
+
+	return q == (mqd_t)-1 ? -errno : (int)q;
+}
+
+/* Mount the mqueue filesystem if needed and check that queues work. */
+static void mq_prepare(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	char name[64];
+	struct stat st;
+	int ret;
+
+	/* Deep queues need more than the default RLIMIT_MSGQUEUE. */
+	setrlimit(RLIMIT_MSGQUEUE, &rl);
+	if (stat("/dev/mqueue", &st) && errno == ENOENT)
+		mkdir("/dev/mqueue", 01777);
+	if (mount("mqueue", "/dev/mqueue", "mqueue", 0, NULL) &&
+	    errno != EBUSY)
+		snprintf(mq_note, sizeof(mq_note),
+			 "(mqueue not mounted on /dev/mqueue: %s)",
+			 strerror(errno));
+	mq_name(name, sizeof(name), "probe", 0);
+	ret = mq_create(name, 10, MAX_PAYLOAD);
+	if (ret) {
+		have_mq = false;
+		snprintf(mq_note, sizeof(mq_note),
+			 "POSIX message queues not available (%s): mq baseline skipped",
+			 strerror(-ret));
+		return;
+	}
+	mq_unlink(name);
+}
+
+/* ---- Request/reply round trip ---- */
+
+struct pair {
+	enum xkind kind;
+	size_t size;
+	int p1[2], p2[2];		/* pipe: a->b, b->a */
+	int sv[2];			/* unix */
+	char mq_ab[64], mq_ba[64];	/* mq */
+	struct futex_shm *shm;		/* futex */
+	int ready[2];			/* pipe: b tells a it is set up */
+};
+
+static void pair_setup(struct pair *p)
+{
+	int ret = 0;
+
+	if (pipe(p->ready))
+		die("pipe: %s", strerror(errno));
+	switch (p->kind) {
+	case X_KBUS:
+		break;
+	case X_PIPE:
+		if (pipe(p->p1) || pipe(p->p2))
+			die("pipe: %s", strerror(errno));
+		break;
+	case X_UNIX:
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, p->sv))
+			die("socketpair: %s", strerror(errno));
+		break;
+	case X_MQ:
+		mq_name(p->mq_ab, sizeof(p->mq_ab), "ab", 0);
+		mq_name(p->mq_ba, sizeof(p->mq_ba), "ba", 0);
+		ret = mq_create(p->mq_ab, 10, MAX_PAYLOAD);
+		if (!ret)
+			ret = mq_create(p->mq_ba, 10, MAX_PAYLOAD);
+		if (ret)
+			die("mq_open: %s", strerror(-ret));
+		break;
+	case X_FUTEX:
+		p->shm = mmap(NULL, sizeof(*p->shm), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (p->shm == MAP_FAILED)
+			die("mmap: %s", strerror(errno));
+		memset(p->shm, 0, sizeof(*p->shm));
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Set up side @side (0: requester, 1: replier) of @p in the current
+ * process, closing what belongs to the other side.
+ */
+static int pair_end(struct pair *p, int side, struct ep *e)
+{
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	e->kind = p->kind;
+	e->side = side;
+	e->rbuf = malloc(RBUF_LEN);
+	if (!e->rbuf)
+		return -ENOMEM;
+	switch (p->kind) {
+	case X_KBUS:
+		ret = kbus_open();
+		if (ret < 0)
+			return ret;
+		e->rfd = ret;
+		e->wfd = ret;
+		e->name = NAME_RTT;
+		if (side) {
+			e->replier = true;
+			ret = kbus_bind(ret, NAME_RTT, 1);
+			if (ret)
+				return ret;
+		} else {
+			e->flags = KBUS_BIT_WANT_A_REPLY;
+		}
+		return 0;
+	case X_PIPE:
+		e->rfd = side ? p->p1[0] : p->p2[0];
+		e->wfd = side ? p->p2[1] : p->p1[1];
+		close(side ? p->p1[1] : p->p2[1]);
+		close(side ? p->p2[0] : p->p1[0]);
+		return 0;
+	case X_UNIX:
+		e->rfd = p->sv[side];
+		e->wfd = p->sv[side];
+		close(p->sv[!side]);
+		return 0;
+	case X_MQ:
+		ret = mq_open_end(side ? p->mq_ab : p->mq_ba, O_RDONLY);
+		if (ret < 0)
+			return ret;
+		e->rfd = ret;
+		ret = mq_open_end(side ? p->mq_ba : p->mq_ab, O_WRONLY);
+		if (ret < 0)
+			return ret;
+		e->wfd = ret;
+		return 0;
+	case X_FUTEX:
+		e->shm = p->shm;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void pair_cleanup(struct pair *p)
+{
+	close(p->ready[0]);
+	switch (p->kind) {
+	case X_MQ:
+		mq_unlink(p->mq_ab);
+		mq_unlink(p->mq_ba);
+		break;
+	case X_FUTEX:
+		munmap(p->shm, sizeof(*p->shm));
+		break;
+	default:
+		break;
+	}
+}
+
+static void ep_close(struct ep *e)
+{
+	switch (e->kind) {
+	case X_PIPE:
+	case X_MQ:
+		close(e->rfd);
+		close(e->wfd);
+		break;
+	case X_KBUS:
+	case X_UNIX:
+		close(e->rfd);
+		break;
+	default:
+		break;
+	}
+	free(e->rbuf);
+}
+
+static int replier_main(void *arg, int out)
+{
+	struct pair *p = arg;
+	char *buf = malloc(MAX_PAYLOAD);
+	unsigned long i, total = warmup + iters;
+	struct ep e;
+	int ret;
+
+	close(p->ready[0]);
+	if (!buf)
+		child_die("out of memory");
+	memset(buf, 0x5a, MAX_PAYLOAD);
+	ret = pair_end(p, 1, &e);
+	if (ret)
+		child_die("setup: %s", strerror(-ret));
+	if (write_full(p->ready[1], "", 1))
+		child_die("ready: %s", strerror(errno));
+	for (i = 0; i < total; i++) {
+		ret = ep_recv(&e, buf, p->size);
+		if (ret)
+			child_die("receive %lu: %s", i, strerror(-ret));
+		ret = ep_send(&e, buf, p->size);
+		if (ret)
+			child_die("reply %lu: %s", i, strerror(-ret));
+	}
+	ep_close(&e);
+	free(buf);
+	close(out);
+	return 0;
+}
+
+static struct stats rtt_one(enum xkind kind, size_t size)
+{
+	struct pair p = { .kind = kind, .size = size };
+	uint64_t *v = samples(iters), t0;
+	unsigned long i, total = warmup + iters;
+	char *buf = malloc(MAX_PAYLOAD);
+	struct stats s;
+	struct ep e;
+	int from, ret;
+	pid_t pid;
+	char c;
+
+	if (!buf)
+		die("out of memory");
+	memset(buf, 0xa5, MAX_PAYLOAD);
+	pair_setup(&p);
+	pid = spawn(replier_main, &p, &from);
+	close(p.ready[1]);
+	ret = pair_end(&p, 0, &e);
+	if (ret)
+		die("setup: %s", strerror(-ret));
+	if (read_full(p.ready[0], &c, 1))
+		die("the replier did not start");
+
+	for (i = 0; i < total; i++) {
+		t0 = now_ns();
+		ret = ep_send(&e, buf, size);
+		if (ret)
+			die("request %lu: %s", i, strerror(-ret));
+		ret = ep_recv(&e, buf, size);
+		if (ret)
+			die("reply %lu: %s", i, strerror(-ret));
+		if (i >= warmup)
+			v[i - warmup] = now_ns() - t0;
+	}
+	ep_close(&e);
+	child_done(pid, "replier");
+	close(from);
+	pair_cleanup(&p);
+	free(buf);
+	s = stats_of(v, iters);
+	free(v);
+	return s;
+}
+
+static void bench_rtt(void)
+{
+	static const size_t sizes[] = { 64, 4096 };
+	enum xkind k;
+	struct stats s;
+	unsigned int i;
+
+	printf("\n1. Request/reply round trip: requester and replier processes,\n"
+	       "   the same payload both ways; both block in poll() (futex: FUTEX_WAIT)\n"
+	       "   and then receive; %lu round trips after %lu of warm-up.\n\n",
+	       iters, warmup);
+	printf("   %-6s %6s %10s %10s %10s %10s %10s\n", "", "bytes",
+	       "p50 us", "p99 us", "p99.9 us", "mean us", "max us");
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		for (k = 0; k < X_NKINDS; k++) {
+			if (k == X_MQ && !have_mq)
+				continue;
+			cur_shape = "rtt";
+			progress("rtt %s %zu", xname[k], sizes[i]);
+			alarm(SHAPE_TIMEOUT);
+			s = rtt_one(k, sizes[i]);
+			alarm(0);
+			printf("   %-6s %6zu %10.2f %10.2f %10.2f %10.2f %10.2f\n",
+			       xname[k], sizes[i], us(s.p50), us(s.p99),
+			       us(s.p999), us(s.mean), us(s.max));
+			fflush(stdout);
+			metric(s.p50, "%s_rtt_%zu_p50", xname[k], sizes[i]);
+			metric(s.p99, "%s_rtt_%zu_p99", xname[k], sizes[i]);
+			metric(s.p999, "%s_rtt_%zu_p999", xname[k], sizes[i]);
+		}
+	}
+	if (!have_mq)
+		printf("   note: %s\n", mq_note);
+}
+
+/* ---- Announcements: one sender, N listeners ---- */
+
+struct listener {
+	enum xkind kind;
+	size_t size;
+	unsigned long total;	/* messages to receive */
+	__u32 maxmsgs;		/* KBUS queue limit */
+	const char *name;	/* KBUS name */
+	int fd;			/* pipe, unix: receive end */
+	char mq[64];		/* mq: queue name */
+	int ready;		/* write end of the ready pipe */
+	int keep[2];		/* descriptors the child keeps */
+};
+
+struct listener_result {
+	uint64_t t_end;		/* CLOCK_MONOTONIC when the last came */
+	uint64_t received;
+	uint64_t dropped;
+};
+
+static int listener_main(void *arg, int out)
+{
+	struct listener *l = arg;
+	struct listener_result r = {};
+	int keep[3] = { l->keep[0], l->keep[1], out };
+	struct ep e = { .kind = l->kind };
+	long n;
+	int ret;
+
+	close_others(keep, 3);
+	e.rbuf = malloc(RBUF_LEN);
+	if (!e.rbuf)
+		child_die("out of memory");
+	switch (l->kind) {
+	case X_KBUS:
+		ret = kbus_open();
+		if (ret < 0)
+			child_die("open: %s", strerror(-ret));
+		e.rfd = ret;
+		ret = kbus_maxmsgs(e.rfd, l->maxmsgs);
+		if (!ret)
+			ret = kbus_bind(e.rfd, l->name, 0);
+		if (ret)
+			child_die("bind: %s", strerror(-ret));
+		break;
+	case X_PIPE:
+	case X_UNIX:
+		e.rfd = l->fd;
+		ret = set_nonblock(e.rfd);
+		if (ret)
+			child_die("O_NONBLOCK: %s", strerror(-ret));
+		break;
+	case X_MQ:
+		ret = mq_open_end(l->mq, O_RDONLY | O_NONBLOCK);
+		if (ret < 0)
+			child_die("mq_open: %s", strerror(-ret));
+		e.rfd = ret;
+		break;
+	default:
+		child_die("bad transport");
+	}
+	if (write_full(l->ready, "", 1))
+		child_die("ready: %s", strerror(errno));
+	close(l->ready);
+
+	while (r.received < l->total) {
+		ret = wait_fd(e.rfd, POLLIN);
+		if (ret)
+			child_die("after %llu of %lu messages: %s",
+				  (unsigned long long)r.received, l->total,
+				  strerror(-ret));
+		n = ep_drain(&e, l->size);
+		if (n < 0)
+			child_die("receive: %s", strerror(-n));
+		r.received += n;
+	}
+	r.t_end = now_ns();
+	if (l->kind == X_KBUS &&
+	    kbus_ioctl(e.rfd, KBUS_IOC_DROPPED, &r.dropped))
+		child_die("DROPPED: %s", strerror(errno));
+	if (write_full(out, &r, sizeof(r)))
+		child_die("result: %s", strerror(errno));
+	close(out);
+	close(e.rfd);
+	free(e.rbuf);
+	return 0;
+}
+
+struct announce_result {
+	unsigned long count;	/* timed messages */
+	struct stats send;	/* per message sender cost (if timed) */
+	double send_total;	/* sender time for the timed messages, ns */
+	double elapsed;		/* first timed send to last delivery, ns */
+	uint64_t received;	/* over all listeners */
+	uint64_t expected;
+};
+
+/*
+ * Send warmup + @count announcements of @size bytes from this process to
+ * @nl listeners in their own processes over @kind.  With @time_each, the
+ * sender cost of each message is timed.
+ */
+static struct announce_result announce(enum xkind kind, int nl, size_t size,
+				       unsigned long count, __u32 maxmsgs,
+				       const char *name, bool time_each)
+{
+	struct announce_result res = { .count = count };
+	struct listener *l = calloc(nl, sizeof(*l));
+	int *from = calloc(nl, sizeof(*from));
+	int *wfd = calloc(nl, sizeof(*wfd));
+	pid_t *pid = calloc(nl, sizeof(*pid));
+	unsigned long i, total = warmup + count;
+	uint64_t *v = time_each ? samples(count) : NULL;
+	uint64_t t_start = 0, t_sent, t0, t_last = 0;
+	struct listener_result lr;
+	struct kbus_message_header h;
+	char *buf = malloc(MAX_PAYLOAD);
+	int ready[2], sv[2], p[2], j, ret, kfd = -1;
+	char c;
+
+	if (!l || !from || !wfd || !pid || !buf)
+		die("out of memory");
+	memset(buf, 0x3c, MAX_PAYLOAD);
+	if (pipe(ready))
+		die("pipe: %s", strerror(errno));
+
+	for (j = 0; j < nl; j++) {
+		l[j] = (struct listener){
+			.kind = kind, .size = size, .total = total,
+			.maxmsgs = maxmsgs, .name = name, .fd = -1,
+			.ready = ready[1], .keep = { ready[1], -1 },
+		};
+		switch (kind) {
+		case X_PIPE:
+			if (pipe(p))
+				die("pipe: %s", strerror(errno));
+			l[j].fd = p[0];
+			l[j].keep[1] = p[0];
+			wfd[j] = p[1];
+			break;
+		case X_UNIX:
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+				die("socketpair: %s", strerror(errno));
+			l[j].fd = sv[1];
+			l[j].keep[1] = sv[1];
+			wfd[j] = sv[0];
+			break;
+		case X_MQ:
+			mq_name(l[j].mq, sizeof(l[j].mq), "tput", j);
+			ret = mq_create(l[j].mq, MQ_TPUT_DEPTH, size);
+			if (ret == -EINVAL)
+				ret = mq_create(l[j].mq, 10, size);
+			if (ret)
+				die("mq_open: %s", strerror(-ret));
+			ret = mq_open_end(l[j].mq, O_WRONLY);
+			if (ret < 0)
+				die("mq_open: %s", strerror(-ret));
+			wfd[j] = ret;
+			break;
+		default:
+			break;
+		}
+		pid[j] = spawn(listener_main, &l[j], &from[j]);
+		if (kind == X_PIPE || kind == X_UNIX)
+			close(l[j].fd);
+	}
+	close(ready[1]);
+	for (j = 0; j < nl; j++)
+		if (read_full(ready[0], &c, 1))
+			die("listener %d did not start", j);
+	close(ready[0]);
+
+	if (kind == X_KBUS) {
+		kfd = kbus_open();
+		if (kfd < 0)
+			die("open: %s", strerror(-kfd));
+		kbus_hdr(&h, name, buf, size);
+		h.flags = KBUS_BIT_ALL_OR_WAIT;
+	}
+
+	for (i = 0; i < total; i++) {
+		if (i == warmup)
+			t_start = now_ns();
+		t0 = time_each && i >= warmup ? now_ns() : 0;
+		if (kind == X_KBUS) {
+			ret = kbus_send_hdr(kfd, &h);
+			if (ret)
+				die("send %lu: %s", i, strerror(-ret));
+		} else {
+			for (j = 0; j < nl; j++) {
+				switch (kind) {
+				case X_PIPE:
+					ret = write_full(wfd[j], buf, size);
+					break;
+				case X_UNIX:
+					ret = send(wfd[j], buf, size, 0) ==
+					      (ssize_t)size ? 0 : -errno;
+					break;
+				case X_MQ:
+					ret = mq_send(wfd[j], buf, size, 0) ?
+					      -errno : 0;
+					break;
+				default:
+					ret = -EINVAL;
+				}
+				if (ret)
+					die("send %lu to %d: %s", i, j,
+					    strerror(-ret));
+			}
+		}
+		if (t0)
+			v[i - warmup] = now_ns() - t0;
+	}
+	t_sent = now_ns();
+
+	res.expected = (uint64_t)total * nl;
+	for (j = 0; j < nl; j++) {
+		if (read_full(from[j], &lr, sizeof(lr)))
+			die("no result from listener %d", j);
+		child_done(pid[j], "listener");
+		close(from[j]);
+		if (lr.dropped)
+			die("listener %d missed %llu messages", j,
+			    (unsigned long long)lr.dropped);
+		res.received += lr.received;
+		if (lr.t_end > t_last)
+			t_last = lr.t_end;
+	}
+	if (res.received != res.expected)
+		die("%llu messages received, %llu sent",
+		    (unsigned long long)res.received,
+		    (unsigned long long)res.expected);
+
+	res.send_total = t_sent - t_start;
+	res.elapsed = (t_last > t_sent ? t_last : t_sent) - t_start;
+	if (v) {
+		res.send = stats_of(v, count);
+		free(v);
+	}
+	if (kfd >= 0)
+		close(kfd);
+	for (j = 0; j < nl; j++) {
+		if (kind == X_PIPE || kind == X_UNIX || kind == X_MQ)
+			close(wfd[j]);
+		if (kind == X_MQ)
+			mq_unlink(l[j].mq);
+	}
+	free(buf);
+	free(l);
+	free(from);
+	free(wfd);
+	free(pid);
+	return res;
+}
+
+static void bench_tput(void)
+{
+	struct announce_result r;
+	double mps, ns;
+	enum xkind k;
+
+	printf("\n2. Announcement throughput: one sender process, one listener process,\n"
+	       "   %d-byte messages, %lu after %lu of warm-up.  The listener polls and\n"
+	       "   then drains its queue; nothing may be lost (KBUS: ALL_OR_WAIT,\n"
+	       "   listener MAXMSGS %d; pipe, socket and queue: blocking sends).\n\n",
+	       TPUT_PAYLOAD, iters, warmup, TPUT_MAXMSGS);
+	printf("   %-6s %12s %12s %14s\n", "", "msgs/s", "ns/msg",
+	       "send ns/msg");
+	for (k = 0; k < X_NKINDS; k++) {
+		if (k == X_FUTEX || (k == X_MQ && !have_mq))
+			continue;
+		cur_shape = "tput";
+		progress("tput %s", xname[k]);
+		alarm(SHAPE_TIMEOUT);
+		r = announce(k, 1, TPUT_PAYLOAD, iters, TPUT_MAXMSGS,
+			     NAME_TPUT, false);
+		alarm(0);
+		ns = r.elapsed / r.count;
+		mps = 1e9 / ns;
+		printf("   %-6s %12.0f %12.0f %14.0f\n", xname[k], mps, ns,
+		       r.send_total / r.count);
+		fflush(stdout);
+		metric(ns, "%s_tput_%d_ns_per_msg", xname[k], TPUT_PAYLOAD);
+	}
+	if (have_mq)
+		printf("   (mq: queue depth %d when allowed, else 10)\n",
+		       MQ_TPUT_DEPTH);
+	else
+		printf("   note: %s\n", mq_note);
+}
+
+static const int fanouts[] = { 1, 4, 16, 64 };
+
+static unsigned long fan_count(int n)
+{
+	unsigned long c = fan_budget / n;
+
+	if (c > iters)
+		c = iters;
+	if (c < 1000)
+		c = 1000;
+	return c;
+}
+
+static void bench_fanout(void)
+{
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	struct announce_result r;
+	unsigned int i, k;
+	double dns;
+	int n;
+
+	printf("\n3. Fan-out: one sender, N listener processes, %d-byte announcements.\n"
+	       "   KBUS: one send to N listeners (ALL_OR_WAIT, listener MAXMSGS %d);\n"
+	       "   unix: N SOCK_SEQPACKET sends.  Sender cost per message (timed one\n"
+	       "   by one) and deliveries per second (first send to last delivery).\n\n",
+	       FAN_PAYLOAD, FAN_MAXMSGS);
+	printf("   %-6s %3s %7s %10s %10s %10s %10s %12s %10s\n", "", "N",
+	       "msgs", "send p50", "p99", "p99.9", "mean us", "deliv/s",
+	       "ns/deliv");
+	for (i = 0; i < ARRAY_SIZE(fanouts); i++) {
+		n = fanouts[i];
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			cur_shape = "fanout";
+			progress("fanout %s N=%d, %lu messages", xname[kinds[k]],
+				 n, fan_count(n));
+			alarm(SHAPE_TIMEOUT);
+			r = announce(kinds[k], n, FAN_PAYLOAD, fan_count(n),
+				     FAN_MAXMSGS, NAME_FAN, true);
+			alarm(0);
+			dns = r.elapsed / ((double)r.count * n);
+			printf("   %-6s %3d %7lu %10.2f %10.2f %10.2f %10.2f %12.0f %10.0f\n",
+			       xname[kinds[k]], n, r.count, us(r.send.p50),
+			       us(r.send.p99), us(r.send.p999),
+			       us(r.send.mean), 1e9 / dns, dns);
+			fflush(stdout);
+			metric(r.send.p50, "%s_fanout_%d_send_p50",
+			       xname[kinds[k]], n);
+			metric(r.send.p99, "%s_fanout_%d_send_p99",
+			       xname[kinds[k]], n);
+			metric(dns, "%s_fanout_%d_ns_per_delivery",
+			       xname[kinds[k]], n);
+		}
+	}
+	printf("   (send columns in us; the warm-up of %lu messages is not counted.\n"
+	       "   A send's time includes any time the sender is preempted by the\n"
+	       "   listeners it wakes, which on one CPU is every time.)\n",
+	       warmup);
+}
+
+/* ---- Per-call costs in one process ---- */
+
+static void call_row(const char *what, uint64_t *v, unsigned long n)
+{
+	struct stats s = stats_of(v, n);
+
+	printf("   %-40s %9.2f %9.2f %9.2f\n", what, us(s.p50), us(s.p99),
+	       us(s.p999));
+}
+
+/* Announcements to one listener, all in this process, call by call. */
+static void calls_kbus_announce(size_t size)
+{
+	uint64_t *vw = samples(call_iters), *vs = samples(call_iters),
+		 *vp = samples(call_iters), *vn = samples(call_iters),
+		 *vr = samples(call_iters), t0, t1, t2;
+	struct kbus_message_header h;
+	struct kbus_msg_id id;
+	char *buf = malloc(MAX_PAYLOAD), *rbuf = malloc(RBUF_LEN);
+	unsigned long i, total = warmup + call_iters;
+	struct pollfd pfd;
+	int s, l, ret;
+	__u32 len;
+	ssize_t n;
+	char what[64];
+
+	if (!buf || !rbuf)
+		die("out of memory");
+	memset(buf, 0x11, MAX_PAYLOAD);
+	s = kbus_open();
+	l = kbus_open();
+	if (s < 0 || l < 0)
+		die("open: %s", strerror(-(s < 0 ? s : l)));
+	ret = kbus_bind(l, NAME_CALL, 0);
+	if (ret)
+		die("bind: %s", strerror(-ret));
+	kbus_hdr(&h, NAME_CALL, buf, size);
+	pfd = (struct pollfd){ .fd = l, .events = POLLIN };
+
+	for (i = 0; i < total; i++) {
+		t0 = now_ns();
+		if (write(s, &h, sizeof(h)) != sizeof(h))
+			die("write: %s", strerror(errno));
+		t1 = now_ns();
+		if (ioctl(s, KBUS_IOC_SEND, &id))
+			die("SEND: %s", strerror(errno));
+		t2 = now_ns();
+		if (i >= warmup) {
+			vw[i - warmup] = t1 - t0;
+			vs[i - warmup] = t2 - t1;
+		}
+		t0 = now_ns();
+		if (poll(&pfd, 1, 0) != 1)
+			die("poll: nothing queued");
+		t1 = now_ns();
+		if (ioctl(l, KBUS_IOC_NEXTMSG, &len) != 1)
+			die("NEXTMSG: %s", strerror(errno));
+		t2 = now_ns();
+		if (i >= warmup) {
+			vp[i - warmup] = t1 - t0;
+			vn[i - warmup] = t2 - t1;
+		}
+		t0 = now_ns();
+		n = read(l, rbuf, len);
+		t1 = now_ns();
+		if (n != len)
+			die("read: %s", n < 0 ? strerror(errno) : "short");
+		if (i >= warmup)
+			vr[i - warmup] = t1 - t0;
+	}
+	snprintf(what, sizeof(what), "kbus write(header), %zu B", size);
+	call_row(what, vw, call_iters);
+	snprintf(what, sizeof(what), "kbus SEND announcement, %zu B", size);
+	call_row(what, vs, call_iters);
+	snprintf(what, sizeof(what), "kbus poll (a message queued)");
+	call_row(what, vp, call_iters);
+	snprintf(what, sizeof(what), "kbus NEXTMSG, %zu B", size);
+	call_row(what, vn, call_iters);
+	snprintf(what, sizeof(what), "kbus read(whole message), %zu B", size);
+	call_row(what, vr, call_iters);
+	close(s);
+	close(l);
+	free(vw);
+	free(vs);
+	free(vp);
+	free(vn);
+	free(vr);
+	free(buf);
+	free(rbuf);
+}
+
+/* A request and its reply, both Ksocks in this process. */
+static void calls_kbus_request(void)
+{
+	uint64_t *vq = samples(call_iters), *vn = samples(call_iters),
+		 *vp = samples(call_iters), *vm = samples(call_iters), t0, t1;
+	const struct kbus_message_header *rh;
+	struct kbus_message_header h;
+	char *buf = malloc(64), *rbuf = malloc(RBUF_LEN);
+	unsigned long i, total = warmup + call_iters;
+	int a, b, ret;
+	ssize_t n;
+
+	if (!buf || !rbuf)
+		die("out of memory");
+	memset(buf, 0x22, 64);
+	a = kbus_open();
+	b = kbus_open();
+	if (a < 0 || b < 0)
+		die("open: %s", strerror(-(a < 0 ? a : b)));
+	ret = kbus_bind(b, NAME_CALLREQ, 1);
+	if (ret)
+		die("bind: %s", strerror(-ret));
+	rh = (const struct kbus_message_header *)rbuf;
+
+	for (i = 0; i < total; i++) {
+		kbus_hdr(&h, NAME_CALLREQ, buf, 64);
+		h.flags = KBUS_BIT_WANT_A_REPLY;
+		t0 = now_ns();
+		ret = kbus_send_hdr(a, &h);
+		t1 = now_ns();
+		if (ret)
+			die("request: %s", strerror(-ret));
+		if (i >= warmup)
+			vq[i - warmup] = t1 - t0;
+		t0 = now_ns();
+		n = kbus_take(b, rbuf);
+		t1 = now_ns();
+		if (n <= 0)
+			die("request not received: %zd", n);
+		if (i >= warmup)
+			vn[i - warmup] = t1 - t0;
+		kbus_hdr(&h, NAME_CALLREQ, buf, 64);
+		h.in_reply_to = rh->id;
+		h.to = rh->from;
+		t0 = now_ns();
+		ret = kbus_send_hdr(b, &h);
+		t1 = now_ns();
+		if (ret)
+			die("reply: %s", strerror(-ret));
+		if (i >= warmup)
+			vp[i - warmup] = t1 - t0;
+		t0 = now_ns();
+		n = kbus_take(a, rbuf);
+		t1 = now_ns();
+		if (n <= 0)
+			die("reply not received: %zd", n);
+		if (i >= warmup)
+			vm[i - warmup] = t1 - t0;
+	}
+	call_row("kbus write+SEND request, 64 B", vq, call_iters);
+	call_row("kbus NEXTMSG+read request, 64 B", vn, call_iters);
+	call_row("kbus write+SEND reply, 64 B", vp, call_iters);
+	call_row("kbus NEXTMSG+read reply, 64 B", vm, call_iters);
+	close(a);
+	close(b);
+	free(vq);
+	free(vn);
+	free(vp);
+	free(vm);
+	free(buf);
+	free(rbuf);
+}
+
+/* write/send and read/recv of one message over a pipe or a socket. */
+static void calls_fd(enum xkind kind, size_t size)
+{
+	uint64_t *vw = samples(call_iters), *vr = samples(call_iters),
+		 *vp = samples(call_iters), t0, t1;
+	unsigned long i, total = warmup + call_iters;
+	char *buf = malloc(MAX_PAYLOAD);
+	struct pollfd pfd;
+	int fd[2];
+	char what[64];
+	ssize_t n;
+
+	if (!buf)
+		die("out of memory");
+	memset(buf, 0x33, MAX_PAYLOAD);
+	if (kind == X_PIPE ? pipe(fd) :
+	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fd))
+		die("pipe/socketpair: %s", strerror(errno));
+	pfd = (struct pollfd){ .fd = kind == X_PIPE ? fd[0] : fd[1],
+			       .events = POLLIN };
+	for (i = 0; i < total; i++) {
+		t0 = now_ns();
+		n = kind == X_PIPE ? write(fd[1], buf, size) :
+				     send(fd[0], buf, size, 0);
+		t1 = now_ns();
+		if (n != (ssize_t)size)
+			die("write: %s", strerror(errno));
+		if (i >= warmup)
+			vw[i - warmup] = t1 - t0;
+		t0 = now_ns();
+		if (poll(&pfd, 1, 0) != 1)
+			die("poll: nothing queued");
+		t1 = now_ns();
+		if (i >= warmup)
+			vp[i - warmup] = t1 - t0;
+		t0 = now_ns();
+		n = kind == X_PIPE ? read(fd[0], buf, size) :
+				     recv(fd[1], buf, size, 0);
+		t1 = now_ns();
+		if (n != (ssize_t)size)
+			die("read: %s", strerror(errno));
+		if (i >= warmup)
+			vr[i - warmup] = t1 - t0;
+	}
+	snprintf(what, sizeof(what), "%s %s, %zu B", xname[kind],
+		 kind == X_PIPE ? "write" : "send", size);
+	call_row(what, vw, call_iters);
+	snprintf(what, sizeof(what), "%s poll (data queued)", xname[kind]);
+	call_row(what, vp, call_iters);
+	snprintf(what, sizeof(what), "%s %s, %zu B", xname[kind],
+		 kind == X_PIPE ? "read" : "recv", size);
+	call_row(what, vr, call_iters);
+	close(fd[0]);
+	close(fd[1]);
+	free(vw);
+	free(vr);
+	free(vp);
+	free(buf);
+}
+
+static void bench_calls(void)
+{
+	uint64_t *v = samples(call_iters), t0;
+	unsigned long i;
+
+	cur_shape = "calls";
+	progress("calls");
+	alarm(SHAPE_TIMEOUT);
+	printf("\n4. Cost of each call, one process (no wake-up, no context switch),\n"
+	       "   %lu calls each after %lu of warm-up; includes one clock read.\n\n",
+	       call_iters, warmup);
+	printf("   %-40s %9s %9s %9s\n", "", "p50 us", "p99 us", "p99.9 us");
+	for (i = 0; i < call_iters; i++) {
+		t0 = now_ns();
+		v[i] = now_ns() - t0;
+	}
+	call_row("clock_gettime(CLOCK_MONOTONIC)", v, call_iters);
+	for (i = 0; i < call_iters; i++) {
+		t0 = now_ns();
+		syscall(SYS_getppid);
+		v[i] = now_ns() - t0;
+	}
+	call_row("getppid() (a null system call)", v, call_iters);
+	free(v);
+	calls_kbus_announce(64);
+	calls_kbus_announce(4096);
+	calls_kbus_request();
+	calls_fd(X_PIPE, 64);
+	calls_fd(X_UNIX, 64);
+	alarm(0);
+}
+
+/* ---- Memory ---- */
+
+/* A /proc/meminfo field in kB, or -1. */
+static long meminfo_kb(const char *key)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* Sum of active objects times object size over /proc/slabinfo, or -1. */
+static long long slabinfo_bytes(void)
+{
+	unsigned long active, num, size;
+	long long sum = 0;
+	char line[512], name[128];
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %lu %lu %lu", name, &active, &num,
+			   &size) == 4)
+			sum += (long long)active * size;
+	}
+	fclose(f);
+	return sum;
+}
+
+struct memsnap {
+	long slab_kb, sunreclaim_kb;
+	long long slabinfo;
+};
+
+static struct memsnap memsnap(void)
+{
+	struct memsnap m;
+
+	sync();
+	m.slab_kb = meminfo_kb("Slab");
+	m.sunreclaim_kb = meminfo_kb("SUnreclaim");
+	m.slabinfo = slabinfo_bytes();
+	return m;
+}
+
+struct memdelta {
+	double slab, sunreclaim, slabinfo;	/* bytes per object */
+};
+
+static struct memdelta memdelta(struct memsnap a, struct memsnap b, int n)
+{
+	struct memdelta d;
+
+	d.slab = (b.slab_kb - a.slab_kb) * 1024.0 / n;
+	d.sunreclaim = (b.sunreclaim_kb - a.sunreclaim_kb) * 1024.0 / n;
+	d.slabinfo = a.slabinfo < 0 || b.slabinfo < 0 ? -1 :
+		     (double)(b.slabinfo - a.slabinfo) / n;
+	return d;
+}
+
+static struct memdelta mem_messages(void)
+{
+	char data[MEM_PAYLOAD];
+	struct kbus_message_header h;
+	struct memsnap before, after;
+	__u32 queued = 0;
+	__u64 dropped = 0;
+	int s, l, i, ret;
+
+	memset(data, 0x44, sizeof(data));
+	s = kbus_open();
+	l = kbus_open();
+	if (s < 0 || l < 0)
+		die("open: %s", strerror(-(s < 0 ? s : l)));
+	ret = kbus_maxmsgs(l, MEM_MSGS);
+	if (!ret)
+		ret = kbus_bind(l, NAME_MEM, 0);
+	if (ret)
+		die("bind: %s", strerror(-ret));
+	kbus_hdr(&h, NAME_MEM, data, sizeof(data));
+
+	before = memsnap();
+	for (i = 0; i < MEM_MSGS; i++) {
+		ret = kbus_send_hdr(s, &h);
+		if (ret)
+			die("send %d: %s", i, strerror(-ret));
+	}
+	after = memsnap();
+	if (kbus_ioctl(l, KBUS_IOC_NUMMSGS, &queued) ||
+	    kbus_ioctl(l, KBUS_IOC_DROPPED, &dropped))
+		die("NUMMSGS/DROPPED: %s", strerror(errno));
+	if (queued != MEM_MSGS || dropped)
+		die("%u messages queued, %llu dropped", queued,
+		    (unsigned long long)dropped);
+	close(l);
+	close(s);
+	return memdelta(before, after, MEM_MSGS);
+}
+
+static struct memdelta mem_ksocks(void)
+{
+	struct memsnap before, after;
+	int fds[MEM_KSOCKS], i;
+
+	before = memsnap();
+	for (i = 0; i < MEM_KSOCKS; i++) {
+		fds[i] = kbus_open();
+		if (fds[i] < 0)
+			die("open Ksock %d: %s", i, strerror(-fds[i]));
+	}
+	after = memsnap();
+	for (i = 0; i < MEM_KSOCKS; i++)
+		close(fds[i]);
+	return memdelta(before, after, MEM_KSOCKS);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct memdelta median_delta(struct memdelta *d, int n)
+{
+	double v[MEM_ROUNDS];
+	struct memdelta m;
+	int i;
+
+	for (i = 0; i < n; i++)
+		v[i] = d[i].slab;
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	m.slab = v[n / 2];
+	for (i = 0; i < n; i++)
+		v[i] = d[i].sunreclaim;
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	m.sunreclaim = v[n / 2];
+	for (i = 0; i < n; i++)
+		v[i] = d[i].slabinfo;
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	m.slabinfo = v[n / 2];
+	return m;
+}
+
+static void bench_mem(void)
+{
+	struct memdelta dm[MEM_ROUNDS], dk[MEM_ROUNDS], m, k;
+	struct rlimit rl;
+	size_t payload = strlen(NAME_MEM) + MEM_PAYLOAD;
+	int i, fd;
+
+	cur_shape = "mem";
+	progress("mem");
+	alarm(SHAPE_TIMEOUT);
+	if (meminfo_kb("Slab") < 0)
+		die("no Slab: line in /proc/meminfo");
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < MEM_KSOCKS + 64) {
+		rl.rlim_cur = MEM_KSOCKS + 64;
+		if (rl.rlim_max < rl.rlim_cur)
+			rl.rlim_max = rl.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			die("cannot raise RLIMIT_NOFILE to %d: %s",
+			    MEM_KSOCKS + 64, strerror(errno));
+	}
+	/* Warm up: a first round whose figures are thrown away. */
+	mem_messages();
+	fd = kbus_open();
+	if (fd >= 0)
+		close(fd);
+	mem_ksocks();
+	for (i = 0; i < MEM_ROUNDS; i++) {
+		dm[i] = mem_messages();
+		dk[i] = mem_ksocks();
+	}
+	m = median_delta(dm, MEM_ROUNDS);
+	k = median_delta(dk, MEM_ROUNDS);
+	alarm(0);
+
+	printf("\n5. Kernel memory (slab), median of %d rounds after a warm-up round.\n"
+	       "   Messages: %d announcements of %d bytes named \"%s\" (%zu bytes of\n"
+	       "   name and data) queued on one listener (MAXMSGS %d), unread.\n"
+	       "   Ksocks: %d opens of %s (struct file included).\n\n",
+	       MEM_ROUNDS, MEM_MSGS, MEM_PAYLOAD, NAME_MEM, payload, MEM_MSGS,
+	       MEM_KSOCKS, KBUS_DEV0);
+	printf("   %-30s %14s %14s %14s\n", "", "Slab", "SUnreclaim",
+	       "slabinfo objs");
+	if (m.slabinfo >= 0) {
+		printf("   %-30s %14.0f %14.0f %14.0f\n", "bytes per queued message",
+		       m.slab, m.sunreclaim, m.slabinfo);
+		printf("   %-30s %14.0f %14.0f %14.0f\n", "  minus name and data",
+		       m.slab - payload, m.sunreclaim - payload,
+		       m.slabinfo - payload);
+		printf("   %-30s %14.0f %14.0f %14.0f\n", "bytes per open Ksock",
+		       k.slab, k.sunreclaim, k.slabinfo);
+	} else {
+		printf("   %-30s %14.0f %14.0f %14s\n", "bytes per queued message",
+		       m.slab, m.sunreclaim, "-");
+		printf("   %-30s %14.0f %14.0f %14s\n", "  minus name and data",
+		       m.slab - payload, m.sunreclaim - payload, "-");
+		printf("   %-30s %14.0f %14.0f %14s\n", "bytes per open Ksock",
+		       k.slab, k.sunreclaim, "-");
+		printf("   (no /proc/slabinfo in this kernel)\n");
+	}
+	printf("\nmemory bytes_per_message = %.0f\n", m.slab);
+	printf("memory overhead_per_message = %.0f\n", m.slab - payload);
+	printf("memory bytes_per_ksock = %.0f\n", k.slab);
+}
+
+/* ---- Main ---- */
+
+static void raise_budget(void)
+{
+	char val[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(BUDGET_PARAM, O_RDONLY);
+	if (fd < 0) {
+		printf("note: %s: %s; the byte budget stays as it is\n",
+		       BUDGET_PARAM, strerror(errno));
+		return;
+	}
+	n = read(fd, budget_saved, sizeof(budget_saved) - 1);
+	close(fd);
+	if (n <= 0) {
+		printf("note: cannot read %s\n", BUDGET_PARAM);
+		return;
+	}
+	budget_saved[n] = 0;
+	fd = open(BUDGET_PARAM, O_WRONLY);
+	snprintf(val, sizeof(val), "%lu", BENCH_BUDGET);
+	if (fd < 0 || write(fd, val, strlen(val)) < 0) {
+		printf("note: cannot raise the bus byte budget: %s\n",
+		       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	budget_changed = true;
+	atexit(restore_budget);
+	printf("bus byte budget: raised from %.*s to %lu bytes for the run\n",
+	       (int)strcspn(budget_saved, "\n"), budget_saved, BENCH_BUDGET);
+}
+
+static void bad_usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-n iterations] [-w warm-up] [-F fan-out deliveries]\n"
+		"          [-c call iterations] [-t shapes]\n"
+		"  -n N  timed iterations of the rtt and tput shapes (default 100000,\n"
+		"        at least 1000)\n"
+		"  -w N  warm-up iterations (default 1000)\n"
+		"  -F N  deliveries per fan-out row: N / listeners messages, at most\n"
+		"        the iterations and at least 1000 (default: the iterations)\n"
+		"  -c N  timed calls of each kind in the calls shape (default 10000)\n"
+		"  -t L  comma-separated shapes: rtt,tput,fanout,calls,mem (default all)\n",
+		prog);
+	exit(2);
+}
+
+static bool want(const char *list, const char *shape)
+{
+	size_t len = strlen(shape);
+	const char *p = list;
+
+	while ((p = strstr(p, shape))) {
+		if ((p == list || p[-1] == ',') && (p[len] == 0 || p[len] == ','))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	const char *shapes = "rtt,tput,fanout,calls,mem";
+	struct utsname u;
+	uint64_t t_begin;
+	char *end;
+	int opt, fd;
+	unsigned int i;
+
+	while ((opt = getopt(argc, argv, "n:w:F:c:t:h")) != -1) {
+		switch (opt) {
+		case 'n':
+			iters = strtoul(optarg, &end, 10);
+			if (*end || iters < 1000)
+				bad_usage(argv[0]);
+			break;
+		case 'w':
+			warmup = strtoul(optarg, &end, 10);
+			if (*end)
+				bad_usage(argv[0]);
+			break;
+		case 'F':
+			fan_budget = strtoul(optarg, &end, 10);
+			if (*end || !fan_budget)
+				bad_usage(argv[0]);
+			break;
+		case 'c':
+			call_iters = strtoul(optarg, &end, 10);
+			if (*end || call_iters < 100)
+				bad_usage(argv[0]);
+			break;
+		case 't':
+			shapes = optarg;
+			break;
+		default:
+			bad_usage(argv[0]);
+		}
+	}
+	if (optind != argc)
+		bad_usage(argv[0]);
+	if (!fan_budget)
+		fan_budget = iters;
+
+	fd = kbus_open();
+	if (fd < 0) {
+		printf("kbus_bench: cannot open %s: %s (needs a kernel with CONFIG_KBUS)\n",
+		       KBUS_DEV0, strerror(-fd));
+		return KSFT_SKIP;
+	}
+	close(fd);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+
+	uname(&u);
+	printf("KBUS benchmark (kbus_bench)\n");
+	printf("kernel: %s %s %s %s\n", u.sysname, u.release, u.version,
+	       u.machine);
+	printf("CPUs online: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
+	printf("iterations: %lu timed after %lu of warm-up; fan-out rows: ",
+	       iters, warmup);
+	for (i = 0; i < ARRAY_SIZE(fanouts); i++)
+		printf("%sN=%d %lu", i ? ", " : "", fanouts[i],
+		       fan_count(fanouts[i]));
+	printf(" messages; calls: %lu each\n", call_iters);
+	printf("clock: CLOCK_MONOTONIC; times in microseconds (us) unless noted\n");
+	printf("baselines: ");
+	for (i = 1; i < X_NKINDS; i++)
+		printf("%s%s = %s", i > 1 ? ", " : "", xname[i], xdesc[i]);
+	printf("\n");
+	raise_budget();
+	mq_prepare();
+	if (!have_mq)
+		printf("note: %s\n", mq_note);
+	else if (mq_note[0])
+		printf("note: %s\n", mq_note);
+
+	t_begin = now_ns();
+	if (want(shapes, "rtt"))
+		bench_rtt();
+	if (want(shapes, "tput"))
+		bench_tput();
+	if (want(shapes, "fanout"))
+		bench_fanout();
+	if (want(shapes, "calls"))
+		bench_calls();
+	if (want(shapes, "mem"))
+		bench_mem();
+	cur_shape = "ratios";
+
+	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
+	       "below 1 means KBUS is faster):\n\n");
+	if (want(shapes, "rtt")) {
+		static const char *const pcts[] = { "p50", "p99" };
+		static const int sizes[] = { 64, 4096 };
+		char a[64], b[64];
+		unsigned int s, p, k;
+
+		for (s = 0; s < 2; s++)
+			for (p = 0; p < 2; p++)
+				for (k = X_PIPE; k < X_NKINDS; k++) {
+					snprintf(a, sizeof(a), "kbus_rtt_%d_%s",
+						 sizes[s], pcts[p]);
+					snprintf(b, sizeof(b), "%s_rtt_%d_%s",
+						 xname[k], sizes[s], pcts[p]);
+					print_ratio(a, b);
+				}
+	}
+	if (want(shapes, "tput")) {
+		print_ratio("kbus_tput_64_ns_per_msg", "pipe_tput_64_ns_per_msg");
+		print_ratio("kbus_tput_64_ns_per_msg", "unix_tput_64_ns_per_msg");
+		print_ratio("kbus_tput_64_ns_per_msg", "mq_tput_64_ns_per_msg");
+	}
+	if (want(shapes, "fanout")) {
+		char a[64], b[64];
+
+		for (i = 0; i < ARRAY_SIZE(fanouts); i++) {
+			snprintf(a, sizeof(a), "kbus_fanout_%d_send_p50",
+				 fanouts[i]);
+			snprintf(b, sizeof(b), "unix_fanout_%d_send_p50",
+				 fanouts[i]);
+			print_ratio(a, b);
+			snprintf(a, sizeof(a), "kbus_fanout_%d_ns_per_delivery",
+				 fanouts[i]);
+			snprintf(b, sizeof(b), "unix_fanout_%d_ns_per_delivery",
+				 fanouts[i]);
+			print_ratio(a, b);
+		}
+	}
+	restore_budget();
+	fprintf(stderr, "kbus_bench: done in %.0f s\n",
+		(now_ns() - t_begin) / 1e9);
+	return 0;
+}
