@@ -3,7 +3,7 @@
 # Entry points of the KBUS repository.  The kernel work happens under out/
 # (see README); the scripts doing it are in devel/.
 
-.PHONY: help test run shell patches check-patches kunit selftests prepare clean distclean
+.PHONY: help test check run shell patches check-patches kunit selftests bench bench-smp prepare clean distclean
 
 help:
 	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML"
@@ -11,8 +11,11 @@ help:
 	@echo "make shell          boot the UML kernel with an interactive shell and the kbus tool"
 	@echo "make patches        regenerate patches/ from the tree"
 	@echo "make check-patches  check that patches/ is up to date and applies"
+	@echo "make check          upstream checks: checkpatch, sparse, W=1, coccicheck, docs, =y/=m/=n, modules"
 	@echo "make kunit          run the KBUS KUnit suites (kunit.py, UML)"
 	@echo "make selftests      run the kbus kselftests in a booted UML kernel"
+	@echo "make bench          run kbus_bench in UML, write bench/results-uml.txt"
+	@echo "make bench-smp      run kbus_bench in QEMU (emulated x86_64, 2 CPUs)"
 	@echo "make prepare        install the host packages, set up out/linux"
 	@echo "make clean          remove the build directories, keep out/linux"
 	@echo "make distclean      remove out/ entirely"
@@ -33,6 +36,9 @@ patches:
 check-patches:
 	@devel/check-patches
 
+check:
+	@devel/check
+
 kunit:
 	@devel/build-tree
 	@devel/kunit
@@ -41,13 +47,20 @@ selftests:
 	@devel/build-tree
 	@devel/selftests
 
+bench:
+	@devel/bench uml
+
+bench-smp:
+	@devel/bench smp
+
 prepare:
 	@devel/prepare-kernel
 
 # out/linux (the pristine base, slow to recreate) is kept by "clean".
 clean:
 	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
-		out/tmp out/series out/am-check out/series-head out/check-patches.*
+		out/uml-bench out/x86-bench out/bench-kselftest out/bench-kselftest-install \
+		out/tmp out/series out/am-check out/series-head out/check-patches.* out/check
 	-git -C out/linux worktree prune 2>/dev/null
 
 distclean:

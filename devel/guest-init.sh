@@ -6,15 +6,20 @@
 # guest.  Settings come from the kernel command line (UML passes unknown
 # key=value parameters to init's environment):
 #
-#   KBUS_MODE=test|run|shell
+#   KBUS_MODE=test|run|shell|bench|modules
 #                        test:  run run_kselftest.sh and tools/kbus's
 #                               test-tools.sh; save TAP, dmesg, kmemleak
 #                        run:   show /dev/kbus0 and run the set-top box demo
 #                        shell: an interactive shell with the kbus command
+#                        bench: run kbus_bench, its output in bench.txt
+#                        modules: load and unload kbus.ko and its KUnit
+#                               module (devel/check-modules-guest.sh)
 #   KBUS_RESULTS=<dir>   host directory for the result files
 #   KBUS_KSFT=<dir>      kselftest install directory (run_kselftest.sh)
 #   KBUS_TOOLS=<dir>     tools/kbus build directory (kbus, demo/)
+#   KBUS_MODROOT=<dir>   modules_install directory (modules)
 #   KBUS_TIMEOUT=<s>     per-test timeout
+#   KBUS_BENCH_ITERS=<n> kbus_bench's iterations (bench; default its own)
 #
 # Whatever happens, the guest powers off at the end.
 
@@ -80,7 +85,8 @@ mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs"
 if [ "$mode" = test ]; then
 	[ -n "$ksft" ] && [ -x "$ksft/run_kselftest.sh" ] || fail "no run_kselftest.sh in '$ksft'"
 fi
-[ -n "$tools" ] && [ -x "$tools/kbus" ] || fail "no kbus command in '$tools'"
+[ "$mode" = bench ] || [ "$mode" = modules ] ||
+	{ [ -n "$tools" ] && [ -x "$tools/kbus" ]; } || fail "no kbus command in '$tools'"
 echo started > "$results/guest-status"
 
 say "kernel $(uname -r), mode $mode"
@@ -112,6 +118,18 @@ run)
 	echo
 	say "===== bindings left behind (should be none) ====="
 	"$tools/kbus" bindings
+	;;
+bench)
+	# Output to bench.txt, progress on the console.  No time limit of
+	# its own: boot-uml's BOOT_TIMEOUT bounds the whole boot.
+	"$ksft/kbus/kbus_bench" ${KBUS_BENCH_ITERS:+-n "$KBUS_BENCH_ITERS"} \
+		> "$results/bench.txt"
+	echo "kbus_bench exit status $?" >> "$results/guest-status"
+	;;
+modules)
+	"$(dirname "$0")/check-modules-guest.sh" "${KBUS_MODROOT:-}" "$results" \
+		"$ksft" "$per_test_timeout"
+	echo "check-modules-guest.sh exit status $?" >> "$results/guest-status"
 	;;
 shell)
 	export PATH="$tools:$tools/demo:$PATH"

@@ -22,8 +22,11 @@ SERIES_WT=$OUT/series         # worktree used to generate the series
 AMCHECK_WT=$OUT/am-check      # scratch worktree for the "git am" check
 KUNIT_BUILD=$OUT/kunit        # kunit.py build directory
 UML_BUILD=$OUT/uml            # UML kernel for the selftests / "make run"
-KSFT_OBJ=$OUT/kselftest       # uapi headers + selftest objects
-KSFT_INSTALL=$OUT/kselftest-install
+UML_BENCH_BUILD=$OUT/uml-bench  # UML kernel without debugging aids ("make bench")
+# The selftest build and install directories; devel/bench uses its own
+# pair (out/bench-kselftest*) so as not to disturb a concurrent test run.
+KSFT_OBJ=${KBUS_KSFT_OBJ:-$OUT/kselftest}              # uapi headers + selftest objects
+KSFT_INSTALL=${KBUS_KSFT_INSTALL:-$OUT/kselftest-install}
 RESULTS=$OUT/results          # logs and per-stage verdicts
 UML_TMP=$OUT/tmp              # TMPDIR for UML's memory file
 TOOLS_BUILD=$OUT/tools-kbus   # tools/kbus: kbus command, demo, test script
@@ -61,6 +64,9 @@ HOST_PACKAGES=(
 	coreutils util-linux procps
 	# scripts/checkpatch.pl's SPDX check (scripts/spdxcheck.py)
 	python3-ply python3-git
+	# make check: coccicheck (spatch compiles the OCaml rules of some
+	# semantic patches) and htmldocs (Documentation/sphinx/requirements.txt)
+	coccinelle ocaml python3-sphinx python3-alabaster python3-yaml
 )
 
 as_root() {
