@@ -311,13 +311,16 @@ static int route_locked(struct route *r, struct kbus_request **req)
 		kbus_outstanding_add_locked(ks, *req, &msg->id, replier->id);
 		*req = NULL;
 	}
+	/* Delivering resets each listener's planning state as it goes. */
 	kbus_visit_listeners_locked(bus, name, msg->name_len,
 				    deliver_listener, r);
 	err = 0;
+	goto out_ksocks;
 
 out_reset:
 	kbus_visit_listeners_locked(bus, name, msg->name_len,
 				    reset_listener, r);
+out_ksocks:
 	reset_ksock(ks);
 	reset_ksock(requester);
 	reset_ksock(replier);
