@@ -2,7 +2,21 @@
 # Common settings and helpers for the devel/ build glue.  Sourced by the
 # scripts in this directory; not meant to be run on its own.
 
-set -euo pipefail
+set -Eeuo pipefail
+
+# Every failure says where it happened: the script, the line and the
+# command, once per process (an ERR trap is inherited by functions and
+# subshells through -E; kbus_err_shown keeps the callers that fail in turn
+# from repeating it).
+kbus_err_shown=
+kbus_on_err() {
+	local rc=$1 line=$2 cmd=$3 src=$4
+	[ -n "$kbus_err_shown" ] && return 0
+	kbus_err_shown=1
+	printf 'error: %s:%s: %s failed (exit %s)\n' "${src#"${REPO:-}"/}" \
+		"$line" "$cmd" "$rc" >&2
+}
+trap 'kbus_on_err $? $LINENO "$BASH_COMMAND" "${BASH_SOURCE[0]}"' ERR
 
 # Repository root (the overlay) and the build output directory.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -14,7 +28,7 @@ esac
 # Base kernel: Debian's linux-source package.
 KSRC_PKG=linux-source-6.12
 KSRC_VERSION=6.12.117-1~deb12u1
-KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
+KSRC_TARBALL=${KBUS_KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 
 # Layout under out/.
 LINUX=$OUT/linux              # git repository (objects), worktree = build tree
@@ -76,17 +90,23 @@ as_root() {
 	fi
 }
 
+# The installed version of package $1, or nothing if it is not installed.
+# dpkg-query fails for a package it has never heard of: that is an answer
+# here, not an error.
 pkg_installed_version() {
-	dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
-		awk '$1 == "installed" { print $2 }'
+	local status
+	status=$(dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null) ||
+		return 0
+	awk '$1 == "installed" { print $2 }' <<<"$status"
 }
 
 APT_UPDATED=
+APT_LISTS=${KBUS_APT_LISTS:-/var/lib/apt/lists}
 apt_update_once() {
 	[ -n "$APT_UPDATED" ] && return 0
 	APT_UPDATED=1
 	# Package lists refreshed within the hour (e.g. by .ci/run) will do.
-	if find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q .; then
+	if find "$APT_LISTS" -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q .; then
 		return 0
 	fi
 	log "apt-get update"
