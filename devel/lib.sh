@@ -5,13 +5,16 @@
 set -Eeuo pipefail
 
 # Every failure says where it happened: the script, the line and the
-# command, once per process (an ERR trap is inherited by functions and
-# subshells through -E; kbus_err_shown keeps the callers that fail in turn
-# from repeating it).
+# command.  The ERR trap is inherited by functions through -E; it speaks
+# once per script (kbus_err_shown: a function's caller fails in turn) and
+# not inside a subshell or command substitution, whose failure shows in
+# the command that uses it (e.g. "x=$(f)") if it matters there.
 kbus_err_shown=
+kbus_err_level=$BASH_SUBSHELL
 kbus_on_err() {
 	local rc=$1 line=$2 cmd=$3 src=$4
 	[ -n "$kbus_err_shown" ] && return 0
+	[ "$BASH_SUBSHELL" = "$kbus_err_level" ] || return 0
 	kbus_err_shown=1
 	printf 'error: %s:%s: %s failed (exit %s)\n' "${src#"${REPO:-}"/}" \
 		"$line" "$cmd" "$rc" >&2
@@ -78,6 +81,8 @@ HOST_PACKAGES=(
 	coreutils util-linux procps
 	# scripts/checkpatch.pl's SPDX check (scripts/spdxcheck.py)
 	python3-ply python3-git
+	# make check: shellcheck on the scripts of devel/ and tools/
+	shellcheck
 	# make check: coccicheck (spatch compiles the OCaml rules of some
 	# semantic patches) and htmldocs (Documentation/sphinx/requirements.txt)
 	coccinelle ocaml python3-sphinx python3-alabaster python3-yaml
