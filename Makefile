@@ -11,7 +11,7 @@ help:
 	@echo "make shell          boot the UML kernel with an interactive shell and the kbus tool"
 	@echo "make patches        regenerate patches/ from the tree"
 	@echo "make check-patches  check that patches/ is up to date and applies"
-	@echo "make check          upstream checks: checkpatch, sparse, W=1, coccicheck, docs, =y/=m/=n, modules"
+	@echo "make check          upstream checks: checkpatch, shellcheck, sparse, W=1, coccicheck, docs, =y/=m/=n, modules"
 	@echo "make kunit          run the KBUS KUnit suites (kunit.py, UML)"
 	@echo "make selftests      run the kbus kselftests in a booted UML kernel"
 	@echo "make bench          run kbus_bench in UML, write bench/results-uml.txt"

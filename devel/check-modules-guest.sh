@@ -40,6 +40,7 @@ check() {
 	return "$r"
 }
 
+# shellcheck disable=SC2317 # run by check "$@"
 absent() {
 	local f
 	for f in "$@"; do
@@ -47,6 +48,7 @@ absent() {
 	done
 }
 
+# shellcheck disable=SC2317 # run by check "$@"
 chardevs() {
 	local f
 	for f in "$@"; do
@@ -55,6 +57,7 @@ chardevs() {
 }
 
 # finit_module(2) with parameters; succeeds if it fails with <errno>.
+# shellcheck disable=SC2317 # run by check "$@"
 load_fails_with() {
 	python3 - "$@" <<-'EOF'
 	import ctypes, errno, os, sys
@@ -89,6 +92,7 @@ check "no /dev/kbus0 and no kbus module before loading" absent /dev/kbus0 /sys/m
 # kbus_num_devices must be 1 to 256 (Documentation/ipc/kbus.rst).
 check "kbus_num_devices=0 is refused with EINVAL" load_fails_with "$kbus" kbus_num_devices=0 EINVAL
 check "kbus_num_devices=257 is refused with EINVAL" load_fails_with "$kbus" kbus_num_devices=257 EINVAL
+# shellcheck disable=SC2016 # expanded by eval
 check "insmod kbus_num_devices=0 fails" eval '! insmod "$kbus" kbus_num_devices=0'
 check "nothing is left of the refused loads" absent /dev/kbus0 /sys/module/kbus
 
@@ -109,6 +113,7 @@ if [ -n "$kunit" ]; then
 	check "rmmod kbus_kunit" rmmod kbus_kunit
 fi
 if [ -n "$ksft" ]; then
+	# shellcheck disable=SC2016 # $1..$3 are the inner sh's arguments
 	check "kselftest kbus/base_test passes" \
 		sh -c 'cd "$1" && timeout "$2" ./base_test > "$3/base_test.tap" 2>&1' \
 		sh "$ksft/kbus" "$per_test_timeout" "$results"

@@ -37,6 +37,7 @@ proc_ok=
 
 say() { echo "guest-init: $*"; }
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 power_off() {
 	sync
 	# reboot(2) goes to the guest kernel: never the host.  sysrq is only
@@ -81,9 +82,9 @@ done
 mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs"
 [ -d /sys/kernel/tracing ] && mount -t tracefs tracefs /sys/kernel/tracing
 
-[ -n "$results" ] && [ -d "$results" ] || fail "no result directory '$results'"
+{ [ -n "$results" ] && [ -d "$results" ]; } || fail "no result directory '$results'"
 if [ "$mode" = test ]; then
-	[ -n "$ksft" ] && [ -x "$ksft/run_kselftest.sh" ] || fail "no run_kselftest.sh in '$ksft'"
+	{ [ -n "$ksft" ] && [ -x "$ksft/run_kselftest.sh" ]; } || fail "no run_kselftest.sh in '$ksft'"
 fi
 [ "$mode" = bench ] || [ "$mode" = modules ] ||
 	{ [ -n "$tools" ] && [ -x "$tools/kbus" ]; } || fail "no kbus command in '$tools'"
@@ -163,6 +164,6 @@ else
 fi
 
 dmesg > "$results/dmesg.txt" 2>&1
-echo done >> "$results/guest-status"
+echo "done" >> "$results/guest-status"
 say "done"
 exit 0

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Common settings and helpers for the devel/ build glue.  Sourced by the
 # scripts in this directory; not meant to be run on its own.
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # set here for the scripts that source this file
 
 set -Eeuo pipefail
 
@@ -59,6 +61,7 @@ SERIES_DATE="2025-01-02T00:00:00+00:00"
 
 # Nothing inherited from a calling git (e.g. GIT_DIR or GIT_INDEX_FILE set
 # for a hook) may leak into the commands run here.
+# shellcheck disable=SC2046 # word splitting wanted: one GIT_* name a word, no glob characters
 unset $(env | sed -n 's/^\(GIT_[A-Za-z0-9_]*\)=.*/\1/p')
 export GIT_CONFIG_NOSYSTEM=1
 export GIT_CONFIG_GLOBAL=/dev/null

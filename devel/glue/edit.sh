@@ -6,10 +6,12 @@
 #
 # A glue step is run as:  devel/glue/<step> <kernel-tree> <repo-root>
 # and edits the one file named on its "# Target:" line.
+# shellcheck shell=bash
 
 set -euo pipefail
 
 TREE=${1:?usage: $0 <kernel-tree> <repo-root>}
+# shellcheck disable=SC2034 # for the steps that read the repository (maintainers)
 REPO=${2:?usage: $0 <kernel-tree> <repo-root>}
 
 die() { printf 'glue %s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

@@ -21,6 +21,7 @@ n=0
 failed=0
 pids=
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
@@ -69,6 +70,7 @@ retry() {
 }
 
 # bound PID L|R NAME: does process PID have that binding on our bus?
+# shellcheck disable=SC2317 # run by retry "$@"
 bound() {
 	"$K" -b "$bus" bindings 2>/dev/null |
 		awk -v b="$bus:" -v pid="$1" -v t="$2" -v name="$3" \
@@ -77,6 +79,7 @@ bound() {
 }
 
 # gone PID: has the process exited (it may still be a zombie)?
+# shellcheck disable=SC2317 # run by retry "$@"
 gone() {
 	s=$(ps -o stat= -p "$1" 2>/dev/null)
 	[ -z "$s" ] || [ "${s#Z}" != "$s" ]
