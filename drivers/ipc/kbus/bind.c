@@ -260,9 +260,11 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 	list_del(&b->bus_link);
 	kfree(b);
 	node_put_locked(node);
-	/* A sender waiting for this replier must learn that it has gone. */
-	if (was_replier)
-		kbus_bus_room_locked(bus);
+	/*
+	 * A sender waiting for this replier must learn that it has gone, and
+	 * one waiting for room at this listener need not wait any more.
+	 */
+	kbus_bus_room_locked(bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_binding_free_locked);
 

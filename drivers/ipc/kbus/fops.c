@@ -14,10 +14,14 @@
 #include <linux/build_bug.h>
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/kbus.h>
 #include <linux/minmax.h>
+#include <linux/pagemap.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
@@ -58,6 +62,13 @@ static void build_check_abi(void)
 	BUILD_BUG_ON(offsetof(struct kbus_bind_query, name) != 8);
 	BUILD_BUG_ON(sizeof(struct kbus_replier_bind_event_data) != 12);
 	BUILD_BUG_ON(sizeof(struct kbus_version) != 8);
+	BUILD_BUG_ON(sizeof(struct kbus_send) != KBUS_SEND_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct kbus_send, msg_ptr) != 8);
+	BUILD_BUG_ON(offsetof(struct kbus_send, id) != 24);
+	BUILD_BUG_ON(sizeof(struct kbus_recv) != KBUS_RECV_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct kbus_recv, buf_ptr) != 8);
+	BUILD_BUG_ON(offsetof(struct kbus_recv, pid) != 24);
+	BUILD_BUG_ON(offsetof(struct kbus_recv, __reserved) != 36);
 	BUILD_BUG_ON(KBUS_ENTIRE_MSG_LEN(6, 0) != 100);
 	BUILD_BUG_ON(KBUS_ENTIRE_MSG_LEN(6, 4) != 104);
 }
@@ -112,10 +123,9 @@ static void wake_writable(struct kbus_ksock *ks)
 	wake_up_interruptible_poll(&ks->wait, EPOLLOUT | EPOLLWRNORM);
 }
 
-/* Check a header once all of it has been written. */
-static int check_header(struct kbus_ksock *ks)
+/* Check a message header: its guards, fields and size. */
+static int check_hdr(struct kbus_bus *bus, const struct kbus_message_header *h)
 {
-	const struct kbus_message_header *h = &ks->wr_hdr;
 	u32 max_size;
 	u64 len;
 
@@ -144,17 +154,30 @@ static int check_header(struct kbus_ksock *ks)
 		return -EINVAL;
 
 	len = KBUS_ENTIRE_MSG_LEN((u64)h->name_len, (u64)h->data_len);
-	mutex_lock(&ks->bus->lock);
-	max_size = ks->bus->max_msg_size;
-	mutex_unlock(&ks->bus->lock);
+	mutex_lock(&bus->lock);
+	max_size = bus->max_msg_size;
+	mutex_unlock(&bus->lock);
 	if (len > max_size)
 		return -EMSGSIZE;
 	return 0;
 }
 
-/* Copy the header fields a sender controls into a message. */
+/* Check a header once all of it has been written. */
+static int check_header(struct kbus_ksock *ks)
+{
+	return check_hdr(ks->bus, &ks->wr_hdr);
+}
+
+/*
+ * Copy the header fields a sender controls into a message, and record who
+ * sends it.
+ */
 static void fill_msg(struct kbus_msg *msg, const struct kbus_message_header *h)
 {
+	put_pid(msg->pid);
+	msg->pid = get_pid(task_tgid(current));
+	msg->uid = current_euid();
+	msg->gid = current_egid();
 	msg->id = h->id;
 	msg->in_reply_to = h->in_reply_to;
 	msg->to = h->to;
@@ -268,6 +291,16 @@ static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
 	return msg;
 }
 
+/* Whether a name is one that only KBUS itself may send: $.KBUS[.*]. */
+static bool name_reserved(const char *name, u32 len)
+{
+	static const char prefix[] = "$.KBUS";
+	size_t n = sizeof(prefix) - 1;
+
+	return len >= n && !memcmp(name, prefix, n) &&
+	       (len == n || name[n] == '.');
+}
+
 /*
  * Send, and while an ALL_OR_WAIT send finds no room, wait for room unless
  * @nonblock.  Returns with the Ksock "sending" on -EAGAIN and -ERESTARTSYS.
@@ -327,6 +360,11 @@ static long ioc_send(struct kbus_ksock *ks, struct kbus_msg_id __user *uid,
 			}
 			ks->wr_msg = msg;
 		}
+		if (name_reserved(kbus_msg_name(ks->wr_msg),
+				  ks->wr_msg->name_len)) {
+			err = -EPERM;
+			goto out_discard;
+		}
 		fill_msg(ks->wr_msg, &ks->wr_hdr);
 	}
 
@@ -347,6 +385,301 @@ out_unlock:
 	mutex_unlock(&ks->wr_lock);
 	wake_writable(ks);
 	return err;
+}
+
+/* The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one. */
+static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
+				      u32 len)
+{
+	const void __user *umsg = u64_to_user_ptr(uptr);
+	struct kbus_message_header h;
+	struct kbus_msg *msg;
+	u32 guard;
+	int err;
+
+	if (len < sizeof(h))
+		return ERR_PTR(-EINVAL);
+	if (copy_from_user(&h, umsg, sizeof(h)))
+		return ERR_PTR(-EFAULT);
+	err = check_hdr(bus, &h);
+	if (err)
+		return ERR_PTR(err);
+
+	if (h.name) {
+		if (len != sizeof(h))
+			return ERR_PTR(-EINVAL);
+		msg = pointy_msg(&h);
+		if (IS_ERR(msg))
+			return msg;
+	} else {
+		if (len != KBUS_ENTIRE_MSG_LEN((u64)h.name_len,
+					       (u64)h.data_len))
+			return ERR_PTR(-EINVAL);
+		msg = kbus_msg_alloc(h.name_len, h.data_len);
+		if (IS_ERR(msg))
+			return msg;
+		err = -EFAULT;
+		if (copy_from_user(msg->body, umsg + sizeof(h), msg->body_len))
+			goto err_put;
+		err = -EBADMSG;
+		if (!kbus_name_valid(msg->body, h.name_len, false))
+			goto err_put;
+		err = -EINVAL;
+		memcpy(&guard, msg->body + msg->body_len - sizeof(guard),
+		       sizeof(guard));
+		if (guard != KBUS_MSG_END_GUARD)
+			goto err_put;
+		kbus_msg_seal(msg);
+	}
+	if (name_reserved(kbus_msg_name(msg), msg->name_len)) {
+		err = -EPERM;
+		goto err_put;
+	}
+	fill_msg(msg, &h);
+	return msg;
+
+err_put:
+	kbus_msg_put(msg);
+	return ERR_PTR(err);
+}
+
+/*
+ * Send a message, waiting for room unless @nonblock.  Each attempt takes a
+ * new id, so the id of a send that waited says when it was delivered.  A
+ * nonblocking send that finds no room records the room sequence it saw,
+ * for poll().
+ */
+static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
+			 bool nonblock, struct kbus_msg_id *id)
+{
+	struct kbus_bus *bus = ks->bus;
+	int cancel = atomic_read(&ks->cancel_seq);
+	int seq, err;
+
+	for (;;) {
+		seq = atomic_read(&bus->room_seq);
+		err = kbus_send(ks, msg, false, id);
+		if (err != -EAGAIN)
+			break;
+		if (nonblock) {
+			ks->blocked_seq = seq;
+			/* Pairs with smp_load_acquire() in kbus_writable(). */
+			smp_store_release(&ks->send_blocked, true);
+			return -EAGAIN;
+		}
+		/* room_seq moves under the bus lock before each wake-up. */
+		if (wait_event_interruptible(bus->write_wait,
+					     atomic_read(&bus->room_seq) != seq ||
+					     atomic_read(&ks->cancel_seq) != cancel))
+			return -ERESTARTSYS;
+		if (atomic_read(&ks->cancel_seq) != cancel)
+			return -ECANCELED;
+	}
+	/* The send was decided: it did not wait for room. */
+	if (READ_ONCE(ks->send_blocked)) {
+		/* Pairs with smp_load_acquire() in kbus_writable(). */
+		smp_store_release(&ks->send_blocked, false);
+	}
+	return err;
+}
+
+/*
+ * Read a size-first argument struct: its @size field, then as much of it
+ * as both sides know (copy_struct_from_user()).
+ */
+static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
+			 const void __user *uarg)
+{
+	u32 usize;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < min_size)
+		return -EINVAL;
+	/* As openat2() and clone3(): nothing larger than a page. */
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(dst, ksize, uarg, usize);
+}
+
+static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
+			struct kbus_send __user *uarg)
+{
+	struct kbus_msg_id id = {};
+	struct kbus_send args;
+	struct kbus_msg *msg;
+	bool nonblock;
+	int err;
+
+	err = get_sized_arg(&args, sizeof(args), KBUS_SEND_SIZE_VER0, uarg);
+	if (err)
+		return err;
+	if ((args.flags & ~KBUS_SEND_FLAGS) || args.__reserved)
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	/* Send nothing if the id cannot be written. */
+	if (copy_to_user(&uarg->id, &id, sizeof(id)))
+		return -EFAULT;
+
+	msg = msg_from_user(ks->bus, args.msg_ptr, args.msg_len);
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
+	nonblock = (file->f_flags & O_NONBLOCK) ||
+		   (args.flags & KBUS_SEND_NONBLOCK);
+	err = send_blocking(ks, msg, nonblock, &id);
+	kbus_msg_put(msg);
+	if (err)
+		return err;
+	/*
+	 * The message has gone; if the id can no longer be written (the
+	 * caller unmapped it meanwhile), the send still succeeded.
+	 */
+	if (copy_to_user(&uarg->id, &id, sizeof(id)))
+		pr_debug("ksock %u: id of a sent message not written\n", ks->id);
+	return 0;
+}
+
+/*
+ * Pop the next message if it fits in @limit bytes.  Returns the entry
+ * (owned by the caller; a request to reply to is recorded as owed through
+ * *@owed, which is then NULL), NULL if the queue is empty, or
+ * ERR_PTR(-EMSGSIZE) with *@len set if it does not fit.
+ */
+static struct kbus_qentry *recv_pop(struct kbus_ksock *ks, u32 limit,
+				    struct kbus_request **owed, u32 *len)
+{
+	struct kbus_qentry *qe;
+
+	mutex_lock(&ks->bus->lock);
+	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
+	if (qe) {
+		*len = kbus_msg_entire_len(qe->msg);
+		if (*len > limit) {
+			qe = ERR_PTR(-EMSGSIZE);
+		} else {
+			kbus_queue_remove_locked(ks, qe);
+			if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
+				kbus_owed_add_locked(ks, *owed, &qe->msg->id,
+						     qe->msg->from);
+				*owed = NULL;
+			}
+		}
+	}
+	mutex_unlock(&ks->bus->lock);
+	return qe;
+}
+
+static void recv_creds(struct kbus_recv *args, const struct kbus_msg *msg)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	args->pid = msg->pid ? pid_vnr(msg->pid) : 0;
+	args->uid = from_kuid_munged(ns, msg->uid);
+	args->gid = from_kgid_munged(ns, msg->gid);
+}
+
+/*
+ * Receive one message into @buf: wait for one unless @nonblock, and pop it
+ * only once @buf is known to be writable for all of it, so that a bad
+ * buffer leaves it queued.  Holds @rd_lock from the pop to the end of the
+ * copy, not while waiting.
+ */
+static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
+		    bool nonblock, struct kbus_request **owed,
+		    struct kbus_qentry **qep, u32 *len)
+{
+	struct kbus_qentry *qe;
+	u32 ready = 0;		/* bytes of @buf faulted in */
+
+	/* A buffer of a page or less: make it ready at once. */
+	if (buf_len <= PAGE_SIZE && !fault_in_writeable(buf, buf_len))
+		ready = buf_len;
+	for (;;) {
+		if (mutex_lock_interruptible(&ks->rd_lock))
+			return -ERESTARTSYS;
+		qe = recv_pop(ks, ready, owed, len);
+		if (qe && !IS_ERR(qe)) {
+			*qep = qe;
+			return 0;	/* with @rd_lock held */
+		}
+		mutex_unlock(&ks->rd_lock);
+		if (IS_ERR(qe)) {
+			/* The next message is larger than what is ready. */
+			if (*len > buf_len)
+				return -EMSGSIZE;
+			if (fault_in_writeable(buf, *len))
+				return -EFAULT;
+			ready = *len;
+			continue;
+		}
+		if (nonblock)
+			return -EAGAIN;
+		/* Pairs with WRITE_ONCE() in the queue helpers. */
+		if (wait_event_interruptible(ks->wait, READ_ONCE(ks->queue_len)))
+			return -ERESTARTSYS;
+	}
+}
+
+static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
+			struct kbus_recv __user *uarg)
+{
+	struct kbus_message_header hdr;
+	struct kbus_request *owed;
+	void __user *buf;
+	struct kbus_qentry *qe;
+	struct kbus_recv args;
+	bool nonblock;
+	u32 len = 0;
+	int err;
+
+	err = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0, uarg);
+	if (err)
+		return err;
+	if ((args.flags & ~KBUS_RECV_FLAGS) || args.__reserved)
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ))
+		return -EBADF;
+	/* Pop nothing if the answer cannot be written. */
+	if (copy_to_user(uarg, &args, sizeof(args)))
+		return -EFAULT;
+	nonblock = (file->f_flags & O_NONBLOCK) ||
+		   (args.flags & KBUS_RECV_NONBLOCK);
+	buf = u64_to_user_ptr(args.buf_ptr);
+
+	owed = kbus_request_alloc(false);
+	if (!owed)
+		return -ENOMEM;
+	err = recv_one(ks, buf, args.buf_len, nonblock, &owed, &qe, &len);
+	args.msg_len = len;
+	if (!err) {
+		kbus_msg_header_image(qe, &hdr);
+		/*
+		 * Only a concurrent munmap() of the buffer, faulted in above,
+		 * can make this fail: the message is then lost.
+		 */
+		if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
+		    copy_to_user(buf + sizeof(hdr), qe->msg->body,
+				 qe->msg->body_len))
+			err = -EFAULT;
+		mutex_unlock(&ks->rd_lock);
+		if (args.flags & KBUS_RECV_CREDS)
+			recv_creds(&args, qe->msg);
+		kbus_qentry_free(qe);
+	}
+	kbus_request_free(owed);
+	if (err && err != -EMSGSIZE && err != -EFAULT)
+		return err;
+	if (copy_to_user(uarg, &args, sizeof(args)))
+		return -EFAULT;
+	return err;
+}
+
+static long ioc_cancel(struct kbus_ksock *ks)
+{
+	atomic_inc(&ks->cancel_seq);
+	wake_up_interruptible_all(&ks->bus->write_wait);
+	return 0;
 }
 
 static long ioc_discard(struct kbus_ksock *ks)
@@ -574,6 +907,9 @@ static long ioc_bool(struct kbus_ksock *ks, u32 __user *uval, bool *setting,
 	old = *setting;
 	if (val != KBUS_QUERY)
 		*setting = val;
+	/* Fewer copies to queue: a waiting sender may now have room. */
+	if (val == 1 && !old)
+		kbus_bus_room_locked(ks->bus);
 	mutex_unlock(&ks->bus->lock);
 	return put_user(old, uval);
 }
@@ -745,6 +1081,12 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ioc_version(uarg);
 	case KBUS_IOC_DROPPED:
 		return ioc_dropped(ks, uarg);
+	case KBUS_IOC_SENDMSG:
+		return ioc_sendmsg(file, ks, uarg);
+	case KBUS_IOC_RECVMSG:
+		return ioc_recvmsg(file, ks, uarg);
+	case KBUS_IOC_CANCEL:
+		return ioc_cancel(ks);
 	default:
 		return -ENOTTY;
 	}
@@ -790,6 +1132,18 @@ static bool poll_finish_send(struct kbus_ksock *ks)
 	return true;
 }
 
+/*
+ * Whether a send is worth trying: none has failed for lack of room since
+ * the last one that went, or room has been made on the bus since.
+ */
+static bool kbus_writable(struct kbus_ksock *ks)
+{
+	/* Pairs with smp_store_release() in send_blocking(). */
+	if (!smp_load_acquire(&ks->send_blocked))
+		return true;
+	return atomic_read(&ks->bus->room_seq) != ks->blocked_seq;
+}
+
 static __poll_t kbus_poll(struct file *file, poll_table *wait)
 {
 	struct kbus_ksock *ks = file->private_data;
@@ -797,14 +1151,13 @@ static __poll_t kbus_poll(struct file *file, poll_table *wait)
 
 	poll_wait(file, &ks->wait, wait);
 	if (file->f_mode & FMODE_WRITE) {
-		if (!mutex_trylock(&ks->wr_lock)) {
-			/* A SEND is waiting for room: not writable yet. */
-			poll_wait(file, &ks->bus->write_wait, wait);
-		} else {
-			/* Register before retrying, so no wake-up is missed. */
-			if (ks->wr_sending)
-				poll_wait(file, &ks->bus->write_wait, wait);
-			if (poll_finish_send(ks))
+		/*
+		 * Always registered, so that epoll, which registers once, sees
+		 * room being made for a send that returned -EAGAIN later.
+		 */
+		poll_wait(file, &ks->bus->write_wait, wait);
+		if (mutex_trylock(&ks->wr_lock)) {
+			if (poll_finish_send(ks) && kbus_writable(ks))
 				mask |= EPOLLOUT | EPOLLWRNORM;
 			mutex_unlock(&ks->wr_lock);
 		}

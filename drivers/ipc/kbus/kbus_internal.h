@@ -16,6 +16,7 @@
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
@@ -115,6 +116,10 @@ struct kbus_qentry {
  * @body_len: bytes in @body.
  * @acct_bus: the bus whose byte budget the message is charged to, or NULL
  *            (set once, under that bus's lock).
+ * @pid: the sending process (thread group), or NULL for messages KBUS
+ *       generates; the message holds a reference (invariant after send).
+ * @uid: the sender's effective user id (invariant after send).
+ * @gid: the sender's effective group id (invariant after send).
  * @entry: the queue entry of the first copy, allocated with the message
  *         because most messages have one recipient; free while
  *         @entry.msg is NULL.  Only the task that sends the message takes
@@ -140,6 +145,9 @@ struct kbus_msg {
 	u32 acct_size;
 	u32 body_len;
 	struct kbus_bus *acct_bus;
+	struct pid *pid;
+	kuid_t uid;
+	kgid_t gid;
 	struct kbus_qentry entry;
 	u8 body[] __counted_by(body_len);
 };
@@ -196,6 +204,14 @@ struct kbus_request {
  *               (protected by the bus lock; false between sends).
  * @unbind_lost: a ``$.KBUS.UnbindEventsLost`` is queued here (protected by
  *               the bus lock).
+ * @send_blocked: the last %KBUS_IOC_SENDMSG returned -EAGAIN for lack of
+ *                room; poll() reports the file not writable until the
+ *                bus's @room_seq moves past @blocked_seq (written with
+ *                smp_store_release(), read with smp_load_acquire()).
+ * @blocked_seq: the bus's @room_seq before that send was tried (written
+ *               before @send_blocked is set).
+ * @cancel_seq: incremented by %KBUS_IOC_CANCEL; a waiting send that sees
+ *              it move returns -ECANCELED (atomic).
  * @wait: woken when a message is queued (protected by its own lock).
  * @rd_lock: serialises this file's read side: NEXTMSG, LENLEFT, read().
  *           Taken before the bus lock; held across copies to user space.
@@ -236,6 +252,9 @@ struct kbus_ksock {
 	u32 send_pending;
 	bool send_chosen;
 	bool unbind_lost;
+	bool send_blocked;
+	int blocked_seq;
+	atomic_t cancel_seq;
 	wait_queue_head_t wait;
 
 	struct mutex rd_lock;	/* this file's read side */

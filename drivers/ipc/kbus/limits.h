@@ -31,6 +31,14 @@
 #define KBUS_FLAGS_KNOWN		KBUS_FLAGS_MASK
 #define KBUS_FLAGS_KERNEL_HALF		(~KBUS_USER_FLAGS_MASK)
 
+/* Sizes of the first versions of the size-first argument structs. */
+#define KBUS_SEND_SIZE_VER0		32
+#define KBUS_RECV_SIZE_VER0		40
+
+/* Flags the argument structs accept. */
+#define KBUS_SEND_FLAGS			KBUS_SEND_NONBLOCK
+#define KBUS_RECV_FLAGS			(KBUS_RECV_NONBLOCK | KBUS_RECV_CREDS)
+
 /* Longest name of a message KBUS generates itself (with its NUL). */
 #define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_DISAPPEARED)
 

@@ -17,6 +17,7 @@
 #include <kunit/visibility.h>
 #include <linux/lockdep.h>
 #include <linux/overflow.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -96,6 +97,7 @@ void kbus_msg_put(struct kbus_msg *msg)
 		return;
 	if (msg->acct_bus)
 		atomic_long_sub(msg->acct_size, &msg->acct_bus->bytes);
+	put_pid(msg->pid);
 	kvfree(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_put);
@@ -344,7 +346,8 @@ void kbus_bus_room_locked(struct kbus_bus *bus)
 	lockdep_assert_held(&bus->lock);
 
 	atomic_inc(&bus->room_seq);
-	wake_up_interruptible_all(&bus->write_wait);
+	/* Keyed, so that pollers interested only in EPOLLIN are skipped. */
+	wake_up_interruptible_poll(&bus->write_wait, EPOLLOUT | EPOLLWRNORM);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_locked);
 

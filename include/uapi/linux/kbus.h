@@ -25,7 +25,9 @@
  * against this header.  Unlike the original, user addresses are carried in
  * naturally aligned 64-bit fields, so the layout is the same for 32-bit and
  * 64-bit processes (and byte-identical to the original's on x86-64), and
- * every ioctl number encodes the real size of its argument.
+ * every ioctl number encodes the real size of its argument, except those
+ * whose argument starts with its own size (struct kbus_send, struct
+ * kbus_recv): their numbers are _IO() ones, and the struct can grow.
  *
  * ABI version: %KBUS_ABI_VERSION, reported by %KBUS_IOC_VERSION.
  */
@@ -42,10 +44,16 @@
  * - %EAGAIN: nothing to do without blocking: a listener of a replier bind
  *   event has no room (BIND/UNBIND), or an %KBUS_BIT_ALL_OR_WAIT send on an
  *   O_NONBLOCK file must wait for room.
+ * - %E2BIG: a size-first argument struct is larger than the kernel knows,
+ *   and the bytes past the part it knows are not all zero, or it is larger
+ *   than a page.
  * - %EALREADY: write() while a previous message is still being sent.
+ * - %EBADF: the file is not open for writing (%KBUS_IOC_SENDMSG) or for
+ *   reading (%KBUS_IOC_RECVMSG).
  * - %EBADMSG: a message name is not valid (or is a wildcard where one is
  *   not allowed).
  * - %EBUSY: a recipient's queue is full (%KBUS_BIT_ALL_OR_FAIL, requests).
+ * - %ECANCELED: a waiting send was cancelled with %KBUS_IOC_CANCEL.
  * - %ECONNREFUSED: a reply answers no request that is outstanding from this
  *   Ksock to the requester (wrong id, second reply, unsolicited reply).
  * - %EFAULT: a user address is not valid.
@@ -61,7 +69,7 @@
  * - %ENOMSG: SEND without a message written.
  * - %ENOTTY: unknown ioctl.
  * - %EPERM: the caller may not change a bus-wide setting (needs
- *   %CAP_SYS_ADMIN).
+ *   %CAP_SYS_ADMIN), or sent a ``$.KBUS`` name, which only KBUS sends.
  * - %EPIPE: a stateful request names a replier that is no longer the one
  *   bound.
  * - %ENODEV: the bus has gone away.
@@ -262,6 +270,66 @@ struct kbus_version {
 /* Since ABI 1: each bus has a byte budget; sends past it get %ENOBUFS. */
 #define KBUS_FEATURE_BYTE_BUDGET	(1U << 3)
 
+/**
+ * struct kbus_send - Argument of %KBUS_IOC_SENDMSG.
+ * @size: sizeof(struct kbus_send), for extensibility.
+ * @flags: %KBUS_SEND_* flags.
+ * @msg_ptr: user address of the message: a header whose @name (and @data)
+ *           point at the name and data ("pointy"), or an entire message.
+ * @msg_len: bytes at @msg_ptr: sizeof(struct kbus_message_header) for a
+ *           pointy message, KBUS_ENTIRE_MSG_LEN(name_len, data_len) for an
+ *           entire one.
+ * @__reserved: must be 0.
+ * @id: out: the id the message was sent with.
+ *
+ * KBUS copies the message in during the call; no user address is kept.
+ */
+struct kbus_send {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 msg_ptr;
+	__u32 msg_len;
+	__u32 __reserved;
+	struct kbus_msg_id id;
+};
+
+/* Return %EAGAIN rather than wait, as if the file were O_NONBLOCK. */
+#define KBUS_SEND_NONBLOCK	(1U << 0)
+
+/**
+ * struct kbus_recv - Argument of %KBUS_IOC_RECVMSG.
+ * @size: sizeof(struct kbus_recv), for extensibility.
+ * @flags: %KBUS_RECV_* flags.
+ * @buf_ptr: user address of the buffer for the entire message.
+ * @buf_len: size of that buffer.
+ * @msg_len: out: length of the entire message, also when it did not fit.
+ * @pid: out, with %KBUS_RECV_CREDS: the sending process's id in the
+ *       receiver's pid namespace; 0 if it is not visible there or the
+ *       message comes from KBUS itself.
+ * @uid: out, with %KBUS_RECV_CREDS: the sender's effective user id in the
+ *       receiver's user namespace (the overflow id if unmapped); root of
+ *       the initial namespace for messages KBUS generates.
+ * @gid: out, with %KBUS_RECV_CREDS: the sender's effective group id, as
+ *       @uid.
+ * @__reserved: must be 0.
+ */
+struct kbus_recv {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 buf_ptr;
+	__u32 buf_len;
+	__u32 msg_len;
+	__s32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u32 __reserved;
+};
+
+/* Return %EAGAIN rather than wait, as if the file were O_NONBLOCK. */
+#define KBUS_RECV_NONBLOCK	(1U << 0)
+/* Fill @pid, @uid and @gid with the sender's credentials. */
+#define KBUS_RECV_CREDS		(1U << 1)
+
 /* Names of the messages KBUS generates itself. */
 #define KBUS_MSG_NAME_REPLIER_GONEAWAY		"$.KBUS.Replier.GoneAway"
 #define KBUS_MSG_NAME_REPLIER_IGNORED		"$.KBUS.Replier.Ignored"
@@ -356,6 +424,35 @@ struct kbus_version {
  *
  * %KBUS_IOC_DROPPED: write (``__u64``) how many announcements this Ksock
  * has missed because its queue was full.  Returns 0.
+ *
+ * %KBUS_IOC_SENDMSG: send one message in one call (struct kbus_send),
+ * writing the id it was sent with.  The message is copied in during the
+ * call.  An %KBUS_BIT_ALL_OR_WAIT send that finds a recipient full waits
+ * until every recipient has room, and is given its id when it is
+ * delivered; with O_NONBLOCK or %KBUS_SEND_NONBLOCK it returns %EAGAIN
+ * instead and keeps nothing: poll() reports %EPOLLOUT once it is worth
+ * trying again.  Returns 0, or %EINVAL (a bad field, flag or reserved
+ * field; @msg_len not the message's length; a guard), %E2BIG (@size larger
+ * than known, with non-zero bytes past the known part), %EBADMSG,
+ * %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS.`` name: only KBUS sends
+ * those), %EBADF (the file is not open for writing), %EFAULT, %ENOMEM,
+ * %ENOBUFS, %ENOLCK, %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE, %EBUSY,
+ * %EAGAIN, %ECANCELED (%KBUS_IOC_CANCEL while it waited), %EINTR.
+ *
+ * %KBUS_IOC_RECVMSG: receive the next message as an entire message
+ * (struct kbus_recv), waiting for one unless O_NONBLOCK or
+ * %KBUS_RECV_NONBLOCK.  @msg_len is set to the message's length; if
+ * @buf_len is smaller the message stays queued and the call fails with
+ * %EMSGSIZE, so a call with @buf_len 0 learns the size of the next
+ * message.  A request received through it counts as read (see
+ * %KBUS_IOC_UNREPLIEDTO).  Without %KBUS_RECV_CREDS, @pid, @uid and @gid
+ * are left as they were.  Returns 0, or %EINVAL, %E2BIG, %EBADF,
+ * %EMSGSIZE, %EAGAIN (nothing queued), %EFAULT (the buffer is not
+ * writable: the message stays queued; only if the buffer is unmapped
+ * during the call is the message lost), %ENOMEM, %EINTR.
+ *
+ * %KBUS_IOC_CANCEL: make every %KBUS_IOC_SENDMSG of this Ksock that is
+ * waiting for room return %ECANCELED.  Returns 0.
  */
 #define KBUS_IOC_RESET		_IO(KBUS_IOC_MAGIC, 1)
 #define KBUS_IOC_BIND		_IOW(KBUS_IOC_MAGIC, 2, struct kbus_bind_request)
@@ -377,5 +474,8 @@ struct kbus_version {
 #define KBUS_IOC_MAXMSGSIZE	_IOWR(KBUS_IOC_MAGIC, 18, __u32)
 #define KBUS_IOC_VERSION	_IOR(KBUS_IOC_MAGIC, 19, struct kbus_version)
 #define KBUS_IOC_DROPPED	_IOR(KBUS_IOC_MAGIC, 20, __u64)
+#define KBUS_IOC_SENDMSG	_IO(KBUS_IOC_MAGIC, 21)
+#define KBUS_IOC_RECVMSG	_IO(KBUS_IOC_MAGIC, 22)
+#define KBUS_IOC_CANCEL		_IO(KBUS_IOC_MAGIC, 23)
 
 #endif /* _UAPI_LINUX_KBUS_H */

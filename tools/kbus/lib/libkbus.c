@@ -274,26 +274,19 @@ int kbus_send(int ks, const char *name, const void *data, uint32_t data_len,
 		.data_len = data ? data_len : 0,
 		.data = data && data_len ? (uintptr_t)data : 0,
 	};
-	struct kbus_msg_id sent = {};
-	ssize_t n;
+	struct kbus_send args = {
+		.size = sizeof(args),
+		.msg_ptr = (uintptr_t)&h,
+		.msg_len = sizeof(h),
+	};
 	int ret;
 
 	if (in_reply_to)
 		h.in_reply_to = *in_reply_to;
-
-	do {
-		n = write(ks, &h, sizeof(h));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n != (ssize_t)sizeof(h)) {
-		kbus_discard(ks);
-		return -EIO;
-	}
-	/* A blocking ALL_OR_WAIT send may be interrupted: it stays pending. */
-	ret = kbus_ioctl(ks, KBUS_IOC_SEND, &sent);
-	if ((ret == 0 || ret == -EAGAIN) && id)
-		*id = sent;
+	/* One call; an ALL_OR_WAIT send waits for room unless O_NONBLOCK. */
+	ret = kbus_ioctl(ks, KBUS_IOC_SENDMSG, &args);
+	if (ret == 0 && id)
+		*id = args.id;
 	return ret < 0 ? ret : 0;
 }
 
@@ -366,80 +359,64 @@ int kbus_msg_parse(void *buf, size_t len, struct kbus_msg *msg)
 	return 0;
 }
 
-/* Pop the next message: 1 and its length, 0 if none, or -errno. */
-static int next_msg(int ks, uint32_t *len)
+/*
+ * Receive the next message into @buf without waiting: 1, 0 if there is
+ * none, or -errno (-EMSGSIZE, with *@len set, if it does not fit).
+ */
+static int recv_into(int ks, void *buf, size_t size, uint32_t *len)
 {
-	__u32 val = 0;
-	int ret = kbus_ioctl(ks, KBUS_IOC_NEXTMSG, &val);
+	struct kbus_recv args = {
+		.size = sizeof(args),
+		.flags = KBUS_RECV_NONBLOCK,
+		.buf_ptr = (uintptr_t)buf,
+		.buf_len = size > UINT32_MAX ? UINT32_MAX : size,
+	};
+	int ret = kbus_ioctl(ks, KBUS_IOC_RECVMSG, &args);
 
-	if (ret < 0)
-		return ret;
-	*len = val;
-	return ret && val ? 1 : 0;
-}
-
-int kbus_read_current(int ks, void *buf, size_t size)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < size) {
-		n = read(ks, (char *)buf + done, size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (!n)
-			break;
-		done += n;
-	}
-	return done > INT_MAX ? INT_MAX : (int)done;
-}
-
-/* Read the current message of @len bytes into @buf and parse it. */
-static int read_and_parse(int ks, void *buf, uint32_t len,
-			  struct kbus_msg *msg)
-{
-	int ret = kbus_read_current(ks, buf, len);
-
-	if (ret < 0)
-		return ret;
-	if ((uint32_t)ret != len)
-		return -EPROTO;
-	ret = kbus_msg_parse(buf, len, msg);
+	*len = args.msg_len;
+	if (ret == -EAGAIN)
+		return 0;
 	return ret < 0 ? ret : 1;
 }
 
 int kbus_recv_buf(int ks, void *buf, size_t size, struct kbus_msg *msg,
 		  size_t *needed)
 {
-	uint32_t len;
+	uint32_t len = 0;
 	int ret;
 
-	ret = next_msg(ks, &len);
+	ret = recv_into(ks, buf, size, &len);
+	if (needed && (ret > 0 || ret == -EMSGSIZE))
+		*needed = len;
 	if (ret <= 0)
 		return ret;
-	if (needed)
-		*needed = len;
-	if (len > size)
-		return -EMSGSIZE;
-	return read_and_parse(ks, buf, len, msg);
+	ret = kbus_msg_parse(buf, len, msg);
+	return ret < 0 ? ret : 1;
 }
 
 int kbus_recv(int ks, struct kbus_msg *msg)
 {
+	size_t size = 2048;
 	uint32_t len;
-	void *buf;
+	void *buf = NULL, *p;
 	int ret;
 
-	ret = next_msg(ks, &len);
-	if (ret <= 0)
-		return ret;
-	buf = malloc(len);
-	if (!buf)
-		return -ENOMEM;
-	ret = read_and_parse(ks, buf, len, msg);
-	if (ret < 0) {
+	for (;;) {
+		p = realloc(buf, size);
+		if (!p) {
+			ret = -ENOMEM;
+			break;
+		}
+		buf = p;
+		ret = recv_into(ks, buf, size, &len);
+		if (ret != -EMSGSIZE)
+			break;
+		/* Too small: try again with the size it said it needs. */
+		size = len;
+	}
+	if (ret > 0 && kbus_msg_parse(buf, len, msg) < 0)
+		ret = -EPROTO;
+	if (ret <= 0) {
 		free(buf);
 		return ret;
 	}

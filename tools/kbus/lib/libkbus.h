@@ -152,8 +152,8 @@ struct kbus_msg {
 };
 
 /*
- * Take the next message off the queue and read it into a newly allocated
- * buffer (free it with kbus_msg_free()).  Returns 1 with *@msg filled in,
+ * Take the next message off the queue, without waiting, and read it into
+ * a newly allocated buffer (free it with kbus_msg_free()).  Returns 1 with *@msg filled in,
  * 0 if the queue is empty, or a negative errno (-EPROTO if what was read
  * is not a well-formed message).
  */
@@ -161,9 +161,8 @@ int kbus_recv(int ks, struct kbus_msg *msg);
 
 /*
  * As kbus_recv(), but into the caller's buffer.  If the message does not
- * fit, returns -EMSGSIZE, stores the length needed in *@needed (if not
- * NULL) and leaves the message current: a following kbus_recv() would
- * drop it, so read it with read(2) or kbus_read_current().
+ * fit, returns -EMSGSIZE and stores the length needed in *@needed (if not
+ * NULL); the message stays queued for a call with a larger buffer.
  */
 int kbus_recv_buf(int ks, void *buf, size_t size, struct kbus_msg *msg,
 		  size_t *needed);
@@ -186,9 +185,6 @@ int kbus_wait_reply(int ks, const struct kbus_msg_id *req_id,
 		    struct kbus_msg *reply, int timeout_ms,
 		    void (*other)(const struct kbus_msg *msg, void *arg),
 		    void *arg);
-
-/* Read what is left of the current message (see kbus_recv_buf()). */
-int kbus_read_current(int ks, void *buf, size_t size);
 
 /*
  * Parse an entire message of @len bytes in @buf.  Returns 0, or -EPROTO if

@@ -116,6 +116,10 @@ static const struct {
 	{ KBUS_IOC_MAXMSGSIZE, "MAXMSGSIZE", _IOC_READ | _IOC_WRITE, 18, 4 },
 	{ KBUS_IOC_VERSION, "VERSION", _IOC_READ, 19, 8 },
 	{ KBUS_IOC_DROPPED, "DROPPED", _IOC_READ, 20, 8 },
+	/* Size-first arguments: the size is in the struct, not the number. */
+	{ KBUS_IOC_SENDMSG, "SENDMSG", _IOC_NONE, 21, 0 },
+	{ KBUS_IOC_RECVMSG, "RECVMSG", _IOC_NONE, 22, 0 },
+	{ KBUS_IOC_CANCEL, "CANCEL", _IOC_NONE, 23, 0 },
 };
 
 TEST(ioctl_numbers_encode_argument_sizes)
@@ -210,7 +214,7 @@ TEST_F(kbus, unknown_ioctl_fails_enotty)
 {
 	const unsigned long cmds[] = {
 		_IO(KBUS_IOC_MAGIC, 0),
-		_IO(KBUS_IOC_MAGIC, 21),
+		_IO(KBUS_IOC_MAGIC, 24),
 		_IO(KBUS_IOC_MAGIC, 100),
 		_IOR(KBUS_IOC_MAGIC, 21, __u32),
 		_IOWR(KBUS_IOC_MAGIC, 255, __u64),
@@ -277,7 +281,8 @@ TEST_F(kbus, null_or_bad_ioctl_pointer_fails_efault)
 		KBUS_IOC_LASTSENT, KBUS_IOC_MAXMSGS, KBUS_IOC_NUMMSGS,
 		KBUS_IOC_UNREPLIEDTO, KBUS_IOC_MSGONLYONCE, KBUS_IOC_VERBOSE,
 		KBUS_IOC_REPORTREPLIERBINDS, KBUS_IOC_MAXMSGSIZE,
-		KBUS_IOC_VERSION, KBUS_IOC_DROPPED,
+		KBUS_IOC_VERSION, KBUS_IOC_DROPPED, KBUS_IOC_SENDMSG,
+		KBUS_IOC_RECVMSG,
 	};
 	void *bad = fault_page();
 	size_t i;

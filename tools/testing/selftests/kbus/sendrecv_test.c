@@ -1,0 +1,1633 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - one-call send and receive tests: SENDMSG, RECVMSG and CANCEL
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+
+#include "common.h"
+
+/* The ids a receiver sees for a sender its user namespace cannot map. */
+#define OVERFLOW_ID		65534U
+
+/* Room for any small message a child receives. */
+#define SMALL_BUF		4096
+
+/* ---- Plain helpers: no harness, usable in children and threads ---- */
+
+/* A private anonymous mapping, or NULL. */
+static void *sr_map(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void sr_send_fill(struct kbus_send *s, const void *msg, size_t len,
+			 __u32 flags)
+{
+	memset(s, 0, sizeof(*s));
+	s->size = sizeof(*s);
+	s->flags = flags;
+	s->msg_ptr = (uintptr_t)msg;
+	s->msg_len = len;
+}
+
+/* SENDMSG of @len bytes at @msg: 0 and *@id set, or -errno. */
+static int sr_send_raw(int fd, const void *msg, size_t len, __u32 flags,
+		       struct kbus_msg_id *id)
+{
+	struct kbus_send s;
+	int ret;
+
+	sr_send_fill(&s, msg, len, flags);
+	s.id.network_id = 0xdeadbeef;
+	s.id.serial_num = 0xdeadbeef;
+	ret = kbus_ioctl(fd, KBUS_IOC_SENDMSG, &s);
+	if (id)
+		*id = s.id;
+	return ret;
+}
+
+static int sr_send_pointy(int fd, const struct kbus_message_header *h,
+			  __u32 flags, struct kbus_msg_id *id)
+{
+	return sr_send_raw(fd, h, sizeof(*h), flags, id);
+}
+
+static int sr_send_entire(int fd, const struct kbus_message_header *h,
+			  __u32 flags, struct kbus_msg_id *id)
+{
+	struct kbus_entire_message *m;
+	size_t len;
+	int ret;
+
+	m = kbus_msg_entire(h, &len);
+	if (!m)
+		return -ENOMEM;
+	ret = sr_send_raw(fd, m, len, flags, id);
+	free(m);
+	return ret;
+}
+
+/* SENDMSG of a message with no data: @hflags in the header, @sflags. */
+static int sr_send_name(int fd, const char *name, __u32 hflags, __u32 sflags,
+			struct kbus_msg_id *id)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, name, NULL, 0);
+	h.flags = hflags;
+	return sr_send_pointy(fd, &h, sflags, id);
+}
+
+/*
+ * RECVMSG into @buf: 0 or -errno, *@r as the kernel left it.  The
+ * credential fields are preset to -1, so that a 0 can only come from KBUS.
+ */
+static int sr_recvmsg(int fd, void *buf, size_t buf_len, __u32 flags,
+		      struct kbus_recv *r)
+{
+	struct kbus_recv tmp;
+
+	if (!r)
+		r = &tmp;
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	r->flags = flags;
+	r->buf_ptr = (uintptr_t)buf;
+	r->buf_len = buf_len;
+	r->msg_len = 0xdeadbeef;
+	r->pid = -1;
+	r->uid = ~0U;
+	r->gid = ~0U;
+	return kbus_ioctl(fd, KBUS_IOC_RECVMSG, r);
+}
+
+/*
+ * Wait (bounded) for a message named @name and receive it with the
+ * sender's credentials.  0, -EBADMSG if it has another name, or -errno.
+ */
+static int sr_recv_named(int fd, const char *name, struct kbus_recv *r)
+{
+	struct kbus_entire_message *m = malloc(SMALL_BUF);
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	ret = kbus_wait_fd(fd, POLLIN, KBUS_WAIT_MS);
+	if (ret >= 0)
+		ret = sr_recvmsg(fd, m, SMALL_BUF,
+				 KBUS_RECV_CREDS | KBUS_RECV_NONBLOCK, r);
+	if (!ret && (m->header.name_len != strlen(name) ||
+		     memcmp(kbus_msg_name(m), name, m->header.name_len)))
+		ret = -EBADMSG;
+	free(m);
+	return ret;
+}
+
+/* Wait until the task whose stat file is @path sleeps (state S). */
+static int sr_wait_sleeping(const char *path)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int i, fd;
+
+	for (i = 0; i < KBUS_WAIT_MS; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -EIO;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ')
+			return -EIO;
+		if (p[2] == 'S')
+			return 0;
+		if (p[2] == 'Z' || p[2] == 'X')
+			return -ESRCH;
+		poll(NULL, 0, 1);
+	}
+	return -ETIMEDOUT;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* ---- Harness helpers ---- */
+
+/*
+ * Receive the next message, which must be queued, with RECVMSG: learn its
+ * size with a zero-length buffer, then receive it and check its framing.
+ * The caller frees it.
+ */
+static struct kbus_entire_message *
+sr_recv(struct __test_metadata *const _metadata, int fd, __u32 flags,
+	struct kbus_recv *out)
+{
+	struct kbus_entire_message *m;
+	struct kbus_recv r;
+	__u32 len;
+
+	ASSERT_EQ(-EMSGSIZE, sr_recvmsg(fd, NULL, 0, flags | KBUS_RECV_NONBLOCK,
+					&r))
+		TH_LOG("expected a queued message");
+	len = r.msg_len;
+	ASSERT_LE(KBUS_HDR_LEN + 8, len);
+	m = malloc(len);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, sr_recvmsg(fd, m, len, flags | KBUS_RECV_NONBLOCK, &r));
+	EXPECT_EQ(len, r.msg_len);
+	kbus_check_entire(_metadata, m, len);
+	if (out)
+		*out = r;
+	return m;
+}
+
+static void sr_expect_next(struct __test_metadata *const _metadata, int fd,
+			   const char *name)
+{
+	struct kbus_entire_message *m = sr_recv(_metadata, fd, 0, NULL);
+
+	EXPECT_STREQ(name, kbus_msg_name(m));
+	free(m);
+}
+
+/* A thread that sends one message with SENDMSG, expected to wait. */
+struct sr_sender {
+	pthread_t thread;
+	int fd;
+	__u32 sflags;
+	struct kbus_message_header h;
+	int pipe[2];
+	pid_t tid;
+	int ret;
+	struct kbus_msg_id id;
+};
+
+static void *sr_sender_main(void *arg)
+{
+	struct sr_sender *s = arg;
+
+	s->tid = syscall(SYS_gettid);
+	if (kbus_post(s->pipe[1]))
+		return NULL;
+	s->ret = sr_send_pointy(s->fd, &s->h, s->sflags, &s->id);
+	kbus_post(s->pipe[1]);
+	return NULL;
+}
+
+/*
+ * Start a thread sending @name with header flags @hflags from @fd, and
+ * check that the send blocks.  @name must outlive the thread.
+ */
+static void sr_sender_start(struct __test_metadata *const _metadata,
+			    struct sr_sender *s, int fd, const char *name,
+			    __u32 hflags)
+{
+	char path[64];
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->ret = 1;
+	kbus_msg_init(&s->h, name, NULL, 0);
+	s->h.flags = hflags;
+	ASSERT_EQ(0, pipe(s->pipe));
+	ASSERT_EQ(0, pthread_create(&s->thread, NULL, sr_sender_main, s));
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
+	ASSERT_EQ(0, sr_wait_sleeping(path))
+		TH_LOG("the sending thread did not block");
+	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, 0))
+		TH_LOG("the send returned when it should wait");
+}
+
+/* Wait (bounded) for the thread's send to return; its result. */
+static int sr_sender_finish(struct __test_metadata *const _metadata,
+			    struct sr_sender *s)
+{
+	ASSERT_LT(0, kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS))
+		TH_LOG("the waiting send did not return");
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+	ASSERT_EQ(0, pthread_join(s->thread, NULL));
+	close(s->pipe[0]);
+	close(s->pipe[1]);
+	return s->ret;
+}
+
+/* SIGKILL a child: it must be reaped within a second. */
+static void sr_kill_and_reap(struct __test_metadata *const _metadata,
+			     struct kbus_child *c)
+{
+	pid_t got = 0;
+	int status = 0, i;
+
+	ASSERT_EQ(0, kill(c->pid, SIGKILL));
+	for (i = 0; i < 100; i++) {
+		got = waitpid(c->pid, &status, WNOHANG);
+		if (got)
+			break;
+		poll(NULL, 0, 10);
+	}
+	close(c->to_child);
+	close(c->from_child);
+	ASSERT_EQ(c->pid, got)
+		TH_LOG("child %d not reaped within 1 s of SIGKILL", c->pid);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+FIXTURE(sendrecv) {
+	bool skip;
+	int a;
+	int b;
+	int c;
+	__u32 a_id;
+};
+
+FIXTURE_SETUP(sendrecv)
+{
+	self->a = kbus_open_path(_metadata, KBUS_DEV0, O_RDWR);
+	if (self->a < 0) {
+		self->skip = true;
+		return;
+	}
+	self->b = kbus_open(_metadata);
+	self->c = kbus_open(_metadata);
+	self->a_id = kbus_ksock_id(_metadata, self->a);
+}
+
+FIXTURE_TEARDOWN(sendrecv)
+{
+	if (self->skip)
+		return;
+	close(self->c);
+	close(self->b);
+	close(self->a);
+}
+
+/* ---- SENDMSG ---- */
+
+TEST_F(sendrecv, sendmsg_argument_edges)
+{
+	static union {
+		struct kbus_send s;
+		unsigned char raw[8192];
+	} big;
+	union {
+		struct kbus_send s;
+		unsigned char raw[64];
+	} u;
+	struct kbus_message_header h, bad;
+	long pg = sysconf(_SC_PAGESIZE);
+	struct kbus_entire_message *m;
+	struct kbus_send *ro;
+	char *none, *two;
+	__u32 queued = 0, last;
+	size_t len;
+
+	none = sr_map(pg, PROT_NONE);
+	ASSERT_NE(NULL, none);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Arg", 0));
+	kbus_msg_init(&h, "$.Arg", "data", 4);
+
+	/* Shorter than the first version. */
+	memset(&u, 0, sizeof(u));
+	sr_send_fill(&u.s, &h, sizeof(h), 0);
+	u.s.size = 0;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	u.s.size = sizeof(u.s) - 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+
+	/* Exactly the first version. */
+	u.s.size = sizeof(u.s);
+	ASSERT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	queued++;
+	EXPECT_EQ(0U, u.s.id.network_id);
+	EXPECT_NE(0U, u.s.id.serial_num);
+	last = u.s.id.serial_num;
+
+	/* Larger, with a zero tail: accepted. */
+	u.s.size = 40;
+	ASSERT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	queued++;
+	EXPECT_LT(last, u.s.id.serial_num);
+
+	/* Larger, with a non-zero byte past the known part. */
+	u.raw[35] = 1;
+	EXPECT_EQ(-E2BIG, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	u.raw[35] = 0;
+	EXPECT_EQ(queued, kbus_num_msgs(_metadata, self->b));
+
+	/* A page, all of it checked; past a page, refused as openat2 does. */
+	memset(&big, 0, sizeof(big));
+	sr_send_fill(&big.s, &h, sizeof(h), 0);
+	big.s.size = getpagesize();
+	EXPECT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &big.s));
+	queued++;
+	big.raw[big.s.size - 1] = 0xff;
+	EXPECT_EQ(-E2BIG, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &big.s));
+	big.raw[big.s.size - 1] = 0;
+	big.s.size = getpagesize() + 1;
+	EXPECT_EQ(-E2BIG, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &big.s));
+
+	/* Unknown flags and the reserved field. */
+	u.s.flags = 1U << 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	u.s.flags = 1U << 31;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	u.s.flags = 0;
+	u.s.__reserved = 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, &u.s));
+	u.s.__reserved = 0;
+
+	/* Bad user addresses. */
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, NULL));
+	EXPECT_EQ(-EFAULT, sr_send_raw(self->a, none, sizeof(h), 0, NULL));
+	bad = h;
+	bad.name = (uintptr_t)none;
+	EXPECT_EQ(-EFAULT, sr_send_pointy(self->a, &bad, 0, NULL));
+	bad = h;
+	bad.data = (uintptr_t)none;
+	EXPECT_EQ(-EFAULT, sr_send_pointy(self->a, &bad, 0, NULL));
+
+	/* An entire message whose body runs into an unmapped page. */
+	two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, two);
+	ASSERT_EQ(0, mprotect(two + pg, pg, PROT_NONE));
+	m = kbus_msg_entire(&h, &len);
+	ASSERT_NE(NULL, m);
+	memcpy(two + pg - KBUS_HDR_LEN, m, KBUS_HDR_LEN);
+	EXPECT_EQ(-EFAULT, sr_send_raw(self->a, two + pg - KBUS_HDR_LEN, len, 0,
+				       NULL));
+	free(m);
+
+	/* The id cannot be written back: nothing is sent. */
+	ro = sr_map(pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, ro);
+	sr_send_fill(ro, &h, sizeof(h), 0);
+	ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, ro));
+
+	EXPECT_EQ(queued, kbus_num_msgs(_metadata, self->b));
+	while (queued--) {
+		m = sr_recv(_metadata, self->b, 0, NULL);
+		kbus_check_msg(_metadata, m, "$.Arg", "data", 4, self->a_id);
+		free(m);
+	}
+	munmap(ro, pg);
+	munmap(two, 2 * pg);
+	munmap(none, pg);
+}
+
+TEST_F(sendrecv, sendmsg_msg_len_must_match_the_message)
+{
+	struct {
+		struct kbus_message_header h;
+		char pad[64];
+	} p;
+	struct kbus_entire_message *m;
+	char *buf;
+	size_t len;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Len", 0));
+	memset(&p, 0, sizeof(p));
+	kbus_msg_init(&p.h, "$.Len", "abcdef", 6);
+	m = kbus_msg_entire(&p.h, &len);
+	ASSERT_NE(NULL, m);
+	ASSERT_GE(sizeof(p), len);
+	buf = calloc(1, len + 8);
+	ASSERT_NE(NULL, buf);
+	memcpy(buf, m, len);
+	free(m);
+
+	/* Pointy: exactly the header. */
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, &p, KBUS_HDR_LEN + 4, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, &p, len, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, &p, KBUS_HDR_LEN - 4, 0, NULL));
+	/* Entire: exactly KBUS_ENTIRE_MSG_LEN(). */
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, buf, len - 4, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, buf, len + 4, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, buf, KBUS_HDR_LEN, 0, NULL));
+	/* Shorter than any header. */
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, &p, 10, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, buf, 10, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, buf, 0, 0, NULL));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+
+	/* The right lengths are accepted. */
+	EXPECT_EQ(0, sr_send_raw(self->a, &p, KBUS_HDR_LEN, 0, NULL));
+	EXPECT_EQ(0, sr_send_raw(self->a, buf, len, 0, NULL));
+	EXPECT_EQ(2U, kbus_num_msgs(_metadata, self->b));
+	free(buf);
+}
+
+/* Check a received copy of @h as sent from @from with @id. */
+static void expect_copy(struct __test_metadata *const _metadata,
+			const struct kbus_entire_message *m,
+			const struct kbus_message_header *h, __u32 from,
+			const struct kbus_msg_id *id)
+{
+	kbus_check_msg(_metadata, m, (const char *)(uintptr_t)h->name,
+		       (const void *)(uintptr_t)h->data, h->data_len, from);
+	EXPECT_EQ(h->flags, m->header.flags);
+	EXPECT_EQ(id->network_id, m->header.id.network_id);
+	EXPECT_EQ(id->serial_num, m->header.id.serial_num);
+	EXPECT_EQ(0U, m->header.in_reply_to.network_id);
+	EXPECT_EQ(0U, m->header.in_reply_to.serial_num);
+	EXPECT_EQ(0U, m->header.to);
+	EXPECT_EQ(h->orig_from.network_id, m->header.orig_from.network_id);
+	EXPECT_EQ(h->orig_from.local_id, m->header.orig_from.local_id);
+	EXPECT_EQ(h->final_to.network_id, m->header.final_to.network_id);
+	EXPECT_EQ(h->final_to.local_id, m->header.final_to.local_id);
+}
+
+TEST_F(sendrecv, entire_and_pointy_sendmsg_deliver_the_same_message)
+{
+	static const char name[] = "$.Same.Msg";
+	static const char data[] = "seven!!";
+	struct kbus_entire_message *m1, *m2, *m3;
+	struct kbus_msg_id id1, id2, id3;
+	struct kbus_message_header h;
+	struct kbus_recv r1, r2;
+
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	kbus_msg_init(&h, name, data, 7);
+	h.flags = 0x12340000;
+	h.orig_from.network_id = 7;
+	h.orig_from.local_id = 8;
+	h.final_to.network_id = 9;
+	h.final_to.local_id = 10;
+
+	ASSERT_EQ(0, sr_send_pointy(self->a, &h, 0, &id1));
+	ASSERT_EQ(0, sr_send_entire(self->a, &h, 0, &id2));
+	ASSERT_EQ(0, sr_send_pointy(self->a, &h, 0, &id3));
+	EXPECT_EQ(0U, id1.network_id);
+	EXPECT_EQ(0U, id2.network_id);
+	EXPECT_LT(id1.serial_num, id2.serial_num);
+	EXPECT_LT(id2.serial_num, id3.serial_num);
+
+	m1 = sr_recv(_metadata, self->b, 0, &r1);
+	m2 = sr_recv(_metadata, self->b, 0, &r2);
+	m3 = sr_recv(_metadata, self->b, 0, NULL);
+	expect_copy(_metadata, m1, &h, self->a_id, &id1);
+	expect_copy(_metadata, m2, &h, self->a_id, &id2);
+	expect_copy(_metadata, m3, &h, self->a_id, &id3);
+
+	/* Byte for byte the same but for the id. */
+	ASSERT_EQ(r1.msg_len, r2.msg_len);
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 7), r1.msg_len);
+	m2->header.id = m1->header.id;
+	EXPECT_EQ(0, memcmp(m1, m2, r1.msg_len));
+	free(m3);
+	free(m2);
+	free(m1);
+}
+
+TEST_F(sendrecv, sendmsg_checks_the_header)
+{
+	static const char *const bad_names[] = { "$.a..b", "$.a.*" };
+	char longname[KBUS_MAX_NAME_LEN + 2];
+	struct kbus_entire_message *m;
+	struct kbus_message_header h;
+	__u32 max, dlen;
+	size_t len, i;
+	char *data;
+
+	kbus_msg_init(&h, "$.Hdr", NULL, 0);
+
+	/* Guards. */
+	h.start_guard = 0x12345678;
+	EXPECT_EQ(-EINVAL, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(-EINVAL, sr_send_entire(self->a, &h, 0, NULL));
+	h.start_guard = KBUS_MSG_START_GUARD;
+	h.end_guard = 0x12345678;
+	EXPECT_EQ(-EINVAL, sr_send_pointy(self->a, &h, 0, NULL));
+	h.end_guard = KBUS_MSG_END_GUARD;
+	m = kbus_msg_entire(&h, &len);
+	ASSERT_NE(NULL, m);
+	m->rest[KBUS_ENTIRE_MSG_END_GUARD_INDEX(h.name_len, 0)] = 0;
+	EXPECT_EQ(-EINVAL, sr_send_raw(self->a, m, len, 0, NULL));
+	free(m);
+
+	/* Invalid names and wildcards, either way. */
+	for (i = 0; i < ARRAY_SIZE(bad_names); i++) {
+		kbus_msg_init(&h, bad_names[i], NULL, 0);
+		EXPECT_EQ(-EBADMSG, sr_send_pointy(self->a, &h, 0, NULL))
+			TH_LOG("pointy %s", bad_names[i]);
+		EXPECT_EQ(-EBADMSG, sr_send_entire(self->a, &h, 0, NULL))
+			TH_LOG("entire %s", bad_names[i]);
+	}
+
+	/* Names of 1001 bytes are too long, of 1000 are not. */
+	memset(longname, 'a', sizeof(longname));
+	longname[0] = '$';
+	longname[1] = '.';
+	longname[KBUS_MAX_NAME_LEN + 1] = '\0';
+	kbus_msg_init(&h, longname, NULL, 0);
+	EXPECT_EQ(-ENAMETOOLONG, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(-ENAMETOOLONG, sr_send_entire(self->a, &h, 0, NULL));
+	longname[KBUS_MAX_NAME_LEN] = '\0';
+	ASSERT_EQ(0, kbus_bind(self->b, longname, 0));
+	kbus_msg_init(&h, longname, NULL, 0);
+	EXPECT_EQ(0, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	sr_expect_next(_metadata, self->b, longname);
+
+	/* Larger than the bus allows. */
+	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MAXMSGSIZE, 0, &max));
+	ASSERT_LE(KBUS_ENTIRE_MSG_LEN(5, 0), max);
+	data = calloc(1, max);
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Big", 0));
+	kbus_msg_init(&h, "$.Big", data, max);
+	EXPECT_EQ(-EMSGSIZE, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(-EMSGSIZE, sr_send_entire(self->a, &h, 0, NULL));
+	/* The largest message that fits, and one byte more. */
+	dlen = (max - KBUS_ENTIRE_MSG_LEN(5, 0)) & ~3U;
+	kbus_msg_init(&h, "$.Big", data, dlen + 1);
+	EXPECT_EQ(-EMSGSIZE, sr_send_pointy(self->a, &h, 0, NULL));
+	kbus_msg_init(&h, "$.Big", data, dlen);
+	EXPECT_EQ(0, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	kbus_check_msg(_metadata, m, "$.Big", data, dlen, self->a_id);
+	free(m);
+	free(data);
+}
+
+TEST_F(sendrecv, sendmsg_refuses_kbus_names)
+{
+	struct kbus_message_header h;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.*", 0));
+	kbus_msg_init(&h, "$.KBUS.Foo", NULL, 0);
+	EXPECT_EQ(-EPERM, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(-EPERM, sr_send_entire(self->a, &h, 0, NULL));
+	kbus_msg_init(&h, KBUS_MSG_NAME_REPLIER_GONEAWAY, NULL, 0);
+	EXPECT_EQ(-EPERM, sr_send_pointy(self->a, &h, 0, NULL));
+	kbus_msg_init(&h, "$.KBUS", NULL, 0);
+	EXPECT_EQ(-EPERM, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(-EPERM, sr_send_entire(self->a, &h, 0, NULL));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+
+	/* Only "$.KBUS" itself and names below it. */
+	kbus_msg_init(&h, "$.KBUSX", NULL, 0);
+	EXPECT_EQ(0, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	sr_expect_next(_metadata, self->b, "$.KBUSX");
+}
+
+TEST_F(sendrecv, sendmsg_needs_a_file_open_for_writing)
+{
+	struct kbus_message_header h;
+	struct kbus_send s;
+	int ro;
+
+	ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.ReadOnly", 0));
+	ASSERT_EQ(0, kbus_bind(ro, "$.ReadOnly", 0));
+	kbus_msg_init(&h, "$.ReadOnly", NULL, 0);
+	EXPECT_EQ(-EBADF, sr_send_pointy(ro, &h, 0, NULL));
+	EXPECT_EQ(-EBADF, sr_send_entire(ro, &h, 0, NULL));
+
+	/* The argument is checked first. */
+	sr_send_fill(&s, &h, sizeof(h), 0);
+	s.size = 8;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(ro, KBUS_IOC_SENDMSG, &s));
+	s.size = sizeof(s);
+	s.flags = 1U << 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(ro, KBUS_IOC_SENDMSG, &s));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, ro));
+
+	/* It still receives. */
+	EXPECT_EQ(0, sr_send_pointy(self->a, &h, 0, NULL));
+	sr_expect_next(_metadata, ro, "$.ReadOnly");
+	sr_expect_next(_metadata, self->b, "$.ReadOnly");
+	close(ro);
+}
+
+TEST_F(sendrecv, recvmsg_needs_a_file_open_for_reading)
+{
+	struct kbus_message_header h;
+	char buf[SMALL_BUF];
+	int wo;
+
+	wo = open(KBUS_DEV0, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wo);
+	ASSERT_EQ(0, kbus_bind(wo, "$.WriteOnly", 0));
+	kbus_msg_init(&h, "$.WriteOnly", NULL, 0);
+	EXPECT_EQ(0, sr_send_pointy(self->a, &h, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, wo));
+	EXPECT_EQ(-EBADF, sr_recvmsg(wo, buf, sizeof(buf), 0, NULL));
+	EXPECT_EQ(-EBADF, sr_recvmsg(wo, buf, sizeof(buf), KBUS_RECV_NONBLOCK,
+				     NULL));
+	/* Nothing was taken. */
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, wo));
+	close(wo);
+}
+
+/* ---- RECVMSG ---- */
+
+TEST_F(sendrecv, recvmsg_argument_edges)
+{
+	union {
+		struct kbus_recv r;
+		unsigned char raw[64];
+	} u;
+	struct kbus_entire_message *m;
+
+	m = malloc(SMALL_BUF);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.RArg", 0));
+	ASSERT_EQ(0, sr_send_name(self->a, "$.RArg", 0, 0, NULL));
+
+	memset(&u, 0, sizeof(u));
+	u.r.size = sizeof(u.r);
+	u.r.flags = KBUS_RECV_NONBLOCK;
+	u.r.buf_ptr = (uintptr_t)m;
+	u.r.buf_len = SMALL_BUF;
+
+	u.r.size = 0;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	u.r.size = sizeof(u.r) - 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	u.r.size = 48;
+	u.raw[44] = 1;
+	EXPECT_EQ(-E2BIG, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	u.raw[44] = 0;
+	u.r.flags = KBUS_RECV_NONBLOCK | 1U << 2;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	u.r.flags = KBUS_RECV_NONBLOCK | 1U << 31;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	u.r.flags = KBUS_RECV_NONBLOCK;
+	u.r.__reserved = 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	u.r.__reserved = 0;
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+
+	/* Larger, with a zero tail: accepted. */
+	ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &u.r));
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(6, 0), u.r.msg_len);
+	kbus_check_entire(_metadata, m, u.r.msg_len);
+	EXPECT_STREQ("$.RArg", kbus_msg_name(m));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	free(m);
+}
+
+TEST_F(sendrecv, recvmsg_reports_the_length_of_a_message_that_does_not_fit)
+{
+	static const char name[] = "$.Size.Msg";
+	static const char data[] = "0123456789";
+	size_t want = KBUS_ENTIRE_MSG_LEN(strlen(name), 10);
+	struct kbus_entire_message *m;
+	struct kbus_recv r;
+	unsigned char *buf;
+
+	buf = malloc(want + 16);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, kbus_announce(self->a, name, data, 10, NULL));
+	ASSERT_EQ(0, kbus_announce(self->a, name, data, 10, NULL));
+
+	EXPECT_EQ(-EMSGSIZE, sr_recvmsg(self->b, NULL, 0, 0, &r));
+	EXPECT_EQ(want, r.msg_len);
+	EXPECT_EQ(2U, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(-EMSGSIZE, sr_recvmsg(self->b, buf, want - 1, 0, &r));
+	EXPECT_EQ(want, r.msg_len);
+	EXPECT_EQ(2U, kbus_num_msgs(_metadata, self->b));
+
+	/* Exactly the right size. */
+	ASSERT_EQ(0, sr_recvmsg(self->b, buf, want, 0, &r));
+	EXPECT_EQ(want, r.msg_len);
+	m = (struct kbus_entire_message *)buf;
+	kbus_check_entire(_metadata, m, want);
+	kbus_check_msg(_metadata, m, name, data, 10, self->a_id);
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+
+	/* A larger buffer: nothing is written past the message. */
+	memset(buf, 0xaa, want + 16);
+	ASSERT_EQ(0, sr_recvmsg(self->b, buf, want + 16, 0, &r));
+	EXPECT_EQ(want, r.msg_len);
+	kbus_check_entire(_metadata, m, want);
+	kbus_check_msg(_metadata, m, name, data, 10, self->a_id);
+	EXPECT_EQ(0xaa, buf[want]);
+	EXPECT_EQ(0xaa, buf[want + 15]);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	free(buf);
+}
+
+TEST_F(sendrecv, recvmsg_fault_leaves_the_message_queued)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct kbus_entire_message *m, *rep;
+	struct kbus_msg_id id, rid;
+	char *none, *two;
+
+	none = sr_map(pg, PROT_NONE);
+	ASSERT_NE(NULL, none);
+	two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, two);
+	ASSERT_EQ(0, mprotect(two + pg, pg, PROT_NONE));
+
+	/* An announcement. */
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Fault", 0));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Fault", "xyz", 3, &id));
+	EXPECT_EQ(-EFAULT, sr_recvmsg(self->b, none, pg, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	/* The header fits, the name and data do not. */
+	EXPECT_EQ(-EFAULT, sr_recvmsg(self->b, two + pg - KBUS_HDR_LEN, pg, 0,
+				      NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	kbus_check_msg(_metadata, m, "$.Fault", "xyz", 3, self->a_id);
+	EXPECT_EQ(id.serial_num, m->header.id.serial_num);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	free(m);
+
+	/* A request counts as read only once it has been received. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Fault.Req", 1));
+	ASSERT_EQ(0, sr_send_name(self->a, "$.Fault.Req", KBUS_BIT_WANT_A_REPLY,
+				  0, &id));
+	EXPECT_EQ(-EFAULT, sr_recvmsg(self->c, none, pg, 0, NULL));
+	EXPECT_EQ(0U, kbus_unreplied(_metadata, self->c));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(-EFAULT, sr_recvmsg(self->c, two + pg - KBUS_HDR_LEN, pg, 0,
+				      NULL));
+	EXPECT_EQ(0U, kbus_unreplied(_metadata, self->c));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->c));
+	m = sr_recv(_metadata, self->c, 0, NULL);
+	EXPECT_EQ(1U, kbus_unreplied(_metadata, self->c));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  m->header.flags);
+	EXPECT_EQ(id.serial_num, m->header.id.serial_num);
+
+	/* It is owed exactly once: the reply goes, and settles it. */
+	ASSERT_EQ(0, kbus_reply(self->c, m, "ok", 2, &rid));
+	EXPECT_EQ(0U, kbus_unreplied(_metadata, self->c));
+	rep = sr_recv(_metadata, self->a, 0, NULL);
+	kbus_check_msg(_metadata, rep, "$.Fault.Req", "ok", 2,
+		       kbus_ksock_id(_metadata, self->c));
+	EXPECT_EQ(id.serial_num, rep->header.in_reply_to.serial_num);
+	EXPECT_EQ(-ECONNREFUSED, kbus_reply(self->c, m, "ok", 2, NULL));
+	free(rep);
+	free(m);
+	munmap(two, 2 * pg);
+	munmap(none, pg);
+}
+
+TEST_F(sendrecv, recvmsg_on_an_empty_queue_need_not_wait)
+{
+	char buf[SMALL_BUF];
+	int nb;
+
+	nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, nb);
+	EXPECT_EQ(-EAGAIN, sr_recvmsg(nb, buf, sizeof(buf), 0, NULL));
+	EXPECT_EQ(-EAGAIN, sr_recvmsg(self->b, buf, sizeof(buf),
+				      KBUS_RECV_NONBLOCK, NULL));
+
+	/* With a message queued, both receive it. */
+	ASSERT_EQ(0, kbus_bind(nb, "$.Empty", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Empty", 0));
+	ASSERT_EQ(0, sr_send_name(self->a, "$.Empty", 0, 0, NULL));
+	EXPECT_EQ(0, sr_recvmsg(nb, buf, sizeof(buf), 0, NULL));
+	EXPECT_EQ(0, sr_recvmsg(self->b, buf, sizeof(buf), KBUS_RECV_NONBLOCK,
+				NULL));
+	EXPECT_EQ(-EAGAIN, sr_recvmsg(nb, buf, sizeof(buf), 0, NULL));
+	close(nb);
+}
+
+/* What a child saw when its blocking RECVMSG returned. */
+struct recv_report {
+	int ret;
+	__u32 msg_len;
+	__u32 name_len;
+	char name[64];
+};
+
+/* Child: bind, say so, then a blocking RECVMSG; report what it got. */
+static int waiting_receiver(void *arg, int in, int out)
+{
+	struct recv_report rep = { .ret = 1 };
+	const char *name = arg;
+	struct kbus_entire_message *m = malloc(SMALL_BUF);
+	struct kbus_recv r;
+	int fd;
+
+	(void)in;
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (!m || fd < 0)
+		return 1;
+	if (kbus_bind(fd, name, 0))
+		return 2;
+	if (kbus_post(out))
+		return 3;
+	rep.ret = sr_recvmsg(fd, m, SMALL_BUF, 0, &r);
+	rep.msg_len = r.msg_len;
+	if (!rep.ret) {
+		rep.name_len = m->header.name_len;
+		if (rep.name_len < sizeof(rep.name))
+			memcpy(rep.name, kbus_msg_name(m), rep.name_len);
+	}
+	if (kbus_pipe_write(out, &rep, sizeof(rep)))
+		return 4;
+	return 0;
+}
+
+TEST_F_TIMEOUT(sendrecv, blocking_recvmsg_waits_for_a_message, 30)
+{
+	static const char name[] = "$.Block.Recv";
+	struct recv_report rep;
+	struct kbus_child ch;
+
+	kbus_spawn(_metadata, &ch, waiting_receiver, (void *)name);
+	ASSERT_EQ(0, kbus_wait(ch.from_child));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(ch.from_child, POLLIN, 200))
+		TH_LOG("RECVMSG returned with no message queued");
+	ASSERT_EQ(0, kbus_announce(self->a, name, "abc", 3, NULL));
+	ASSERT_EQ(0, kbus_pipe_read(ch.from_child, &rep, sizeof(rep)));
+	EXPECT_EQ(0, rep.ret);
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 3), rep.msg_len);
+	EXPECT_EQ(strlen(name), rep.name_len);
+	EXPECT_STREQ(name, rep.name);
+	kbus_child_done(_metadata, &ch);
+}
+
+/* ---- Credentials ---- */
+
+/* Child: send a message, report, and stay until told to go. */
+static int cred_sender(void *arg, int in, int out)
+{
+	int fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC), ret;
+
+	(void)arg;
+	if (fd < 0)
+		return 1;
+	ret = sr_send_name(fd, "$.Cred.Child", 0, 0, NULL);
+	if (kbus_pipe_write(out, &ret, sizeof(ret)))
+		return 2;
+	return kbus_wait(in) ? 3 : 0;
+}
+
+TEST_F_TIMEOUT(sendrecv, recvmsg_reports_sender_credentials, 30)
+{
+	struct kbus_entire_message *m;
+	struct kbus_child ch;
+	struct kbus_recv r;
+	char buf[SMALL_BUF];
+	int ret;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Cred.*", 0));
+
+	/* Sent with SENDMSG by this process. */
+	ASSERT_EQ(0, sr_send_name(self->a, "$.Cred.Msg", 0, 0, NULL));
+	m = sr_recv(_metadata, self->b, KBUS_RECV_CREDS, &r);
+	EXPECT_STREQ("$.Cred.Msg", kbus_msg_name(m));
+	EXPECT_EQ(getpid(), r.pid);
+	EXPECT_EQ(geteuid(), r.uid);
+	EXPECT_EQ(getegid(), r.gid);
+	free(m);
+
+	/* Sent with write() and SEND. */
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Cred.Old", NULL, 0, NULL));
+	m = sr_recv(_metadata, self->b, KBUS_RECV_CREDS, &r);
+	EXPECT_STREQ("$.Cred.Old", kbus_msg_name(m));
+	EXPECT_EQ(getpid(), r.pid);
+	EXPECT_EQ(geteuid(), r.uid);
+	EXPECT_EQ(getegid(), r.gid);
+	free(m);
+
+	/* Not asked for: the fields stay as they were passed. */
+	ASSERT_EQ(0, sr_send_name(self->a, "$.Cred.Msg", 0, 0, NULL));
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	r.buf_ptr = (uintptr_t)buf;
+	r.buf_len = sizeof(buf);
+	r.pid = -1;
+	r.uid = ~0U;
+	r.gid = 12345;
+	ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, &r));
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen("$.Cred.Msg"), 0), r.msg_len);
+	EXPECT_EQ(-1, r.pid);
+	EXPECT_EQ(~0U, r.uid);
+	EXPECT_EQ(12345U, r.gid);
+
+	/* Sent by another process. */
+	kbus_spawn(_metadata, &ch, cred_sender, NULL);
+	ASSERT_EQ(0, kbus_pipe_read(ch.from_child, &ret, sizeof(ret)));
+	ASSERT_EQ(0, ret);
+	m = sr_recv(_metadata, self->b, KBUS_RECV_CREDS, &r);
+	EXPECT_STREQ("$.Cred.Child", kbus_msg_name(m));
+	EXPECT_EQ(ch.pid, r.pid);
+	EXPECT_EQ(geteuid(), r.uid);
+	EXPECT_EQ(getegid(), r.gid);
+	free(m);
+	ASSERT_EQ(0, kbus_post(ch.to_child));
+	kbus_child_done(_metadata, &ch);
+
+	/* Generated by KBUS: a replier goes away before reading. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.CredReq", 1));
+	ASSERT_EQ(0, sr_send_name(self->a, "$.CredReq", KBUS_BIT_WANT_A_REPLY, 0,
+				  NULL));
+	close(self->c);
+	self->c = kbus_open(_metadata);
+	m = sr_recv(_metadata, self->a, KBUS_RECV_CREDS, &r);
+	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_GONEAWAY, kbus_msg_name(m));
+	EXPECT_TRUE(!!(m->header.flags & KBUS_BIT_SYNTHETIC));
+	EXPECT_EQ(0U, m->header.from);
+	EXPECT_EQ(0, r.pid);
+	free(m);
+}
+
+/* Stages a namespace child reports. */
+enum {
+	NS_OPEN = 1,
+	NS_UNSHARE,
+	NS_MAP,
+	NS_FORK,
+	NS_READY,
+	NS_RECV,
+	NS_SEND,
+};
+
+struct ns_report {
+	int stage;
+	int err;		/* 0 or -errno */
+	__s32 pid;
+	__u32 uid;
+	__u32 gid;
+};
+
+/* Write a report: 0, or 100 + stage if the pipe failed (an exit code). */
+static int ns_tell(int out, int stage, int err, __s32 pid, __u32 uid,
+		   __u32 gid)
+{
+	struct ns_report rep = {
+		.stage = stage,
+		.err = err,
+		.pid = pid,
+		.uid = uid,
+		.gid = gid,
+	};
+
+	return kbus_pipe_write(out, &rep, sizeof(rep)) ? 100 + stage : 0;
+}
+
+/*
+ * Read the next report of a namespace child: it must be for @stage and
+ * say success.  A refused unshare() fails the test naming @need.
+ */
+static void ns_expect(struct __test_metadata *const _metadata,
+		      struct kbus_child *c, int stage, const char *need,
+		      struct ns_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	ASSERT_EQ(0, kbus_pipe_read(c->from_child, rep, sizeof(*rep)))
+		TH_LOG("no report from the child for stage %d", stage);
+	if (rep->stage == NS_UNSHARE) {
+		ASSERT_EQ(0, rep->err)
+			TH_LOG("unshare() was refused (%s): %s needed",
+			       strerror(-rep->err), need);
+	}
+	ASSERT_EQ(stage, rep->stage)
+		TH_LOG("the child failed at stage %d: %s", rep->stage,
+		       strerror(-rep->err));
+	ASSERT_EQ(0, rep->err)
+		TH_LOG("stage %d: %s", stage, strerror(-rep->err));
+}
+
+struct userns_arg {
+	bool map;
+};
+
+/*
+ * Child: open a Ksock, enter a new user namespace (mapping its own ids to
+ * 1000 if asked), receive a message from the parent and send one back.
+ */
+static int userns_child(void *arg, int in, int out)
+{
+	const struct userns_arg *ua = arg;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	struct kbus_recv r;
+	char map[64];
+	int fd, ret;
+
+	memset(&r, 0, sizeof(r));
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return ns_tell(out, NS_OPEN, -errno, 0, 0, 0);
+	ret = kbus_bind(fd, "$.UserNs.Down", 0);
+	if (ret)
+		return ns_tell(out, NS_OPEN, ret, 0, 0, 0);
+	if (unshare(CLONE_NEWUSER))
+		return ns_tell(out, NS_UNSHARE, -errno, 0, 0, 0);
+	/* A change of user namespace clears the parent-death signal. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (ua->map) {
+		ret = write_file("/proc/self/setgroups", "deny");
+		snprintf(map, sizeof(map), "1000 %u 1", (unsigned int)uid);
+		if (!ret)
+			ret = write_file("/proc/self/uid_map", map);
+		snprintf(map, sizeof(map), "1000 %u 1", (unsigned int)gid);
+		if (!ret)
+			ret = write_file("/proc/self/gid_map", map);
+		if (ret)
+			return ns_tell(out, NS_MAP, ret, 0, 0, 0);
+	}
+	ret = ns_tell(out, NS_READY, 0, getpid(), geteuid(), getegid());
+	if (ret)
+		return ret;
+	ret = sr_recv_named(fd, "$.UserNs.Down", &r);
+	ret = ns_tell(out, NS_RECV, ret, r.pid, r.uid, r.gid);
+	if (ret)
+		return ret;
+	ret = sr_send_name(fd, "$.UserNs.Up", 0, 0, NULL);
+	ret = ns_tell(out, NS_SEND, ret, 0, 0, 0);
+	if (ret)
+		return ret;
+	/* Stay until the parent has received. */
+	return kbus_wait(in) ? 1 : 0;
+}
+
+static void check_user_ns(struct __test_metadata *const _metadata, int a,
+			  int b, bool map)
+{
+	struct userns_arg ua = { .map = map };
+	__u32 want = map ? 1000 : OVERFLOW_ID;
+	const char *need = geteuid() ?
+		"CONFIG_USER_NS=y (and unprivileged user namespaces allowed)" :
+		"CONFIG_USER_NS=y";
+	struct kbus_entire_message *m;
+	struct ns_report rep;
+	struct kbus_child ch;
+	struct kbus_recv r;
+
+	ASSERT_EQ(0, kbus_bind(b, "$.UserNs.Up", 0));
+	kbus_spawn(_metadata, &ch, userns_child, &ua);
+	ns_expect(_metadata, &ch, NS_READY, need, &rep);
+	EXPECT_EQ(want, rep.uid)
+		TH_LOG("the child's own uid in its user namespace");
+	EXPECT_EQ(want, rep.gid)
+		TH_LOG("the child's own gid in its user namespace");
+
+	/* From the parent to the child in its user namespace. */
+	ASSERT_EQ(0, sr_send_name(a, "$.UserNs.Down", 0, 0, NULL));
+	ns_expect(_metadata, &ch, NS_RECV, need, &rep);
+	EXPECT_EQ(getpid(), rep.pid);
+	EXPECT_EQ(want, rep.uid);
+	EXPECT_EQ(want, rep.gid);
+
+	/* Back: the parent sees the child's ids as they are outside. */
+	ns_expect(_metadata, &ch, NS_SEND, need, &rep);
+	m = sr_recv(_metadata, b, KBUS_RECV_CREDS, &r);
+	EXPECT_STREQ("$.UserNs.Up", kbus_msg_name(m));
+	EXPECT_EQ(ch.pid, r.pid);
+	EXPECT_EQ(geteuid(), r.uid);
+	EXPECT_EQ(getegid(), r.gid);
+	free(m);
+	ASSERT_EQ(0, kbus_post(ch.to_child));
+	kbus_child_done(_metadata, &ch);
+}
+
+TEST_F_TIMEOUT(sendrecv, creds_of_a_sender_unmapped_in_a_user_ns_are_overflow_ids, 60)
+{
+	check_user_ns(_metadata, self->a, self->b, false);
+}
+
+TEST_F_TIMEOUT(sendrecv, creds_are_translated_into_the_receivers_user_ns, 60)
+{
+	check_user_ns(_metadata, self->a, self->b, true);
+}
+
+/* Grandchild, init of a new pid namespace: receive, then send. */
+static int pidns_grandchild(int in, int out)
+{
+	struct kbus_recv r;
+	int fd, ret;
+
+	memset(&r, 0, sizeof(r));
+	/* The parent has read the child's report of our pid. */
+	if (kbus_wait(in))
+		return 1;
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return ns_tell(out, NS_OPEN, -errno, 0, 0, 0);
+	ret = kbus_bind(fd, "$.PidNs.Down", 0);
+	if (ret)
+		return ns_tell(out, NS_OPEN, ret, 0, 0, 0);
+	ret = ns_tell(out, NS_READY, 0, getpid(), 0, 0);
+	if (ret)
+		return ret;
+	ret = sr_recv_named(fd, "$.PidNs.Down", &r);
+	ret = ns_tell(out, NS_RECV, ret, r.pid, r.uid, r.gid);
+	if (ret)
+		return ret;
+	ret = sr_send_name(fd, "$.PidNs.Up", 0, 0, NULL);
+	ret = ns_tell(out, NS_SEND, ret, 0, 0, 0);
+	if (ret)
+		return ret;
+	/* Stay until the parent has received. */
+	return kbus_wait(in) ? 2 : 0;
+}
+
+/* Child: unshare the pid namespace and fork its init; report its pid. */
+static int pidns_child(void *arg, int in, int out)
+{
+	int flags = *(const int *)arg, status, ret;
+	pid_t pid;
+
+	if (unshare(flags))
+		return ns_tell(out, NS_UNSHARE, -errno, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pid = fork();
+	if (pid < 0)
+		return ns_tell(out, NS_FORK, -errno, 0, 0, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(pidns_grandchild(in, out));
+	}
+	ret = ns_tell(out, NS_FORK, 0, pid, 0, 0);
+	if (ret) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return ret;
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 3;
+	if (!WIFEXITED(status))
+		return 4;
+	return WEXITSTATUS(status) ? 10 + WEXITSTATUS(status) : 0;
+}
+
+TEST_F_TIMEOUT(sendrecv, creds_pid_is_translated_into_the_receivers_pid_ns, 60)
+{
+	/* Without root, a user namespace makes CLONE_NEWPID possible. */
+	int flags = CLONE_NEWPID | (geteuid() ? CLONE_NEWUSER : 0);
+	const char *need = geteuid() ?
+		"CONFIG_PID_NS=y and CONFIG_USER_NS=y" : "CONFIG_PID_NS=y";
+	struct kbus_entire_message *m;
+	struct ns_report rep;
+	struct kbus_child ch;
+	struct kbus_recv r;
+	pid_t gpid;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.PidNs.Up", 0));
+	kbus_spawn(_metadata, &ch, pidns_child, &flags);
+	ns_expect(_metadata, &ch, NS_FORK, need, &rep);
+	gpid = rep.pid;
+	ASSERT_LT(0, gpid);
+	ASSERT_EQ(0, kbus_post(ch.to_child));
+	ns_expect(_metadata, &ch, NS_READY, need, &rep);
+	EXPECT_EQ(1, rep.pid)
+		TH_LOG("the grandchild should be init of its pid namespace");
+
+	/* The parent is not visible in the grandchild's namespace. */
+	ASSERT_EQ(0, sr_send_name(self->a, "$.PidNs.Down", 0, 0, NULL));
+	ns_expect(_metadata, &ch, NS_RECV, need, &rep);
+	EXPECT_EQ(0, rep.pid);
+
+	/* The grandchild is, in the parent's, with the pid fork() gave. */
+	ns_expect(_metadata, &ch, NS_SEND, need, &rep);
+	m = sr_recv(_metadata, self->b, KBUS_RECV_CREDS, &r);
+	EXPECT_STREQ("$.PidNs.Up", kbus_msg_name(m));
+	EXPECT_EQ(gpid, r.pid);
+	free(m);
+	ASSERT_EQ(0, kbus_post(ch.to_child));
+	kbus_child_done(_metadata, &ch);
+}
+
+/* ---- Blocking calls and signals ---- */
+
+/* Child: a blocking RECVMSG on an empty queue; reports if it returns. */
+static int blocked_receiver(void *arg, int in, int out)
+{
+	char buf[SMALL_BUF];
+	int fd, ret;
+
+	(void)arg;
+	(void)in;
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (kbus_post(out))
+		return 2;
+	ret = sr_recvmsg(fd, buf, sizeof(buf), 0, NULL);
+	kbus_pipe_write(out, &ret, sizeof(ret));
+	return 3;
+}
+
+/* Child: an ALL_OR_WAIT SENDMSG of @arg; reports if it returns. */
+static int blocked_sender(void *arg, int in, int out)
+{
+	const char *name = arg;
+	int fd, ret;
+
+	(void)in;
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (kbus_post(out))
+		return 2;
+	ret = sr_send_name(fd, name, KBUS_BIT_ALL_OR_WAIT, 0, NULL);
+	kbus_pipe_write(out, &ret, sizeof(ret));
+	return 3;
+}
+
+/* The child is about to make its call: let it block, then kill it. */
+static void kill_blocked_child(struct __test_metadata *const _metadata,
+			       struct kbus_child *ch)
+{
+	char path[64];
+
+	ASSERT_EQ(0, kbus_wait(ch->from_child));
+	snprintf(path, sizeof(path), "/proc/%d/stat", ch->pid);
+	EXPECT_EQ(0, sr_wait_sleeping(path));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(ch->from_child, POLLIN, 100))
+		TH_LOG("the call returned when it should wait");
+	sr_kill_and_reap(_metadata, ch);
+}
+
+TEST_F_TIMEOUT(sendrecv, sigkill_ends_a_blocked_recvmsg, 30)
+{
+	struct kbus_child ch;
+
+	kbus_spawn(_metadata, &ch, blocked_receiver, NULL);
+	kill_blocked_child(_metadata, &ch);
+}
+
+TEST_F_TIMEOUT(sendrecv, sigkill_ends_a_sendmsg_waiting_for_room, 30)
+{
+	static const char name[] = "$.Kill.Send";
+	struct kbus_entire_message *m;
+	struct kbus_child ch;
+
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+	kbus_spawn(_metadata, &ch, blocked_sender, (void *)name);
+	kill_blocked_child(_metadata, &ch);
+
+	/* Nothing of the killed send is left. */
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	EXPECT_EQ(self->a_id, m->header.from);
+	free(m);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(0, sr_send_name(self->a, name, KBUS_BIT_ALL_OR_WAIT,
+				  KBUS_SEND_NONBLOCK, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+}
+
+TEST_F_TIMEOUT(sendrecv, cancel_makes_a_waiting_sendmsg_return_ecanceled, 60)
+{
+	static const char name[] = "$.Cancel";
+	struct kbus_entire_message *m;
+	struct sr_sender s;
+
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+	/* Nothing waits: nothing to do, and nothing is remembered. */
+	EXPECT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_CANCEL, NULL));
+
+	sr_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
+	/* Another Ksock's CANCEL does not touch it. */
+	EXPECT_EQ(0, kbus_ioctl(self->c, KBUS_IOC_CANCEL, NULL));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(s.pipe[0], POLLIN, 200))
+		TH_LOG("CANCEL of another Ksock ended the send");
+	EXPECT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_CANCEL, NULL));
+	EXPECT_EQ(-ECANCELED, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+
+	/* A later send waits, and goes once there is room. */
+	sr_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
+	sr_expect_next(_metadata, self->b, name);
+	EXPECT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	EXPECT_EQ(s.id.serial_num, m->header.id.serial_num);
+	free(m);
+}
+
+TEST_F_TIMEOUT(sendrecv, a_waiting_sendmsg_takes_its_id_when_delivered, 60)
+{
+	struct kbus_msg_id first, id_b;
+	struct kbus_entire_message *m;
+	struct sr_sender s;
+	int d;
+
+	d = kbus_open(_metadata);
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Wait.A", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Wait.B", 0));
+	ASSERT_EQ(0, sr_send_name(d, "$.Wait.A", 0, 0, &first));
+
+	sr_sender_start(_metadata, &s, self->a, "$.Wait.A",
+			KBUS_BIT_ALL_OR_WAIT);
+	ASSERT_EQ(0, sr_send_name(d, "$.Wait.B", 0, 0, &id_b));
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	EXPECT_STREQ("$.Wait.A", kbus_msg_name(m));
+	EXPECT_EQ(first.serial_num, m->header.id.serial_num);
+	free(m);
+	ASSERT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_LT(id_b.serial_num, s.id.serial_num)
+		TH_LOG("the waiting send kept the id of its first attempt");
+
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	EXPECT_STREQ("$.Wait.A", kbus_msg_name(m));
+	EXPECT_EQ(self->a_id, m->header.from);
+	EXPECT_EQ(s.id.network_id, m->header.id.network_id);
+	EXPECT_EQ(s.id.serial_num, m->header.id.serial_num);
+	free(m);
+	m = sr_recv(_metadata, self->c, 0, NULL);
+	EXPECT_STREQ("$.Wait.B", kbus_msg_name(m));
+	EXPECT_EQ(id_b.serial_num, m->header.id.serial_num);
+	free(m);
+	close(d);
+}
+
+TEST_F_TIMEOUT(sendrecv, unbind_wakes_a_waiting_sendmsg, 60)
+{
+	static const char name[] = "$.Unbind.Wait";
+	struct sr_sender s;
+
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+	sr_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	ASSERT_EQ(0, kbus_unbind(self->b, name, 0));
+	EXPECT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+}
+
+TEST_F_TIMEOUT(sendrecv, msgonlyonce_wakes_a_waiting_sendmsg, 60)
+{
+	struct sr_sender s;
+	__u32 old = 0xdeadbeef;
+
+	kbus_set_max_msgs(_metadata, self->b, 2);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Once.A", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Once.*", 0));
+	ASSERT_EQ(0, sr_send_name(self->a, "$.Once.B", 0, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+
+	/* Two copies do not fit. */
+	sr_sender_start(_metadata, &s, self->a, "$.Once.A",
+			KBUS_BIT_ALL_OR_WAIT);
+	ASSERT_EQ(0, kbus_set_u32(self->b, KBUS_IOC_MSGONLYONCE, 1, &old));
+	EXPECT_EQ(0U, old);
+	EXPECT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(2U, kbus_num_msgs(_metadata, self->b));
+	sr_expect_next(_metadata, self->b, "$.Once.B");
+	sr_expect_next(_metadata, self->b, "$.Once.A");
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+}
+
+/* ---- poll and epoll ---- */
+
+TEST_F(sendrecv, nonblocking_all_or_wait_sendmsg_keeps_nothing)
+{
+	static const char name[] = "$.Keep";
+	struct kbus_message_header h;
+	__u64 dropped = ~0ULL;
+	int nb;
+
+	nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, nb);
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+
+	EXPECT_EQ(-EAGAIN, sr_send_name(self->a, name, KBUS_BIT_ALL_OR_WAIT,
+					KBUS_SEND_NONBLOCK, NULL));
+	EXPECT_EQ(-EAGAIN, sr_send_name(nb, name, KBUS_BIT_ALL_OR_WAIT, 0,
+					NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_DROPPED, &dropped));
+	EXPECT_EQ(0ULL, dropped);
+
+	/* Neither Ksock is left "sending": write() is free. */
+	kbus_msg_init(&h, name, NULL, 0);
+	EXPECT_EQ(0, kbus_write_msg(self->a, &h, false));
+	EXPECT_EQ(0, kbus_discard(self->a));
+	EXPECT_EQ(0, kbus_write_msg(nb, &h, false));
+	EXPECT_EQ(0, kbus_discard(nb));
+
+	/* Room made and polled: nothing turns up later. */
+	sr_expect_next(_metadata, self->b, name);
+	kbus_poll_now(self->a);
+	kbus_poll_now(nb);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	close(nb);
+}
+
+TEST_F(sendrecv, pollout_after_eagain_waits_for_room)
+{
+	static const char name[] = "$.Out";
+	struct epoll_event ev, got;
+	int nb, lt, et;
+
+	nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, nb);
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+	EXPECT_TRUE(!!(kbus_poll_now(nb) & POLLOUT));
+
+	EXPECT_EQ(-EAGAIN, sr_send_name(nb, name, KBUS_BIT_ALL_OR_WAIT, 0,
+					NULL));
+	EXPECT_FALSE(kbus_poll_now(nb) & POLLOUT);
+
+	lt = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, lt);
+	et = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, et);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLOUT;
+	ev.data.fd = nb;
+	ASSERT_EQ(0, epoll_ctl(lt, EPOLL_CTL_ADD, nb, &ev));
+	ev.events = EPOLLOUT | EPOLLET;
+	ASSERT_EQ(0, epoll_ctl(et, EPOLL_CTL_ADD, nb, &ev));
+	EXPECT_EQ(0, epoll_wait(lt, &got, 1, 0));
+	EXPECT_EQ(0, epoll_wait(et, &got, 1, 0));
+	EXPECT_FALSE(kbus_poll_now(nb) & POLLOUT);
+
+	/* Room is made. */
+	sr_expect_next(_metadata, self->b, name);
+	EXPECT_TRUE(!!(kbus_poll_now(nb) & POLLOUT));
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(1, epoll_wait(lt, &got, 1, KBUS_WAIT_MS));
+	EXPECT_TRUE(!!(got.events & EPOLLOUT));
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(1, epoll_wait(et, &got, 1, KBUS_WAIT_MS))
+		TH_LOG("edge-triggered epoll missed the room being made");
+	EXPECT_TRUE(!!(got.events & EPOLLOUT));
+
+	EXPECT_EQ(0, sr_send_name(nb, name, KBUS_BIT_ALL_OR_WAIT, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	/* Writable again, full queue or not: the last send went. */
+	EXPECT_TRUE(!!(kbus_poll_now(nb) & POLLOUT));
+	close(et);
+	close(lt);
+	close(nb);
+}
+
+TEST_F(sendrecv, epoll_reports_pollin_level_and_edge_triggered)
+{
+	static const char name[] = "$.In";
+	struct epoll_event ev, got;
+	int lt, et;
+
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	lt = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, lt);
+	et = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, et);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = self->b;
+	ASSERT_EQ(0, epoll_ctl(lt, EPOLL_CTL_ADD, self->b, &ev));
+	ev.events = EPOLLIN | EPOLLET;
+	ASSERT_EQ(0, epoll_ctl(et, EPOLL_CTL_ADD, self->b, &ev));
+	EXPECT_EQ(0, epoll_wait(lt, &got, 1, 0));
+	EXPECT_EQ(0, epoll_wait(et, &got, 1, 0));
+
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(1, epoll_wait(lt, &got, 1, KBUS_WAIT_MS));
+	EXPECT_TRUE(!!(got.events & EPOLLIN));
+	memset(&got, 0, sizeof(got));
+	ASSERT_EQ(1, epoll_wait(et, &got, 1, KBUS_WAIT_MS));
+	EXPECT_TRUE(!!(got.events & EPOLLIN));
+
+	/* Level-triggered reports it again, edge-triggered does not. */
+	EXPECT_EQ(1, epoll_wait(lt, &got, 1, 0));
+	EXPECT_EQ(0, epoll_wait(et, &got, 1, 0));
+
+	/* Another message is another edge. */
+	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
+	memset(&got, 0, sizeof(got));
+	EXPECT_EQ(1, epoll_wait(et, &got, 1, KBUS_WAIT_MS));
+	EXPECT_TRUE(!!(got.events & EPOLLIN));
+	EXPECT_EQ(0, epoll_wait(et, &got, 1, 0));
+
+	/* Drained: neither reports. */
+	sr_expect_next(_metadata, self->b, name);
+	sr_expect_next(_metadata, self->b, name);
+	EXPECT_EQ(0, epoll_wait(lt, &got, 1, 0));
+	EXPECT_EQ(0, epoll_wait(et, &got, 1, 0));
+	close(et);
+	close(lt);
+}
+
+TEST_F(sendrecv, poll_does_not_send_a_refused_sendmsg)
+{
+	static const char name[] = "$.Poll.Req";
+	struct kbus_entire_message *m;
+	struct pollfd p;
+	int nb;
+
+	nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, nb);
+	kbus_set_max_msgs(_metadata, self->c, 1);
+	ASSERT_EQ(0, kbus_bind(self->c, name, 1));
+	ASSERT_EQ(0, sr_send_name(nb, name, KBUS_BIT_WANT_A_REPLY, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->c));
+
+	EXPECT_EQ(-EAGAIN, sr_send_name(nb, name, KBUS_BIT_WANT_A_REPLY |
+					KBUS_BIT_ALL_OR_WAIT, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->c));
+
+	/* Room at the replier. */
+	m = sr_recv(_metadata, self->c, 0, NULL);
+	free(m);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->c));
+
+	memset(&p, 0, sizeof(p));
+	p.fd = nb;
+	p.events = POLLIN;
+	EXPECT_LE(0, poll(&p, 1, 0));
+	EXPECT_TRUE(!!(kbus_poll_now(nb) & POLLOUT));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->c))
+		TH_LOG("poll() sent the refused request");
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, nb));
+
+	/* Sending it again would have worked. */
+	EXPECT_EQ(0, sr_send_name(nb, name, KBUS_BIT_WANT_A_REPLY |
+				  KBUS_BIT_ALL_OR_WAIT, 0, NULL));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->c));
+	close(nb);
+}
+
+TEST_HARNESS_MAIN
