@@ -65,7 +65,7 @@ static void usage(FILE *f)
 "  bindings                       list the bindings (from debugfs)\n"
 "  stats                          show bus and Ksock statistics (debugfs)\n"
 "  new-bus                        create a new bus and print its number\n"
-"  version                        show the KBUS ABI version and features\n"
+"  version                        show the KBUS ABI version and limits\n"
 "  help                           show this text\n"
 "\n"
 "Options:\n"
@@ -122,9 +122,31 @@ static int parse_uint(const char *s, const char *what, long max, long *val)
 	return 0;
 }
 
+/*
+ * Open the bus named by -b: a bus number ("0") or a device path
+ * ("/dev/kbus1").  The Ksock is not passed on to the commands that
+ * "kbus reply" runs.  Returns it, or -EINVAL if -b is neither, or -errno.
+ */
+static int open_spec(const char *spec)
+{
+	const int flags = O_RDWR | O_CLOEXEC;
+	unsigned long bus;
+	char *end;
+
+	if (!*spec)
+		return -EINVAL;
+	if (strchr(spec, '/'))
+		return kbus_ksock_open_by_name(spec, flags);
+	errno = 0;
+	bus = strtoul(spec, &end, 10);
+	if (errno || *end || bus > UINT32_MAX || spec[0] == '-')
+		return -EINVAL;
+	return kbus_ksock_open(bus, flags);
+}
+
 static int open_bus(void)
 {
-	int ks = kbus_open_spec(bus_spec, O_RDWR);
+	int ks = open_spec(bus_spec);
 
 	if (ks == -EINVAL) {
 		err_msg("invalid bus '%s': give a number or a device path",
@@ -224,7 +246,7 @@ static int get_data(bool from_stdin, int argc, char **argv, int idx,
 	return 0;
 }
 
-static void print_id(const char *what, const struct kbus_msg_id *id)
+static void print_id(const char *what, const kbus_msg_id_t *id)
 {
 	if (verbose)
 		fprintf(stderr, "kbus: %s %u:%u\n", what, id->network_id,
@@ -235,7 +257,7 @@ static void print_id(const char *what, const struct kbus_msg_id *id)
 
 static int cmd_send(int argc, char **argv)
 {
-	struct kbus_msg_id id;
+	kbus_msg_id_t id;
 	bool from_stdin = false, allocated;
 	size_t len;
 	char *data;
@@ -263,13 +285,17 @@ static int cmd_send(int argc, char **argv)
 		goto out;
 	}
 	err = kbus_announce(ks, argv[optind], data, len, &id);
-	if (err) {
+	if (err == -EPERM) {
+		err_msg("cannot send %s: not permitted: only KBUS sends $.KBUS names",
+			argv[optind]);
+		ret = EXIT_KBUS;
+	} else if (err) {
 		err_msg("cannot send %s: %s", argv[optind], kbus_strerror(err));
 		ret = EXIT_KBUS;
 	} else {
 		print_id("sent", &id);
 	}
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 out:
 	if (allocated)
 		free(data);
@@ -278,11 +304,20 @@ out:
 
 /* ---- request ---- */
 
-/* Print the data of @msg, ending with a newline (none if no data). */
-static void print_data(const struct kbus_msg *msg, bool empty_line)
+/* Print @msg on one line (kbus_msg_format()) on @f. */
+static void print_msg(FILE *f, const kbus_message_t *msg)
 {
-	const char *d = msg->data;
-	uint32_t n = msg->hdr.data_len;
+	char line[1024];
+
+	kbus_msg_format(msg, line, sizeof(line), 256);
+	fprintf(f, "%s\n", line);
+}
+
+/* Print the data of @msg, ending with a newline (none if no data). */
+static void print_data(const kbus_message_t *msg, bool empty_line)
+{
+	const char *d = kbus_msg_data_ptr(msg);
+	uint32_t n = msg->data_len;
 
 	if (n) {
 		fwrite(d, 1, n, stdout);
@@ -298,9 +333,9 @@ static int cmd_request(int argc, char **argv)
 {
 	long timeout = DEFAULT_REQUEST_TIMEOUT_MS, to = 0;
 	bool from_stdin = false, allocated;
-	struct kbus_msg_id id;
-	struct kbus_msg reply;
-	const char *name, *meaning;
+	kbus_message_t *reply;
+	kbus_msg_id_t id;
+	const char *name, *meaning, *rname;
 	size_t len;
 	char *data;
 	int opt, ks, err, ret;
@@ -350,6 +385,11 @@ static int cmd_request(int argc, char **argv)
 			name, to, name);
 		ret = EXIT_KBUS;
 		goto out_close;
+	} else if (err == -EPERM) {
+		err_msg("request %s: not permitted: only KBUS sends $.KBUS names",
+			name);
+		ret = EXIT_KBUS;
+		goto out_close;
 	} else if (err) {
 		err_msg("request %s: %s", name, kbus_strerror(err));
 		ret = EXIT_KBUS;
@@ -365,22 +405,23 @@ static int cmd_request(int argc, char **argv)
 	} else if (!err) {
 		err_msg("request %s: no reply within %ld ms", name, timeout);
 		ret = EXIT_TIMEOUT;
-	} else if (kbus_msg_is_synthetic(&reply)) {
-		meaning = kbus_synthetic_meaning(reply.name);
+	} else if (kbus_msg_is_synthetic(reply)) {
+		rname = kbus_msg_name_ptr(reply);
+		meaning = kbus_synthetic_meaning(rname);
 		err_msg("request %s (%u:%u) got %s%s%s", name,
-			id.network_id, id.serial_num, reply.name,
+			id.network_id, id.serial_num, rname,
 			meaning ? ": " : "", meaning ? meaning : "");
 		ret = EXIT_TIMEOUT;
-		kbus_msg_free(&reply);
+		kbus_msg_delete(&reply);
 	} else {
 		if (verbose)
-			kbus_msg_print(stdout, &reply);
+			print_msg(stdout, reply);
 		else
-			print_data(&reply, false);
-		kbus_msg_free(&reply);
+			print_data(reply, false);
+		kbus_msg_delete(&reply);
 	}
 out_close:
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 out:
 	if (allocated)
 		free(data);
@@ -401,7 +442,7 @@ static int cmd_listen(int argc, char **argv)
 {
 	long count = 0, timeout = -1, seen = 0;
 	bool data_only = false;
-	struct kbus_msg msg;
+	kbus_message_t *msg;
 	int64_t deadline = -1;
 	int opt, ks, err, i, left;
 
@@ -429,11 +470,11 @@ static int cmd_listen(int argc, char **argv)
 	if (ks < 0)
 		return EXIT_KBUS;
 	for (i = optind; i < argc; i++) {
-		err = kbus_bind(ks, argv[i], false);
+		err = kbus_ksock_bind(ks, argv[i], 0);
 		if (err) {
 			err_msg("cannot listen to %s: %s", argv[i],
 				kbus_strerror(err));
-			kbus_close(ks);
+			kbus_ksock_close(ks);
 			return EXIT_KBUS;
 		}
 	}
@@ -450,11 +491,11 @@ static int cmd_listen(int argc, char **argv)
 		err = kbus_recv_timeout(ks, &msg, left);
 		if (err < 0) {
 			err_msg("receiving: %s", kbus_strerror(err));
-			kbus_close(ks);
+			kbus_ksock_close(ks);
 			return EXIT_KBUS;
 		}
 		if (!err) {
-			kbus_close(ks);
+			kbus_ksock_close(ks);
 			if (!count)
 				return EXIT_OK;
 			err_msg("listen: %ld of %ld messages within %ld ms",
@@ -462,14 +503,14 @@ static int cmd_listen(int argc, char **argv)
 			return EXIT_TIMEOUT;
 		}
 		if (data_only)
-			print_data(&msg, true);
+			print_data(msg, true);
 		else
-			kbus_msg_print(stdout, &msg);
+			print_msg(stdout, msg);
 		fflush(stdout);
-		kbus_msg_free(&msg);
+		kbus_msg_delete(&msg);
 		seen++;
 	}
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return EXIT_OK;
 }
 
@@ -506,12 +547,12 @@ static void set_env_u32(const char *var, uint32_t v)
  * the rest is read and dropped) into *@out.  Returns the wait status, or
  * a negative errno.
  */
-static int run_cmd(char **cmd, const struct kbus_msg *req, char **out,
+static int run_cmd(char **cmd, const kbus_message_t *req, char **out,
 		   size_t *out_len, size_t max, bool *truncated)
 {
 	int inp[2], outp[2], status, err = 0;
-	const char *in = req->data;
-	size_t in_len = req->hdr.data_len, in_off = 0, size = 0;
+	const char *in = kbus_msg_data_ptr(req);
+	size_t in_len = req->data_len, in_off = 0, size = 0;
 	char drop[4096];
 	struct pollfd pfd[2];
 	pid_t pid;
@@ -542,9 +583,9 @@ static int run_cmd(char **cmd, const struct kbus_msg *req, char **out,
 		if (dup2(inp[0], STDIN_FILENO) < 0 ||
 		    dup2(outp[1], STDOUT_FILENO) < 0)
 			_exit(126);
-		setenv("KBUS_NAME", req->name, 1);
-		set_env_u32("KBUS_FROM", req->hdr.from);
-		set_env_u32("KBUS_ID", req->hdr.id.serial_num);
+		setenv("KBUS_NAME", kbus_msg_name_ptr(req), 1);
+		set_env_u32("KBUS_FROM", req->from);
+		set_env_u32("KBUS_ID", req->id.serial_num);
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "kbus: cannot run %s: %s\n", cmd[0],
 			strerror(errno));
@@ -619,9 +660,9 @@ static int run_cmd(char **cmd, const struct kbus_msg *req, char **out,
 static int cmd_reply(int argc, char **argv)
 {
 	long count = 0, served = 0;
-	uint32_t max_size = 0;
-	struct kbus_msg_id id;
-	struct kbus_msg req;
+	uint32_t max_size = 0;	/* 0: read the bus's maximum */
+	kbus_message_t *req;
+	kbus_msg_id_t id;
 	const char *name;
 	char **cmd = NULL;
 	size_t out_len, max;
@@ -648,7 +689,7 @@ static int cmd_reply(int argc, char **argv)
 	ks = open_bus();
 	if (ks < 0)
 		return EXIT_KBUS;
-	err = kbus_bind(ks, name, true);
+	err = kbus_ksock_bind(ks, name, 1);
 	if (err) {
 		if (err == -EADDRINUSE)
 			err_msg("cannot reply to %s: another Ksock is already its replier",
@@ -656,11 +697,11 @@ static int cmd_reply(int argc, char **argv)
 		else
 			err_msg("cannot reply to %s: %s", name,
 				kbus_strerror(err));
-		kbus_close(ks);
+		kbus_ksock_close(ks);
 		return EXIT_KBUS;
 	}
 	/* The reply must fit in a message on this bus. */
-	if (kbus_max_message_size(ks, 0, &max_size) || !max_size)
+	if (kbus_ksock_max_message_size(ks, &max_size) || !max_size)
 		max_size = 1024;
 	max = max_size - KBUS_ENTIRE_MSG_LEN(strlen(name), 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -669,21 +710,21 @@ static int cmd_reply(int argc, char **argv)
 		err = kbus_recv_timeout(ks, &req, -1);
 		if (err < 0) {
 			err_msg("receiving: %s", kbus_strerror(err));
-			kbus_close(ks);
+			kbus_ksock_close(ks);
 			return EXIT_KBUS;
 		}
 		if (!err)
 			continue;
-		if (!kbus_msg_wants_us_to_reply(&req)) {
-			kbus_msg_free(&req);
+		if (!kbus_msg_wants_us_to_reply(req)) {
+			kbus_msg_delete(&req);
 			continue;
 		}
 		if (verbose) {
 			fputs("kbus: serving ", stderr);
-			kbus_msg_print(stderr, &req);
+			print_msg(stderr, req);
 		}
 		if (cmd) {
-			status = run_cmd(cmd, &req, &out, &out_len, max,
+			status = run_cmd(cmd, req, &out, &out_len, max,
 					 &truncated);
 			if (status < 0) {
 				err_msg("cannot run %s: %s", cmd[0],
@@ -701,24 +742,24 @@ static int cmd_reply(int argc, char **argv)
 					cmd[0], max);
 		} else {
 			out = NULL;
-			out_len = req.hdr.data_len;
+			out_len = req->data_len;
 		}
-		err = kbus_reply(ks, &req, cmd ? out : req.data, out_len,
-				 &id);
+		err = kbus_reply(ks, req, cmd ? out : kbus_msg_data_ptr(req),
+				 out_len, &id);
 		if (err == -EADDRNOTAVAIL)
 			err_msg("cannot reply to %u:%u: the requester has gone away",
-				req.hdr.id.network_id, req.hdr.id.serial_num);
+				req->id.network_id, req->id.serial_num);
 		else if (err)
 			err_msg("cannot reply to %u:%u: %s",
-				req.hdr.id.network_id, req.hdr.id.serial_num,
+				req->id.network_id, req->id.serial_num,
 				kbus_strerror(err));
 		else
 			print_id("sent reply", &id);
 		free(out);
-		kbus_msg_free(&req);
+		kbus_msg_delete(&req);
 		served++;
 	}
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return EXIT_OK;
 }
 
@@ -732,7 +773,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void print_stamped(const struct kbus_msg *msg)
+static void print_stamped(const kbus_message_t *msg)
 {
 	char line[1200], stamp[32];
 	struct timeval tv;
@@ -751,9 +792,9 @@ static int cmd_monitor(int argc, char **argv)
 	bool events = false, restore = false;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block, wait_mask;
+	uint32_t max_msgs = 10000;
+	kbus_message_t *msg;
 	struct pollfd pfd;
-	uint32_t old = 0;
-	struct kbus_msg msg;
 	int opt, ks, err, ret = EXIT_OK;
 
 	while ((opt = getopt(argc, argv, "e")) != -1) {
@@ -771,23 +812,24 @@ static int cmd_monitor(int argc, char **argv)
 	ks = open_bus();
 	if (ks < 0)
 		return EXIT_KBUS;
-	err = kbus_bind(ks, "$.*", false);
+	err = kbus_ksock_bind(ks, "$.*", 0);
 	if (err) {
 		err_msg("cannot listen to $.*: %s", kbus_strerror(err));
-		kbus_close(ks);
+		kbus_ksock_close(ks);
 		return EXIT_KBUS;
 	}
 	/* Turning reports on also queues an event per existing replier. */
 	if (events) {
-		kbus_max_messages(ks, 10000, NULL);
-		err = kbus_report_replier_binds(ks, 1, &old);
-		if (err) {
+		kbus_ksock_max_messages(ks, &max_msgs);
+		/* Returns whether they were on before (or -errno). */
+		err = kbus_ksock_report_replier_binds(ks, 1);
+		if (err < 0) {
 			err_msg("cannot turn on replier bind events: %s",
 				kbus_strerror(err));
-			kbus_close(ks);
+			kbus_ksock_close(ks);
 			return EXIT_KBUS;
 		}
-		restore = !old;
+		restore = !err;
 	}
 	/* The signals are only let in while waiting: none can be missed. */
 	sigemptyset(&block);
@@ -802,15 +844,15 @@ static int cmd_monitor(int argc, char **argv)
 	pfd.fd = ks;
 	pfd.events = POLLIN;
 	while (!stop) {
-		err = kbus_recv(ks, &msg);
+		err = kbus_ksock_read_next_msg(ks, &msg);
 		if (err < 0) {
 			err_msg("receiving: %s", kbus_strerror(err));
 			ret = EXIT_KBUS;
 			break;
 		}
-		if (err) {
-			print_stamped(&msg);
-			kbus_msg_free(&msg);
+		if (msg) {
+			print_stamped(msg);
+			kbus_msg_delete(&msg);
 			continue;
 		}
 		if (ppoll(&pfd, 1, NULL, &wait_mask) < 0 && errno != EINTR) {
@@ -820,8 +862,8 @@ static int cmd_monitor(int argc, char **argv)
 		}
 	}
 	if (restore)
-		kbus_report_replier_binds(ks, 0, NULL);
-	kbus_close(ks);
+		kbus_ksock_report_replier_binds(ks, 0);
+	kbus_ksock_close(ks);
 	return ret;
 }
 
@@ -837,8 +879,8 @@ static int cmd_replier(int argc, char **argv)
 	ks = open_bus();
 	if (ks < 0)
 		return EXIT_KBUS;
-	err = kbus_find_replier(ks, argv[1], &id);
-	kbus_close(ks);
+	err = kbus_ksock_find_replier(ks, argv[1], &id);
+	kbus_ksock_close(ks);
 	if (err < 0) {
 		err_msg("replier %s: %s", argv[1], kbus_strerror(err));
 		return EXIT_KBUS;
@@ -853,12 +895,8 @@ static int cmd_replier(int argc, char **argv)
 
 static int cmd_version(int argc, char **argv)
 {
-	static const char * const features[] = {
-		"base", "dropped", "blocking-send", "byte-budget",
-	};
-	struct kbus_version v;
-	uint32_t id, size;
-	unsigned int i;
+	struct kbus_ksock_info info;
+	uint32_t size = 0, abs_size = 1;	/* 0: current, 1: absolute */
 	int ks, err;
 
 	(void)argv;
@@ -867,27 +905,20 @@ static int cmd_version(int argc, char **argv)
 	ks = open_bus();
 	if (ks < 0)
 		return EXIT_KBUS;
-	err = kbus_version(ks, &v);
+	err = kbus_ksock_info(ks, &info);
 	if (!err)
-		err = kbus_ksock_id(ks, &id);
+		err = kbus_ksock_max_message_size(ks, &size);
 	if (!err)
-		err = kbus_max_message_size(ks, 0, &size);
-	kbus_close(ks);
+		err = kbus_ksock_max_message_size(ks, &abs_size);
+	kbus_ksock_close(ks);
 	if (err) {
 		err_msg("version: %s", kbus_strerror(err));
 		return EXIT_KBUS;
 	}
-	printf("KBUS ABI version %u (header: %u)\nfeatures:", v.abi_version,
+	printf("KBUS ABI version %u (header: %u)\n", info.abi_version,
 	       KBUS_ABI_VERSION);
-	for (i = 0; i < 32; i++) {
-		if (!(v.features & (1U << i)))
-			continue;
-		if (i < ARRAY_SIZE(features))
-			printf(" %s", features[i]);
-		else
-			printf(" bit%u", i);
-	}
-	printf("\nmax message size: %u\nthis Ksock: %u\n", size, id);
+	printf("max message size: %u (absolute maximum %u)\nthis Ksock: %u\n",
+	       size, abs_size, info.ksock_id);
 	return EXIT_OK;
 }
 
@@ -902,8 +933,8 @@ static int cmd_new_bus(int argc, char **argv)
 	ks = open_bus();
 	if (ks < 0)
 		return EXIT_KBUS;
-	err = kbus_new_device(ks, &bus);
-	kbus_close(ks);
+	err = kbus_ksock_new_device(ks, &bus);
+	kbus_ksock_close(ks);
 	if (err == -EPERM) {
 		err_msg("new-bus: creating a bus needs CAP_SYS_ADMIN");
 		return EXIT_KBUS;

@@ -105,6 +105,9 @@ fi
 check "kbus help prints the usage" grep -q '^usage: kbus' "$tmp/help"
 "$K" frobnicate > /dev/null 2>&1
 check "an unknown command is a usage error (exit 1)" [ $? = 1 ]
+"$K" -b "$bus" version > "$tmp/version" 2>&1
+check "kbus version reports KBUS ABI version 2" \
+	grep -q '^KBUS ABI version 2 ' "$tmp/version"
 
 # --- listen + send ---
 "$K" -b "$bus" listen -n 1 -t 10000 '$.*' > "$tmp/listen" 2>&1 &
@@ -171,6 +174,15 @@ if [ $st = 2 ] && grep -q 'invalid message name' "$tmp/err"; then
 	ok "an invalid name fails with exit status 2"
 else
 	not_ok "an invalid name fails with exit status 2" \
+		"exit status $st: $(cat "$tmp/err")"
+fi
+
+"$K" -b "$bus" send '$.KBUS.Test' x > /dev/null 2> "$tmp/err"
+st=$?
+if [ $st = 2 ] && grep -q 'not permitted' "$tmp/err"; then
+	ok "sending a \$.KBUS name is refused (EPERM) with exit status 2"
+else
+	not_ok "sending a \$.KBUS name is refused (EPERM) with exit status 2" \
 		"exit status $st: $(cat "$tmp/err")"
 fi
 

@@ -247,11 +247,10 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 {
 	struct kbus_name_node *node = b->node;
 	struct kbus_bus *bus = b->ksock->bus;
-	bool was_replier = b->is_replier;
 
 	lockdep_assert_held(&bus->lock);
 
-	trace_kbus_unbind(b->ksock, node->full, was_replier);
+	trace_kbus_unbind(b->ksock, node->full, b->is_replier);
 	if (b->is_replier)
 		node->replier = NULL;
 	else

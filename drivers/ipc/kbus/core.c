@@ -15,8 +15,10 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 #include <linux/xarray.h>
 
 #include "bind.h"
@@ -32,11 +34,11 @@
  *
  * KBUS has four kinds of locks.  In acquisition order:
  *
- * 1. &kbus_ksock.rd_lock and &kbus_ksock.wr_lock (mutexes): each serialises
- *    one side of one open file (NEXTMSG/LENLEFT/read(), and
- *    write()/SEND/DISCARD).  They protect only that file's own reading or
- *    writing state and are the only locks held while copying to or from
- *    user space.  A Ksock never takes another Ksock's rd_lock or wr_lock.
+ * 1. &kbus_ksock.rd_lock (mutex): serialises the receivers of one open
+ *    file from the moment a message leaves its queue to the end of its
+ *    copy to user space, so that they deliver it in queue order.  Never
+ *    held while waiting for a message; the only lock held while copying
+ *    to user space.  A Ksock never takes another Ksock's rd_lock.
  *
  * 2. &kbus_buses_lock (mutex): the list of buses and bus creation.  Taken
  *    before a bus lock (debugfs walks every bus).
@@ -51,9 +53,10 @@
  * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups under the
  *    bus lock.
  *
- * Lockless paths: read() copies from &kbus_ksock.cur, which the file owns
- * and whose message is immutable; poll reads &kbus_ksock.queue_len with
- * READ_ONCE() (paired with WRITE_ONCE() in the queue helpers) after
+ * Lockless paths: a receiver copies from the message it popped, which is
+ * immutable once sent; poll reads &kbus_ksock.queue_len with READ_ONCE()
+ * (paired with WRITE_ONCE() in the queue helpers) and the room state of
+ * its last send (smp_load_acquire()/smp_store_release()) after
  * registering on the wait queue, so a message queued in between wakes it.
  *
  * Lifetimes: a bus is freed by the release of its &struct device, after
@@ -118,6 +121,7 @@ struct kbus_bus *kbus_bus_alloc(u32 index)
 	atomic_set(&bus->room_seq, 0);
 	atomic_long_set(&bus->bytes, 0);
 	bus->max_msg_size = KBUS_DEF_MAX_MESSAGE_SIZE;
+	bus->user_ns = get_user_ns(&init_user_ns);
 	return bus;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_alloc);
@@ -132,6 +136,7 @@ void kbus_bus_free(struct kbus_bus *bus)
 {
 	WARN_ON_ONCE(!list_empty(&bus->ksocks));
 	xa_destroy(&bus->ksock_ids);
+	put_user_ns(bus->user_ns);
 	mutex_destroy(&bus->lock);
 	kfree(bus);
 }
@@ -204,13 +209,12 @@ static void kbus_bus_destroy(struct kbus_bus *bus)
 /**
  * kbus_ksock_create() - Open a Ksock on a bus.
  * @bus: the bus.
- * @may_admin: whether the opener may change bus-wide settings.
  *
  * Context: Process context; takes the bus lock.
  * Return: the Ksock, ERR_PTR(-ENODEV) if the bus is going away,
  * ERR_PTR(-EBUSY) if every Ksock id is in use, or ERR_PTR(-ENOMEM).
  */
-struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool may_admin)
+struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 {
 	struct kbus_ksock *ks;
 	int ret;
@@ -219,8 +223,7 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool may_admin)
 	if (!ks)
 		return ERR_PTR(-ENOMEM);
 	ks->bus = bus;
-	ks->pid = task_tgid_vnr(current);
-	ks->may_admin = may_admin;
+	ks->pid = get_pid(task_tgid(current));
 	ks->max_msgs = KBUS_DEF_MAX_MESSAGES;
 	INIT_LIST_HEAD(&ks->bus_node);
 	INIT_LIST_HEAD(&ks->queue);
@@ -229,7 +232,6 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool may_admin)
 	INIT_LIST_HEAD(&ks->owed);
 	init_waitqueue_head(&ks->wait);
 	mutex_init(&ks->rd_lock);
-	mutex_init(&ks->wr_lock);
 
 	mutex_lock(&bus->lock);
 	if (bus->dead) {
@@ -247,6 +249,7 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool may_admin)
 
 err_unlock:
 	mutex_unlock(&bus->lock);
+	put_pid(ks->pid);
 	kfree(ks);
 	return ERR_PTR(ret);
 }
@@ -290,10 +293,8 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	kbus_bus_room_locked(bus);
 	mutex_unlock(&bus->lock);
 
-	kbus_qentry_free(ks->cur);
-	kbus_msg_put(ks->wr_msg);
+	put_pid(ks->pid);
 	mutex_destroy(&ks->rd_lock);
-	mutex_destroy(&ks->wr_lock);
 	kfree(ks);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_release);

@@ -21,7 +21,7 @@ void kbus_bus_free(struct kbus_bus *bus);
 int kbus_bus_create(u32 *index);
 struct kbus_bus *kbus_bus_get_by_minor(unsigned int minor);
 
-struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool may_admin);
+struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus);
 void kbus_ksock_release(struct kbus_ksock *ks);
 struct kbus_ksock *kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id);
 void kbus_next_msg_id_locked(struct kbus_bus *bus, struct kbus_msg_id *id);

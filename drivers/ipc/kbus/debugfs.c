@@ -14,6 +14,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
 #include <linux/seq_file.h>
 
 #include "core.h"
@@ -32,7 +33,8 @@ static int bindings_show(struct seq_file *m, void *v)
 		mutex_lock(&bus->lock);
 		list_for_each_entry(b, &bus->bindings, bus_link)
 			seq_printf(m, "%3u: %8u %8lu  %c  %s\n", bus->index,
-				   b->ksock->id, (unsigned long)b->ksock->pid,
+				   b->ksock->id,
+				   (unsigned long)pid_vnr(b->ksock->pid),
 				   b->is_replier ? 'R' : 'L', b->node->full);
 		mutex_unlock(&bus->lock);
 	}
@@ -53,9 +55,8 @@ static int stats_show(struct seq_file *m, void *v)
 			   bus->index, bus->next_ksock_id, bus->next_serial + 1,
 			   bus->max_msg_size);
 		list_for_each_entry(ks, &bus->ksocks, bus_node) {
-			seq_printf(m, "  ksock %u pid %d last msg %u:%u queue %u of %u\n",
-				   ks->id, ks->pid, ks->last_sent.network_id,
-				   ks->last_sent.serial_num, ks->queue_len,
+			seq_printf(m, "  ksock %u pid %d queue %u of %u\n",
+				   ks->id, pid_vnr(ks->pid), ks->queue_len,
 				   ks->max_msgs);
 			seq_printf(m, "    outstanding requests %u, unreplied to %u, dropped %llu\n",
 				   ks->num_outstanding, ks->num_owed,

@@ -19,12 +19,12 @@
 /**
  * DOC: Replier bind events
  *
- * With %KBUS_IOC_REPORTREPLIERBINDS on, every time a replier binds to or
+ * With %KBUS_OPT_REPORT_REPLIER_BINDS on, every time a replier binds to or
  * unbinds from a name, KBUS announces ``$.KBUS.ReplierBindEvent`` (data:
- * struct kbus_replier_bind_event_data) to its listeners, before the
- * binding changes.  The event is sent as %KBUS_BIT_ALL_OR_FAIL: if a
- * listener has no room, BIND or UNBIND fails with -EAGAIN and nothing
- * changes.
+ * struct kbus_replier_bind_event_data) to its listeners: once the binding
+ * has been made, or before it is removed.  The event is sent as
+ * %KBUS_BIT_ALL_OR_FAIL: if a listener has no room, BIND or UNBIND fails
+ * with -EAGAIN and nothing changes (a binding just made is undone).
  *
  * A Ksock that closes cannot fail, so its unbind events reach full
  * listeners past their queue limit, up to %KBUS_MAX_UNSENT_UNBIND_MESSAGES

@@ -41,9 +41,10 @@
  * @next_serial: serial number of the next message (protected by @lock).
  * @max_msg_size: largest entire message accepted (protected by @lock;
  *                writers read it with READ_ONCE() before sending).
- * @verbose: the VERBOSE setting (protected by @lock).
- * @report_replier_binds: the REPORTREPLIERBINDS setting (protected by
- *                        @lock).
+ * @user_ns: the user namespace that owns the bus: %CAP_SYS_ADMIN in it is
+ *           needed to change bus-wide settings (a reference; invariant).
+ * @report_replier_binds: the %KBUS_OPT_REPORT_REPLIER_BINDS option
+ *                        (protected by @lock).
  * @bus_node: entry in the list of all buses (protected by kbus_buses_lock).
  * @write_wait: senders waiting for room (%KBUS_BIT_ALL_OR_WAIT); woken
  *              whenever a queue of the bus gets room or a Ksock or
@@ -69,7 +70,7 @@ struct kbus_bus {
 	u32 next_ksock_id;
 	u32 next_serial;
 	u32 max_msg_size;
-	bool verbose;
+	struct user_namespace *user_ns;
 	bool report_replier_binds;
 	struct list_head bus_node;
 	wait_queue_head_t write_wait;
@@ -174,9 +175,8 @@ struct kbus_request {
  * struct kbus_ksock - An open file of a bus.
  * @bus: the bus (invariant after open).
  * @id: Ksock id, unique and non-zero on the bus (invariant after open).
- * @pid: thread group id of the opener (invariant after open).
- * @may_admin: the opener may change bus-wide settings (invariant after
- *             open).
+ * @pid: the opening process (thread group); the Ksock holds a reference
+ *       (invariant after open).
  * @bus_node: entry in @bus->ksocks (protected by the bus lock).
  * @queue: queued copies, oldest first (protected by the bus lock).
  * @queue_len: entries in @queue (protected by the bus lock; poll reads it
@@ -188,20 +188,21 @@ struct kbus_request {
  * @outstanding: requests sent and not yet answered, each holding a slot of
  *               the queue for its reply (protected by the bus lock).
  * @num_outstanding: entries in @outstanding (protected by the bus lock).
- * @owed: requests read with %KBUS_IOC_NEXTMSG and not yet replied to
+ * @owed: requests received and not yet replied to
  *        (protected by the bus lock).
  * @num_owed: entries in @owed (protected by the bus lock).
- * @only_once: MSGONLYONCE setting (protected by the bus lock).
+ * @only_once: the %KBUS_OPT_ONLY_ONCE option (protected by the bus lock).
  * @last_pushed: id of the last message queued here, for only-once
  *               (protected by the bus lock).
- * @last_sent: id of the last message this Ksock sent (protected by the bus
- *             lock).
- * @dropped: announcements this Ksock missed because its queue was full
+ * @dropped: messages this Ksock missed because its queue was full
  *           (protected by the bus lock).
  * @send_pending: scratch for the send in progress: copies planned for this
  *                Ksock (protected by the bus lock; 0 between sends).
  * @send_chosen: scratch for the send in progress: this Ksock gets a copy
  *               (protected by the bus lock; false between sends).
+ * @send_missed: scratch for the send in progress: this Ksock misses the
+ *               message for lack of room (protected by the bus lock; false
+ *               between sends).
  * @unbind_lost: a ``$.KBUS.UnbindEventsLost`` is queued here (protected by
  *               the bus lock).
  * @send_blocked: the last %KBUS_IOC_SENDMSG returned -EAGAIN for lack of
@@ -213,29 +214,15 @@ struct kbus_request {
  * @cancel_seq: incremented by %KBUS_IOC_CANCEL; a waiting send that sees
  *              it move returns -ECANCELED (atomic).
  * @wait: woken when a message is queued (protected by its own lock).
- * @rd_lock: serialises this file's read side: NEXTMSG, LENLEFT, read().
- *           Taken before the bus lock; held across copies to user space.
- * @cur: the message being read (protected by @rd_lock).
- * @cur_hdr: header image of @cur (protected by @rd_lock).
- * @cur_len: entire length of @cur (protected by @rd_lock).
- * @cur_off: bytes of @cur already read (protected by @rd_lock).
- * @wr_lock: serialises this file's write side: write(), SEND, DISCARD.
- *           Taken before the bus lock; held across copies from user space.
- * @wr_hdr: header being written (protected by @wr_lock).
- * @wr_hdr_got: bytes of @wr_hdr written so far (protected by @wr_lock).
- * @wr_msg: for an entire message, the message being filled (protected by
- *          @wr_lock).
- * @wr_body_got: bytes of @wr_msg's body written so far (protected by
- *               @wr_lock).
- * @wr_complete: a whole message has been written (protected by @wr_lock).
- * @wr_sending: an %KBUS_BIT_ALL_OR_WAIT send of @wr_msg is waiting for
- *              room (protected by @wr_lock).
+ * @rd_lock: serialises this file's receivers from taking a message off
+ *           the queue to the end of its copy to user space, so that they
+ *           deliver in queue order.  Taken before the bus lock; never held
+ *           while waiting for a message.
  */
 struct kbus_ksock {
 	struct kbus_bus *bus;
 	u32 id;
-	pid_t pid;
-	bool may_admin;
+	struct pid *pid;
 	struct list_head bus_node;
 	struct list_head queue;
 	u32 queue_len;
@@ -247,29 +234,17 @@ struct kbus_ksock {
 	u32 num_owed;
 	bool only_once;
 	struct kbus_msg_id last_pushed;
-	struct kbus_msg_id last_sent;
 	u64 dropped;
 	u32 send_pending;
 	bool send_chosen;
+	bool send_missed;
 	bool unbind_lost;
 	bool send_blocked;
 	int blocked_seq;
 	atomic_t cancel_seq;
 	wait_queue_head_t wait;
 
-	struct mutex rd_lock;	/* this file's read side */
-	struct kbus_qentry *cur;
-	struct kbus_message_header cur_hdr;
-	size_t cur_len;
-	size_t cur_off;
-
-	struct mutex wr_lock;	/* this file's write side */
-	struct kbus_message_header wr_hdr;
-	size_t wr_hdr_got;
-	struct kbus_msg *wr_msg;
-	size_t wr_body_got;
-	bool wr_complete;
-	bool wr_sending;
+	struct mutex rd_lock;	/* see @rd_lock above */
 };
 
 /**
@@ -333,17 +308,8 @@ enum {
 	KBUS_SEND_LOST,		/* $.KBUS.UnbindEventsLost instead */
 };
 
-/*
- * Debug messages of a bus: dynamic debug ones (pr_debug()), printed only
- * while the bus's VERBOSE setting is on as well.
- */
+/* Debug messages of a bus: dynamic debug ones (pr_debug()). */
 #define kbus_dbg(bus, fmt, ...)						\
-	do {								\
-		const struct kbus_bus *__bus = (bus);			\
-									\
-		if (READ_ONCE(__bus->verbose))				\
-			pr_debug("bus %u: " fmt, __bus->index,		\
-				 ##__VA_ARGS__);			\
-	} while (0)
+	pr_debug("bus %u: " fmt, (bus)->index, ##__VA_ARGS__)
 
 #endif /* _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H */

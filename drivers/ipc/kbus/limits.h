@@ -15,12 +15,10 @@
 #define KBUS_MAX_NUM_DEVICES		256
 #define KBUS_DEF_NUM_DEVICES		1
 
-/* Per-Ksock queue limit: default at open, and the most MAXMSGS accepts. */
+/* Per-Ksock queue limit at open (at most KBUS_MAX_MAX_MSGS, uapi). */
 #define KBUS_DEF_MAX_MESSAGES		100
-#define KBUS_MAX_MAX_MESSAGES		100000
 
 /* Per-bus maximum message size (entire length), and its bounds. */
-#define KBUS_MIN_MAX_MESSAGE_SIZE	100
 #define KBUS_ABS_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
 #define KBUS_DEF_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
 
@@ -31,16 +29,22 @@
 #define KBUS_FLAGS_KNOWN		KBUS_FLAGS_MASK
 #define KBUS_FLAGS_KERNEL_HALF		(~KBUS_USER_FLAGS_MASK)
 
-/* Sizes of the first versions of the size-first argument structs. */
+/* Sizes of the first versions of the argument structs. */
+#define KBUS_BIND_SIZE_VER0		24
+#define KBUS_REPLIER_SIZE_VER0		24
 #define KBUS_SEND_SIZE_VER0		32
 #define KBUS_RECV_SIZE_VER0		40
+#define KBUS_INFO_SIZE_VER0		40
+#define KBUS_OPTION_SIZE_VER0		24
+#define KBUS_NEWDEV_SIZE_VER0		16
 
 /* Flags the argument structs accept. */
+#define KBUS_BIND_FLAGS			KBUS_BIND_REPLIER
 #define KBUS_SEND_FLAGS			KBUS_SEND_NONBLOCK
 #define KBUS_RECV_FLAGS			(KBUS_RECV_NONBLOCK | KBUS_RECV_CREDS)
 
 /* Longest name of a message KBUS generates itself (with its NUL). */
-#define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_DISAPPEARED)
+#define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_GONEAWAY)
 
 /* Unbind events that may be queued past queue limits, per bus. */
 #define KBUS_MAX_UNSENT_UNBIND_MESSAGES	1000

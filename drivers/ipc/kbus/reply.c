@@ -30,8 +30,9 @@
  * answer can always be queued: there is room for it and nothing left to
  * allocate.
  *
- * When the replier takes the request off its queue with NEXTMSG, KBUS
- * records it on the replier's *owed* list (UNREPLIEDTO counts them).
+ * When the replier receives the request, KBUS records it on the
+ * replier's *owed* list (&struct kbus_ksock_info.num_unreplied counts
+ * them).
  *
  * The outstanding record goes away when the answer is queued, whichever it
  * is.  Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS
@@ -273,33 +274,6 @@ bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_synth_reply_locked);
-
-/**
- * kbus_synth_to_sender_locked() - Tell a sender its waiting request failed.
- * @ks: the sender.
- * @spare: an entry from kbus_synth_alloc(); queued on @ks.
- * @name: %KBUS_MSG_NAME_REPLIER_DISAPPEARED or %KBUS_MSG_NAME_ERROR_SENDING.
- * @id: the id of the request that could not be sent.
- *
- * Used when a request waiting for room (%KBUS_BIT_ALL_OR_WAIT) is finished
- * by poll() and fails: nobody else can tell the sender.  The message is
- * queued whatever the queue limit.
- *
- * Context: The bus lock is held.
- */
-void kbus_synth_to_sender_locked(struct kbus_ksock *ks,
-				 struct kbus_qentry *spare, const char *name,
-				 const struct kbus_msg_id *id)
-{
-	struct kbus_msg_id new_id;
-
-	lockdep_assert_held(&ks->bus->lock);
-
-	kbus_next_msg_id_locked(ks->bus, &new_id);
-	kbus_synth_fill(spare, name, &new_id, 0, ks->id, id);
-	kbus_queue_push_locked(ks, spare, false);
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_synth_to_sender_locked);
 
 /**
  * kbus_queue_flush_locked() - Drop unread copies from a Ksock's queue.

@@ -35,9 +35,6 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 			     u32 requester_id, const struct kbus_msg_id *id,
 			     u32 replier_id, u32 from);
-void kbus_synth_to_sender_locked(struct kbus_ksock *ks,
-				 struct kbus_qentry *spare, const char *name,
-				 const struct kbus_msg_id *id);
 void kbus_queue_flush_locked(struct kbus_ksock *ks,
 			     const struct kbus_binding *binding,
 			     const char *synth_name);

@@ -23,10 +23,10 @@
 /**
  * DOC: Message lifecycle and ordering
  *
- * A message is written into its Ksock with write(), as a header pointing
- * at its name and data ("pointy") or with name and data inline ("entire"),
- * and copied from user space once, into a &struct kbus_msg.  SEND then
- * routes it under the bus lock, in three passes:
+ * A message is sent with one %KBUS_IOC_SENDMSG, as a header pointing at
+ * its name and data ("pointy") or with name and data inline ("entire"),
+ * and copied from user space once, into a &struct kbus_msg.  It is then
+ * routed under the bus lock, in three passes:
  *
  * 1. Plan: find the replier (for a request) or the requester (for a
  *    reply) and every matching listener binding, and decide for each
@@ -42,7 +42,9 @@
  * every queue change of a bus happens under its lock, and message ids are
  * assigned under that lock in send order, every recipient sees the bus's
  * messages in the same order (except that %KBUS_BIT_URGENT messages go to
- * the head of each queue).
+ * the head of each queue).  A send that waits for room
+ * (%KBUS_BIT_ALL_OR_WAIT) is given its id when it is finally delivered,
+ * so ids never go backwards on a bus.
  */
 
 /* A Ksock is full if the copies planned for it would exceed its limit. */
@@ -61,26 +63,39 @@ struct route {
 	u32 ncopies;			/* listener copies planned */
 	u32 nover;			/* of which past the queue limit */
 	u32 nlost;			/* UnbindEventsLost planned */
+	struct kbus_msg_id lost_id;	/* the one id they all share */
 	struct list_head entries;	/* preallocated queue entries */
 	struct list_head lost;		/* preallocated UnbindEventsLost */
 };
+
+/* A full listener misses the message: counted once, however many bindings. */
+static void plan_missed(struct kbus_ksock *ks, struct kbus_binding *b)
+{
+	if (!ks->send_missed)
+		b->send_state = KBUS_SEND_DROP;
+	ks->send_missed = true;
+}
 
 /* Plan for a full listener of an unbind event of a closing Ksock. */
 static void plan_forced(struct route *r, struct kbus_binding *b)
 {
 	struct kbus_ksock *ks = b->ksock;
 
-	if (ks->bus->unsent_unbinds + r->nover < KBUS_MAX_UNSENT_UNBIND_MESSAGES) {
+	if (ks->unbind_lost) {
+		/* Nothing more until it has read its UnbindEventsLost. */
+		plan_missed(ks, b);
+	} else if (ks->bus->unsent_unbinds + r->nover <
+		   KBUS_MAX_UNSENT_UNBIND_MESSAGES) {
 		b->send_state = KBUS_SEND_OVER;
 		r->nover++;
 		r->ncopies++;
 		ks->send_chosen = true;
-	} else if (!ks->unbind_lost && !ks->send_chosen) {
+	} else if (!ks->send_chosen) {
 		b->send_state = KBUS_SEND_LOST;
 		r->nlost++;
 		ks->send_chosen = true;
 	} else {
-		b->send_state = KBUS_SEND_DROP;
+		plan_missed(ks, b);
 	}
 }
 
@@ -101,7 +116,7 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 			return -EBUSY;
 		if (r->mode & KBUS_BIT_ALL_OR_WAIT)
 			return -EAGAIN;
-		b->send_state = KBUS_SEND_DROP;
+		plan_missed(ks, b);
 		return 0;
 	}
 	b->send_state = KBUS_SEND_DELIVER;
@@ -116,6 +131,7 @@ static void reset_ksock(struct kbus_ksock *ks)
 	if (ks) {
 		ks->send_pending = 0;
 		ks->send_chosen = false;
+		ks->send_missed = false;
 	}
 }
 
@@ -144,7 +160,6 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 	struct route *r = arg;
 	struct kbus_ksock *ks = b->ksock;
 	u32 flags = r->msg->flags & ~KBUS_BIT_WANT_YOU_TO_REPLY;
-	struct kbus_msg_id id;
 	struct kbus_qentry *qe;
 
 	switch (b->send_state) {
@@ -161,9 +176,11 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 	case KBUS_SEND_LOST:
 		qe = list_first_entry(&r->lost, struct kbus_qentry, node);
 		list_del_init(&qe->node);
-		kbus_next_msg_id_locked(ks->bus, &id);
-		kbus_synth_fill(qe, KBUS_MSG_NAME_UNBIND_EVENTS_LOST, &id, 0, 0,
-				NULL);
+		/* One message, so one id, however many listeners miss out. */
+		if (!r->lost_id.serial_num)
+			kbus_next_msg_id_locked(ks->bus, &r->lost_id);
+		kbus_synth_fill(qe, KBUS_MSG_NAME_UNBIND_EVENTS_LOST,
+				&r->lost_id, 0, 0, NULL);
 		qe->binding = b;
 		qe->lost_marker = true;
 		ks->unbind_lost = true;
@@ -332,9 +349,13 @@ out_ksocks:
  * @ks: the sender.
  * @msg: the message, complete and validated; the caller keeps its
  *       reference.
- * @retry: this is a new attempt of a send that returned -EAGAIN; keep the
- *         id it was given.
- * @id: where to store the message's id (set on success and on -EAGAIN).
+ * @id: where to store the message's id (set on success).
+ *
+ * Unless the message came from another network (``id.network_id`` set),
+ * it is given the bus's next id, under the bus lock, at each call, and a
+ * call that fails gives it back: a send tried again after -EAGAIN is given
+ * its id when it is delivered, and the ids of the messages delivered on a
+ * bus follow each other without gaps.
  *
  * Context: Process context; takes the bus lock.
  * Return: 0; -EINVAL if the message is both a request and a reply;
@@ -346,11 +367,12 @@ out_ksocks:
  * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOBUFS if the bus's byte
  * budget would be exceeded; -ENOMEM.
  */
-int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
+int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id)
 {
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_request *req = NULL;
+	u32 last_serial;
 	struct route r = {
 		.bus = bus,
 		.sender = ks,
@@ -376,11 +398,15 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
 		goto out_unlock;
 	}
 	msg->from = ks->id;
-	if (!retry && !msg->id.network_id)
+	last_serial = bus->next_serial;
+	if (!msg->id.network_id)
 		kbus_next_msg_id_locked(bus, &msg->id);
-	ks->last_sent = msg->id;
-	*id = msg->id;
 	err = route_locked(&r, &req);
+	if (!err)
+		*id = msg->id;
+	else
+		/* Nothing was delivered: the id is free for the next message. */
+		bus->next_serial = last_serial;
 	trace_kbus_send(bus, ks->id, msg, err);
 	if (err)
 		kbus_dbg(bus, "ksock %u send %u:%u %s: %d\n", ks->id,

@@ -12,7 +12,7 @@
 
 #include "kbus_internal.h"
 
-int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg, bool retry,
+int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id);
 int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
 			   bool force);

@@ -16,20 +16,24 @@
  *
  * Each bus is a character device, ``/dev/kbus<N>``.  Every open file of a
  * bus is a *Ksock*.  A Ksock binds to message names as a listener or as the
- * one replier for a name, composes a message with write(), sends it with
- * %KBUS_IOC_SEND, selects the next queued message with %KBUS_IOC_NEXTMSG
- * and reads it with read().
+ * one replier for a name (%KBUS_IOC_BIND), sends a message with one
+ * %KBUS_IOC_SENDMSG and receives one with one %KBUS_IOC_RECVMSG, and waits
+ * with poll() or epoll.
  *
- * The message layout, the field names and the ioctl set are those of the
- * original KBUS, so that existing KBUS applications port by recompiling
- * against this header.  Unlike the original, user addresses are carried in
- * naturally aligned 64-bit fields, so the layout is the same for 32-bit and
- * 64-bit processes (and byte-identical to the original's on x86-64), and
- * every ioctl number encodes the real size of its argument, except those
- * whose argument starts with its own size (struct kbus_send, struct
- * kbus_recv): their numbers are _IO() ones, and the struct can grow.
+ * The message model is the original KBUS's: the same header fields in the
+ * same order, the same "entire" message layout that receivers read, the
+ * same flags and the same guarantees.  The interface is new (ABI version
+ * %KBUS_ABI_VERSION): one call per message, no user address kept after a
+ * call, and every argument a struct that starts with its own size.
  *
- * ABI version: %KBUS_ABI_VERSION, reported by %KBUS_IOC_VERSION.
+ * Argument structs are read with the kernel's copy_struct_from_user()
+ * rules: @size is sizeof() of the struct the caller was built with; a
+ * smaller @size than the first version gives %EINVAL, a larger one is
+ * accepted if the bytes the kernel does not know are zero (%E2BIG if not,
+ * or if @size is larger than a page).  New fields will give the old
+ * behaviour when zero.  Unknown flags, and reserved fields that are not
+ * zero, give %EINVAL; so do "out" fields that are not zero on input.
+ * Because the size is in the struct, the ioctl numbers are _IO() ones.
  */
 
 /**
@@ -38,41 +42,44 @@
  * The errors that the KBUS entry points return, in general.  Each ioctl's
  * own description says which of them it can give and when.
  *
+ * - %E2BIG: an argument struct is larger than the kernel knows and the
+ *   bytes past the part it knows are not all zero, or it is larger than a
+ *   page.
  * - %EADDRINUSE: a replier is already bound to exactly this name.
  * - %EADDRNOTAVAIL: a request found no replier, or a reply's requester has
  *   gone away.
- * - %EAGAIN: nothing to do without blocking: a listener of a replier bind
- *   event has no room (BIND/UNBIND), or an %KBUS_BIT_ALL_OR_WAIT send on an
- *   O_NONBLOCK file must wait for room.
- * - %E2BIG: a size-first argument struct is larger than the kernel knows,
- *   and the bytes past the part it knows are not all zero, or it is larger
- *   than a page.
- * - %EALREADY: write() while a previous message is still being sent.
- * - %EBADF: the file is not open for writing (%KBUS_IOC_SENDMSG) or for
- *   reading (%KBUS_IOC_RECVMSG).
+ * - %EAGAIN: the call would wait (O_NONBLOCK or a NONBLOCK flag): nothing
+ *   to receive, or a %KBUS_BIT_ALL_OR_WAIT send must wait for room; or a
+ *   listener of a replier bind event has no room (BIND, UNBIND).
+ * - %EBADF: the file is not open for writing (BIND, UNBIND, SENDMSG) or
+ *   for reading (BIND, RECVMSG).
  * - %EBADMSG: a message name is not valid (or is a wildcard where one is
  *   not allowed).
- * - %EBUSY: a recipient's queue is full (%KBUS_BIT_ALL_OR_FAIL, requests).
+ * - %EBUSY: a recipient's queue is full (%KBUS_BIT_ALL_OR_FAIL, requests);
+ *   the caller's queue filled up while catching up on replier binds.
  * - %ECANCELED: a waiting send was cancelled with %KBUS_IOC_CANCEL.
  * - %ECONNREFUSED: a reply answers no request that is outstanding from this
  *   Ksock to the requester (wrong id, second reply, unsolicited reply).
  * - %EFAULT: a user address is not valid.
- * - %EINVAL: a field, flag, reserved field or guard is not valid; UNBIND of
- *   a binding that does not exist; no bus number left for NEWDEVICE.
+ * - %EINTR: a signal arrived while the call waited.
+ * - %EINVAL: a field, flag, reserved field or guard is not valid; a
+ *   message length that does not match its header; UNBIND of a binding
+ *   that does not exist; an unknown option; no bus number left.
  * - %EMSGSIZE: the message is larger than the bus's maximum message size,
- *   or a byte was written after a complete message.
+ *   or than the receiver's buffer.
  * - %ENAMETOOLONG: a name is longer than %KBUS_MAX_NAME_LEN.
+ * - %ENOBUFS: the message would take the bus past its byte budget.
+ * - %ENODEV: the bus has gone away.
  * - %ENOLCK: a request cannot be sent because the sender's own queue has no
  *   room left for its reply.
- * - %ENOBUFS: the message would take the bus past its byte budget.
  * - %ENOMEM: out of memory.
- * - %ENOMSG: SEND without a message written.
  * - %ENOTTY: unknown ioctl.
- * - %EPERM: the caller may not change a bus-wide setting (needs
- *   %CAP_SYS_ADMIN), or sent a ``$.KBUS`` name, which only KBUS sends.
+ * - %EOPNOTSUPP: an option that cannot be set.
+ * - %EPERM: a bus-wide setting or a new bus needs %CAP_SYS_ADMIN in the
+ *   user namespace that owns the bus, held by the opener of the file; a
+ *   ``$.KBUS`` name, which only KBUS sends.
  * - %EPIPE: a stateful request names a replier that is no longer the one
  *   bound.
- * - %ENODEV: the bus has gone away.
  */
 
 /**
@@ -105,7 +112,7 @@ struct kbus_orig_from {
 #define KBUS_MSG_END_GUARD	0x4B627573
 
 /**
- * struct kbus_message_header - A KBUS message, as written and read.
+ * struct kbus_message_header - A KBUS message, as sent and received.
  * @start_guard: %KBUS_MSG_START_GUARD.
  * @id: message id.  Set by KBUS on send when ``id.network_id`` is 0.
  * @in_reply_to: for a reply, the id of the request; ``{0, 0}`` otherwise.
@@ -115,28 +122,30 @@ struct kbus_orig_from {
  *        messages that KBUS generates itself).
  * @orig_from: passed through untouched (for bridging processes).
  * @final_to: passed through untouched (for bridging processes).
- * @extra: must be 0 on write; 0 on read.
+ * @extra: must be 0 on send; 0 on receive.
  * @flags: %KBUS_BIT_* flags.  The low 16 bits belong to KBUS; unknown bits
  *         there are rejected.  The high 16 bits (%KBUS_USER_FLAGS_MASK) are
  *         the application's and pass through untouched.
  * @name_len: length of the message name, excluding any terminating NUL.
  * @data_len: length of the message data in bytes (0 for none).
- * @__reserved0: must be 0 on write; 0 on read.
- * @name: user address of the name for a "pointy" message, 0 for an "entire"
- *        message (whose name follows the header).
- * @data: user address of the data for a "pointy" message (0 if and only if
- *        @data_len is 0), 0 for an "entire" message.
+ * @__reserved0: must be 0 on send; 0 on receive.
+ * @name: on send, the user address of the name of a "pointy" message, 0
+ *        for an "entire" message (whose name follows the header); 0 on
+ *        receive.
+ * @data: on send, the user address of the data of a "pointy" message (0
+ *        if and only if @data_len is 0), 0 for an "entire" message; 0 on
+ *        receive.
  * @end_guard: %KBUS_MSG_END_GUARD.
- * @__reserved1: must be 0 on write; 0 on read.
+ * @__reserved1: must be 0 on send; 0 on receive.
  *
  * A "pointy" message is this header alone, with @name (and @data) pointing
- * into the writer's memory.  KBUS copies name and data when the message is
- * sent, so they must stay valid until %KBUS_IOC_SEND returns.
+ * into the sender's memory; KBUS copies them during %KBUS_IOC_SENDMSG.
  *
  * An "entire" message is this header with @name and @data 0, followed by
  * the name, a NUL and zero padding to a multiple of 4 bytes, the data and
  * zero padding to a multiple of 4 bytes, and a final %KBUS_MSG_END_GUARD
- * (see struct kbus_entire_message).  read() always returns entire messages.
+ * (see struct kbus_entire_message).  %KBUS_IOC_RECVMSG always returns
+ * entire messages.
  */
 struct kbus_message_header {
 	__u32 start_guard;
@@ -197,7 +206,7 @@ struct kbus_entire_message {
 #define KBUS_BIT_SYNTHETIC		(1U << 2)
 /* Queue the message at the head of each recipient's queue. */
 #define KBUS_BIT_URGENT			(1U << 3)
-/* If any recipient's queue is full, wait (EAGAIN, then poll) for room. */
+/* If any recipient's queue is full, wait for room (EAGAIN if nonblocking). */
 #define KBUS_BIT_ALL_OR_WAIT		(1U << 8)
 /* If any recipient's queue is full, fail with EBUSY: nobody gets it. */
 #define KBUS_BIT_ALL_OR_FAIL		(1U << 9)
@@ -209,30 +218,6 @@ struct kbus_entire_message {
 	 KBUS_BIT_ALL_OR_FAIL)
 /* The application's half of @flags, passed through untouched. */
 #define KBUS_USER_FLAGS_MASK	0xFFFF0000U
-
-/**
- * struct kbus_bind_request - Argument of %KBUS_IOC_BIND and %KBUS_IOC_UNBIND.
- * @is_replier: 1 to bind as the replier for @name, 0 as a listener.
- * @name_len: length of the name (no NUL needed).
- * @name: user address of the name.
- */
-struct kbus_bind_request {
-	__u32 is_replier;
-	__u32 name_len;
-	__aligned_u64 name;
-};
-
-/**
- * struct kbus_bind_query - Argument of %KBUS_IOC_REPLIER.
- * @return_id: out: Ksock id of the replier bound to @name, or 0.
- * @name_len: length of the name (no NUL needed).
- * @name: user address of the name.
- */
-struct kbus_bind_query {
-	__u32 return_id;
-	__u32 name_len;
-	__aligned_u64 name;
-};
 
 /**
  * struct kbus_replier_bind_event_data - Data of ``$.KBUS.ReplierBindEvent``.
@@ -248,31 +233,56 @@ struct kbus_replier_bind_event_data {
 	__u32 rest[];
 };
 
+/* Names of the messages KBUS generates itself. */
+#define KBUS_MSG_NAME_REPLIER_GONEAWAY		"$.KBUS.Replier.GoneAway"
+#define KBUS_MSG_NAME_REPLIER_IGNORED		"$.KBUS.Replier.Ignored"
+#define KBUS_MSG_NAME_REPLIER_UNBOUND		"$.KBUS.Replier.Unbound"
+#define KBUS_MSG_NAME_UNBIND_EVENTS_LOST	"$.KBUS.UnbindEventsLost"
+#define KBUS_MSG_NAME_REPLIER_BIND_EVENT	"$.KBUS.ReplierBindEvent"
+
+/* The ABI this header describes (struct kbus_ksock_info @abi_version). */
+#define KBUS_ABI_VERSION	2
+
 /**
- * struct kbus_version - Argument of %KBUS_IOC_VERSION.
- * @abi_version: out: %KBUS_ABI_VERSION of the running kernel.
- * @features: out: %KBUS_FEATURE_* bits the running kernel supports.
+ * struct kbus_bind - Argument of %KBUS_IOC_BIND and %KBUS_IOC_UNBIND.
+ * @size: sizeof(struct kbus_bind).
+ * @flags: %KBUS_BIND_REPLIER to bind as the replier, 0 as a listener.
+ * @name_ptr: user address of the name (no NUL needed).
+ * @name_len: length of the name.
+ * @__reserved: must be 0.
  */
-struct kbus_version {
-	__u32 abi_version;
-	__u32 features;
+struct kbus_bind {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 name_ptr;
+	__u32 name_len;
+	__u32 __reserved;
 };
 
-/* The ABI described by this header. */
-#define KBUS_ABI_VERSION	1
+/* Bind (or unbind) as the replier for the name. */
+#define KBUS_BIND_REPLIER	(1U << 0)
 
-/* Since ABI 1: the original KBUS message model and ioctl set. */
-#define KBUS_FEATURE_BASE	(1U << 0)
-/* Since ABI 1: %KBUS_IOC_DROPPED counts announcements missed. */
-#define KBUS_FEATURE_DROPPED	(1U << 1)
-/* Since ABI 1: %KBUS_BIT_ALL_OR_WAIT sends block unless O_NONBLOCK. */
-#define KBUS_FEATURE_BLOCKING_SEND	(1U << 2)
-/* Since ABI 1: each bus has a byte budget; sends past it get %ENOBUFS. */
-#define KBUS_FEATURE_BYTE_BUDGET	(1U << 3)
+/**
+ * struct kbus_replier - Argument of %KBUS_IOC_REPLIER.
+ * @size: sizeof(struct kbus_replier).
+ * @flags: must be 0.
+ * @name_ptr: user address of a name, or a pattern as bound.
+ * @name_len: length of the name.
+ * @replier_id: out (0 on input): Ksock id of the replier that a request to
+ *              @name would reach (or, for a pattern, of the replier bound
+ *              to exactly that pattern); 0 if there is none.
+ */
+struct kbus_replier {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 name_ptr;
+	__u32 name_len;
+	__u32 replier_id;
+};
 
 /**
  * struct kbus_send - Argument of %KBUS_IOC_SENDMSG.
- * @size: sizeof(struct kbus_send), for extensibility.
+ * @size: sizeof(struct kbus_send).
  * @flags: %KBUS_SEND_* flags.
  * @msg_ptr: user address of the message: a header whose @name (and @data)
  *           point at the name and data ("pointy"), or an entire message.
@@ -280,7 +290,7 @@ struct kbus_version {
  *           pointy message, KBUS_ENTIRE_MSG_LEN(name_len, data_len) for an
  *           entire one.
  * @__reserved: must be 0.
- * @id: out: the id the message was sent with.
+ * @id: out (0 on input): the id the message was sent with.
  *
  * KBUS copies the message in during the call; no user address is kept.
  */
@@ -298,19 +308,21 @@ struct kbus_send {
 
 /**
  * struct kbus_recv - Argument of %KBUS_IOC_RECVMSG.
- * @size: sizeof(struct kbus_recv), for extensibility.
+ * @size: sizeof(struct kbus_recv).
  * @flags: %KBUS_RECV_* flags.
  * @buf_ptr: user address of the buffer for the entire message.
  * @buf_len: size of that buffer.
- * @msg_len: out: length of the entire message, also when it did not fit.
- * @pid: out, with %KBUS_RECV_CREDS: the sending process's id in the
- *       receiver's pid namespace; 0 if it is not visible there or the
- *       message comes from KBUS itself.
- * @uid: out, with %KBUS_RECV_CREDS: the sender's effective user id in the
- *       receiver's user namespace (the overflow id if unmapped); root of
- *       the initial namespace for messages KBUS generates.
- * @gid: out, with %KBUS_RECV_CREDS: the sender's effective group id, as
- *       @uid.
+ * @msg_len: out (0 on input): length of the entire message, also when it
+ *           did not fit.
+ * @pid: out (0 on input), with %KBUS_RECV_CREDS: the sending process's id
+ *       in the receiver's pid namespace; 0 if it is not visible there or
+ *       the message comes from KBUS itself.
+ * @uid: out (0 on input), with %KBUS_RECV_CREDS: the sender's effective
+ *       user id in the receiver's user namespace (the overflow id if
+ *       unmapped); root of the initial namespace for messages KBUS
+ *       generates.
+ * @gid: out (0 on input), with %KBUS_RECV_CREDS: the sender's effective
+ *       group id, as @uid.
  * @__reserved: must be 0.
  */
 struct kbus_recv {
@@ -330,152 +342,175 @@ struct kbus_recv {
 /* Fill @pid, @uid and @gid with the sender's credentials. */
 #define KBUS_RECV_CREDS		(1U << 1)
 
-/* Names of the messages KBUS generates itself. */
-#define KBUS_MSG_NAME_REPLIER_GONEAWAY		"$.KBUS.Replier.GoneAway"
-#define KBUS_MSG_NAME_REPLIER_IGNORED		"$.KBUS.Replier.Ignored"
-#define KBUS_MSG_NAME_REPLIER_UNBOUND		"$.KBUS.Replier.Unbound"
-#define KBUS_MSG_NAME_REPLIER_DISAPPEARED	"$.KBUS.Replier.Disappeared"
-#define KBUS_MSG_NAME_ERROR_SENDING		"$.KBUS.ErrorSending"
-#define KBUS_MSG_NAME_UNBIND_EVENTS_LOST	"$.KBUS.UnbindEventsLost"
-#define KBUS_MSG_NAME_REPLIER_BIND_EVENT	"$.KBUS.ReplierBindEvent"
+/**
+ * struct kbus_ksock_info - Argument of %KBUS_IOC_KSOCK_INFO.
+ * @size: sizeof(struct kbus_ksock_info).
+ * @flags: must be 0.
+ * @abi_version: out: %KBUS_ABI_VERSION of the running kernel.
+ * @ksock_id: out: this Ksock's id, unique and non-zero on its bus.
+ * @num_msgs: out: messages queued for this Ksock.
+ * @num_unreplied: out: requests this Ksock has received and not yet
+ *                 replied to.
+ * @num_outstanding: out: requests this Ksock has sent and not yet had a
+ *                   reply to; each holds a slot of its queue.
+ * @__reserved: must be 0.
+ * @dropped: out: messages this Ksock missed because its queue was full.
+ *
+ * All out fields must be 0 on input.
+ */
+struct kbus_ksock_info {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 ksock_id;
+	__u32 num_msgs;
+	__u32 num_unreplied;
+	__u32 num_outstanding;
+	__u32 __reserved;
+	__u64 dropped;
+};
 
-/* Value for the get/set ioctls below that asks without changing. */
-#define KBUS_QUERY	0xFFFFFFFFU
+/**
+ * struct kbus_option - Argument of %KBUS_IOC_GET_OPTION and
+ * %KBUS_IOC_SET_OPTION.
+ * @size: sizeof(struct kbus_option).
+ * @option: one of the %KBUS_OPT_* values.
+ * @flags: must be 0.
+ * @__reserved: must be 0.
+ * @value: in for SET, out for GET (0 on input).
+ */
+struct kbus_option {
+	__u32 size;
+	__u32 option;
+	__u32 flags;
+	__u32 __reserved;
+	__u64 value;
+};
+
+/*
+ * Options.  Those of a Ksock concern the caller's file only; those of a
+ * bus apply to every Ksock on it, and setting them needs %CAP_SYS_ADMIN in
+ * the user namespace that owns the bus.
+ */
+/* Ksock: queue limit, 1 to %KBUS_MAX_MAX_MSGS (default 100). */
+#define KBUS_OPT_MAX_MSGS		1
+/*
+ * Ksock: 1 to receive one copy of a message however many of its listener
+ * bindings match it (the replier's copy, for a request to this Ksock), 0
+ * for one copy per binding (default).
+ */
+#define KBUS_OPT_ONLY_ONCE		2
+/*
+ * Bus: 1 to send ``$.KBUS.ReplierBindEvent`` whenever a replier binds or
+ * unbinds (default 0).  Setting 1 also queues, on the caller's queue, one
+ * bind event for each replier already bound (%EBUSY if it fills up).
+ */
+#define KBUS_OPT_REPORT_REPLIER_BINDS	3
+/* Bus: largest entire message, %KBUS_MIN_MAX_MSG_SIZE to the absolute one. */
+#define KBUS_OPT_MAX_MSG_SIZE		4
+/* Read-only: the absolute maximum of %KBUS_OPT_MAX_MSG_SIZE. */
+#define KBUS_OPT_ABS_MAX_MSG_SIZE	5
+
+/* Bounds of the options above. */
+#define KBUS_MAX_MAX_MSGS		100000
+#define KBUS_MIN_MAX_MSG_SIZE		100
+
+/**
+ * struct kbus_new_device - Argument of %KBUS_IOC_NEWDEVICE.
+ * @size: sizeof(struct kbus_new_device).
+ * @flags: must be 0.
+ * @index: out (0 on input): the new bus's number N, ``/dev/kbus<N>``.
+ * @__reserved: must be 0.
+ */
+struct kbus_new_device {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 __reserved;
+};
 
 #define KBUS_IOC_MAGIC	0xB9
 
 /**
  * DOC: KBUS ioctls
  *
- * All ioctls take a pointer argument (or none).  Get/set ioctls on a
- * ``__u32`` read the new value from the argument and write back the
- * previous (or current) one.
+ * Every ioctl takes a size-first struct, or no argument.  Each returns 0 or
+ * fails with the errno given; answers come back in the struct.
  *
- * %KBUS_IOC_RESET: reserved, does nothing.  Returns 0.
- *
- * %KBUS_IOC_BIND: bind to a name.  Returns 0, or %EBADMSG (empty or invalid
+ * %KBUS_IOC_BIND: bind to a name (struct kbus_bind).  A Ksock may be bound
+ * to a name several times as a listener (it then gets a copy per binding);
+ * a name has at most one replier.  Fails with %EBADMSG (empty or invalid
  * name, or ``$.KBUS.ReplierBindEvent`` as replier), %ENAMETOOLONG,
- * %EADDRINUSE (a replier is bound to that name), %EINVAL (@is_replier not 0
- * or 1), %EAGAIN (a bind event listener has no room), %EFAULT, %ENOMEM.
+ * %EADDRINUSE (a replier is bound to that name), %EAGAIN (replier bind
+ * events are reported and a listener of them has no room), %ENOBUFS (the
+ * event would exceed the bus's byte budget), %EBADF, %EINVAL, %E2BIG,
+ * %EFAULT, %ENOMEM.
  *
  * %KBUS_IOC_UNBIND: remove the most recent matching binding of this Ksock;
  * unread messages queued through it are dropped (requests among them get
- * ``$.KBUS.Replier.Unbound``).  Returns 0, or %EBADMSG, %ENAMETOOLONG,
- * %EINVAL (no such binding, or @is_replier not 0 or 1), %EAGAIN, %EFAULT.
+ * ``$.KBUS.Replier.Unbound``).  Fails with %EBADMSG, %ENAMETOOLONG,
+ * %EINVAL (no such binding), %EAGAIN, %ENOBUFS, %EBADF, %E2BIG, %EFAULT,
+ * %ENOMEM.
  *
- * %KBUS_IOC_KSOCKID: write this Ksock's id.  Returns 0.
+ * %KBUS_IOC_REPLIER: which Ksock a request to a name would reach (struct
+ * kbus_replier).  Fails with %EBADMSG, %ENAMETOOLONG, %EINVAL, %E2BIG,
+ * %EFAULT, %ENOMEM.
  *
- * %KBUS_IOC_REPLIER: find the replier bound to exactly @name.  Returns 1
- * and sets @return_id if there is one, 0 and @return_id 0 if not, or
- * %EBADMSG, %ENAMETOOLONG, %EFAULT.
- *
- * %KBUS_IOC_NEXTMSG: drop the current message and pop the next one, writing
- * its entire length (0 if the queue is empty).  Returns 1 if a message was
- * popped, 0 if not.
- *
- * %KBUS_IOC_LENLEFT: write how many bytes of the current message are left
- * to read.  Returns 0.
- *
- * %KBUS_IOC_SEND: send the message written, writing its id.  Returns 0, or
- * %ENOMSG, %EINVAL, %EBADMSG, %EFAULT, %ENOMEM, %ENOBUFS, %ENOLCK,
- * %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE, %EBUSY, %EAGAIN, %EINTR.  With
- * %KBUS_BIT_ALL_OR_WAIT, a send that finds a recipient full waits for
- * room; on an O_NONBLOCK file it returns %EAGAIN instead and the Ksock
- * stays "sending": write() fails with %EALREADY, SEND tries again, poll()
- * finishes the send when there is room (a request that then fails gets
- * ``$.KBUS.Replier.Disappeared`` or ``$.KBUS.ErrorSending``), and DISCARD
- * gives up.
- *
- * %KBUS_IOC_DISCARD: drop a partly written or still-sending message.
- * Returns 0.
- *
- * %KBUS_IOC_LASTSENT: write the id of the last message sent.  Returns 0.
- *
- * %KBUS_IOC_MAXMSGS: set this Ksock's queue limit (0: leave it), write the
- * limit in force.  Returns 0, or %EINVAL (above the maximum).
- *
- * %KBUS_IOC_NUMMSGS: write the number of queued messages.  Returns 0.
- *
- * %KBUS_IOC_UNREPLIEDTO: write the number of requests read by this Ksock and
- * not yet replied to.  Returns 0.
- *
- * %KBUS_IOC_MSGONLYONCE: 0 or 1 turns only-once delivery off or on,
- * %KBUS_QUERY asks; writes the previous value.  Returns 0 or %EINVAL.
- *
- * %KBUS_IOC_VERBOSE: per-bus debug messages, as %KBUS_IOC_MSGONLYONCE.
- * Changing it needs %CAP_SYS_ADMIN (%EPERM).  The messages are dynamic
- * debug ones: they are printed while both this setting and their dynamic
- * debug switch (``module kbus``) are on.
- *
- * %KBUS_IOC_NEWDEVICE: create a new bus and write its number.  Returns 0,
- * or %EPERM (needs %CAP_SYS_ADMIN), %EINVAL (no bus number left), %ENOMEM.
- *
- * %KBUS_IOC_REPORTREPLIERBINDS: per-bus replier bind events, as
- * %KBUS_IOC_MSGONLYONCE.  Changing it needs %CAP_SYS_ADMIN (%EPERM).
- * Setting 1 also queues on the caller's own queue one bind event for each
- * replier already bound; %EBUSY if the queue fills up (the setting stays).
- *
- * %KBUS_IOC_MAXMSGSIZE: 0 asks for the bus's maximum message size, 1 for
- * the absolute maximum, any other value sets it.  Writes the value in
- * force.  Returns 0, or %EINVAL (below 100 or above the absolute maximum),
- * %EPERM (setting needs %CAP_SYS_ADMIN).
- *
- * %KBUS_IOC_VERSION: write struct kbus_version.  Returns 0.
- *
- * %KBUS_IOC_DROPPED: write (``__u64``) how many announcements this Ksock
- * has missed because its queue was full.  Returns 0.
- *
- * %KBUS_IOC_SENDMSG: send one message in one call (struct kbus_send),
- * writing the id it was sent with.  The message is copied in during the
- * call.  An %KBUS_BIT_ALL_OR_WAIT send that finds a recipient full waits
- * until every recipient has room, and is given its id when it is
- * delivered; with O_NONBLOCK or %KBUS_SEND_NONBLOCK it returns %EAGAIN
- * instead and keeps nothing: poll() reports %EPOLLOUT once it is worth
- * trying again.  Returns 0, or %EINVAL (a bad field, flag or reserved
- * field; @msg_len not the message's length; a guard), %E2BIG (@size larger
- * than known, with non-zero bytes past the known part), %EBADMSG,
- * %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS.`` name: only KBUS sends
- * those), %EBADF (the file is not open for writing), %EFAULT, %ENOMEM,
- * %ENOBUFS, %ENOLCK, %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE, %EBUSY,
- * %EAGAIN, %ECANCELED (%KBUS_IOC_CANCEL while it waited), %EINTR.
+ * %KBUS_IOC_SENDMSG: send one message (struct kbus_send), writing the id it
+ * was sent with.  The message is copied in during the call.  An
+ * %KBUS_BIT_ALL_OR_WAIT send that finds a recipient full waits until every
+ * recipient has room, and is given its id when it is delivered; with
+ * O_NONBLOCK or %KBUS_SEND_NONBLOCK it fails with %EAGAIN instead and
+ * keeps nothing: poll() reports %EPOLLOUT once it is worth trying again.
+ * If the id cannot be written back after the message has gone (the caller
+ * unmapped the struct meanwhile), the call still returns 0.  Fails with
+ * %EINVAL (a bad field, flag or reserved field; @msg_len not the message's
+ * length; a guard; both %KBUS_BIT_ALL_OR_WAIT and %KBUS_BIT_ALL_OR_FAIL;
+ * %KBUS_BIT_WANT_A_REPLY with @in_reply_to), %E2BIG, %EBADMSG,
+ * %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS`` name), %EBADF, %EFAULT,
+ * %ENOMEM, %ENOBUFS, %ENOLCK, %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE,
+ * %EBUSY, %EAGAIN, %ECANCELED, %EINTR.
  *
  * %KBUS_IOC_RECVMSG: receive the next message as an entire message
  * (struct kbus_recv), waiting for one unless O_NONBLOCK or
  * %KBUS_RECV_NONBLOCK.  @msg_len is set to the message's length; if
- * @buf_len is smaller the message stays queued and the call fails with
+ * @buf_len is smaller, the message stays queued and the call fails with
  * %EMSGSIZE, so a call with @buf_len 0 learns the size of the next
- * message.  A request received through it counts as read (see
- * %KBUS_IOC_UNREPLIEDTO).  Without %KBUS_RECV_CREDS, @pid, @uid and @gid
- * are left as they were.  Returns 0, or %EINVAL, %E2BIG, %EBADF,
- * %EMSGSIZE, %EAGAIN (nothing queued), %EFAULT (the buffer is not
- * writable: the message stays queued; only if the buffer is unmapped
- * during the call is the message lost), %ENOMEM, %EINTR.
+ * message.  A request received that is marked %KBUS_BIT_WANT_YOU_TO_REPLY
+ * is owed a reply from now on.  Without %KBUS_RECV_CREDS, @pid, @uid and
+ * @gid stay 0.  Only the first @msg_len bytes of the buffer are written;
+ * after a failed call their contents are unspecified.  Fails with %EINVAL,
+ * %E2BIG, %EBADF, %EMSGSIZE, %EAGAIN (nothing queued), %EFAULT (the
+ * buffer is not writable: the message stays queued; only if the buffer
+ * is unmapped during the call is the message lost), %ENOMEM, %EINTR.
  *
  * %KBUS_IOC_CANCEL: make every %KBUS_IOC_SENDMSG of this Ksock that is
- * waiting for room return %ECANCELED.  Returns 0.
+ * waiting for room fail with %ECANCELED.  No argument.
+ *
+ * %KBUS_IOC_KSOCK_INFO: about this Ksock and the ABI (struct
+ * kbus_ksock_info).  Fails with %EINVAL, %E2BIG, %EFAULT.
+ *
+ * %KBUS_IOC_GET_OPTION, %KBUS_IOC_SET_OPTION: read or change an option
+ * (struct kbus_option).  Fail with %EINVAL (unknown option, or a value out
+ * of its range), %EOPNOTSUPP (setting a read-only option), %EPERM (setting
+ * a bus option without %CAP_SYS_ADMIN), %EBUSY (catching up on replier
+ * binds filled the caller's queue; the option is set), %E2BIG, %EFAULT,
+ * %ENOMEM.  Lowering a Ksock's queue limit below its queued messages
+ * drops none of them.
+ *
+ * %KBUS_IOC_NEWDEVICE: create a new bus (struct kbus_new_device).  Fails
+ * with %EPERM (needs %CAP_SYS_ADMIN), %EINVAL (no bus number left),
+ * %E2BIG, %EFAULT, %ENOMEM.
  */
-#define KBUS_IOC_RESET		_IO(KBUS_IOC_MAGIC, 1)
-#define KBUS_IOC_BIND		_IOW(KBUS_IOC_MAGIC, 2, struct kbus_bind_request)
-#define KBUS_IOC_UNBIND		_IOW(KBUS_IOC_MAGIC, 3, struct kbus_bind_request)
-#define KBUS_IOC_KSOCKID	_IOR(KBUS_IOC_MAGIC, 4, __u32)
-#define KBUS_IOC_REPLIER	_IOWR(KBUS_IOC_MAGIC, 5, struct kbus_bind_query)
-#define KBUS_IOC_NEXTMSG	_IOR(KBUS_IOC_MAGIC, 6, __u32)
-#define KBUS_IOC_LENLEFT	_IOR(KBUS_IOC_MAGIC, 7, __u32)
-#define KBUS_IOC_SEND		_IOR(KBUS_IOC_MAGIC, 8, struct kbus_msg_id)
-#define KBUS_IOC_DISCARD	_IO(KBUS_IOC_MAGIC, 9)
-#define KBUS_IOC_LASTSENT	_IOR(KBUS_IOC_MAGIC, 10, struct kbus_msg_id)
-#define KBUS_IOC_MAXMSGS	_IOWR(KBUS_IOC_MAGIC, 11, __u32)
-#define KBUS_IOC_NUMMSGS	_IOR(KBUS_IOC_MAGIC, 12, __u32)
-#define KBUS_IOC_UNREPLIEDTO	_IOR(KBUS_IOC_MAGIC, 13, __u32)
-#define KBUS_IOC_MSGONLYONCE	_IOWR(KBUS_IOC_MAGIC, 14, __u32)
-#define KBUS_IOC_VERBOSE	_IOWR(KBUS_IOC_MAGIC, 15, __u32)
-#define KBUS_IOC_NEWDEVICE	_IOR(KBUS_IOC_MAGIC, 16, __u32)
-#define KBUS_IOC_REPORTREPLIERBINDS _IOWR(KBUS_IOC_MAGIC, 17, __u32)
-#define KBUS_IOC_MAXMSGSIZE	_IOWR(KBUS_IOC_MAGIC, 18, __u32)
-#define KBUS_IOC_VERSION	_IOR(KBUS_IOC_MAGIC, 19, struct kbus_version)
-#define KBUS_IOC_DROPPED	_IOR(KBUS_IOC_MAGIC, 20, __u64)
-#define KBUS_IOC_SENDMSG	_IO(KBUS_IOC_MAGIC, 21)
-#define KBUS_IOC_RECVMSG	_IO(KBUS_IOC_MAGIC, 22)
-#define KBUS_IOC_CANCEL		_IO(KBUS_IOC_MAGIC, 23)
+#define KBUS_IOC_BIND		_IO(KBUS_IOC_MAGIC, 1)
+#define KBUS_IOC_UNBIND		_IO(KBUS_IOC_MAGIC, 2)
+#define KBUS_IOC_REPLIER	_IO(KBUS_IOC_MAGIC, 3)
+#define KBUS_IOC_SENDMSG	_IO(KBUS_IOC_MAGIC, 4)
+#define KBUS_IOC_RECVMSG	_IO(KBUS_IOC_MAGIC, 5)
+#define KBUS_IOC_CANCEL		_IO(KBUS_IOC_MAGIC, 6)
+#define KBUS_IOC_KSOCK_INFO	_IO(KBUS_IOC_MAGIC, 7)
+#define KBUS_IOC_GET_OPTION	_IO(KBUS_IOC_MAGIC, 8)
+#define KBUS_IOC_SET_OPTION	_IO(KBUS_IOC_MAGIC, 9)
+#define KBUS_IOC_NEWDEVICE	_IO(KBUS_IOC_MAGIC, 10)
 
 #endif /* _UAPI_LINUX_KBUS_H */

@@ -461,24 +461,24 @@ static void setup_bus(bool new_bus)
 	static const char * const names[] = {
 		STB_PLAY, STB_WHERE, STB_TRICK, STB_RECORD,
 	};
-	struct kbus_version v;
+	struct kbus_ksock_info info;
 	char path[32];
 	uint32_t id;
 	unsigned int i;
 	int ks, err;
 
-	ks = kbus_open(bus, O_RDWR);
+	ks = kbus_ksock_open(bus, O_RDWR | O_CLOEXEC);
 	if (ks < 0)
 		fail("cannot open /dev/kbus%u: %s", bus, kbus_strerror(ks));
 	if (new_bus) {
-		err = kbus_new_device(ks, &id);
+		err = kbus_ksock_new_device(ks, &id);
 		if (err)
 			fail("cannot create a bus: %s", kbus_strerror(err));
-		kbus_close(ks);
+		kbus_ksock_close(ks);
 		bus = id;
 		snprintf(path, sizeof(path), KBUS_DEV_FMT, bus);
 		for (i = 0; i < 200; i++) {
-			ks = kbus_open(bus, O_RDWR);
+			ks = kbus_ksock_open(bus, O_RDWR | O_CLOEXEC);
 			if (ks != -ENOENT)
 				break;
 			usleep(10000);
@@ -487,11 +487,11 @@ static void setup_bus(bool new_bus)
 			fail("cannot open the new bus %s: %s", path,
 			     kbus_strerror(ks));
 	}
-	err = kbus_version(ks, &v);
+	err = kbus_ksock_info(ks, &info);
 	if (err)
-		fail("KBUS_IOC_VERSION: %s", kbus_strerror(err));
+		fail("KBUS_IOC_KSOCK_INFO: %s", kbus_strerror(err));
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		err = kbus_find_replier(ks, names[i], &id);
+		err = kbus_ksock_find_replier(ks, names[i], &id);
 		if (err < 0)
 			fail("KBUS_IOC_REPLIER %s: %s", names[i],
 			     kbus_strerror(err));
@@ -499,9 +499,9 @@ static void setup_bus(bool new_bus)
 			fail("bus %u is in use: Ksock %u is already the replier for %s",
 			     bus, id, names[i]);
 	}
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	timeline("demo", "set-top box on /dev/kbus%u (KBUS ABI %u)%s", bus,
-		 v.abi_version, new_bus ? ", a new bus" : "");
+		 info.abi_version, new_bus ? ", a new bus" : "");
 }
 
 static void setup_process(void)

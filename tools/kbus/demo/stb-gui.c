@@ -33,7 +33,7 @@
 
 struct pending {
 	bool used;
-	struct kbus_msg_id id;
+	kbus_msg_id_t id;
 	char name[64];
 	int64_t deadline;
 };
@@ -51,7 +51,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void track(const char *name, const struct kbus_msg_id *id)
+static void track(const char *name, const kbus_msg_id_t *id)
 {
 	int i;
 
@@ -68,12 +68,12 @@ static void track(const char *name, const struct kbus_msg_id *id)
 	stb_fail("too many requests outstanding");
 }
 
-static struct pending *find_pending(const struct kbus_msg_id *id)
+static struct pending *find_pending(const kbus_msg_id_t *id)
 {
 	int i;
 
 	for (i = 0; i < MAX_PENDING; i++)
-		if (pending[i].used && kbus_id_equal(&pending[i].id, id))
+		if (pending[i].used && !kbus_msg_compare_ids(&pending[i].id, id))
 			return &pending[i];
 	return NULL;
 }
@@ -81,7 +81,7 @@ static struct pending *find_pending(const struct kbus_msg_id *id)
 /* Send a request (stateful if @to); returns 0 or the negative errno. */
 static int ask(const char *name, const char *data, uint32_t to)
 {
-	struct kbus_msg_id id;
+	kbus_msg_id_t id;
 	char how[48] = "";
 	int err;
 
@@ -123,7 +123,7 @@ static void where(void)
 	stb_event("epipe",
 		  "stateful %s request to Ksock %u refused with EPIPE: the player has changed",
 		  STB_WHERE, player_id);
-	err = kbus_find_replier(ks, STB_WHERE, &now);
+	err = kbus_ksock_find_replier(ks, STB_WHERE, &now);
 	if (err < 0)
 		stb_fail("cannot query the replier for %s: %s", STB_WHERE,
 			 kbus_strerror(err));
@@ -147,7 +147,7 @@ static bool is_number(const char *s)
 	return true;
 }
 
-static void on_input(const struct kbus_msg *msg)
+static void on_input(const kbus_message_t *msg)
 {
 	const char *from = kbus_msg_name_is(msg, STB_INPUT_IR) ?
 			   "the remote" : "the phone";
@@ -170,46 +170,48 @@ static void on_input(const struct kbus_msg *msg)
 	}
 }
 
-static void on_reply(const struct kbus_msg *msg)
+static void on_reply(const kbus_message_t *msg)
 {
-	const struct kbus_msg_id *re = &msg->hdr.in_reply_to;
+	const kbus_msg_id_t *re = &msg->in_reply_to;
 	struct pending *p = find_pending(re);
+	const char *name = stb_name_of(msg);
 	const char *meaning;
 	char data[128];
 
 	if (!p)
-		stb_fail("reply %s to unknown request %u:%u", msg->name,
+		stb_fail("reply %s to unknown request %u:%u", name,
 			 re->network_id, re->serial_num);
 	p->used = false;
-	if (msg->hdr.to != my_id)
+	if (msg->to != my_id)
 		stb_fail("reply to %u:%u is addressed to Ksock %u, not us (%u)",
-			 re->network_id, re->serial_num, msg->hdr.to, my_id);
+			 re->network_id, re->serial_num, msg->to, my_id);
 
 	if (kbus_msg_is_synthetic(msg)) {
-		if (msg->hdr.from != 0)
+		if (msg->from != 0)
 			stb_fail("KBUS message %s claims to be from Ksock %u",
-				 msg->name, msg->hdr.from);
-		meaning = kbus_synthetic_meaning(msg->name);
-		stb_event("synthetic", "%s for %s request %u:%u: %s", msg->name,
+				 name, msg->from);
+		meaning = kbus_synthetic_meaning(name);
+		stb_event("synthetic", "%s for %s request %u:%u: %s", name,
 			  p->name, re->network_id, re->serial_num,
 			  meaning ? meaning : "?");
 		return;
 	}
-	if (strcmp(msg->name, p->name))
-		stb_fail("reply named %s to %s request %u:%u", msg->name,
+	if (strcmp(name, p->name))
+		stb_fail("reply named %s to %s request %u:%u", name,
 			 p->name, re->network_id, re->serial_num);
 	stb_event("reply", "%s request %u:%u answered by Ksock %u: %s",
-		  p->name, re->network_id, re->serial_num, msg->hdr.from,
+		  p->name, re->network_id, re->serial_num, msg->from,
 		  stb_data(msg, data, sizeof(data)));
 	if ((!strcmp(p->name, STB_PLAY) || !strcmp(p->name, STB_WHERE)) &&
-	    player_id != msg->hdr.from) {
-		player_id = msg->hdr.from;
+	    player_id != msg->from) {
+		player_id = msg->from;
 		stb_event("player", "the player is Ksock %u", player_id);
 	}
 }
 
-static void on_msg(int k, struct kbus_msg *msg)
+static void on_msg(int k, const kbus_message_t *msg)
 {
+	const char *name = stb_name_of(msg);
 	char data[128];
 
 	(void)k;
@@ -218,11 +220,11 @@ static void on_msg(int k, struct kbus_msg *msg)
 	else if (kbus_msg_name_is(msg, STB_INPUT_IR) ||
 		 kbus_msg_name_is(msg, STB_INPUT_PHONE))
 		on_input(msg);
-	else if (!strncmp(msg->name, "$.STB.State.", 12))
-		stb_event("state", "%s: %s", msg->name,
+	else if (!strncmp(name, "$.STB.State.", 12))
+		stb_event("state", "%s: %s", name,
 			  stb_data(msg, data, sizeof(data)));
 	else
-		stb_fail("unexpected message %s", msg->name);
+		stb_fail("unexpected message %s", name);
 }
 
 static void on_tick(void)
@@ -257,6 +259,6 @@ int main(int argc, char **argv)
 		  my_id, STB_INPUTS, STB_STATES);
 	loop.ks[0] = ks;
 	stb_run(&loop);
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return 0;
 }

@@ -31,6 +31,6 @@ int main(int argc, char **argv)
 	stb_event("ready", "remote control reader is Ksock %u",
 		  stb_ksock_id(ks));
 	stb_run(&loop);
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return 0;
 }

@@ -46,20 +46,21 @@ static void note_led(const char *led)
 		snprintf(leds[nleds++], sizeof(leds[0]), "%s", led);
 }
 
-static void on_msg(int ks, struct kbus_msg *msg)
+static void on_msg(int ks, const kbus_message_t *msg)
 {
+	const char *name = stb_name_of(msg);
 	const char *led;
 	char data[128];
 
 	(void)ks;
-	if (strncmp(msg->name, STB_LED_PREFIX, strlen(STB_LED_PREFIX)))
-		stb_fail("unexpected message %s", msg->name);
-	led = msg->name + strlen(STB_LED_PREFIX);
+	if (strncmp(name, STB_LED_PREFIX, strlen(STB_LED_PREFIX)))
+		stb_fail("unexpected message %s", name);
+	led = name + strlen(STB_LED_PREFIX);
 	nmsgs++;
-	note_sender(msg->hdr.from);
+	note_sender(msg->from);
 	note_led(led);
 	stb_event("led", "LED %s: %s (from Ksock %u)", led,
-		  stb_data(msg, data, sizeof(data)), msg->hdr.from);
+		  stb_data(msg, data, sizeof(data)), msg->from);
 }
 
 int main(int argc, char **argv)
@@ -85,6 +86,6 @@ int main(int argc, char **argv)
 	}
 	stb_event("summary", "saw %u messages from %u senders, for LEDs %s",
 		  nmsgs, nsenders, list);
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return 0;
 }

@@ -22,7 +22,7 @@ static void on_line(char *cmd)
 		  STB_INPUT_PHONE);
 }
 
-static void on_msg(int k, struct kbus_msg *msg)
+static void on_msg(int k, const kbus_message_t *msg)
 {
 	char data[128];
 
@@ -47,6 +47,6 @@ int main(int argc, char **argv)
 		  STB_STATE_PLAYER);
 	loop.ks[0] = ks;
 	stb_run(&loop);
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return 0;
 }

@@ -35,19 +35,18 @@ static double since_start(void)
 	       (now.tv_nsec - started.tv_nsec) / 1e9;
 }
 
-static void crash(const struct kbus_msg *req)
+static void crash(const kbus_message_t *req)
 {
 	struct rlimit no_core = { 0, 0 };
 
 	stb_event("crash",
 		  "decoder fault on channel %s while holding request %u:%u: abort()",
-		  CRASH_CHANNEL, req->hdr.id.network_id,
-		  req->hdr.id.serial_num);
+		  CRASH_CHANNEL, req->id.network_id, req->id.serial_num);
 	setrlimit(RLIMIT_CORE, &no_core);
 	abort();
 }
 
-static void play(int ks, const struct kbus_msg *req)
+static void play(int ks, const kbus_message_t *req)
 {
 	char data[32], text[64];
 
@@ -62,11 +61,10 @@ static void play(int ks, const struct kbus_msg *req)
 	stb_announce(ks, STB_LED_PREFIX "Play", "on");
 	stb_reply(ks, req, text);
 	stb_event("play", "request %u:%u from Ksock %u: %s",
-		  req->hdr.id.network_id, req->hdr.id.serial_num,
-		  req->hdr.from, text);
+		  req->id.network_id, req->id.serial_num, req->from, text);
 }
 
-static void where(int ks, const struct kbus_msg *req)
+static void where(int ks, const kbus_message_t *req)
 {
 	char text[64];
 
@@ -78,20 +76,19 @@ static void where(int ks, const struct kbus_msg *req)
 	stb_reply(ks, req, text);
 	stb_event("where", "%s request %u:%u from Ksock %u: %s",
 		  kbus_msg_is_stateful_request(req) ? "stateful" : "plain",
-		  req->hdr.id.network_id, req->hdr.id.serial_num,
-		  req->hdr.from, text);
+		  req->id.network_id, req->id.serial_num, req->from, text);
 }
 
-static void on_msg(int ks, struct kbus_msg *msg)
+static void on_msg(int ks, const kbus_message_t *msg)
 {
 	if (!kbus_msg_wants_us_to_reply(msg))
-		stb_fail("unexpected message %s", msg->name);
+		stb_fail("unexpected message %s", stb_name_of(msg));
 	if (kbus_msg_name_is(msg, STB_PLAY))
 		play(ks, msg);
 	else if (kbus_msg_name_is(msg, STB_WHERE))
 		where(ks, msg);
 	else
-		stb_fail("unexpected request %s", msg->name);
+		stb_fail("unexpected request %s", stb_name_of(msg));
 }
 
 int main(int argc, char **argv)
@@ -107,6 +104,6 @@ int main(int argc, char **argv)
 		  stb_ksock_id(ks), STB_PLAY, STB_WHERE);
 	loop.ks[0] = ks;
 	stb_run(&loop);
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return 0;
 }

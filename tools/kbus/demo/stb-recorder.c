@@ -12,21 +12,20 @@
 
 #include "stb.h"
 
-static void on_msg(int ks, struct kbus_msg *msg)
+static void on_msg(int ks, const kbus_message_t *msg)
 {
 	char data[32], text[64];
 
 	if (!kbus_msg_wants_us_to_reply(msg) ||
 	    !kbus_msg_name_is(msg, STB_RECORD))
-		stb_fail("unexpected message %s", msg->name);
+		stb_fail("unexpected message %s", stb_name_of(msg));
 	snprintf(text, sizeof(text), "recording channel %s",
 		 stb_data(msg, data, sizeof(data)));
 	stb_announce(ks, STB_STATE_RECORDER, text);
 	stb_announce(ks, STB_LED_PREFIX "Record", "on");
 	stb_reply(ks, msg, text);
 	stb_event("record", "request %u:%u from Ksock %u: %s",
-		  msg->hdr.id.network_id, msg->hdr.id.serial_num,
-		  msg->hdr.from, text);
+		  msg->id.network_id, msg->id.serial_num, msg->from, text);
 }
 
 int main(int argc, char **argv)
@@ -41,6 +40,6 @@ int main(int argc, char **argv)
 		  stb_ksock_id(ks), STB_RECORD);
 	loop.ks[0] = ks;
 	stb_run(&loop);
-	kbus_close(ks);
+	kbus_ksock_close(ks);
 	return 0;
 }

@@ -20,8 +20,8 @@ static int client;
 /* Ask the player where it is; returns false with @where saying why not. */
 static bool ask_where(char *where, size_t size)
 {
-	struct kbus_msg_id id;
-	struct kbus_msg reply;
+	kbus_message_t *reply;
+	kbus_msg_id_t id;
 	int err;
 
 	err = kbus_request(client, STB_WHERE, NULL, 0, &id);
@@ -37,24 +37,24 @@ static bool ask_where(char *where, size_t size)
 			 err ? kbus_strerror(err) : "timed out");
 		return false;
 	}
-	if (kbus_msg_is_synthetic(&reply)) {
+	if (kbus_msg_is_synthetic(reply)) {
 		snprintf(where, size, "the player did not answer: %s",
-			 reply.name);
-		kbus_msg_free(&reply);
+			 stb_name_of(reply));
+		kbus_msg_delete(&reply);
 		return false;
 	}
-	stb_data(&reply, where, size);
-	kbus_msg_free(&reply);
+	stb_data(reply, where, size);
+	kbus_msg_delete(&reply);
 	return true;
 }
 
-static void on_msg(int ks, struct kbus_msg *msg)
+static void on_msg(int ks, const kbus_message_t *msg)
 {
 	char op[16], where[128], text[192];
 
 	if (!kbus_msg_wants_us_to_reply(msg) ||
 	    !kbus_msg_name_is(msg, STB_TRICK))
-		stb_fail("unexpected message %s", msg->name);
+		stb_fail("unexpected message %s", stb_name_of(msg));
 	stb_data(msg, op, sizeof(op));
 	if (strcmp(op, "ff") && strcmp(op, "rew") && strcmp(op, "skip")) {
 		snprintf(text, sizeof(text), "unknown trick '%s'", op);
@@ -67,8 +67,7 @@ static void on_msg(int ks, struct kbus_msg *msg)
 	}
 	stb_reply(ks, msg, text);
 	stb_event("trick", "request %u:%u from Ksock %u: %s",
-		  msg->hdr.id.network_id, msg->hdr.id.serial_num,
-		  msg->hdr.from, text);
+		  msg->id.network_id, msg->id.serial_num, msg->from, text);
 }
 
 int main(int argc, char **argv)
@@ -85,7 +84,7 @@ int main(int argc, char **argv)
 		  stb_ksock_id(ks), STB_TRICK, stb_ksock_id(client));
 	loop.ks[0] = ks;
 	stb_run(&loop);
-	kbus_close(client);
-	kbus_close(ks);
+	kbus_ksock_close(client);
+	kbus_ksock_close(ks);
 	return 0;
 }

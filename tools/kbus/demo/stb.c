@@ -88,7 +88,7 @@ void stb_fail(const char *fmt, ...)
 
 int stb_open(void)
 {
-	int ks = kbus_open(stb_bus, O_RDWR);
+	int ks = kbus_ksock_open(stb_bus, O_RDWR | O_CLOEXEC);
 
 	if (ks < 0)
 		stb_fail("cannot open /dev/kbus%u: %s", stb_bus,
@@ -108,7 +108,7 @@ uint32_t stb_ksock_id(int ks)
 
 void stb_bind(int ks, const char *name, bool replier)
 {
-	int err = kbus_bind(ks, name, replier);
+	int err = kbus_ksock_bind(ks, name, replier);
 
 	if (err)
 		stb_fail("cannot bind to %s as %s: %s", name,
@@ -123,24 +123,24 @@ void stb_announce(int ks, const char *name, const char *text)
 		stb_fail("cannot announce %s: %s", name, kbus_strerror(err));
 }
 
-void stb_reply(int ks, const struct kbus_msg *req, const char *text)
+void stb_reply(int ks, const kbus_message_t *req, const char *text)
 {
 	int err = kbus_reply(ks, req, text, strlen(text), NULL);
 
 	if (err)
-		stb_fail("cannot reply to %s request %u:%u: %s", req->name,
-			 req->hdr.id.network_id, req->hdr.id.serial_num,
-			 kbus_strerror(err));
+		stb_fail("cannot reply to %s request %u:%u: %s",
+			 stb_name_of(req), req->id.network_id,
+			 req->id.serial_num, kbus_strerror(err));
 }
 
-const char *stb_data(const struct kbus_msg *msg, char *buf, size_t size)
+const char *stb_data(const kbus_message_t *msg, char *buf, size_t size)
 {
-	size_t n = msg->hdr.data_len;
+	size_t n = msg->data_len;
 
 	if (n >= size)
 		n = size - 1;
 	if (n)
-		memcpy(buf, msg->data, n);
+		memcpy(buf, kbus_msg_data_ptr(msg), n);
 	buf[n] = '\0';
 	return buf;
 }
@@ -148,17 +148,17 @@ const char *stb_data(const struct kbus_msg *msg, char *buf, size_t size)
 /* Receive and handle everything queued on @ks. */
 static void drain(struct stb_loop *loop, int ks)
 {
-	struct kbus_msg msg;
+	kbus_message_t *msg;
 	int ret;
 
 	for (;;) {
-		ret = kbus_recv(ks, &msg);
+		ret = kbus_ksock_read_next_msg(ks, &msg);
 		if (ret < 0)
 			stb_fail("cannot receive: %s", kbus_strerror(ret));
-		if (!ret)
+		if (!msg)
 			return;
-		loop->on_msg(ks, &msg);
-		kbus_msg_free(&msg);
+		loop->on_msg(ks, msg);
+		kbus_msg_delete(&msg);
 	}
 }
 

@@ -59,10 +59,16 @@ int stb_open(void);
 uint32_t stb_ksock_id(int ks);
 void stb_bind(int ks, const char *name, bool replier);
 void stb_announce(int ks, const char *name, const char *text);
-void stb_reply(int ks, const struct kbus_msg *req, const char *text);
+void stb_reply(int ks, const kbus_message_t *req, const char *text);
+
+/* The message name (NUL-terminated: messages received are entire ones). */
+static inline const char *stb_name_of(const kbus_message_t *msg)
+{
+	return kbus_msg_name_ptr(msg);
+}
 
 /* The message data as a string (at most @size - 1 bytes, NUL added). */
-const char *stb_data(const struct kbus_msg *msg, char *buf, size_t size);
+const char *stb_data(const kbus_message_t *msg, char *buf, size_t size);
 
 /*
  * The main loop: wait on standard input and on the Ksocks in @ks, call
@@ -75,7 +81,7 @@ struct stb_loop {
 	int ks[4];
 	int nks;
 	void (*on_line)(char *line);
-	void (*on_msg)(int ks, struct kbus_msg *msg);
+	void (*on_msg)(int ks, const kbus_message_t *msg);
 	void (*on_tick)(void);
 	int tick_ms;
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * libkbus - a small C library for the KBUS message bus
+ * libkbus - Ksocks: opening, binding, options, waiting, receiving, sending,
+ * and what their errors mean
  *
  * Copyright (C) 2026 The KBUS Authors
  */
@@ -13,7 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -21,9 +22,13 @@
 #include <unistd.h>
 
 #include "libkbus.h"
+#include "internal.h"
 
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define KBUS_HDR_LEN	sizeof(struct kbus_message_header)
+/* The "leave it alone" value of the original 0/1 settings. */
+#define KBUS_QUERY_ONLY	0xFFFFFFFFU
+
+/* What kbus_ksock_read_next_msg() first tries to read into. */
+#define RECV_FIRST_SIZE	1024
 
 static int kbus_ioctl(int ks, unsigned long cmd, void *arg)
 {
@@ -35,166 +40,304 @@ static int kbus_ioctl(int ks, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
-/* ---- Ksocks ---- */
+/* ==== What the library keeps per Ksock ==== */
 
-int kbus_open_path(const char *path, int flags)
+/*
+ * struct ksock_state - the library's state of one Ksock (file descriptor).
+ * @last_id: id of the last message sent with libkbus.
+ * @pending: the bytes written with kbus_ksock_write_msg() and
+ *           kbus_ksock_write_data(), not yet sent (NULL if none).
+ * @pending_len: bytes in @pending.
+ * @pending_size: bytes allocated at @pending.
+ */
+struct ksock_state {
+	struct kbus_msg_id last_id;
+	unsigned char *pending;
+	size_t pending_len;
+	size_t pending_size;
+};
+
+/* Protects @states and @nr_states, and every state they point to. */
+static pthread_mutex_t states_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The state of file descriptor N at [N], NULL if it has none. */
+static struct ksock_state **states;
+static size_t nr_states;
+
+/* The state of @ks, allocated if @create; NULL if none.  Lock held. */
+static struct ksock_state *state_get_locked(int ks, bool create)
 {
-	int fd = open(path, flags | O_CLOEXEC);
+	struct ksock_state **p;
+	size_t n;
 
-	return fd < 0 ? -errno : fd;
+	if (ks < 0)
+		return NULL;
+	if ((size_t)ks < nr_states && states[ks])
+		return states[ks];
+	if (!create)
+		return NULL;
+	if ((size_t)ks >= nr_states) {
+		n = (size_t)ks + 16;
+		p = realloc(states, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + nr_states, 0, (n - nr_states) * sizeof(*p));
+		states = p;
+		nr_states = n;
+	}
+	states[ks] = calloc(1, sizeof(*states[ks]));
+	return states[ks];
 }
 
-int kbus_open(unsigned int bus, int flags)
+/* Forget @ks: it is being closed, or is a new Ksock. */
+static void state_drop(int ks)
+{
+	struct ksock_state *st;
+
+	pthread_mutex_lock(&states_lock);
+	st = state_get_locked(ks, false);
+	if (st) {
+		free(st->pending);
+		free(st);
+		states[ks] = NULL;
+	}
+	pthread_mutex_unlock(&states_lock);
+}
+
+/* Remember @id as the last message sent on @ks (best effort). */
+static void note_sent(int ks, const struct kbus_msg_id *id)
+{
+	struct ksock_state *st;
+
+	pthread_mutex_lock(&states_lock);
+	st = state_get_locked(ks, true);
+	if (st)
+		st->last_id = *id;
+	pthread_mutex_unlock(&states_lock);
+}
+
+/* ==== Ksocks ==== */
+
+static kbus_ksock_t open_ksock(const char *path, int flags)
+{
+	int fd = open(path, flags & (O_ACCMODE | O_CLOEXEC));
+
+	if (fd < 0)
+		return -errno;
+	/* A descriptor closed with close(2) may have left state behind. */
+	state_drop(fd);
+	return fd;
+}
+
+kbus_ksock_t kbus_ksock_open(uint32_t device_number, int flags)
 {
 	char path[32];
 
-	snprintf(path, sizeof(path), KBUS_DEV_FMT, bus);
-	return kbus_open_path(path, flags);
+	snprintf(path, sizeof(path), KBUS_DEV_FMT, device_number);
+	return open_ksock(path, flags);
 }
 
-int kbus_open_spec(const char *spec, int flags)
+kbus_ksock_t kbus_ksock_open_by_name(const char *device_name, int flags)
 {
-	unsigned long bus;
-	char *end;
-
-	if (!spec || !*spec)
-		return -EINVAL;
-	if (strchr(spec, '/'))
-		return kbus_open_path(spec, flags);
-	errno = 0;
-	bus = strtoul(spec, &end, 10);
-	if (errno || *end || bus > UINT_MAX || spec[0] == '-')
-		return -EINVAL;
-	return kbus_open(bus, flags);
+	return open_ksock(device_name, flags);
 }
 
-int kbus_close(int ks)
+int kbus_ksock_close(kbus_ksock_t ksock)
 {
-	return close(ks) ? -errno : 0;
+	state_drop(ksock);
+	return close(ksock) ? -errno : 0;
 }
 
-static int bind_op(int ks, unsigned long cmd, const char *name, bool replier)
+static int bind_op(int ks, unsigned long cmd, const char *name,
+		   uint32_t is_replier)
 {
-	struct kbus_bind_request req = {
-		.is_replier = replier,
+	struct kbus_bind b = {
+		.size = sizeof(b),
+		.flags = is_replier ? KBUS_BIND_REPLIER : 0,
+		.name_ptr = (uintptr_t)name,
 		.name_len = strlen(name),
-		.name = (uintptr_t)name,
 	};
 
-	return kbus_ioctl(ks, cmd, &req);
+	return kbus_ioctl(ks, cmd, &b);
 }
 
-int kbus_bind(int ks, const char *name, bool replier)
+int kbus_ksock_bind(kbus_ksock_t ksock, const char *name, uint32_t is_replier)
 {
-	return bind_op(ks, KBUS_IOC_BIND, name, replier);
+	return bind_op(ksock, KBUS_IOC_BIND, name, is_replier);
 }
 
-int kbus_unbind(int ks, const char *name, bool replier)
+int kbus_ksock_unbind(kbus_ksock_t ksock, const char *name,
+		      uint32_t is_replier)
 {
-	return bind_op(ks, KBUS_IOC_UNBIND, name, replier);
+	return bind_op(ksock, KBUS_IOC_UNBIND, name, is_replier);
 }
 
-int kbus_ksock_id(int ks, uint32_t *id)
+int kbus_ksock_info(kbus_ksock_t ksock, struct kbus_ksock_info *info)
 {
-	__u32 val = 0;
-	int ret = kbus_ioctl(ks, KBUS_IOC_KSOCKID, &val);
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return kbus_ioctl(ksock, KBUS_IOC_KSOCK_INFO, info);
+}
+
+int kbus_ksock_id(kbus_ksock_t ksock, uint32_t *ksock_id)
+{
+	struct kbus_ksock_info info;
+	int ret = kbus_ksock_info(ksock, &info);
 
 	if (!ret)
-		*id = val;
+		*ksock_id = info.ksock_id;
 	return ret;
 }
 
-int kbus_find_replier(int ks, const char *name, uint32_t *id)
+int kbus_ksock_num_messages(kbus_ksock_t ksock, uint32_t *num_messages)
 {
-	struct kbus_bind_query q = {
-		.name_len = strlen(name),
-		.name = (uintptr_t)name,
-	};
-	int ret = kbus_ioctl(ks, KBUS_IOC_REPLIER, &q);
+	struct kbus_ksock_info info;
+	int ret = kbus_ksock_info(ksock, &info);
 
-	if (ret < 0)
+	if (!ret)
+		*num_messages = info.num_msgs;
+	return ret;
+}
+
+int kbus_ksock_num_unreplied_to(kbus_ksock_t ksock, uint32_t *num_messages)
+{
+	struct kbus_ksock_info info;
+	int ret = kbus_ksock_info(ksock, &info);
+
+	if (!ret)
+		*num_messages = info.num_unreplied;
+	return ret;
+}
+
+int kbus_ksock_find_replier(kbus_ksock_t ksock, const char *name,
+			    uint32_t *replier_ksock_id)
+{
+	struct kbus_replier q = {
+		.size = sizeof(q),
+		.name_ptr = (uintptr_t)name,
+		.name_len = strlen(name),
+	};
+	int ret = kbus_ioctl(ksock, KBUS_IOC_REPLIER, &q);
+
+	if (ret)
 		return ret;
-	*id = q.return_id;
-	return ret ? 1 : 0;
+	*replier_ksock_id = q.replier_id;
+	return q.replier_id ? 1 : 0;
 }
 
-/* An ioctl with a __u32 in/out argument. */
-static int u32_op(int ks, unsigned long cmd, uint32_t in, uint32_t *out)
+int kbus_ksock_new_device(kbus_ksock_t ksock, uint32_t *device_number)
 {
-	__u32 val = in;
-	int ret = kbus_ioctl(ks, cmd, &val);
-
-	if (ret >= 0 && out)
-		*out = val;
-	return ret < 0 ? ret : 0;
-}
-
-int kbus_new_device(int ks, uint32_t *bus)
-{
-	return u32_op(ks, KBUS_IOC_NEWDEVICE, 0, bus);
-}
-
-int kbus_version(int ks, struct kbus_version *v)
-{
-	return kbus_ioctl(ks, KBUS_IOC_VERSION, v);
-}
-
-int kbus_max_messages(int ks, uint32_t set, uint32_t *limit)
-{
-	return u32_op(ks, KBUS_IOC_MAXMSGS, set, limit);
-}
-
-int kbus_num_messages(int ks, uint32_t *count)
-{
-	return u32_op(ks, KBUS_IOC_NUMMSGS, 0, count);
-}
-
-int kbus_unreplied_to(int ks, uint32_t *count)
-{
-	return u32_op(ks, KBUS_IOC_UNREPLIEDTO, 0, count);
-}
-
-int kbus_only_once(int ks, uint32_t val, uint32_t *old)
-{
-	return u32_op(ks, KBUS_IOC_MSGONLYONCE, val, old);
-}
-
-int kbus_report_replier_binds(int ks, uint32_t val, uint32_t *old)
-{
-	return u32_op(ks, KBUS_IOC_REPORTREPLIERBINDS, val, old);
-}
-
-int kbus_verbose(int ks, uint32_t val, uint32_t *old)
-{
-	return u32_op(ks, KBUS_IOC_VERBOSE, val, old);
-}
-
-int kbus_max_message_size(int ks, uint32_t set, uint32_t *size)
-{
-	return u32_op(ks, KBUS_IOC_MAXMSGSIZE, set, size);
-}
-
-int kbus_last_sent(int ks, struct kbus_msg_id *id)
-{
-	return kbus_ioctl(ks, KBUS_IOC_LASTSENT, id);
-}
-
-int kbus_dropped(int ks, uint64_t *count)
-{
-	__u64 val = 0;
-	int ret = kbus_ioctl(ks, KBUS_IOC_DROPPED, &val);
+	struct kbus_new_device nd = { .size = sizeof(nd) };
+	int ret = kbus_ioctl(ksock, KBUS_IOC_NEWDEVICE, &nd);
 
 	if (!ret)
-		*count = val;
+		*device_number = nd.index;
 	return ret;
 }
 
-int kbus_discard(int ks)
+/* ---- Options ---- */
+
+static int get_opt(int ks, uint32_t option, uint64_t *value)
 {
-	return kbus_ioctl(ks, KBUS_IOC_DISCARD, NULL);
+	struct kbus_option o = { .size = sizeof(o), .option = option };
+	int ret = kbus_ioctl(ks, KBUS_IOC_GET_OPTION, &o);
+
+	if (!ret)
+		*value = o.value;
+	return ret;
 }
 
-/* ---- Waiting ---- */
+static int set_opt(int ks, uint32_t option, uint64_t value)
+{
+	struct kbus_option o = {
+		.size = sizeof(o),
+		.option = option,
+		.value = value,
+	};
+
+	return kbus_ioctl(ks, KBUS_IOC_SET_OPTION, &o);
+}
+
+/*
+ * The original in/out protocol of a limit: *@val 0 reads @option, anything
+ * else sets it; *@val is then the current value.
+ */
+static int limit_op(int ks, uint32_t option, uint32_t *val)
+{
+	uint64_t v;
+	int ret;
+
+	if (*val) {
+		ret = set_opt(ks, option, *val);
+		if (ret)
+			return ret;
+	}
+	ret = get_opt(ks, option, &v);
+	if (!ret)
+		*val = v;
+	return ret;
+}
+
+/*
+ * The original 0/1/0xFFFFFFFF protocol of a flag: set it (unless asked
+ * only to read it); return what it was before.  An -EBUSY from the set
+ * leaves it set, and is returned.
+ */
+static int flag_op(int ks, uint32_t option, uint32_t request)
+{
+	uint64_t old;
+	int ret;
+
+	if (request > 1 && request != KBUS_QUERY_ONLY)
+		return -EINVAL;
+	ret = get_opt(ks, option, &old);
+	if (ret)
+		return ret;
+	if (request != KBUS_QUERY_ONLY) {
+		ret = set_opt(ks, option, request);
+		if (ret)
+			return ret;
+	}
+	return old ? 1 : 0;
+}
+
+int kbus_ksock_max_messages(kbus_ksock_t ksock, uint32_t *max_messages)
+{
+	return limit_op(ksock, KBUS_OPT_MAX_MSGS, max_messages);
+}
+
+int kbus_ksock_only_once(kbus_ksock_t ksock, uint32_t request)
+{
+	return flag_op(ksock, KBUS_OPT_ONLY_ONCE, request);
+}
+
+int kbus_ksock_report_replier_binds(kbus_ksock_t ksock, uint32_t request)
+{
+	return flag_op(ksock, KBUS_OPT_REPORT_REPLIER_BINDS, request);
+}
+
+int kbus_ksock_kernel_module_verbose(kbus_ksock_t ksock, uint32_t request)
+{
+	(void)ksock;
+	(void)request;
+	return -EOPNOTSUPP;
+}
+
+int kbus_ksock_max_message_size(kbus_ksock_t ksock,
+				uint32_t *max_message_size)
+{
+	uint64_t v;
+	int ret;
+
+	if (*max_message_size != 1)
+		return limit_op(ksock, KBUS_OPT_MAX_MSG_SIZE,
+				max_message_size);
+	ret = get_opt(ksock, KBUS_OPT_ABS_MAX_MSG_SIZE, &v);
+	if (!ret)
+		*max_message_size = v;
+	return ret;
+}
+
+/* ==== Waiting ==== */
 
 static int64_t now_ms(void)
 {
@@ -222,16 +365,15 @@ static int64_t deadline_after(int timeout_ms)
 	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
-int kbus_wait(int ks, unsigned int what, int timeout_ms)
+int kbus_wait(kbus_ksock_t ksock, int wait_for, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = ks };
+	struct pollfd pfd = { .fd = ksock };
 	int64_t deadline = deadline_after(timeout_ms);
-	unsigned int ready;
-	int ret;
+	int ready, ret;
 
-	if (what & KBUS_READABLE)
+	if (wait_for & KBUS_KSOCK_READABLE)
 		pfd.events |= POLLIN;
-	if (what & KBUS_WRITABLE)
+	if (wait_for & KBUS_KSOCK_WRITABLE)
 		pfd.events |= POLLOUT;
 	if (!pfd.events)
 		return -EINVAL;
@@ -248,9 +390,9 @@ int kbus_wait(int ks, unsigned int what, int timeout_ms)
 			return -EBADF;
 		ready = 0;
 		if (pfd.revents & POLLIN)
-			ready |= KBUS_READABLE;
+			ready |= KBUS_KSOCK_READABLE;
 		if (pfd.revents & POLLOUT)
-			ready |= KBUS_WRITABLE;
+			ready |= KBUS_KSOCK_WRITABLE;
 		if (ready)
 			return ready;
 		if (pfd.revents & (POLLERR | POLLHUP))
@@ -258,149 +400,63 @@ int kbus_wait(int ks, unsigned int what, int timeout_ms)
 	}
 }
 
-/* ---- Sending ---- */
-
-int kbus_send(int ks, const char *name, const void *data, uint32_t data_len,
-	      uint32_t flags, uint32_t to,
-	      const struct kbus_msg_id *in_reply_to, struct kbus_msg_id *id)
+int kbus_wait_for_message(kbus_ksock_t ksock, int wait_for)
 {
-	struct kbus_message_header h = {
-		.start_guard = KBUS_MSG_START_GUARD,
-		.end_guard = KBUS_MSG_END_GUARD,
-		.flags = flags,
-		.to = to,
-		.name_len = strlen(name),
-		.name = (uintptr_t)name,
-		.data_len = data ? data_len : 0,
-		.data = data && data_len ? (uintptr_t)data : 0,
-	};
-	struct kbus_send args = {
-		.size = sizeof(args),
-		.msg_ptr = (uintptr_t)&h,
-		.msg_len = sizeof(h),
-	};
-	int ret;
-
-	if (in_reply_to)
-		h.in_reply_to = *in_reply_to;
-	/* One call; an ALL_OR_WAIT send waits for room unless O_NONBLOCK. */
-	ret = kbus_ioctl(ks, KBUS_IOC_SENDMSG, &args);
-	if (ret == 0 && id)
-		*id = args.id;
-	return ret < 0 ? ret : 0;
+	return kbus_wait(ksock, wait_for, -1);
 }
 
-int kbus_announce(int ks, const char *name, const void *data,
-		  uint32_t data_len, struct kbus_msg_id *id)
-{
-	return kbus_send(ks, name, data, data_len, 0, 0, NULL, id);
-}
+/* ==== Receiving ==== */
 
-int kbus_request(int ks, const char *name, const void *data,
-		 uint32_t data_len, struct kbus_msg_id *id)
-{
-	return kbus_send(ks, name, data, data_len, KBUS_BIT_WANT_A_REPLY, 0,
-			 NULL, id);
-}
-
-int kbus_stateful_request(int ks, const char *name, uint32_t replier,
-			  const void *data, uint32_t data_len,
-			  struct kbus_msg_id *id)
-{
-	if (!replier)
-		return -EINVAL;
-	return kbus_send(ks, name, data, data_len, KBUS_BIT_WANT_A_REPLY,
-			 replier, NULL, id);
-}
-
-int kbus_reply(int ks, const struct kbus_msg *req, const void *data,
-	       uint32_t data_len, struct kbus_msg_id *id)
-{
-	if (!kbus_msg_wants_us_to_reply(req))
-		return -EINVAL;
-	return kbus_send(ks, req->name, data, data_len, 0, req->hdr.from,
-			 &req->hdr.id, id);
-}
-
-/* ---- Receiving ---- */
-
-int kbus_msg_parse(void *buf, size_t len, struct kbus_msg *msg)
-{
-	struct kbus_message_header h;
-	const char *rest = (const char *)buf + KBUS_HDR_LEN;
-	size_t want, nlen, dlen;
-	uint32_t guard;
-
-	if (len < KBUS_HDR_LEN)
-		return -EPROTO;
-	memcpy(&h, buf, sizeof(h));
-	if (h.start_guard != KBUS_MSG_START_GUARD ||
-	    h.end_guard != KBUS_MSG_END_GUARD || h.name || h.data ||
-	    !h.name_len || h.name_len > KBUS_MAX_NAME_LEN)
-		return -EPROTO;
-	nlen = h.name_len;
-	dlen = h.data_len;
-	want = KBUS_ENTIRE_MSG_LEN(nlen, dlen);
-	if (len != want)
-		return -EPROTO;
-	memcpy(&guard, rest + 4 * KBUS_ENTIRE_MSG_END_GUARD_INDEX(nlen, dlen),
-	       sizeof(guard));
-	if (guard != KBUS_MSG_END_GUARD)
-		return -EPROTO;
-	if (rest[nlen] != '\0' || memchr(rest, 0, nlen))
-		return -EPROTO;
-
-	memset(msg, 0, sizeof(*msg));
-	msg->hdr = h;
-	msg->name = rest;
-	msg->data = dlen ? rest + 4 * KBUS_ENTIRE_MSG_DATA_INDEX(nlen) : NULL;
-	msg->buf = buf;
-	msg->len = len;
-	return 0;
-}
-
-/*
- * Receive the next message into @buf without waiting: 1, 0 if there is
- * none, or -errno (-EMSGSIZE, with *@len set, if it does not fit).
- */
+/* One KBUS_IOC_RECVMSG without waiting; *@len is the message's length. */
 static int recv_into(int ks, void *buf, size_t size, uint32_t *len)
 {
-	struct kbus_recv args = {
-		.size = sizeof(args),
+	struct kbus_recv r = {
+		.size = sizeof(r),
 		.flags = KBUS_RECV_NONBLOCK,
 		.buf_ptr = (uintptr_t)buf,
 		.buf_len = size > UINT32_MAX ? UINT32_MAX : size,
 	};
-	int ret = kbus_ioctl(ks, KBUS_IOC_RECVMSG, &args);
+	int ret = kbus_ioctl(ks, KBUS_IOC_RECVMSG, &r);
 
-	*len = args.msg_len;
-	if (ret == -EAGAIN)
-		return 0;
-	return ret < 0 ? ret : 1;
+	*len = r.msg_len;
+	return ret;
 }
 
-int kbus_recv_buf(int ks, void *buf, size_t size, struct kbus_msg *msg,
-		  size_t *needed)
+/* Is the @len bytes at @buf a well-formed entire message? */
+static bool entire_ok(const void *buf, size_t len)
 {
-	uint32_t len = 0;
-	int ret;
+	const kbus_entire_message_t *m = buf;
+	const kbus_message_t *h = &m->header;
+	const char *name = (const char *)m->rest;
 
-	ret = recv_into(ks, buf, size, &len);
-	if (needed && (ret > 0 || ret == -EMSGSIZE))
-		*needed = len;
-	if (ret <= 0)
-		return ret;
-	ret = kbus_msg_parse(buf, len, msg);
-	return ret < 0 ? ret : 1;
+	if (len < KBUS_HDR_LEN ||
+	    h->start_guard != KBUS_MSG_START_GUARD ||
+	    h->end_guard != KBUS_MSG_END_GUARD || h->name || h->data ||
+	    !h->name_len || h->name_len > KBUS_MAX_NAME_LEN)
+		return false;
+	if (len != KBUS_ENTIRE_MSG_LEN((size_t)h->name_len,
+				       (size_t)h->data_len))
+		return false;
+	if (*kbus_msg_end_ptr(m) != KBUS_MSG_END_GUARD)
+		return false;
+	return name[h->name_len] == '\0' && !memchr(name, 0, h->name_len);
 }
 
-int kbus_recv(int ks, struct kbus_msg *msg)
+/*
+ * Take the next message off the queue, without waiting, into a buffer of
+ * @size bytes or, if it is larger, of its size.  Returns 1 with *@msg, 0
+ * if the queue is empty, or -errno (-EPROTO if KBUS gave something that is
+ * not a message).
+ */
+static int recv_alloc(int ks, size_t size, kbus_message_t **msg)
 {
-	size_t size = 2048;
-	uint32_t len;
 	void *buf = NULL, *p;
+	uint32_t len;
 	int ret;
 
+	*msg = NULL;
+	if (size < KBUS_HDR_LEN)
+		size = KBUS_HDR_LEN;
 	for (;;) {
 		p = realloc(buf, size);
 		if (!p) {
@@ -411,273 +467,298 @@ int kbus_recv(int ks, struct kbus_msg *msg)
 		ret = recv_into(ks, buf, size, &len);
 		if (ret != -EMSGSIZE)
 			break;
-		/* Too small: try again with the size it said it needs. */
+		/* It stayed queued: again, with the size it said it needs. */
+		if (len <= size) {
+			ret = -EPROTO;
+			break;
+		}
 		size = len;
 	}
-	if (ret > 0 && kbus_msg_parse(buf, len, msg) < 0)
+	if (!ret && !entire_ok(buf, len))
 		ret = -EPROTO;
-	if (ret <= 0) {
+	if (ret) {
 		free(buf);
-		return ret;
+		return ret == -EAGAIN ? 0 : ret;
 	}
-	msg->allocated = true;
+	*msg = buf;
 	return 1;
 }
 
-int kbus_recv_timeout(int ks, struct kbus_msg *msg, int timeout_ms)
+int kbus_ksock_next_msg(kbus_ksock_t ksock, uint32_t *message_length)
 {
-	int64_t deadline = deadline_after(timeout_ms);
+	uint32_t len = 0;
 	int ret;
 
+	*message_length = 0;
+	/* A zero-length buffer: the message stays queued, EMSGSIZE tells its length. */
+	ret = recv_into(ksock, NULL, 0, &len);
+	if (ret == -EAGAIN)
+		return 0;
+	if (ret != -EMSGSIZE)
+		return ret ? ret : -EPROTO;
+	*message_length = len;
+	return 1;
+}
+
+int kbus_ksock_len_left(kbus_ksock_t ksock, uint32_t *len_left)
+{
+	int ret = kbus_ksock_next_msg(ksock, len_left);
+
+	return ret < 0 ? ret : 0;
+}
+
+int kbus_ksock_read_msg(kbus_ksock_t ksock, kbus_message_t **msg,
+			size_t msg_len)
+{
+	int ret = recv_alloc(ksock, msg_len, msg);
+
+	if (!ret)
+		return -EBADMSG;
+	return ret < 0 ? ret : 0;
+}
+
+int kbus_ksock_read_next_msg(kbus_ksock_t ksock, kbus_message_t **msg)
+{
+	int ret = recv_alloc(ksock, RECV_FIRST_SIZE, msg);
+
+	return ret < 0 ? ret : 0;
+}
+
+int kbus_recv_timeout(kbus_ksock_t ksock, kbus_message_t **msg,
+		      int timeout_ms)
+{
+	int64_t deadline = deadline_after(timeout_ms);
+	int left, ret;
+
 	for (;;) {
-		ret = kbus_recv(ks, msg);
+		ret = recv_alloc(ksock, RECV_FIRST_SIZE, msg);
 		if (ret)
 			return ret;
-		ret = kbus_wait(ks, KBUS_READABLE, ms_left(deadline));
+		/* Readable but empty (another reader was first): time still counts. */
+		left = ms_left(deadline);
+		if (!left)
+			return 0;
+		ret = kbus_wait(ksock, KBUS_KSOCK_READABLE, left);
 		if (ret <= 0)
 			return ret;
 	}
 }
 
-int kbus_wait_reply(int ks, const struct kbus_msg_id *req_id,
-		    struct kbus_msg *reply, int timeout_ms,
-		    void (*other)(const struct kbus_msg *msg, void *arg),
+int kbus_wait_reply(kbus_ksock_t ksock, const kbus_msg_id_t *req_id,
+		    kbus_message_t **reply, int timeout_ms,
+		    void (*other)(const kbus_message_t *msg, void *arg),
 		    void *arg)
 {
 	int64_t deadline = deadline_after(timeout_ms);
-	struct kbus_msg msg;
+	kbus_message_t *msg;
 	int ret;
 
+	*reply = NULL;
 	for (;;) {
-		ret = kbus_recv_timeout(ks, &msg, ms_left(deadline));
+		ret = kbus_recv_timeout(ksock, &msg, ms_left(deadline));
 		if (ret <= 0)
 			return ret;
-		if (kbus_msg_is_reply(&msg) &&
-		    kbus_id_equal(&msg.hdr.in_reply_to, req_id)) {
+		if (kbus_msg_is_reply(msg) &&
+		    !kbus_msg_compare_ids(&msg->in_reply_to, req_id)) {
 			*reply = msg;
 			return 1;
 		}
 		if (other)
-			other(&msg, arg);
-		kbus_msg_free(&msg);
+			other(msg, arg);
+		kbus_msg_delete(&msg);
 	}
 }
 
-void kbus_msg_free(struct kbus_msg *msg)
+/* ==== Sending ==== */
+
+/* One KBUS_IOC_SENDMSG of @len bytes at @msg, without waiting. */
+static int send_bytes(int ks, const void *msg, uint64_t len,
+		      struct kbus_msg_id *id)
 {
-	if (msg->allocated)
-		free(msg->buf);
-	memset(msg, 0, sizeof(*msg));
-}
+	struct kbus_send s = {
+		.size = sizeof(s),
+		.flags = KBUS_SEND_NONBLOCK,
+		.msg_ptr = (uintptr_t)msg,
+		.msg_len = len,
+	};
+	int ret;
 
-/* ---- Message helpers ---- */
-
-bool kbus_msg_name_is(const struct kbus_msg *msg, const char *name)
-{
-	return msg->name && !strcmp(msg->name, name);
-}
-
-int kbus_msg_bind_event(const struct kbus_msg *msg,
-			struct kbus_bind_event *ev)
-{
-	const struct kbus_replier_bind_event_data *d = msg->data;
-	size_t fixed = sizeof(*d);
-	const char *name;
-
-	if (!kbus_msg_name_is(msg, KBUS_MSG_NAME_REPLIER_BIND_EVENT))
-		return -EINVAL;
-	if (!d || msg->hdr.data_len < fixed)
-		return -EPROTO;
-	if (d->name_len > KBUS_MAX_NAME_LEN ||
-	    msg->hdr.data_len < fixed + KBUS_PADDED_NAME_LEN(d->name_len))
-		return -EPROTO;
-	name = (const char *)d->rest;
-	if (name[d->name_len] != '\0')
-		return -EPROTO;
-	ev->is_bind = d->is_bind;
-	ev->binder = d->binder;
-	ev->name = name;
-	ev->name_len = d->name_len;
+	if (len > UINT32_MAX)
+		return -EMSGSIZE;
+	ret = kbus_ioctl(ks, KBUS_IOC_SENDMSG, &s);
+	if (ret)
+		return ret;
+	note_sent(ks, &s.id);
+	if (id)
+		*id = s.id;
 	return 0;
 }
 
-/* ---- Text ---- */
-
-/* snprintf()-style output into a bounded buffer. */
-struct out {
-	char *buf;
-	size_t size;
-	size_t len;	/* what would have been written */
-};
-
-static void out_putc(struct out *o, char c)
+int kbus_ksock_send_msg(kbus_ksock_t ksock, const kbus_message_t *msg,
+			kbus_msg_id_t *msg_id)
 {
-	if (o->len + 1 < o->size)
-		o->buf[o->len] = c;
-	o->len++;
-	if (o->size)
-		o->buf[o->len < o->size ? o->len : o->size - 1] = '\0';
+	return send_bytes(ksock, msg, msg_size(msg), msg_id);
 }
 
-static void out_puts(struct out *o, const char *s)
+/*
+ * The length of the message whose first @len bytes are at @buf: 0 if that
+ * is not known yet (the header is not all there).
+ */
+static uint64_t written_msg_len(const unsigned char *buf, size_t len)
 {
-	while (*s)
-		out_putc(o, *s++);
+	kbus_message_t h;
+
+	if (len < KBUS_HDR_LEN)
+		return 0;
+	memcpy(&h, buf, sizeof(h));
+	if (h.name)
+		return KBUS_HDR_LEN;
+	return KBUS_ENTIRE_MSG_LEN((uint64_t)h.name_len, (uint64_t)h.data_len);
 }
 
-/* Short formatted output (up to 127 characters at a time). */
-static void out_printf(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void out_printf(struct out *o, const char *fmt, ...)
+int kbus_ksock_write_data(kbus_ksock_t ksock, const void *data,
+			  size_t data_len)
 {
-	char tmp[128];
-	va_list ap;
-	int n, i;
+	struct ksock_state *st;
+	size_t need, size;
+	uint64_t whole;
+	unsigned char *p;
+	int ret = 0;
 
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	for (i = 0; i < n && i < (int)sizeof(tmp) - 1; i++)
-		out_putc(o, tmp[i]);
-}
-
-static void out_escape(struct out *o, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		switch (p[i]) {
-		case '\n':
-			out_printf(o, "\\n");
-			break;
-		case '\t':
-			out_printf(o, "\\t");
-			break;
-		case '\r':
-			out_printf(o, "\\r");
-			break;
-		case '\\':
-			out_printf(o, "\\\\");
-			break;
-		case '"':
-			out_printf(o, "\\\"");
-			break;
-		default:
-			if (p[i] >= 0x20 && p[i] < 0x7f)
-				out_putc(o, p[i]);
-			else
-				out_printf(o, "\\x%02x", p[i]);
-		}
+	if (ksock < 0)
+		return -EBADF;
+	if (!data_len)
+		return 0;
+	pthread_mutex_lock(&states_lock);
+	st = state_get_locked(ksock, true);
+	if (!st) {
+		ret = -ENOMEM;
+		goto out;
 	}
-}
-
-static int out_result(struct out *o)
-{
-	if (o->size)
-		o->buf[o->len < o->size ? o->len : o->size - 1] = '\0';
-	return o->len > INT_MAX ? INT_MAX : (int)o->len;
-}
-
-int kbus_escape(const void *data, size_t len, char *buf, size_t size)
-{
-	struct out o = { .buf = buf, .size = size };
-
-	out_escape(&o, data, len);
-	return out_result(&o);
-}
-
-static void out_id(struct out *o, const struct kbus_msg_id *id)
-{
-	out_printf(o, "%u:%u", id->network_id, id->serial_num);
-}
-
-static const struct {
-	uint32_t bit;
-	const char *name;
-} flag_names[] = {
-	{ KBUS_BIT_SYNTHETIC, "synthetic" },
-	{ KBUS_BIT_WANT_YOU_TO_REPLY, "you-reply" },
-	{ KBUS_BIT_URGENT, "urgent" },
-	{ KBUS_BIT_ALL_OR_WAIT, "all-or-wait" },
-	{ KBUS_BIT_ALL_OR_FAIL, "all-or-fail" },
-};
-
-static void out_flags(struct out *o, uint32_t flags)
-{
-	const char *sep = "";
-	uint32_t rest;
-	size_t i;
-
-	flags &= ~KBUS_BIT_WANT_A_REPLY;	/* shown as the kind */
-	if (!flags)
-		return;
-	out_printf(o, " [");
-	for (i = 0; i < ARRAY_SIZE(flag_names); i++) {
-		if (flags & flag_names[i].bit) {
-			out_printf(o, "%s%s", sep, flag_names[i].name);
-			sep = ",";
-		}
+	need = st->pending_len + data_len;
+	if (need < data_len) {
+		ret = -EMSGSIZE;
+		goto drop;
 	}
-	rest = flags & ~(KBUS_BIT_SYNTHETIC | KBUS_BIT_WANT_YOU_TO_REPLY |
-			 KBUS_BIT_URGENT | KBUS_BIT_ALL_OR_WAIT |
-			 KBUS_BIT_ALL_OR_FAIL);
-	if (rest)
-		out_printf(o, "%sflags=0x%x", sep, rest);
-	out_putc(o, ']');
+	if (need > st->pending_size) {
+		size = st->pending_size ? st->pending_size : 256;
+		while (size < need)
+			size = size * 2 > size ? size * 2 : need;
+		p = realloc(st->pending, size);
+		if (!p) {
+			ret = -ENOMEM;
+			goto drop;
+		}
+		st->pending = p;
+		st->pending_size = size;
+	}
+	memcpy(st->pending + st->pending_len, data, data_len);
+	st->pending_len = need;
+	/* As write() was: nothing may follow the end of the message. */
+	whole = written_msg_len(st->pending, st->pending_len);
+	if (whole && st->pending_len > whole) {
+		ret = -EMSGSIZE;
+		goto drop;
+	}
+	goto out;
+drop:
+	/* As write() was: an error drops the whole message. */
+	free(st->pending);
+	st->pending = NULL;
+	st->pending_len = 0;
+	st->pending_size = 0;
+out:
+	pthread_mutex_unlock(&states_lock);
+	return ret;
 }
 
-int kbus_msg_format(const struct kbus_msg *msg, char *buf, size_t size,
-		    size_t max_data)
+int kbus_ksock_write_msg(kbus_ksock_t ksock, const kbus_message_t *msg)
 {
-	const struct kbus_message_header *h = &msg->hdr;
-	struct out o = { .buf = buf, .size = size };
-	struct kbus_bind_event ev;
-	const char *kind;
-	size_t n;
+	uint64_t len = msg_size(msg);
 
-	if (kbus_msg_is_reply(msg))
-		kind = "reply";
-	else if (kbus_msg_is_request(msg))
-		kind = "request";
+	if (len > UINT32_MAX)
+		return -EMSGSIZE;
+	return kbus_ksock_write_data(ksock, msg, len);
+}
+
+int kbus_ksock_discard(kbus_ksock_t ksock)
+{
+	struct ksock_state *st;
+
+	pthread_mutex_lock(&states_lock);
+	st = state_get_locked(ksock, false);
+	if (st) {
+		free(st->pending);
+		st->pending = NULL;
+		st->pending_len = 0;
+		st->pending_size = 0;
+	}
+	pthread_mutex_unlock(&states_lock);
+	return 0;
+}
+
+int kbus_ksock_send(kbus_ksock_t ksock, kbus_msg_id_t *msg_id)
+{
+	struct ksock_state *st;
+	unsigned char *buf;
+	size_t len, size;
+	int ret;
+
+	/* Take the message out of the state: nothing is locked while sending. */
+	pthread_mutex_lock(&states_lock);
+	st = state_get_locked(ksock, false);
+	buf = st ? st->pending : NULL;
+	len = st ? st->pending_len : 0;
+	size = st ? st->pending_size : 0;
+	if (st) {
+		st->pending = NULL;
+		st->pending_len = 0;
+		st->pending_size = 0;
+	}
+	pthread_mutex_unlock(&states_lock);
+
+	if (!len) {
+		free(buf);
+		return -ENOMSG;
+	}
+	if (len != written_msg_len(buf, len)) {
+		free(buf);
+		return -EINVAL;
+	}
+	ret = send_bytes(ksock, buf, len, msg_id);
+	if (ret == -EAGAIN) {
+		/* Keep it to send again, unless another was written meanwhile. */
+		pthread_mutex_lock(&states_lock);
+		st = state_get_locked(ksock, true);
+		if (st && !st->pending) {
+			st->pending = buf;
+			st->pending_len = len;
+			st->pending_size = size;
+			buf = NULL;
+		}
+		pthread_mutex_unlock(&states_lock);
+	}
+	free(buf);
+	return ret;
+}
+
+int kbus_ksock_last_msg_id(kbus_ksock_t ksock, kbus_msg_id_t *msg_id)
+{
+	struct ksock_state *st;
+
+	if (ksock < 0)
+		return -EBADF;
+	pthread_mutex_lock(&states_lock);
+	st = state_get_locked(ksock, false);
+	if (st)
+		*msg_id = st->last_id;
 	else
-		kind = "announce";
-
-	out_id(&o, &h->id);
-	out_printf(&o, " %s from %u to %u", kind, h->from, h->to);
-	if (kbus_msg_is_reply(msg)) {
-		out_printf(&o, " re ");
-		out_id(&o, &h->in_reply_to);
-	}
-	out_flags(&o, h->flags);
-	out_putc(&o, ' ');
-	out_puts(&o, msg->name ? msg->name : "?");
-
-	if (!kbus_msg_bind_event(msg, &ev)) {
-		out_printf(&o, " {%s %u ", ev.is_bind ? "bind" : "unbind",
-			   ev.binder);
-		out_escape(&o, (const unsigned char *)ev.name, ev.name_len);
-		out_putc(&o, '}');
-	} else if (h->data_len) {
-		n = h->data_len;
-		if (max_data && n > max_data)
-			n = max_data;
-		out_printf(&o, " \"");
-		out_escape(&o, msg->data, n);
-		out_putc(&o, '"');
-		if (n < h->data_len)
-			out_printf(&o, "... (%u bytes)", h->data_len);
-	}
-	return out_result(&o);
+		memset(msg_id, 0, sizeof(*msg_id));
+	pthread_mutex_unlock(&states_lock);
+	return 0;
 }
 
-int kbus_msg_print(FILE *f, const struct kbus_msg *msg)
-{
-	char line[1024];
-
-	kbus_msg_format(msg, line, sizeof(line), 256);
-	return fprintf(f, "%s\n", line) < 0 ? -EIO : 0;
-}
+/* ==== Error texts ==== */
 
 const char *kbus_strerror(int err)
 {
@@ -686,12 +767,14 @@ const char *kbus_strerror(int err)
 		return "another Ksock is already the replier for that name";
 	case EADDRNOTAVAIL:
 		return "no replier is bound to that name (or, for a reply, the requester has gone away)";
-	case EALREADY:
-		return "a previous message is still being sent";
+	case EAGAIN:
+		return "a recipient's queue is full (try again later)";
 	case EBADMSG:
 		return "invalid message name (or a wildcard where none is allowed)";
 	case EBUSY:
 		return "a recipient's queue is full";
+	case ECANCELED:
+		return "the send was cancelled while it waited for room";
 	case ECONNREFUSED:
 		return "the reply answers no request outstanding from this Ksock";
 	case EMSGSIZE:
@@ -710,8 +793,10 @@ const char *kbus_strerror(int err)
 		return "the bus has gone away";
 	case ENOENT:
 		return "no such bus device (is the kbus driver loaded?)";
+	case EOPNOTSUPP:
+		return "not supported by this KBUS";
 	case EPERM:
-		return "operation needs CAP_SYS_ADMIN";
+		return "not permitted: needs CAP_SYS_ADMIN (or a $.KBUS name, only KBUS sends those)";
 	case EPROTO:
 		return "malformed message read from the bus";
 	default:
@@ -731,10 +816,6 @@ const char *kbus_synthetic_meaning(const char *name)
 		  "the replier went away after reading the request, without replying" },
 		{ KBUS_MSG_NAME_REPLIER_UNBOUND,
 		  "the replier unbound before reading the request" },
-		{ KBUS_MSG_NAME_REPLIER_DISAPPEARED,
-		  "the replier disappeared while the request waited for room" },
-		{ KBUS_MSG_NAME_ERROR_SENDING,
-		  "the request could not be sent after waiting for room" },
 		{ KBUS_MSG_NAME_UNBIND_EVENTS_LOST,
 		  "replier unbind events were lost" },
 		{ KBUS_MSG_NAME_REPLIER_BIND_EVENT,

@@ -1,14 +1,43 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * libkbus - a small C library for the KBUS message bus
+ * libkbus - the C library of the KBUS message bus
  *
  * Copyright (C) 2026 The KBUS Authors
  *
- * Thin helpers over the ABI in <linux/kbus.h>.  A Ksock is a plain file
- * descriptor.  Unless said otherwise, functions return 0 (or a documented
- * non-negative value) on success and a negative errno on failure; they
- * never print anything.  Nothing blocks except kbus_wait() and the
- * functions built on it, which take a timeout.
+ * The original KBUS libkbus API (kbus_ksock_*() and kbus_msg_*()), over the
+ * ABI 2 interface of <linux/kbus.h>, so that an original KBUS program ports
+ * by recompiling; and a few conveniences built on it (one-call sends,
+ * waiting with a timeout, one-line formatting, error texts).
+ *
+ * As in the original: a Ksock is a plain file descriptor; functions return
+ * 0 (or the documented non-negative value) on success and a negative errno
+ * on failure, and never print anything (except kbus_msg_print() and
+ * kbus_msg_dump(), whose job it is); nothing blocks except
+ * kbus_wait_for_message() and the functions that take a timeout.  Every
+ * send and receive is made with KBUS_SEND_NONBLOCK or KBUS_RECV_NONBLOCK.
+ *
+ * Where ABI 2 differs from the original interface (see each function):
+ *
+ * - There is no "current message": kbus_ksock_next_msg() only looks at the
+ *   length of the next message, and the read functions take it off the
+ *   queue in one call.
+ * - There is no partly written message in the kernel: kbus_ksock_write_msg()
+ *   and kbus_ksock_write_data() keep the bytes in the library, per file
+ *   descriptor, and kbus_ksock_send() sends them in one KBUS_IOC_SENDMSG.
+ *   The kernel checks the message when it is sent, not when it is written.
+ * - The id of a message is known only once it has been sent: a send that
+ *   fails has none.  kbus_ksock_last_msg_id() is kept by the library.
+ * - Setting bus-wide options (replier bind events, the maximum message
+ *   size) and creating buses need CAP_SYS_ADMIN (-EPERM).
+ * - The header's name and data fields are 64-bit integers (__aligned_u64),
+ *   not pointers: code that sets them directly needs a (uintptr_t) cast;
+ *   kbus_msg_create*(), kbus_msg_name_ptr() and kbus_msg_data_ptr() hide
+ *   the difference.
+ *
+ * The per-descriptor state (the message being written, the id of the last
+ * message sent) is protected by a lock, so Ksocks may be used from several
+ * threads; with a C library older than glibc 2.34, link with -lpthread.
+ * Close a Ksock with kbus_ksock_close(), which also drops that state.
  */
 
 #ifndef _LIBKBUS_H
@@ -20,276 +49,442 @@
 #include <stdio.h>
 #include <linux/kbus.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Where the buses and the debugfs files are. */
 #define KBUS_DEV_FMT		"/dev/kbus%u"
 #define KBUS_DEBUGFS_DIR	"/sys/kernel/debug/kbus"
 #define KBUS_DEBUGFS_BINDINGS	KBUS_DEBUGFS_DIR "/bindings"
 #define KBUS_DEBUGFS_STATS	KBUS_DEBUGFS_DIR "/stats"
 
-/* ---- Ksocks ---- */
+/* The original library's types. */
+typedef int kbus_ksock_t;
+typedef struct kbus_message_header kbus_message_t;
+typedef struct kbus_entire_message kbus_entire_message_t;
+typedef struct kbus_msg_id kbus_msg_id_t;
+typedef struct kbus_orig_from kbus_orig_from_t;
+typedef struct kbus_replier_bind_event_data kbus_replier_bind_event_data_t;
 
-/*
- * Open bus @bus (/dev/kbus<bus>).  @flags are open(2) flags (usually
- * O_RDWR; O_RDONLY is enough to listen); O_CLOEXEC is always added.
- * Returns the Ksock (a file descriptor) or a negative errno.
- */
-int kbus_open(unsigned int bus, int flags);
+/* ==== Messages: inline helpers ==== */
 
-/* Open a bus device by path, as kbus_open(). */
-int kbus_open_path(const char *path, int flags);
-
-/*
- * Open a bus named by @spec: a bus number ("0") or a device path
- * ("/dev/kbus1").  Returns the Ksock or a negative errno (-EINVAL if
- * @spec is neither).
- */
-int kbus_open_spec(const char *spec, int flags);
-
-int kbus_close(int ks);
-
-/* Bind or unbind @name (which may end in ".*" or ".%"). */
-int kbus_bind(int ks, const char *name, bool replier);
-int kbus_unbind(int ks, const char *name, bool replier);
-
-/* This Ksock's id. */
-int kbus_ksock_id(int ks, uint32_t *id);
-
-/*
- * Which Ksock is the replier for @name?  Returns 1 and sets *@id if there
- * is one, 0 and *@id = 0 if not, or a negative errno.
- */
-int kbus_find_replier(int ks, const char *name, uint32_t *id);
-
-/* Create a new bus (needs CAP_SYS_ADMIN); *@bus is its number. */
-int kbus_new_device(int ks, uint32_t *bus);
-
-/* ABI version and feature bits of the running kernel. */
-int kbus_version(int ks, struct kbus_version *v);
-
-/*
- * Get/set helpers.  For the boolean settings @val is 0, 1 or KBUS_QUERY;
- * each returns the previous (or current) value in *@old.
- */
-int kbus_max_messages(int ks, uint32_t set, uint32_t *limit);
-int kbus_num_messages(int ks, uint32_t *count);
-int kbus_unreplied_to(int ks, uint32_t *count);
-int kbus_only_once(int ks, uint32_t val, uint32_t *old);
-int kbus_report_replier_binds(int ks, uint32_t val, uint32_t *old);
-int kbus_verbose(int ks, uint32_t val, uint32_t *old);
-int kbus_max_message_size(int ks, uint32_t set, uint32_t *size);
-int kbus_last_sent(int ks, struct kbus_msg_id *id);
-int kbus_dropped(int ks, uint64_t *count);
-int kbus_discard(int ks);
-
-/* ---- Waiting ---- */
-
-#define KBUS_READABLE	0x1
-#define KBUS_WRITABLE	0x2
-
-/*
- * Wait until @ks is KBUS_READABLE (a message is queued) and/or
- * KBUS_WRITABLE (a pending send has finished), as asked in @what, for at
- * most @timeout_ms milliseconds (-1: no limit).  Restarts after signals.
- * Returns the mask of what is ready, 0 on timeout, or a negative errno.
- */
-int kbus_wait(int ks, unsigned int what, int timeout_ms);
-
-/* ---- Sending ---- */
-
-/*
- * Send a message.  @data may be NULL if @data_len is 0.  @flags are
- * KBUS_BIT_* flags, @to the Ksock id of the recipient (requester for a
- * reply, expected replier for a stateful request; 0 otherwise),
- * @in_reply_to the request answered (NULL if not a reply).  On success the
- * message id is stored in *@id if @id is not NULL.
- *
- * Typical errors (see also kbus_strerror()): -EADDRNOTAVAIL (request with
- * no replier, or the requester of a reply has gone), -EPIPE (stateful
- * request, the replier has changed), -EBADMSG (bad name), -EBUSY (replier
- * queue full), -ECONNREFUSED (reply to a request not outstanding).
- */
-int kbus_send(int ks, const char *name, const void *data, uint32_t data_len,
-	      uint32_t flags, uint32_t to,
-	      const struct kbus_msg_id *in_reply_to, struct kbus_msg_id *id);
-
-/* An announcement. */
-int kbus_announce(int ks, const char *name, const void *data,
-		  uint32_t data_len, struct kbus_msg_id *id);
-
-/* A request. */
-int kbus_request(int ks, const char *name, const void *data,
-		 uint32_t data_len, struct kbus_msg_id *id);
-
-/*
- * A stateful request: fails with -EPIPE unless Ksock @replier is still the
- * replier for @name (and -EADDRNOTAVAIL if there is no replier at all).
- */
-int kbus_stateful_request(int ks, const char *name, uint32_t replier,
-			  const void *data, uint32_t data_len,
-			  struct kbus_msg_id *id);
-
-struct kbus_msg;
-
-/* Reply to @req, a request that this Ksock has received. */
-int kbus_reply(int ks, const struct kbus_msg *req, const void *data,
-	       uint32_t data_len, struct kbus_msg_id *id);
-
-/* ---- Receiving ---- */
-
-/*
- * A received message: a parsed view of an "entire" message.  @hdr is a
- * copy of the header (its name and data fields are 0); @name (NUL
- * terminated) and @data point into @buf.  @data is NULL when
- * @hdr.data_len is 0.
- */
-struct kbus_msg {
-	struct kbus_message_header hdr;
-	const char *name;
-	const void *data;
-	void *buf;		/* the entire message as read */
-	size_t len;		/* its length */
-	bool allocated;		/* @buf was allocated by kbus_recv() */
-};
-
-/*
- * Take the next message off the queue, without waiting, and read it into
- * a newly allocated buffer (free it with kbus_msg_free()).  Returns 1 with *@msg filled in,
- * 0 if the queue is empty, or a negative errno (-EPROTO if what was read
- * is not a well-formed message).
- */
-int kbus_recv(int ks, struct kbus_msg *msg);
-
-/*
- * As kbus_recv(), but into the caller's buffer.  If the message does not
- * fit, returns -EMSGSIZE and stores the length needed in *@needed (if not
- * NULL); the message stays queued for a call with a larger buffer.
- */
-int kbus_recv_buf(int ks, void *buf, size_t size, struct kbus_msg *msg,
-		  size_t *needed);
-
-/*
- * Wait for up to @timeout_ms (-1: no limit) for a message and receive it
- * as kbus_recv().  Returns 1 with a message, 0 on timeout, or a negative
- * errno.
- */
-int kbus_recv_timeout(int ks, struct kbus_msg *msg, int timeout_ms);
-
-/*
- * Wait for up to @timeout_ms (-1: no limit) for the reply to the request
- * @req_id sent from @ks, the replier's or one generated by KBUS.  Other
- * messages that arrive meanwhile are passed to @other (if not NULL; the
- * callback must not keep them) or dropped.  Returns 1 with the reply, 0 on
- * timeout, or a negative errno.
- */
-int kbus_wait_reply(int ks, const struct kbus_msg_id *req_id,
-		    struct kbus_msg *reply, int timeout_ms,
-		    void (*other)(const struct kbus_msg *msg, void *arg),
-		    void *arg);
-
-/*
- * Parse an entire message of @len bytes in @buf.  Returns 0, or -EPROTO if
- * it is not well formed (guards, lengths).
- */
-int kbus_msg_parse(void *buf, size_t len, struct kbus_msg *msg);
-
-/* Free the buffer of a message received with kbus_recv(). */
-void kbus_msg_free(struct kbus_msg *msg);
-
-/* ---- Message helpers ---- */
-
-static inline bool kbus_id_is_zero(const struct kbus_msg_id *id)
+/* An "entire" message (name and data follow the header), not a pointy one. */
+static inline int kbus_msg_is_entire(const kbus_message_t *msg)
 {
-	return !id->network_id && !id->serial_num;
+	return msg->name == 0;
 }
 
-static inline bool kbus_id_equal(const struct kbus_msg_id *a,
-				 const struct kbus_msg_id *b)
+/* The message name (not NUL-terminated in a pointy message). */
+static inline char *kbus_msg_name_ptr(const kbus_message_t *msg)
 {
-	return a->network_id == b->network_id &&
-	       a->serial_num == b->serial_num;
+	const kbus_entire_message_t *entire = (const kbus_entire_message_t *)msg;
+
+	if (msg->name)
+		return (char *)(uintptr_t)msg->name;
+	return (char *)(uintptr_t)entire->rest;
 }
 
-/* A request (whoever it was delivered to). */
-static inline bool kbus_msg_is_request(const struct kbus_msg *msg)
+/* The message data: NULL for a pointy message without data. */
+static inline void *kbus_msg_data_ptr(const kbus_message_t *msg)
 {
-	return msg->hdr.flags & KBUS_BIT_WANT_A_REPLY;
+	const kbus_entire_message_t *entire = (const kbus_entire_message_t *)msg;
+
+	if (msg->name)
+		return (void *)(uintptr_t)msg->data;
+	return (void *)(uintptr_t)&entire->rest[KBUS_ENTIRE_MSG_DATA_INDEX(msg->name_len)];
 }
 
-/* A reply: the replier's or one generated by KBUS. */
-static inline bool kbus_msg_is_reply(const struct kbus_msg *msg)
+/* The final end guard of an entire message. */
+static inline uint32_t *kbus_msg_end_ptr(const kbus_entire_message_t *entire)
 {
-	return !kbus_id_is_zero(&msg->hdr.in_reply_to);
+	const kbus_message_t *h = &entire->header;
+	size_t i = KBUS_ENTIRE_MSG_END_GUARD_INDEX((size_t)h->name_len,
+						   (size_t)h->data_len);
+
+	return (uint32_t *)(uintptr_t)&entire->rest[i];
 }
 
-/* Generated by KBUS itself ($.KBUS.*). */
-static inline bool kbus_msg_is_synthetic(const struct kbus_msg *msg)
+/* A reply: the replier's, or one that KBUS sends in its place. */
+static inline int kbus_msg_is_reply(const kbus_message_t *msg)
 {
-	return msg->hdr.flags & KBUS_BIT_SYNTHETIC;
+	return msg->in_reply_to.network_id || msg->in_reply_to.serial_num;
+}
+
+/* A request, whoever it was delivered to. */
+static inline int kbus_msg_is_request(const kbus_message_t *msg)
+{
+	return (msg->flags & KBUS_BIT_WANT_A_REPLY) != 0;
+}
+
+/* A request aimed at one particular replier (@to). */
+static inline int kbus_msg_is_stateful_request(const kbus_message_t *msg)
+{
+	return kbus_msg_is_request(msg) && msg->to;
 }
 
 /* A request that this Ksock, as its replier, must answer. */
-static inline bool kbus_msg_wants_us_to_reply(const struct kbus_msg *msg)
+static inline int kbus_msg_wants_us_to_reply(const kbus_message_t *msg)
 {
-	return (msg->hdr.flags & (KBUS_BIT_WANT_A_REPLY |
-				  KBUS_BIT_WANT_YOU_TO_REPLY)) ==
-	       (KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY);
+	return (msg->flags & KBUS_BIT_WANT_A_REPLY) &&
+	       (msg->flags & KBUS_BIT_WANT_YOU_TO_REPLY);
 }
 
-/* A request aimed at one particular replier. */
-static inline bool kbus_msg_is_stateful_request(const struct kbus_msg *msg)
+/* Generated by KBUS itself ($.KBUS.*). */
+static inline int kbus_msg_is_synthetic(const kbus_message_t *msg)
 {
-	return kbus_msg_is_request(msg) && msg->hdr.to;
+	return (msg->flags & KBUS_BIT_SYNTHETIC) != 0;
 }
 
-/* Is this message named @name? */
-bool kbus_msg_name_is(const struct kbus_msg *msg, const char *name);
+/* Compare two ids: 0 if equal, else -1 or 1 as @id1 sorts before @id2. */
+static inline int kbus_msg_compare_ids(const kbus_msg_id_t *id1,
+				       const kbus_msg_id_t *id2)
+{
+	if (id1->network_id != id2->network_id)
+		return id1->network_id < id2->network_id ? -1 : 1;
+	if (id1->serial_num != id2->serial_num)
+		return id1->serial_num < id2->serial_num ? -1 : 1;
+	return 0;
+}
 
-/* The data of a $.KBUS.ReplierBindEvent message. */
-struct kbus_bind_event {
-	bool is_bind;		/* bound (true) or unbound (false) */
-	uint32_t binder;	/* the replier's Ksock id */
-	const char *name;	/* the name, inside the message */
-	uint32_t name_len;
-};
+/* ==== Ksocks ==== */
 
 /*
- * Parse the data of a $.KBUS.ReplierBindEvent.  Returns 0, -EINVAL if
- * @msg is not one, or -EPROTO if its data is malformed.
+ * Open /dev/kbus<@device_number>.  @flags: O_RDONLY, O_WRONLY or O_RDWR,
+ * optionally with O_CLOEXEC; other flags are ignored, as in the original.
+ * Binding and sending need write access, receiving read access.  Returns
+ * the Ksock or -errno.
  */
-int kbus_msg_bind_event(const struct kbus_msg *msg,
-			struct kbus_bind_event *ev);
+kbus_ksock_t kbus_ksock_open(uint32_t device_number, int flags);
 
-/* ---- Text ---- */
+/* Open a bus by its device path, as kbus_ksock_open(). */
+kbus_ksock_t kbus_ksock_open_by_name(const char *device_name, int flags);
+
+/* Close a Ksock, dropping what the library keeps for it. */
+int kbus_ksock_close(kbus_ksock_t ksock);
+
+/*
+ * Bind @name (which may end in ".*" or ".%") as a replier if @is_replier,
+ * else as a listener; unbind the most recent such binding.
+ */
+int kbus_ksock_bind(kbus_ksock_t ksock, const char *name, uint32_t is_replier);
+int kbus_ksock_unbind(kbus_ksock_t ksock, const char *name,
+		      uint32_t is_replier);
+
+/* This Ksock's id, non-zero and unique on its bus. */
+int kbus_ksock_id(kbus_ksock_t ksock, uint32_t *ksock_id);
+
+/*
+ * ABI 2 only: everything KBUS_IOC_KSOCK_INFO tells (ABI version, Ksock id,
+ * queued messages, requests owed and outstanding, messages dropped).
+ */
+int kbus_ksock_info(kbus_ksock_t ksock, struct kbus_ksock_info *info);
+
+/*
+ * Is there a next message?  Returns 1 with *@message_length set to its
+ * length (what kbus_ksock_read_msg() needs), or 0 with it set to 0 if the
+ * queue is empty.  Unlike the original, this takes nothing off the queue:
+ * there is no "current message" in ABI 2.
+ */
+int kbus_ksock_next_msg(kbus_ksock_t ksock, uint32_t *message_length);
+
+/*
+ * Bytes left to read of the message being read.  A message is now read in
+ * one call, so this is the length of the next message (0 if none): what
+ * is left to read after kbus_ksock_next_msg().
+ */
+int kbus_ksock_len_left(kbus_ksock_t ksock, uint32_t *len_left);
+
+/*
+ * The id of the last message sent through this library on this Ksock
+ * ({0, 0} if none).  Kept by the library (ABI 2 has no LASTSENT): only
+ * messages that were sent count, and only those sent with libkbus.
+ */
+int kbus_ksock_last_msg_id(kbus_ksock_t ksock, kbus_msg_id_t *msg_id);
+
+/*
+ * Which Ksock is the replier for @name?  Returns 1 with *@replier_ksock_id
+ * set, or 0 (and 0 in it) if there is none.  For a plain name, this is the
+ * replier that a request to it would reach, through wildcards if need be;
+ * for a wildcard, the replier bound to exactly that pattern.
+ */
+int kbus_ksock_find_replier(kbus_ksock_t ksock, const char *name,
+			    uint32_t *replier_ksock_id);
+
+/*
+ * The queue limit of this Ksock.  If *@max_messages is 0 it is only read;
+ * otherwise it is set (1 to KBUS_MAX_MAX_MSGS, -EINVAL outside).  Either
+ * way *@max_messages is then the current limit.
+ */
+int kbus_ksock_max_messages(kbus_ksock_t ksock, uint32_t *max_messages);
+
+/* Messages queued for this Ksock. */
+int kbus_ksock_num_messages(kbus_ksock_t ksock, uint32_t *num_messages);
+
+/* Requests this Ksock has received as replier and not yet answered. */
+int kbus_ksock_num_unreplied_to(kbus_ksock_t ksock, uint32_t *num_messages);
+
+/*
+ * Send the message written with kbus_ksock_write_msg() and
+ * kbus_ksock_write_data(), in one KBUS_IOC_SENDMSG, and store its id in
+ * *@msg_id (if not NULL).  -ENOMSG if nothing was written, -EINVAL (the
+ * bytes are dropped) if it is not a whole message.  On -EAGAIN (an
+ * ALL_OR_WAIT message and a recipient's queue is full) the message is kept:
+ * wait for KBUS_KSOCK_WRITABLE and call this again, or drop it with
+ * kbus_ksock_discard(); on any other result it is gone.  A message gets its
+ * id when it is sent: there is none on failure.
+ */
+int kbus_ksock_send(kbus_ksock_t ksock, kbus_msg_id_t *msg_id);
+
+/* Drop the message written and not sent (if any).  Always 0. */
+int kbus_ksock_discard(kbus_ksock_t ksock);
+
+/*
+ * Receive one copy only of a message that several bindings of this Ksock
+ * match (@request 1), one per binding (0, the default), or leave the
+ * setting alone (0xFFFFFFFF).  Returns the setting as it was before (0 or
+ * 1), or -errno (-EINVAL for another @request).
+ */
+int kbus_ksock_only_once(kbus_ksock_t ksock, uint32_t request);
+
+/*
+ * Bus-wide: send $.KBUS.ReplierBindEvent when a replier binds or unbinds
+ * (@request 1), or not (0), or leave it alone (0xFFFFFFFF).  Returns the
+ * setting as it was before, or -errno: -EPERM to change it without
+ * CAP_SYS_ADMIN; -EBUSY if turning it on queued an event per existing
+ * replier on this Ksock and its queue filled up (it is on).  The read and
+ * the change are two calls, not one atomic exchange.
+ */
+int kbus_ksock_report_replier_binds(kbus_ksock_t ksock, uint32_t request);
+
+/* Gone: KBUS uses dynamic debug now.  Always -EOPNOTSUPP. */
+int kbus_ksock_kernel_module_verbose(kbus_ksock_t ksock, uint32_t request);
+
+/*
+ * Bus-wide: the largest message (KBUS_ENTIRE_MSG_LEN() bytes) that may be
+ * sent.  If *@max_message_size is 0 it is only read; if 1, the absolute
+ * maximum is read instead; otherwise it is set (KBUS_MIN_MAX_MSG_SIZE to
+ * the absolute maximum, -EINVAL outside; -EPERM without CAP_SYS_ADMIN).
+ * *@max_message_size is then the value read or set.
+ */
+int kbus_ksock_max_message_size(kbus_ksock_t ksock,
+				uint32_t *max_message_size);
+
+/*
+ * Create a new bus; *@device_number is its N (/dev/kbus<N>, which udev may
+ * take a moment to create).  Needs CAP_SYS_ADMIN.
+ */
+int kbus_ksock_new_device(kbus_ksock_t ksock, uint32_t *device_number);
+
+/* ==== Waiting ==== */
+
+#define KBUS_KSOCK_READABLE	1
+#define KBUS_KSOCK_WRITABLE	2
+
+/*
+ * Wait, without limit, until the Ksock is KBUS_KSOCK_READABLE (a message is
+ * queued) and/or KBUS_KSOCK_WRITABLE (a send is worth trying), as asked in
+ * @wait_for.  Returns which are, or -errno.
+ */
+int kbus_wait_for_message(kbus_ksock_t ksock, int wait_for);
+
+/*
+ * As kbus_wait_for_message(), for at most @timeout_ms milliseconds (-1: no
+ * limit); restarts after signals.  Returns 0 on timeout.
+ */
+int kbus_wait(kbus_ksock_t ksock, int wait_for, int timeout_ms);
+
+/* ==== Receiving ==== */
+
+/*
+ * Take the next message off the queue into *@msg, an entire message in
+ * malloc()ed memory (free it with kbus_msg_delete()).  @msg_len is its
+ * length from kbus_ksock_next_msg(); should a different message now be
+ * first (an urgent one), it is read all the same.  -EBADMSG, and *@msg
+ * NULL, if the queue is empty.  A request that this Ksock is to answer is
+ * owed a reply from now on.
+ */
+int kbus_ksock_read_msg(kbus_ksock_t ksock, kbus_message_t **msg,
+			size_t msg_len);
+
+/*
+ * As kbus_ksock_read_msg() without knowing the length first.  Returns 0,
+ * with *@msg NULL if the queue is empty.
+ */
+int kbus_ksock_read_next_msg(kbus_ksock_t ksock, kbus_message_t **msg);
+
+/*
+ * Wait up to @timeout_ms (-1: no limit) for a message and read it as
+ * kbus_ksock_read_next_msg().  Returns 1 with *@msg, 0 on timeout (*@msg
+ * NULL), or -errno.
+ */
+int kbus_recv_timeout(kbus_ksock_t ksock, kbus_message_t **msg,
+		      int timeout_ms);
+
+/*
+ * Wait up to @timeout_ms (-1: no limit) for the reply to request @req_id
+ * sent from this Ksock: the replier's, or the one KBUS sends instead.
+ * Other messages that arrive meanwhile are given to @other (if not NULL;
+ * it must not keep them) and deleted.  Returns 1 with *@reply (free it with
+ * kbus_msg_delete()), 0 on timeout, or -errno.
+ */
+int kbus_wait_reply(kbus_ksock_t ksock, const kbus_msg_id_t *req_id,
+		    kbus_message_t **reply, int timeout_ms,
+		    void (*other)(const kbus_message_t *msg, void *arg),
+		    void *arg);
+
+/* ==== Sending ==== */
+
+/*
+ * Add @msg to the message being written on this Ksock, without sending it:
+ * its header alone if it is pointy (its name and data are read when it is
+ * sent, so they must stay valid until then), all of it if it is entire.
+ * -EMSGSIZE, and what was written is dropped, if this goes past the end of
+ * the message.
+ */
+int kbus_ksock_write_msg(kbus_ksock_t ksock, const kbus_message_t *msg);
+
+/* Add @data_len bytes to the message being written, as write_msg(). */
+int kbus_ksock_write_data(kbus_ksock_t ksock, const void *data,
+			  size_t data_len);
+
+/*
+ * Send @msg, pointy or entire, in one KBUS_IOC_SENDMSG, and store its id in
+ * *@msg_id (if not NULL).  What kbus_ksock_write_msg() kept is left alone.
+ * Typical errors (see kbus_strerror()): -EADDRNOTAVAIL (a request with no
+ * replier, or a reply whose requester has gone), -EPIPE (a stateful request
+ * and the replier has changed), -EBADMSG (bad name), -EBUSY (a queue is
+ * full), -ECONNREFUSED (a reply to a request not outstanding), -EAGAIN (an
+ * ALL_OR_WAIT message and a queue is full: try again when writable).
+ */
+int kbus_ksock_send_msg(kbus_ksock_t ksock, const kbus_message_t *msg,
+			kbus_msg_id_t *msg_id);
+
+/*
+ * One-call sends from a header built on the stack (pointy: nothing is
+ * allocated).  @data may be NULL if @data_len is 0.
+ */
+int kbus_announce(kbus_ksock_t ksock, const char *name, const void *data,
+		  uint32_t data_len, kbus_msg_id_t *msg_id);
+int kbus_request(kbus_ksock_t ksock, const char *name, const void *data,
+		 uint32_t data_len, kbus_msg_id_t *msg_id);
+/* A request that fails (-EPIPE) unless Ksock @replier is still the replier. */
+int kbus_stateful_request(kbus_ksock_t ksock, const char *name,
+			  uint32_t replier, const void *data,
+			  uint32_t data_len, kbus_msg_id_t *msg_id);
+/* Reply to @req, a request this Ksock received to answer (else -EBADMSG). */
+int kbus_reply(kbus_ksock_t ksock, const kbus_message_t *req,
+	       const void *data, uint32_t data_len, kbus_msg_id_t *msg_id);
+
+/* ==== Messages ==== */
+
+/*
+ * Create a pointy message in malloc()ed memory: @name and @data are not
+ * copied and must stay valid until it has been sent.  @data may be NULL if
+ * @data_len is 0.  @flags are KBUS_BIT_* flags.  Delete it with
+ * kbus_msg_delete().
+ */
+int kbus_msg_create(kbus_message_t **msg, const char *name, uint32_t name_len,
+		    const void *data, uint32_t data_len, uint32_t flags);
+
+/* As kbus_msg_create(), but an entire message: @name and @data are copied. */
+int kbus_msg_create_entire(kbus_message_t **msg, const char *name,
+			   uint32_t name_len, const void *data,
+			   uint32_t data_len, uint32_t flags);
+
+/* A request: @flags with KBUS_BIT_WANT_A_REPLY added. */
+int kbus_msg_create_request(kbus_message_t **msg, const char *name,
+			    uint32_t name_len, const void *data,
+			    uint32_t data_len, uint32_t flags);
+int kbus_msg_create_entire_request(kbus_message_t **msg, const char *name,
+				   uint32_t name_len, const void *data,
+				   uint32_t data_len, uint32_t flags);
+
+/*
+ * The reply to @in_reply_to, a request that this Ksock is to answer
+ * (kbus_msg_wants_us_to_reply(), else -EBADMSG): its name, @to its sender,
+ * @in_reply_to its id.  The pointy form points at @in_reply_to's name,
+ * which must stay valid until the reply has been sent.
+ */
+int kbus_msg_create_reply_to(kbus_message_t **msg,
+			     const kbus_message_t *in_reply_to,
+			     const void *data, uint32_t data_len,
+			     uint32_t flags);
+int kbus_msg_create_entire_reply_to(kbus_message_t **msg,
+				    const kbus_message_t *in_reply_to,
+				    const void *data, uint32_t data_len,
+				    uint32_t flags);
+
+/*
+ * A stateful request to the replier that sent @earlier_msg (a reply: @to
+ * and @final_to from its @from and @orig_from) or that an earlier stateful
+ * request went to (@to and @final_to copied); -EBADMSG if @earlier_msg is
+ * neither.  KBUS_BIT_WANT_A_REPLY is added to @flags.
+ */
+int kbus_msg_create_stateful_request(kbus_message_t **msg,
+				     const kbus_message_t *earlier_msg,
+				     const char *name, uint32_t name_len,
+				     const void *data, uint32_t data_len,
+				     uint32_t flags);
+int kbus_msg_create_entire_stateful_request(kbus_message_t **msg,
+					    const kbus_message_t *earlier_msg,
+					    const char *name, uint32_t name_len,
+					    const void *data, uint32_t data_len,
+					    uint32_t flags);
+
+/* Free a message (not what a pointy one points to); *@msg_p becomes NULL. */
+void kbus_msg_delete(kbus_message_t **msg_p);
+
+/* Bytes of @msg to send: the header if pointy, the whole if entire. */
+int kbus_msg_sizeof(const kbus_message_t *msg);
+
+/*
+ * The data of a $.KBUS.ReplierBindEvent: whether it was a bind, the
+ * replier's Ksock id, and a malloc()ed copy of the name (free() it).
+ * -EBADMSG if @msg is not one or is malformed.
+ */
+int kbus_msg_split_bind_event(const kbus_message_t *msg, uint32_t *is_bind,
+			      uint32_t *binder, char **name);
+
+/* Is this message named @name? */
+bool kbus_msg_name_is(const kbus_message_t *msg, const char *name);
+
+/*
+ * Print @msg on @stream as the original did, without a newline:
+ *
+ *   <Request '$.Time' id=[0:6] from=3 flags=00000003 REQ YOU data=now>
+ */
+void kbus_msg_print(FILE *stream, const kbus_message_t *msg);
+
+/* Print every field of @msg on stdout, and its data if @dump_data. */
+void kbus_msg_dump(const kbus_message_t *msg, int dump_data);
+
+/* ==== Text ==== */
 
 /*
  * Format @msg on one line, snprintf() style, e.g.
  *
  *   0:7 reply from 4 to 3 re 0:6 $.Time "12:00"
  *
- * the id, the kind (announcement, request, reply, synthetic), sender and
- * recipient, the request answered, flags other than the kind, the name,
- * and the data as escaped text (at most @max_data bytes, 0 for all).
+ * the id, the kind (announce, request, reply), sender and recipient, the
+ * request answered, flags other than the kind in brackets, the name, and
+ * the data as escaped text (at most @max_data bytes, 0 for all).
  */
-int kbus_msg_format(const struct kbus_msg *msg, char *buf, size_t size,
+int kbus_msg_format(const kbus_message_t *msg, char *buf, size_t size,
 		    size_t max_data);
-
-/* Print kbus_msg_format() and a newline on @f. */
-int kbus_msg_print(FILE *f, const struct kbus_msg *msg);
-
-/*
- * Escape @len bytes of @data as C-like text (printable ASCII as is, \n,
- * \t, \\, \", \xNN otherwise) into @buf, snprintf() style.
- */
-int kbus_escape(const void *data, size_t len, char *buf, size_t size);
 
 /*
  * What a negative errno from a KBUS operation means, in KBUS terms (for
- * example -EADDRNOTAVAIL: "no replier is bound to the name, or the
- * requester has gone").  Falls back to strerror().
+ * example -EADDRNOTAVAIL: "no replier is bound to that name").  Falls
+ * back to strerror().
  */
 const char *kbus_strerror(int err);
 
 /* What a $.KBUS.* message name means, or NULL if not one KBUS sends. */
 const char *kbus_synthetic_meaning(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* _LIBKBUS_H */

@@ -13,6 +13,7 @@
 #include "../core.h"
 #include "../event.h"
 #include "../msg.h"
+#include "../reply.h"
 #include "../send.h"
 #include "kunit_util.h"
 
@@ -330,7 +331,7 @@ static void send_fans_out_in_the_same_order(struct kunit *test)
 
 	for (i = 0; i < 4; i++) {
 		msg = kbus_test_msg(test, "$.F.X", 0, i);
-		KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+		KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 		KUNIT_EXPECT_EQ(test, msg->from, sender->id);
 		if (!first)
 			first = id.serial_num;
@@ -364,16 +365,54 @@ static void send_to_full_listener_is_counted_as_dropped(struct kunit *test)
 	mutex_unlock(&bus->lock);
 
 	msg = kbus_test_msg(test, "$.D", 0, 0);
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	kbus_msg_put(msg);
 	msg = kbus_test_msg(test, "$.D", 0, 0);
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	kbus_msg_put(msg);
 	msg = kbus_test_msg(test, "$.D", KBUS_BIT_ALL_OR_FAIL, 0);
-	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_send(sender, msg, &id));
 	kbus_msg_put(msg);
 	KUNIT_EXPECT_EQ(test, l->queue_len, 1);
 	KUNIT_EXPECT_EQ(test, l->dropped, 1);
+}
+
+/* Two bindings that match, a full queue: one message missed, counted once. */
+static void dropped_counts_a_message_once(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l = kbus_test_ksock(test, bus);
+	struct kbus_msg_id id;
+	struct kbus_msg *msg;
+	int only_once;
+
+	for (only_once = 0; only_once <= 1; only_once++) {
+		l->max_msgs = 1;
+		l->only_once = only_once;
+		l->dropped = 0;
+		mutex_lock(&bus->lock);
+		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.T.D", 5, false));
+		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.T.*", 5, false));
+		mutex_unlock(&bus->lock);
+
+		/* Fills the queue (one copy only fits). */
+		msg = kbus_test_msg(test, "$.T.D", 0, 0);
+		KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
+		kbus_msg_put(msg);
+		KUNIT_EXPECT_EQ(test, l->queue_len, 1);
+		l->dropped = 0;
+		msg = kbus_test_msg(test, "$.T.D", 0, 0);
+		KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
+		kbus_msg_put(msg);
+		KUNIT_EXPECT_EQ(test, l->dropped, 1);
+
+		KUNIT_EXPECT_NOT_NULL(test, kbus_test_pop(test, l));
+		mutex_lock(&bus->lock);
+		KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(l, "$.T.D", 5, false));
+		KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(l, "$.T.*", 5, false));
+		mutex_unlock(&bus->lock);
+	}
 }
 
 static void only_once_delivers_one_copy(struct kunit *test)
@@ -390,10 +429,10 @@ static void only_once_delivers_one_copy(struct kunit *test)
 	mutex_unlock(&bus->lock);
 
 	msg = kbus_test_msg(test, "$.O", 0, 0);
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	KUNIT_EXPECT_EQ(test, l->queue_len, 2);
 	l->only_once = true;
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	KUNIT_EXPECT_EQ(test, l->queue_len, 3);
 	kbus_msg_put(msg);
 }
@@ -404,7 +443,7 @@ static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
 	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
 	struct kbus_ksock *roomy = kbus_test_ksock(test, bus);
 	struct kbus_ksock *full = kbus_test_ksock(test, bus);
-	struct kbus_msg_id id;
+	struct kbus_msg_id id, before;
 	struct kbus_msg *msg;
 
 	full->max_msgs = 1;
@@ -413,22 +452,24 @@ static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(full, "$.N", 3, false));
 	mutex_unlock(&bus->lock);
 	msg = kbus_test_msg(test, "$.N", 0, 0);
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	kbus_msg_put(msg);
 
 	msg = kbus_test_msg(test, "$.N", KBUS_BIT_ALL_OR_FAIL, 0);
-	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_send(sender, msg, &id));
 	kbus_msg_put(msg);
 	msg = kbus_test_msg(test, "$.N", KBUS_BIT_ALL_OR_WAIT, 0);
-	KUNIT_EXPECT_EQ(test, -EAGAIN, kbus_send(sender, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, -EAGAIN, kbus_send(sender, msg, &id));
 	KUNIT_EXPECT_EQ(test, roomy->queue_len, 1);
 	KUNIT_EXPECT_EQ(test, full->queue_len, 1);
 	KUNIT_EXPECT_EQ(test, full->send_pending, 0);
 
-	/* Room appears: the retry keeps its id and reaches both. */
+	/* Room appears: the retry reaches both, with a new, later id. */
 	KUNIT_EXPECT_NOT_NULL(test, kbus_test_pop(test, full));
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, true, &id));
+	before = msg->id;
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	KUNIT_EXPECT_EQ(test, id.serial_num, msg->id.serial_num);
+	KUNIT_EXPECT_GT(test, id.serial_num, before.serial_num);
 	KUNIT_EXPECT_EQ(test, roomy->queue_len, 2);
 	KUNIT_EXPECT_EQ(test, full->queue_len, 1);
 	kbus_msg_put(msg);
@@ -451,7 +492,7 @@ static void byte_budget_limits_queued_bytes(struct kunit *test)
 	kbus_bus_budget = 8192;
 	for (i = 0; i < 10 && !err; i++) {
 		msg = kbus_test_msg(test, "$.B", 0, 1000);
-		err = kbus_send(sender, msg, false, &id);
+		err = kbus_send(sender, msg, &id);
 		kbus_msg_put(msg);
 		if (!err)
 			sent++;
@@ -508,6 +549,45 @@ static void bind_event_fails_if_a_listener_is_full(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bus->unsent_unbinds, 0);
 }
 
+/* Full listeners of a closing replier's unbind event, past the cap. */
+static void unbind_events_lost_is_one_message(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *rep = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l1 = kbus_test_ksock(test, bus);
+	struct kbus_ksock *l2 = kbus_test_ksock(test, bus);
+	const char *ev = KBUS_MSG_NAME_REPLIER_BIND_EVENT;
+	struct kbus_qentry *q1, *q2;
+
+	bus->report_replier_binds = true;
+	l1->max_msgs = 1;
+	l2->max_msgs = 1;
+	mutex_lock(&bus->lock);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l1, ev, strlen(ev), false));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l2, ev, strlen(ev), false));
+	/* Fill both queues, and use up the cap of events past the limits. */
+	KUNIT_ASSERT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, true,
+							 false));
+	bus->unsent_unbinds = KBUS_MAX_UNSENT_UNBIND_MESSAGES;
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, false,
+							 true));
+	bus->unsent_unbinds = 0;
+	mutex_unlock(&bus->lock);
+
+	KUNIT_ASSERT_NOT_NULL(test, kbus_test_pop(test, l1));
+	KUNIT_ASSERT_NOT_NULL(test, kbus_test_pop(test, l2));
+	q1 = kbus_test_pop(test, l1);
+	q2 = kbus_test_pop(test, l2);
+	KUNIT_ASSERT_NOT_NULL(test, q1);
+	KUNIT_ASSERT_NOT_NULL(test, q2);
+	KUNIT_EXPECT_STREQ(test, kbus_msg_name(q1->msg),
+			   KBUS_MSG_NAME_UNBIND_EVENTS_LOST);
+	KUNIT_EXPECT_STREQ(test, kbus_msg_name(q2->msg),
+			   KBUS_MSG_NAME_UNBIND_EVENTS_LOST);
+	KUNIT_EXPECT_NE(test, q1->msg->id.serial_num, 0);
+	KUNIT_EXPECT_EQ(test, q1->msg->id.serial_num, q2->msg->id.serial_num);
+}
+
 static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(queue_pop_returns_fifo_order),
 	KUNIT_CASE(queue_pop_empty_returns_null),
@@ -525,10 +605,12 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(replier_precedence_exact_percent_longest_star),
 	KUNIT_CASE(send_fans_out_in_the_same_order),
 	KUNIT_CASE(send_to_full_listener_is_counted_as_dropped),
+	KUNIT_CASE(dropped_counts_a_message_once),
 	KUNIT_CASE(only_once_delivers_one_copy),
 	KUNIT_CASE(all_or_fail_delivers_to_nobody_if_one_is_full),
 	KUNIT_CASE(byte_budget_limits_queued_bytes),
 	KUNIT_CASE(bind_event_fails_if_a_listener_is_full),
+	KUNIT_CASE(unbind_events_lost_is_one_message),
 	{}
 };
 

@@ -51,7 +51,7 @@ static struct kbus_msg_id send_request(struct kunit *test,
 					     KBUS_BIT_WANT_A_REPLY, 0);
 	struct kbus_msg_id id = {};
 
-	KUNIT_EXPECT_EQ(test, expect, kbus_send(from, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, expect, kbus_send(from, msg, &id));
 	kbus_msg_put(msg);
 	return id;
 }
@@ -65,12 +65,12 @@ static int send_reply(struct kunit *test, struct kbus_ksock *from,
 
 	msg->in_reply_to = *req_id;
 	msg->to = to;
-	err = kbus_send(from, msg, false, &id);
+	err = kbus_send(from, msg, &id);
 	kbus_msg_put(msg);
 	return err;
 }
 
-/* What NEXTMSG does: pop, and record a request the Ksock must answer. */
+/* What RECVMSG does: pop, and record a request the Ksock must answer. */
 static struct kbus_qentry *next_msg(struct kunit *test, struct kbus_ksock *ks)
 {
 	struct kbus_request *owed = kbus_request_alloc(false);
@@ -182,9 +182,9 @@ static void stateful_request_to_other_replier_fails(struct kunit *test)
 	struct kbus_msg_id id;
 
 	msg->to = f->requester->id;
-	KUNIT_EXPECT_EQ(test, -EPIPE, kbus_send(f->requester, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, -EPIPE, kbus_send(f->requester, msg, &id));
 	msg->to = f->replier->id;
-	KUNIT_EXPECT_EQ(test, 0, kbus_send(f->requester, msg, false, &id));
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(f->requester, msg, &id));
 	kbus_msg_put(msg);
 }
 

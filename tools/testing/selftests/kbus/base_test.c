@@ -3,23 +3,96 @@
  * KBUS - ABI edge tests
  *
  * Copyright (C) 2026 The KBUS Authors
+ *
+ * The edges of every ioctl of ABI 2: its number, the size, flags,
+ * reserved and "out" fields of its argument struct, bad user addresses;
+ * the options and who may change them; the layout of the structs and of a
+ * message.  sendrecv_test.c goes deeper into SENDMSG and RECVMSG.
  */
 
 #define _GNU_SOURCE
-#include <linux/capability.h>
+#include <dirent.h>
+#include <grp.h>
 #include <stddef.h>
-#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 
 #include "common.h"
 
-/* A user address that faults: a page with no access. */
-static void *fault_page(void)
+/* The user and group that the permission tests become. */
+#define NOBODY		65534
+
+#define KBUS_CLASS_DIR	"/sys/class/kbus"
+
+/* ---- Plain helpers: no harness, usable in children ---- */
+
+/* A private anonymous mapping of @len bytes, or NULL. */
+static void *base_map(size_t len, int prot)
 {
-	void *p = mmap(NULL, getpagesize(), PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
+
+static size_t page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+/* Messages queued for @fd, or -1. */
+static int base_num_msgs(int fd)
+{
+	struct kbus_ksock_info info;
+
+	return kbus_info(fd, &info) ? -1 : (int)info.num_msgs;
+}
+
+/* Receive and drop whatever is queued for @fd. */
+static void base_drain(int fd)
+{
+	struct kbus_entire_message *m;
+
+	while (kbus_read_next(fd, &m) > 0)
+		free(m);
+}
+
+/* NEWDEVICE: 0 and *@index set, or -errno. */
+static int base_newdevice(int fd, __u32 *index)
+{
+	struct kbus_new_device nd = { .size = sizeof(nd) };
+	int ret = kbus_ioctl(fd, KBUS_IOC_NEWDEVICE, &nd);
+
+	if (index)
+		*index = nd.index;
+	return ret;
+}
+
+/* The number of buses in sysfs, or -1 if it cannot be read. */
+static int count_buses(void)
+{
+	DIR *d = opendir(KBUS_CLASS_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, "kbus", 4);
+	closedir(d);
+	return n;
+}
+
+/* Become uid and gid NOBODY, with no supplementary groups, for good. */
+static int become_nobody(void)
+{
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return -1;
+	return geteuid() == NOBODY && getegid() == NOBODY ? 0 : -1;
+}
+
+/* ---- The layout ---- */
 
 TEST(struct_layout)
 {
@@ -46,23 +119,94 @@ TEST(struct_layout)
 	EXPECT_EQ(88, sizeof(struct kbus_entire_message));
 	EXPECT_EQ(88, offsetof(struct kbus_entire_message, rest));
 
-	EXPECT_EQ(16, sizeof(struct kbus_bind_request));
-	EXPECT_EQ(0, offsetof(struct kbus_bind_request, is_replier));
-	EXPECT_EQ(4, offsetof(struct kbus_bind_request, name_len));
-	EXPECT_EQ(8, offsetof(struct kbus_bind_request, name));
-	EXPECT_EQ(16, sizeof(struct kbus_bind_query));
-	EXPECT_EQ(0, offsetof(struct kbus_bind_query, return_id));
-	EXPECT_EQ(4, offsetof(struct kbus_bind_query, name_len));
-	EXPECT_EQ(8, offsetof(struct kbus_bind_query, name));
 	EXPECT_EQ(12, sizeof(struct kbus_replier_bind_event_data));
-	EXPECT_EQ(8, sizeof(struct kbus_version));
+	EXPECT_EQ(0, offsetof(struct kbus_replier_bind_event_data, is_bind));
+	EXPECT_EQ(4, offsetof(struct kbus_replier_bind_event_data, binder));
+	EXPECT_EQ(8, offsetof(struct kbus_replier_bind_event_data, name_len));
+	EXPECT_EQ(12, offsetof(struct kbus_replier_bind_event_data, rest));
 
+	/* The argument structs: each starts with its size. */
+	EXPECT_EQ(24, sizeof(struct kbus_bind));
+	EXPECT_EQ(0, offsetof(struct kbus_bind, size));
+	EXPECT_EQ(4, offsetof(struct kbus_bind, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_bind, name_ptr));
+	EXPECT_EQ(16, offsetof(struct kbus_bind, name_len));
+	EXPECT_EQ(20, offsetof(struct kbus_bind, __reserved));
+
+	EXPECT_EQ(24, sizeof(struct kbus_replier));
+	EXPECT_EQ(0, offsetof(struct kbus_replier, size));
+	EXPECT_EQ(4, offsetof(struct kbus_replier, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_replier, name_ptr));
+	EXPECT_EQ(16, offsetof(struct kbus_replier, name_len));
+	EXPECT_EQ(20, offsetof(struct kbus_replier, replier_id));
+
+	EXPECT_EQ(32, sizeof(struct kbus_send));
+	EXPECT_EQ(0, offsetof(struct kbus_send, size));
+	EXPECT_EQ(4, offsetof(struct kbus_send, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_send, msg_ptr));
+	EXPECT_EQ(16, offsetof(struct kbus_send, msg_len));
+	EXPECT_EQ(20, offsetof(struct kbus_send, __reserved));
+	EXPECT_EQ(24, offsetof(struct kbus_send, id));
+
+	EXPECT_EQ(40, sizeof(struct kbus_recv));
+	EXPECT_EQ(0, offsetof(struct kbus_recv, size));
+	EXPECT_EQ(4, offsetof(struct kbus_recv, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_recv, buf_ptr));
+	EXPECT_EQ(16, offsetof(struct kbus_recv, buf_len));
+	EXPECT_EQ(20, offsetof(struct kbus_recv, msg_len));
+	EXPECT_EQ(24, offsetof(struct kbus_recv, pid));
+	EXPECT_EQ(28, offsetof(struct kbus_recv, uid));
+	EXPECT_EQ(32, offsetof(struct kbus_recv, gid));
+	EXPECT_EQ(36, offsetof(struct kbus_recv, __reserved));
+
+	EXPECT_EQ(40, sizeof(struct kbus_ksock_info));
+	EXPECT_EQ(0, offsetof(struct kbus_ksock_info, size));
+	EXPECT_EQ(4, offsetof(struct kbus_ksock_info, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_ksock_info, abi_version));
+	EXPECT_EQ(12, offsetof(struct kbus_ksock_info, ksock_id));
+	EXPECT_EQ(16, offsetof(struct kbus_ksock_info, num_msgs));
+	EXPECT_EQ(20, offsetof(struct kbus_ksock_info, num_unreplied));
+	EXPECT_EQ(24, offsetof(struct kbus_ksock_info, num_outstanding));
+	EXPECT_EQ(28, offsetof(struct kbus_ksock_info, __reserved));
+	EXPECT_EQ(32, offsetof(struct kbus_ksock_info, dropped));
+
+	EXPECT_EQ(24, sizeof(struct kbus_option));
+	EXPECT_EQ(0, offsetof(struct kbus_option, size));
+	EXPECT_EQ(4, offsetof(struct kbus_option, option));
+	EXPECT_EQ(8, offsetof(struct kbus_option, flags));
+	EXPECT_EQ(12, offsetof(struct kbus_option, __reserved));
+	EXPECT_EQ(16, offsetof(struct kbus_option, value));
+
+	EXPECT_EQ(16, sizeof(struct kbus_new_device));
+	EXPECT_EQ(0, offsetof(struct kbus_new_device, size));
+	EXPECT_EQ(4, offsetof(struct kbus_new_device, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_new_device, index));
+	EXPECT_EQ(12, offsetof(struct kbus_new_device, __reserved));
+}
+
+TEST(constants)
+{
+	EXPECT_EQ(2, KBUS_ABI_VERSION);
 	/* "Kbus" and "subK" in memory on little-endian machines. */
 	EXPECT_EQ(0x7375624B, KBUS_MSG_START_GUARD);
 	EXPECT_EQ(0x4B627573, KBUS_MSG_END_GUARD);
 	EXPECT_EQ(1000, KBUS_MAX_NAME_LEN);
 	EXPECT_EQ(0xFFFF0000U, KBUS_USER_FLAGS_MASK);
 	EXPECT_EQ(0, KBUS_FLAGS_MASK & KBUS_USER_FLAGS_MASK);
+	EXPECT_EQ(0x30F, KBUS_FLAGS_MASK);
+
+	EXPECT_EQ(1, KBUS_BIND_REPLIER);
+	EXPECT_EQ(1, KBUS_SEND_NONBLOCK);
+	EXPECT_EQ(1, KBUS_RECV_NONBLOCK);
+	EXPECT_EQ(2, KBUS_RECV_CREDS);
+
+	EXPECT_EQ(1, KBUS_OPT_MAX_MSGS);
+	EXPECT_EQ(2, KBUS_OPT_ONLY_ONCE);
+	EXPECT_EQ(3, KBUS_OPT_REPORT_REPLIER_BINDS);
+	EXPECT_EQ(4, KBUS_OPT_MAX_MSG_SIZE);
+	EXPECT_EQ(5, KBUS_OPT_ABS_MAX_MSG_SIZE);
+	EXPECT_EQ(100000, KBUS_MAX_MAX_MSGS);
+	EXPECT_EQ(100, KBUS_MIN_MAX_MSG_SIZE);
 }
 
 TEST(entire_message_lengths)
@@ -88,63 +232,53 @@ TEST(entire_message_lengths)
 	EXPECT_EQ(4, KBUS_ENTIRE_MSG_END_GUARD_INDEX(6, 5));
 }
 
+/* ---- Ioctl numbers ---- */
+
 static const struct {
 	unsigned long cmd;
 	const char *name;
-	unsigned int dir;
 	unsigned int nr;
-	unsigned int size;
 } kbus_ioctls[] = {
-	{ KBUS_IOC_RESET, "RESET", _IOC_NONE, 1, 0 },
-	{ KBUS_IOC_BIND, "BIND", _IOC_WRITE, 2, 16 },
-	{ KBUS_IOC_UNBIND, "UNBIND", _IOC_WRITE, 3, 16 },
-	{ KBUS_IOC_KSOCKID, "KSOCKID", _IOC_READ, 4, 4 },
-	{ KBUS_IOC_REPLIER, "REPLIER", _IOC_READ | _IOC_WRITE, 5, 16 },
-	{ KBUS_IOC_NEXTMSG, "NEXTMSG", _IOC_READ, 6, 4 },
-	{ KBUS_IOC_LENLEFT, "LENLEFT", _IOC_READ, 7, 4 },
-	{ KBUS_IOC_SEND, "SEND", _IOC_READ, 8, 8 },
-	{ KBUS_IOC_DISCARD, "DISCARD", _IOC_NONE, 9, 0 },
-	{ KBUS_IOC_LASTSENT, "LASTSENT", _IOC_READ, 10, 8 },
-	{ KBUS_IOC_MAXMSGS, "MAXMSGS", _IOC_READ | _IOC_WRITE, 11, 4 },
-	{ KBUS_IOC_NUMMSGS, "NUMMSGS", _IOC_READ, 12, 4 },
-	{ KBUS_IOC_UNREPLIEDTO, "UNREPLIEDTO", _IOC_READ, 13, 4 },
-	{ KBUS_IOC_MSGONLYONCE, "MSGONLYONCE", _IOC_READ | _IOC_WRITE, 14, 4 },
-	{ KBUS_IOC_VERBOSE, "VERBOSE", _IOC_READ | _IOC_WRITE, 15, 4 },
-	{ KBUS_IOC_NEWDEVICE, "NEWDEVICE", _IOC_READ, 16, 4 },
-	{ KBUS_IOC_REPORTREPLIERBINDS, "REPORTREPLIERBINDS",
-	  _IOC_READ | _IOC_WRITE, 17, 4 },
-	{ KBUS_IOC_MAXMSGSIZE, "MAXMSGSIZE", _IOC_READ | _IOC_WRITE, 18, 4 },
-	{ KBUS_IOC_VERSION, "VERSION", _IOC_READ, 19, 8 },
-	{ KBUS_IOC_DROPPED, "DROPPED", _IOC_READ, 20, 8 },
-	/* Size-first arguments: the size is in the struct, not the number. */
-	{ KBUS_IOC_SENDMSG, "SENDMSG", _IOC_NONE, 21, 0 },
-	{ KBUS_IOC_RECVMSG, "RECVMSG", _IOC_NONE, 22, 0 },
-	{ KBUS_IOC_CANCEL, "CANCEL", _IOC_NONE, 23, 0 },
+	{ KBUS_IOC_BIND, "BIND", 1 },
+	{ KBUS_IOC_UNBIND, "UNBIND", 2 },
+	{ KBUS_IOC_REPLIER, "REPLIER", 3 },
+	{ KBUS_IOC_SENDMSG, "SENDMSG", 4 },
+	{ KBUS_IOC_RECVMSG, "RECVMSG", 5 },
+	{ KBUS_IOC_CANCEL, "CANCEL", 6 },
+	{ KBUS_IOC_KSOCK_INFO, "KSOCK_INFO", 7 },
+	{ KBUS_IOC_GET_OPTION, "GET_OPTION", 8 },
+	{ KBUS_IOC_SET_OPTION, "SET_OPTION", 9 },
+	{ KBUS_IOC_NEWDEVICE, "NEWDEVICE", 10 },
 };
 
-TEST(ioctl_numbers_encode_argument_sizes)
+TEST(ioctl_numbers_are_io_without_size)
 {
 	size_t i;
 
+	EXPECT_EQ(0xB9, KBUS_IOC_MAGIC);
 	for (i = 0; i < ARRAY_SIZE(kbus_ioctls); i++) {
 		unsigned long cmd = kbus_ioctls[i].cmd;
 
-		TH_LOG("KBUS_IOC_%s = 0x%lx", kbus_ioctls[i].name, cmd);
+		/* The size is in the struct, not in the number. */
+		EXPECT_EQ(_IO(0xB9, kbus_ioctls[i].nr), cmd)
+			TH_LOG("KBUS_IOC_%s = 0x%lx", kbus_ioctls[i].name, cmd);
 		EXPECT_EQ(KBUS_IOC_MAGIC, _IOC_TYPE(cmd));
 		EXPECT_EQ(kbus_ioctls[i].nr, _IOC_NR(cmd));
-		EXPECT_EQ(kbus_ioctls[i].dir, _IOC_DIR(cmd));
-		EXPECT_EQ(kbus_ioctls[i].size, _IOC_SIZE(cmd));
+		EXPECT_EQ(_IOC_NONE, _IOC_DIR(cmd));
+		EXPECT_EQ(0, _IOC_SIZE(cmd));
 	}
-	EXPECT_EQ(0xB9, KBUS_IOC_MAGIC);
 }
+
+/* ---- The fixture ---- */
 
 FIXTURE(kbus) {
 	bool skip;
 	int fd;
-	int listener;
-	__u32 max_size;
-	__u32 verbose;
-	__u32 report;
+	int other;
+	__u64 max_size;
+	__u64 report;
+	bool mode_saved;
+	mode_t mode;
 };
 
 FIXTURE_SETUP(kbus)
@@ -154,96 +288,111 @@ FIXTURE_SETUP(kbus)
 		self->skip = true;
 		return;
 	}
-	self->listener = kbus_open(_metadata);
+	self->other = kbus_open(_metadata);
 	/* Bus-wide settings, restored by the teardown. */
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 0,
+	ASSERT_EQ(0, kbus_get_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE,
 				  &self->max_size));
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_VERBOSE, KBUS_QUERY,
-				  &self->verbose));
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_REPORTREPLIERBINDS,
-				  KBUS_QUERY, &self->report));
+	ASSERT_EQ(0, kbus_get_opt(self->fd, KBUS_OPT_REPORT_REPLIER_BINDS,
+				  &self->report));
 }
 
 FIXTURE_TEARDOWN(kbus)
 {
+	__u64 val;
+
 	if (self->skip)
 		return;
-	/* Best effort: a test may have dropped CAP_SYS_ADMIN. */
-	kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, self->max_size, NULL);
-	kbus_set_u32(self->fd, KBUS_IOC_VERBOSE, self->verbose, NULL);
-	kbus_set_u32(self->fd, KBUS_IOC_REPORTREPLIERBINDS, self->report,
-		     NULL);
-	close(self->listener);
+	if (self->mode_saved)
+		chmod(KBUS_DEV0, self->mode);
+	if (!kbus_get_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE, &val) &&
+	    val != self->max_size)
+		kbus_set_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE, self->max_size);
+	if (!kbus_get_opt(self->fd, KBUS_OPT_REPORT_REPLIER_BINDS, &val) &&
+	    val != self->report)
+		kbus_set_opt(self->fd, KBUS_OPT_REPORT_REPLIER_BINDS,
+			     self->report);
+	close(self->other);
 	close(self->fd);
 }
 
-TEST_F(kbus, version_reports_abi_and_base_feature)
+/* Make the bus node readable and writable by all; the teardown restores it. */
+static void node_for_all(struct __test_metadata *const _metadata,
+			 mode_t *mode, bool *mode_saved)
 {
-	struct kbus_version v;
+	struct stat st;
 
-	memset(&v, 0xff, sizeof(v));
-	ASSERT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_VERSION, &v));
-	EXPECT_EQ(KBUS_ABI_VERSION, v.abi_version);
-	EXPECT_EQ(KBUS_FEATURE_BASE, v.features & KBUS_FEATURE_BASE);
+	ASSERT_EQ(0, stat(KBUS_DEV0, &st));
+	*mode = st.st_mode & 07777;
+	*mode_saved = true;
+	ASSERT_EQ(0, chmod(KBUS_DEV0, 0666));
 }
 
-TEST_F(kbus, reset_returns_zero)
-{
-	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_RESET, NULL));
-}
-
-TEST_F(kbus, ksock_ids_are_unique_and_nonzero)
-{
-	__u32 a = kbus_ksock_id(_metadata, self->fd);
-	__u32 b = kbus_ksock_id(_metadata, self->listener);
-	int fd = kbus_open(_metadata);
-	__u32 c = kbus_ksock_id(_metadata, fd);
-
-	EXPECT_NE(0, a);
-	EXPECT_NE(0, b);
-	EXPECT_NE(0, c);
-	EXPECT_NE(a, b);
-	EXPECT_NE(a, c);
-	EXPECT_NE(b, c);
-	/* Stable for the life of the Ksock. */
-	EXPECT_EQ(a, kbus_ksock_id(_metadata, self->fd));
-	close(fd);
-}
+/* ---- Unknown ioctls ---- */
 
 TEST_F(kbus, unknown_ioctl_fails_enotty)
 {
 	const unsigned long cmds[] = {
 		_IO(KBUS_IOC_MAGIC, 0),
-		_IO(KBUS_IOC_MAGIC, 24),
+		_IO(KBUS_IOC_MAGIC, 11),
 		_IO(KBUS_IOC_MAGIC, 100),
-		_IOR(KBUS_IOC_MAGIC, 21, __u32),
+		_IO(KBUS_IOC_MAGIC, 255),
+		_IOR(KBUS_IOC_MAGIC, 11, struct kbus_bind),
 		_IOWR(KBUS_IOC_MAGIC, 255, __u64),
-		/* The original KBUS's numbers: magic 'k', pointer sizes. */
-		_IO('k', 1),
-		_IOW('k', 2, char *),
-		_IOR('k', 4, char *),
-		_IOR('k', 6, char *),
-		_IOR('k', 8, char *),
+		/* The numbers of the interface before ABI 2. */
+		_IOR(KBUS_IOC_MAGIC, 11, __u32),	/* MAXMSGS */
+		_IOR(KBUS_IOC_MAGIC, 12, __u32),	/* NUMMSGS */
+		_IOR(KBUS_IOC_MAGIC, 13, __u32),	/* UNREPLIEDTO */
+		_IOWR(KBUS_IOC_MAGIC, 14, __u32),	/* MSGONLYONCE */
+		_IOWR(KBUS_IOC_MAGIC, 15, __u32),	/* VERBOSE */
+		_IOR(KBUS_IOC_MAGIC, 16, __u32),	/* NEWDEVICE */
+		_IOWR(KBUS_IOC_MAGIC, 17, __u32),	/* REPORTREPLIERBINDS */
+		_IOWR(KBUS_IOC_MAGIC, 18, __u32),	/* MAXMSGSIZE */
+		_IOR(KBUS_IOC_MAGIC, 19, __u64),	/* VERSION */
+		_IOR(KBUS_IOC_MAGIC, 20, __u64),	/* DROPPED */
+		_IO(KBUS_IOC_MAGIC, 21),		/* SENDMSG */
+		_IO(KBUS_IOC_MAGIC, 22),		/* RECVMSG */
+		_IO(KBUS_IOC_MAGIC, 23),		/* CANCEL */
 	};
-	__u64 arg[4] = {};
+	static __u64 arg[64];
+	unsigned int nr, dir;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		memset(arg, 0, sizeof(arg));
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(self->fd, cmds[i], arg));
 		EXPECT_EQ(ENOTTY, errno)
 			TH_LOG("cmd 0x%lx", cmds[i]);
 	}
+
+	/* The original KBUS's numbers: magic 'k', pointer-sized arguments. */
+	for (nr = 0; nr <= 24; nr++) {
+		for (dir = _IOC_NONE; dir <= (_IOC_READ | _IOC_WRITE); dir++) {
+			unsigned long cmd = _IOC(dir, 'k', nr,
+						 dir ? sizeof(char *) : 0);
+
+			memset(arg, 0, sizeof(arg));
+			errno = 0;
+			EXPECT_EQ(-1, ioctl(self->fd, cmd, arg));
+			EXPECT_EQ(ENOTTY, errno)
+				TH_LOG("cmd 0x%lx", cmd);
+		}
+	}
+	/* Nothing was changed on the way. */
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->fd));
+	EXPECT_EQ(100, kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSGS));
 }
 
-/* Every known command number, encoded with a wrong size or direction. */
-TEST_F(kbus, ioctl_with_wrong_size_or_direction_fails_enotty)
+/* Every known number, encoded with a direction or a size. */
+TEST_F(kbus, ioctl_with_direction_or_size_fails_enotty)
 {
-	const unsigned int sizes[] = { 0, 1, 4, 7, 8, 15, 16, 17, 24, 4097 };
+	const unsigned int sizes[] = {
+		0, 4, 8, 16, 24, 32, 40, 88, 4096, _IOC_SIZEMASK,
+	};
 	const unsigned int dirs[] = {
 		_IOC_NONE, _IOC_READ, _IOC_WRITE, _IOC_READ | _IOC_WRITE,
 	};
-	static __u64 arg[1024];
+	static __u64 arg[64];
 	size_t i, s, d;
 
 	for (i = 0; i < ARRAY_SIZE(kbus_ioctls); i++) {
@@ -251,15 +400,14 @@ TEST_F(kbus, ioctl_with_wrong_size_or_direction_fails_enotty)
 			for (s = 0; s < ARRAY_SIZE(sizes); s++) {
 				unsigned long cmd;
 
-				if (dirs[d] == kbus_ioctls[i].dir &&
-				    sizes[s] == kbus_ioctls[i].size)
-					continue;
-				/* No size without a direction. */
-				if (dirs[d] == _IOC_NONE && sizes[s])
+				/* The one right encoding. */
+				if (dirs[d] == _IOC_NONE && !sizes[s])
 					continue;
 				cmd = _IOC(dirs[d], KBUS_IOC_MAGIC,
 					   kbus_ioctls[i].nr, sizes[s]);
 				memset(arg, 0, sizeof(arg));
+				/* A plausible size, were it read. */
+				arg[0] = 24;
 				errno = 0;
 				EXPECT_EQ(-1, ioctl(self->fd, cmd, arg))
 					TH_LOG("%s as 0x%lx",
@@ -270,174 +418,1166 @@ TEST_F(kbus, ioctl_with_wrong_size_or_direction_fails_enotty)
 			}
 		}
 	}
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->fd));
 }
 
-TEST_F(kbus, null_or_bad_ioctl_pointer_fails_efault)
-{
-	/* Every command that takes a pointer, except NEWDEVICE and SEND. */
-	const unsigned long cmds[] = {
-		KBUS_IOC_BIND, KBUS_IOC_UNBIND, KBUS_IOC_KSOCKID,
-		KBUS_IOC_REPLIER, KBUS_IOC_NEXTMSG, KBUS_IOC_LENLEFT,
-		KBUS_IOC_LASTSENT, KBUS_IOC_MAXMSGS, KBUS_IOC_NUMMSGS,
-		KBUS_IOC_UNREPLIEDTO, KBUS_IOC_MSGONLYONCE, KBUS_IOC_VERBOSE,
-		KBUS_IOC_REPORTREPLIERBINDS, KBUS_IOC_MAXMSGSIZE,
-		KBUS_IOC_VERSION, KBUS_IOC_DROPPED, KBUS_IOC_SENDMSG,
-		KBUS_IOC_RECVMSG,
-	};
-	void *bad = fault_page();
-	size_t i;
+/* ---- The argument structs of every ioctl ---- */
 
-	ASSERT_NE(NULL, bad);
-	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, cmds[i], NULL))
-			TH_LOG("cmd 0x%lx with NULL", cmds[i]);
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, cmds[i], bad))
-			TH_LOG("cmd 0x%lx with %p", cmds[i], bad);
+#define ARG_SEND	"$.Base.Arg"		/* SENDMSG sends it; other listens */
+#define ARG_BIND	"$.Base.Arg.Bind"
+#define ARG_UNBIND	"$.Base.Arg.Unbind"
+#define ARG_ASK		"$.Base.Arg.Ask"	/* other is its replier */
+#define ARG_RECV	"$.Base.Arg.Recv"	/* fd listens; other sends it */
+
+/* What the argument tests work with. */
+struct arg_ctx {
+	int fd;			/* the Ksock under test */
+	int other;		/* another Ksock of the bus */
+	__u32 fd_id;
+	__u32 other_id;
+	int buses;		/* buses before, for NEWDEVICE */
+};
+
+static struct kbus_message_header arg_msg;
+static char arg_rbuf[256];
+
+/*
+ * One ioctl that takes a struct.  fill() builds a valid argument with its
+ * size field set to the first version's size; prepare() makes one valid
+ * call possible; check() checks whether a valid call took effect since
+ * prepare() (@done) or nothing happened, and cleans up: 0, or the step
+ * that failed.
+ */
+struct arg_op {
+	const char *name;
+	unsigned long cmd;
+	__u32 size;
+	void (*fill)(void *arg);
+	int (*prepare)(struct arg_ctx *c);
+	int (*check)(struct arg_ctx *c, const void *arg, bool done);
+	bool writes;		/* it writes to the struct */
+	bool creates;		/* a valid call creates a bus */
+};
+
+static void fill_name(void *arg, const char *name)
+{
+	struct kbus_bind *b = arg;
+
+	b->size = sizeof(*b);
+	b->name_ptr = (uintptr_t)name;
+	b->name_len = strlen(name);
+}
+
+static void fill_bind(void *arg)
+{
+	fill_name(arg, ARG_BIND);
+}
+
+static void fill_unbind(void *arg)
+{
+	fill_name(arg, ARG_UNBIND);
+}
+
+static void fill_replier(void *arg)
+{
+	struct kbus_replier *q = arg;
+
+	q->size = sizeof(*q);
+	q->name_ptr = (uintptr_t)ARG_ASK;
+	q->name_len = strlen(ARG_ASK);
+}
+
+static void fill_sendmsg(void *arg)
+{
+	struct kbus_send *s = arg;
+
+	kbus_msg_init(&arg_msg, ARG_SEND, NULL, 0);
+	s->size = sizeof(*s);
+	s->msg_ptr = (uintptr_t)&arg_msg;
+	s->msg_len = sizeof(arg_msg);
+}
+
+static void fill_recvmsg(void *arg)
+{
+	struct kbus_recv *r = arg;
+
+	memset(arg_rbuf, 0, sizeof(arg_rbuf));
+	r->size = sizeof(*r);
+	r->flags = KBUS_RECV_NONBLOCK;
+	r->buf_ptr = (uintptr_t)arg_rbuf;
+	r->buf_len = sizeof(arg_rbuf);
+}
+
+static void fill_info(void *arg)
+{
+	struct kbus_ksock_info *i = arg;
+
+	i->size = sizeof(*i);
+}
+
+static void fill_get_option(void *arg)
+{
+	struct kbus_option *o = arg;
+
+	o->size = sizeof(*o);
+	o->option = KBUS_OPT_MAX_MSGS;
+}
+
+static void fill_set_option(void *arg)
+{
+	struct kbus_option *o = arg;
+
+	o->size = sizeof(*o);
+	o->option = KBUS_OPT_MAX_MSGS;
+	o->value = 7;
+}
+
+static void fill_newdevice(void *arg)
+{
+	struct kbus_new_device *nd = arg;
+
+	nd->size = sizeof(*nd);
+}
+
+static int prepare_nothing(struct arg_ctx *c)
+{
+	return 0;
+}
+
+static int prepare_unbind(struct arg_ctx *c)
+{
+	return kbus_bind(c->fd, ARG_UNBIND, false);
+}
+
+static int prepare_recvmsg(struct arg_ctx *c)
+{
+	return kbus_announce(c->other, ARG_RECV, NULL, 0, NULL);
+}
+
+static int prepare_set_option(struct arg_ctx *c)
+{
+	return kbus_set_opt(c->fd, KBUS_OPT_MAX_MSGS, 100);
+}
+
+static int prepare_newdevice(struct arg_ctx *c)
+{
+	c->buses = count_buses();
+	return 0;
+}
+
+static int check_bind(struct arg_ctx *c, const void *arg, bool done)
+{
+	int ret = kbus_unbind(c->fd, ARG_BIND, false);
+
+	if (!done)
+		return ret == -EINVAL ? 0 : 1;
+	if (ret)
+		return 2;
+	/* Exactly one binding was made. */
+	return kbus_unbind(c->fd, ARG_BIND, false) == -EINVAL ? 0 : 3;
+}
+
+static int check_unbind(struct arg_ctx *c, const void *arg, bool done)
+{
+	int ret = kbus_unbind(c->fd, ARG_UNBIND, false);
+
+	if (done)
+		return ret == -EINVAL ? 0 : 1;
+	return ret ? 2 : 0;
+}
+
+static int check_replier(struct arg_ctx *c, const void *arg, bool done)
+{
+	const struct kbus_replier *q = arg;
+
+	return !done || q->replier_id == c->other_id ? 0 : 1;
+}
+
+static int check_sendmsg(struct arg_ctx *c, const void *arg, bool done)
+{
+	const struct kbus_send *s = arg;
+	int n = base_num_msgs(c->other);
+
+	base_drain(c->other);
+	if (n != done)
+		return 1;
+	return !done || s->id.serial_num ? 0 : 2;
+}
+
+static int check_recvmsg(struct arg_ctx *c, const void *arg, bool done)
+{
+	const struct kbus_entire_message *m = (const void *)arg_rbuf;
+	const struct kbus_recv *r = arg;
+	int n = base_num_msgs(c->fd);
+
+	base_drain(c->fd);
+	if (n != !done)
+		return 1;
+	if (!done)
+		return 0;
+	if (r->msg_len != KBUS_ENTIRE_MSG_LEN(strlen(ARG_RECV), 0))
+		return 2;
+	return strcmp(kbus_msg_name(m), ARG_RECV) ? 3 : 0;
+}
+
+static int check_info(struct arg_ctx *c, const void *arg, bool done)
+{
+	const struct kbus_ksock_info *i = arg;
+
+	if (!done)
+		return 0;
+	if (i->abi_version != KBUS_ABI_VERSION)
+		return 1;
+	return i->ksock_id == c->fd_id ? 0 : 2;
+}
+
+static int check_get_option(struct arg_ctx *c, const void *arg, bool done)
+{
+	const struct kbus_option *o = arg;
+
+	return !done || o->value == 100 ? 0 : 1;
+}
+
+static int check_set_option(struct arg_ctx *c, const void *arg, bool done)
+{
+	__u64 val;
+
+	if (kbus_get_opt(c->fd, KBUS_OPT_MAX_MSGS, &val))
+		return 1;
+	if (kbus_set_opt(c->fd, KBUS_OPT_MAX_MSGS, 100))
+		return 2;
+	return val == (done ? 7 : 100) ? 0 : 3;
+}
+
+static int check_newdevice(struct arg_ctx *c, const void *arg, bool done)
+{
+	const struct kbus_new_device *nd = arg;
+
+	if (c->buses >= 0 && count_buses() != c->buses + done)
+		return 1;
+	return !done || (nd->index && nd->index < 256) ? 0 : 2;
+}
+
+static const struct arg_op arg_ops[] = {
+	{ "BIND", KBUS_IOC_BIND, 24, fill_bind, prepare_nothing,
+	  check_bind },
+	{ "UNBIND", KBUS_IOC_UNBIND, 24, fill_unbind, prepare_unbind,
+	  check_unbind },
+	{ "REPLIER", KBUS_IOC_REPLIER, 24, fill_replier, prepare_nothing,
+	  check_replier, .writes = true },
+	{ "SENDMSG", KBUS_IOC_SENDMSG, 32, fill_sendmsg, prepare_nothing,
+	  check_sendmsg, .writes = true },
+	{ "RECVMSG", KBUS_IOC_RECVMSG, 40, fill_recvmsg, prepare_recvmsg,
+	  check_recvmsg, .writes = true },
+	{ "KSOCK_INFO", KBUS_IOC_KSOCK_INFO, 40, fill_info, prepare_nothing,
+	  check_info, .writes = true },
+	{ "GET_OPTION", KBUS_IOC_GET_OPTION, 24, fill_get_option,
+	  prepare_nothing, check_get_option, .writes = true },
+	{ "SET_OPTION", KBUS_IOC_SET_OPTION, 24, fill_set_option,
+	  prepare_set_option, check_set_option },
+	{ "NEWDEVICE", KBUS_IOC_NEWDEVICE, 16, fill_newdevice,
+	  prepare_newdevice, check_newdevice, .writes = true,
+	  .creates = true },
+};
+
+/* Set up the Ksocks for the argument tests. */
+static void arg_setup(struct __test_metadata *const _metadata, int fd,
+		      int other, struct arg_ctx *c)
+{
+	c->fd = fd;
+	c->other = other;
+	c->fd_id = kbus_ksock_id(_metadata, fd);
+	c->other_id = kbus_ksock_id(_metadata, other);
+	c->buses = -1;
+	ASSERT_EQ(0, kbus_bind(other, ARG_SEND, false));
+	ASSERT_EQ(0, kbus_bind(other, ARG_ASK, true));
+	ASSERT_EQ(0, kbus_bind(fd, ARG_RECV, false));
+}
+
+/*
+ * Call @op with a valid argument at @arg whose size field says @size;
+ * if @poke, the byte at @arg + @poke is set to 0x5a first.
+ */
+static int arg_call(const struct arg_ctx *c, const struct arg_op *op,
+		    void *arg, size_t clear, __u32 size, size_t poke)
+{
+	memset(arg, 0, clear);
+	op->fill(arg);
+	*(__u32 *)arg = size;
+	if (poke)
+		((unsigned char *)arg)[poke] = 0x5a;
+	return kbus_ioctl(c->fd, op->cmd, arg);
+}
+
+TEST_F(kbus, argument_size_edges_of_every_ioctl)
+{
+	size_t pg = page_size(), i, s;
+	struct arg_ctx c;
+	char *buf;
+
+	arg_setup(_metadata, self->fd, self->other, &c);
+	/* Room for a struct of a page and one byte more. */
+	buf = base_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, buf);
+
+	for (i = 0; i < ARRAY_SIZE(arg_ops); i++) {
+		const struct arg_op *op = &arg_ops[i];
+		const struct {
+			__u32 size;
+			size_t poke;
+			int error;
+		} bad[] = {
+			/* Shorter than the first version. */
+			{ 0, 0, EINVAL },
+			{ 4, 0, EINVAL },
+			{ op->size - 1, 0, EINVAL },
+			/* Longer, with a byte the kernel does not know. */
+			{ op->size + 8, op->size, E2BIG },
+			{ op->size + 8, op->size + 7, E2BIG },
+			{ pg, pg - 1, E2BIG },
+			/* Longer than a page. */
+			{ pg + 1, 0, E2BIG },
+			{ 2 * pg, 0, E2BIG },
+			{ 0xFFFFFFFFU, 0, E2BIG },
+		};
+		const __u32 good[] = { op->size, op->size + 8, pg };
+
+		ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
+		for (s = 0; s < ARRAY_SIZE(bad); s++) {
+			EXPECT_EQ(-bad[s].error,
+				  arg_call(&c, op, buf, 2 * pg, bad[s].size,
+					   bad[s].poke))
+				TH_LOG("%s size %u, byte %zu set", op->name,
+				       bad[s].size, bad[s].poke);
+		}
+		EXPECT_EQ(0, op->check(&c, buf, false))
+			TH_LOG("%s: a refused call did something", op->name);
+
+		/* The first version, and larger ones with a zero tail. */
+		for (s = 0; s < ARRAY_SIZE(good); s++) {
+			/* Each valid call makes a bus: one is enough. */
+			if (op->creates && good[s] != op->size + 8)
+				continue;
+			ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
+			EXPECT_EQ(0, arg_call(&c, op, buf, 2 * pg, good[s], 0))
+				TH_LOG("%s size %u", op->name, good[s]);
+			EXPECT_EQ(0, op->check(&c, buf, true))
+				TH_LOG("%s size %u", op->name, good[s]);
+			/* The size field is left as it was. */
+			EXPECT_EQ(good[s], *(__u32 *)buf);
+		}
+	}
+	munmap(buf, 2 * pg);
+}
+
+/* A field of an argument struct that must be zero or among known bits. */
+static const struct {
+	unsigned long cmd;
+	const char *what;
+	size_t offset;
+	unsigned int width;
+	__u64 value;
+} arg_spoils[] = {
+	{ KBUS_IOC_BIND, "flags bit 1", 4, 4, 1U << 1 },
+	{ KBUS_IOC_BIND, "flags bit 31", 4, 4, 1U << 31 },
+	{ KBUS_IOC_BIND, "all flags", 4, 4, 0xFFFFFFFFU },
+	{ KBUS_IOC_BIND, "__reserved", 20, 4, 1 },
+	{ KBUS_IOC_BIND, "__reserved top bit", 20, 4, 1U << 31 },
+	{ KBUS_IOC_UNBIND, "flags bit 1", 4, 4, 1U << 1 },
+	{ KBUS_IOC_UNBIND, "all flags", 4, 4, 0xFFFFFFFFU },
+	{ KBUS_IOC_UNBIND, "__reserved", 20, 4, 1 },
+	{ KBUS_IOC_REPLIER, "flags bit 0", 4, 4, 1 },
+	{ KBUS_IOC_REPLIER, "flags bit 31", 4, 4, 1U << 31 },
+	{ KBUS_IOC_REPLIER, "replier_id (out)", 20, 4, 1 },
+	{ KBUS_IOC_REPLIER, "replier_id (out), all bits", 20, 4, 0xFFFFFFFFU },
+	{ KBUS_IOC_SENDMSG, "flags bit 1", 4, 4, 1U << 1 },
+	{ KBUS_IOC_SENDMSG, "flags bit 31", 4, 4, 1U << 31 },
+	{ KBUS_IOC_SENDMSG, "__reserved", 20, 4, 1 },
+	{ KBUS_IOC_RECVMSG, "flags bit 2", 4, 4, KBUS_RECV_NONBLOCK | 1U << 2 },
+	{ KBUS_IOC_RECVMSG, "flags bit 31", 4, 4,
+	  KBUS_RECV_NONBLOCK | 1U << 31 },
+	{ KBUS_IOC_RECVMSG, "__reserved", 36, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "flags", 4, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "abi_version (out)", 8, 4, KBUS_ABI_VERSION },
+	{ KBUS_IOC_KSOCK_INFO, "ksock_id (out)", 12, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "num_msgs (out)", 16, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "num_unreplied (out)", 20, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "num_outstanding (out)", 24, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "__reserved", 28, 4, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "dropped (out)", 32, 8, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "dropped (out), top bit", 32, 8, 1ULL << 63 },
+	{ KBUS_IOC_GET_OPTION, "flags", 8, 4, 1 },
+	{ KBUS_IOC_GET_OPTION, "__reserved", 12, 4, 1 },
+	{ KBUS_IOC_GET_OPTION, "value (out)", 16, 8, 1 },
+	{ KBUS_IOC_GET_OPTION, "value (out), high word", 16, 8, 1ULL << 40 },
+	{ KBUS_IOC_SET_OPTION, "flags", 8, 4, 1 },
+	{ KBUS_IOC_SET_OPTION, "flags bit 31", 8, 4, 1U << 31 },
+	{ KBUS_IOC_SET_OPTION, "__reserved", 12, 4, 1 },
+	{ KBUS_IOC_NEWDEVICE, "flags", 4, 4, 1 },
+	{ KBUS_IOC_NEWDEVICE, "index (out)", 8, 4, 1 },
+	{ KBUS_IOC_NEWDEVICE, "index (out), top bit", 8, 4, 1U << 31 },
+	{ KBUS_IOC_NEWDEVICE, "__reserved", 12, 4, 1 },
+};
+
+TEST_F(kbus, unknown_flags_reserved_and_out_fields_fail_einval)
+{
+	union {
+		__u64 align;
+		unsigned char raw[64];
+	} u;
+	const struct arg_op *op;
+	struct arg_ctx c;
+	size_t i, s, n;
+
+	arg_setup(_metadata, self->fd, self->other, &c);
+	for (i = 0; i < ARRAY_SIZE(arg_ops); i++) {
+		op = &arg_ops[i];
+		n = 0;
+		ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
+		for (s = 0; s < ARRAY_SIZE(arg_spoils); s++) {
+			__u32 v32 = arg_spoils[s].value;
+			__u64 v64 = arg_spoils[s].value;
+
+			if (arg_spoils[s].cmd != op->cmd)
+				continue;
+			n++;
+			memset(&u, 0, sizeof(u));
+			op->fill(u.raw);
+			if (arg_spoils[s].width == 8)
+				memcpy(u.raw + arg_spoils[s].offset, &v64, 8);
+			else
+				memcpy(u.raw + arg_spoils[s].offset, &v32, 4);
+			EXPECT_EQ(-EINVAL, kbus_ioctl(self->fd, op->cmd, u.raw))
+				TH_LOG("%s with %s", op->name,
+				       arg_spoils[s].what);
+			/* The size is checked before anything else. */
+			*(__u32 *)u.raw = op->size + 8;
+			u.raw[op->size + 4] = 1;
+			EXPECT_EQ(-E2BIG, kbus_ioctl(self->fd, op->cmd, u.raw))
+				TH_LOG("%s with %s", op->name,
+				       arg_spoils[s].what);
+		}
+		EXPECT_LT(0, n) TH_LOG("no field of %s tried", op->name);
+		EXPECT_EQ(0, op->check(&c, u.raw, false))
+			TH_LOG("%s: a refused call did something", op->name);
+	}
+}
+
+TEST_F(kbus, bad_argument_pointers_fail_efault)
+{
+	union {
+		__u64 align;
+		unsigned char raw[64];
+	} u;
+	size_t pg = page_size(), i;
+	char *none, *two, *ro;
+	const struct arg_op *op;
+	struct arg_ctx c;
+	void *arg;
+
+	arg_setup(_metadata, self->fd, self->other, &c);
+	none = base_map(pg, PROT_NONE);
+	ASSERT_NE(NULL, none);
+	/* A page, then a page that cannot be touched. */
+	two = base_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, two);
+	ASSERT_EQ(0, mprotect(two + pg, pg, PROT_NONE));
+	ro = base_map(pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, ro);
+
+	for (i = 0; i < ARRAY_SIZE(arg_ops); i++) {
+		op = &arg_ops[i];
+		ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
+		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, NULL))
+			TH_LOG("%s with NULL", op->name);
+		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, none))
+			TH_LOG("%s with PROT_NONE", op->name);
+		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd,
+					      (void *)(uintptr_t)-4096))
+			TH_LOG("%s with a kernel address", op->name);
+
+		/* The size can be read, the rest of the struct cannot. */
+		memset(&u, 0, sizeof(u));
+		op->fill(u.raw);
+		arg = two + pg - 8;
+		memset(two, 0, pg);
+		memcpy(arg, u.raw, 8);
+		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, arg))
+			TH_LOG("%s across the end of a mapping", op->name);
+
+		/* The struct can be read, the tail its size claims cannot. */
+		arg = two + pg - op->size;
+		memset(two, 0, pg);
+		op->fill(arg);
+		*(__u32 *)arg = op->size + 8;
+		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, arg))
+			TH_LOG("%s with a tail past a mapping", op->name);
+		EXPECT_EQ(0, op->check(&c, arg, false))
+			TH_LOG("%s: a refused call did something", op->name);
+
+		/*
+		 * A struct that cannot be written: refused before anything
+		 * happens by the ioctls that write to it.
+		 */
+		ASSERT_EQ(0, mprotect(ro, pg, PROT_READ | PROT_WRITE));
+		memset(ro, 0, pg);
+		op->fill(ro);
+		ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
+		ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
+		EXPECT_EQ(op->writes ? -EFAULT : 0,
+			  kbus_ioctl(self->fd, op->cmd, ro))
+			TH_LOG("%s with a read-only struct", op->name);
+		/* REPLIER only answers a question: nothing to undo. */
+		if (op->cmd != KBUS_IOC_REPLIER) {
+			EXPECT_EQ(0, op->check(&c, ro, !op->writes))
+				TH_LOG("%s with a read-only struct", op->name);
+		}
 	}
 	/* Nothing was changed on the way. */
 	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->fd));
-	munmap(bad, getpagesize());
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->other));
+	munmap(ro, pg);
+	munmap(two, 2 * pg);
+	munmap(none, pg);
 }
+
+TEST_F(kbus, cancel_takes_no_argument)
+{
+	struct kbus_entire_message *got;
+	void *none = base_map(page_size(), PROT_NONE);
+
+	ASSERT_NE(NULL, none);
+	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_CANCEL, NULL));
+	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_CANCEL, none));
+	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_CANCEL,
+				(void *)(uintptr_t)-1));
+	/* With nothing waiting, it has nothing to do: later sends go. */
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Cancel", false));
+	ASSERT_EQ(0, kbus_announce(self->fd, "$.Base.Cancel", "c", 1, NULL));
+	got = kbus_recv(_metadata, self->other);
+	kbus_check_msg(_metadata, got, "$.Base.Cancel", "c", 1,
+		       kbus_ksock_id(_metadata, self->fd));
+	free(got);
+	/* On a read-only file too. */
+	close(self->other);
+	self->other = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, self->other);
+	EXPECT_EQ(0, kbus_ioctl(self->other, KBUS_IOC_CANCEL, NULL));
+	munmap(none, page_size());
+}
+
+/* ---- No read() or write() ---- */
+
+TEST_F(kbus, read_and_write_fail_einval_and_queue_nothing)
+{
+	struct kbus_entire_message *m;
+	struct kbus_message_header h;
+	char buf[512] = "";
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	size_t len;
+	void *p;
+
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.RW", false));
+	ASSERT_EQ(0, kbus_bind(self->fd, "$.Base.RW", false));
+	kbus_msg_init(&h, "$.Base.RW", "data", 4);
+	m = kbus_msg_entire(&h, &len);
+	ASSERT_NE(NULL, m);
+
+	/* A message as the old interface took it: not sent, not kept. */
+	errno = 0;
+	EXPECT_EQ(-1, write(self->fd, &h, sizeof(h)));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, write(self->fd, m, len));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, write(self->fd, m, 0));
+	EXPECT_EQ(EINVAL, errno);
+	iov.iov_base = m;
+	iov.iov_len = len;
+	errno = 0;
+	EXPECT_EQ(-1, writev(self->fd, &iov, 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->other));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->fd));
+
+	/* A queued message cannot be read(): it stays queued. */
+	ASSERT_EQ(0, kbus_send_msg(self->other, &h, false, NULL));
+	ASSERT_EQ(1, kbus_num_msgs(_metadata, self->fd));
+	errno = 0;
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, read(self->fd, buf, 0));
+	EXPECT_EQ(EINVAL, errno);
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	errno = 0;
+	EXPECT_EQ(-1, readv(self->fd, &iov, 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->fd));
+
+	/* A stream without positions, and nothing to map. */
+	errno = 0;
+	EXPECT_EQ(-1, pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->fd, m, len, 0));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_SET));
+	EXPECT_EQ(ESPIPE, errno);
+	errno = 0;
+	p = mmap(NULL, page_size(), PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(ENODEV, errno);
+
+	/* The message is still there, intact. */
+	free(m);
+	m = kbus_recv(_metadata, self->fd);
+	kbus_check_msg(_metadata, m, "$.Base.RW", "data", 4,
+		       kbus_ksock_id(_metadata, self->other));
+	free(m);
+	kbus_expect_empty(_metadata, self->fd);
+	/* Nothing was sent by the write()s. */
+	m = kbus_recv(_metadata, self->other);
+	kbus_check_msg(_metadata, m, "$.Base.RW", "data", 4,
+		       kbus_ksock_id(_metadata, self->other));
+	free(m);
+	kbus_expect_empty(_metadata, self->other);
+}
+
+/* ---- KSOCK_INFO ---- */
+
+TEST_F(kbus, ksock_info_reports_abi_version_and_counts)
+{
+	struct kbus_entire_message *req;
+	struct kbus_ksock_info info;
+	int r = kbus_open(_metadata);
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	ASSERT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_KSOCK_INFO, &info));
+	EXPECT_EQ(sizeof(info), info.size);
+	EXPECT_EQ(0, info.flags);
+	EXPECT_EQ(KBUS_ABI_VERSION, info.abi_version);
+	EXPECT_NE(0, info.ksock_id);
+	EXPECT_EQ(0, info.num_msgs);
+	EXPECT_EQ(0, info.num_unreplied);
+	EXPECT_EQ(0, info.num_outstanding);
+	EXPECT_EQ(0, info.__reserved);
+	EXPECT_EQ(0, info.dropped);
+
+	/* A request: outstanding for its sender, owed once read. */
+	ASSERT_EQ(0, kbus_bind(r, "$.Base.Info.Ask", true));
+	ASSERT_EQ(0, kbus_request(self->fd, "$.Base.Info.Ask", NULL, 0, 0,
+				  NULL));
+	info = kbus_info_of(_metadata, self->fd);
+	EXPECT_EQ(1, info.num_outstanding);
+	EXPECT_EQ(0, info.num_msgs);
+	info = kbus_info_of(_metadata, r);
+	EXPECT_EQ(1, info.num_msgs);
+	EXPECT_EQ(0, info.num_unreplied);
+	req = kbus_recv(_metadata, r);
+	info = kbus_info_of(_metadata, r);
+	EXPECT_EQ(0, info.num_msgs);
+	EXPECT_EQ(1, info.num_unreplied);
+
+	/* The outstanding request holds one of the two slots. */
+	kbus_set_max_msgs(_metadata, self->fd, 2);
+	ASSERT_EQ(0, kbus_bind(self->fd, "$.Base.Info", false));
+	ASSERT_EQ(0, kbus_announce(self->other, "$.Base.Info", NULL, 0, NULL));
+	ASSERT_EQ(0, kbus_announce(self->other, "$.Base.Info", NULL, 0, NULL));
+	info = kbus_info_of(_metadata, self->fd);
+	EXPECT_EQ(1, info.num_msgs);
+	EXPECT_EQ(1, info.num_outstanding);
+	EXPECT_EQ(1, info.dropped);
+	EXPECT_EQ(KBUS_ABI_VERSION, info.abi_version);
+
+	/* The reply arrives; nothing is owed or outstanding any more. */
+	ASSERT_EQ(0, kbus_reply(r, req, NULL, 0, NULL));
+	info = kbus_info_of(_metadata, r);
+	EXPECT_EQ(0, info.num_unreplied);
+	info = kbus_info_of(_metadata, self->fd);
+	EXPECT_EQ(2, info.num_msgs);
+	EXPECT_EQ(0, info.num_outstanding);
+	free(req);
+	close(r);
+}
+
+TEST_F(kbus, ksock_ids_are_unique_and_nonzero)
+{
+	__u32 a = kbus_ksock_id(_metadata, self->fd);
+	__u32 b = kbus_ksock_id(_metadata, self->other);
+	int fd = kbus_open(_metadata);
+	int ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	__u32 c = kbus_ksock_id(_metadata, fd);
+	__u32 d;
+
+	ASSERT_LE(0, ro);
+	d = kbus_ksock_id(_metadata, ro);
+	EXPECT_NE(0, a);
+	EXPECT_NE(0, b);
+	EXPECT_NE(0, c);
+	EXPECT_NE(0, d);
+	EXPECT_NE(a, b);
+	EXPECT_NE(a, c);
+	EXPECT_NE(a, d);
+	EXPECT_NE(b, c);
+	EXPECT_NE(b, d);
+	EXPECT_NE(c, d);
+	/* Stable for the life of the Ksock. */
+	EXPECT_EQ(a, kbus_ksock_id(_metadata, self->fd));
+	close(fd);
+	close(ro);
+}
+
+/* ---- Options ---- */
+
+TEST_F(kbus, options_start_at_their_defaults)
+{
+	int fd = kbus_open(_metadata);
+	__u64 abs_max;
+
+	EXPECT_EQ(100, kbus_opt(_metadata, fd, KBUS_OPT_MAX_MSGS));
+	EXPECT_EQ(0, kbus_opt(_metadata, fd, KBUS_OPT_ONLY_ONCE));
+	EXPECT_EQ(0, kbus_opt(_metadata, fd, KBUS_OPT_REPORT_REPLIER_BINDS));
+	abs_max = kbus_opt(_metadata, fd, KBUS_OPT_ABS_MAX_MSG_SIZE);
+	/* CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE's range. */
+	EXPECT_LE(409600, abs_max);
+	EXPECT_GE(16777216, abs_max);
+	/* Each bus starts at the absolute maximum. */
+	EXPECT_EQ(abs_max, kbus_opt(_metadata, fd, KBUS_OPT_MAX_MSG_SIZE));
+	EXPECT_EQ(abs_max, self->max_size);
+	close(fd);
+}
+
+TEST_F(kbus, max_msgs_option_range)
+{
+	const __u64 bad[] = {
+		0, KBUS_MAX_MAX_MSGS + 1, 0xFFFFFFFFULL, 1ULL << 32,
+		(1ULL << 32) | 5, ~0ULL,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, kbus_set_opt(self->fd, KBUS_OPT_MAX_MSGS,
+						bad[i]))
+			TH_LOG("value 0x%llx", (unsigned long long)bad[i]);
+	}
+	/* Failed attempts changed nothing. */
+	EXPECT_EQ(100, kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSGS));
+	kbus_set_max_msgs(_metadata, self->fd, KBUS_MAX_MAX_MSGS);
+	kbus_set_max_msgs(_metadata, self->fd, 1);
+	/* Per Ksock. */
+	EXPECT_EQ(100, kbus_opt(_metadata, self->other, KBUS_OPT_MAX_MSGS));
+}
+
+TEST_F(kbus, only_once_option_range)
+{
+	const __u64 bad[] = { 2, 0xFFFFFFFFULL, (1ULL << 32) | 1, ~0ULL };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, kbus_set_opt(self->fd, KBUS_OPT_ONLY_ONCE,
+						bad[i]))
+			TH_LOG("value 0x%llx", (unsigned long long)bad[i]);
+	}
+	EXPECT_EQ(0, kbus_opt(_metadata, self->fd, KBUS_OPT_ONLY_ONCE));
+	ASSERT_EQ(0, kbus_set_opt(self->fd, KBUS_OPT_ONLY_ONCE, 1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->fd, KBUS_OPT_ONLY_ONCE));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->fd, KBUS_OPT_ONLY_ONCE, 2));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->fd, KBUS_OPT_ONLY_ONCE));
+	/* Per Ksock. */
+	EXPECT_EQ(0, kbus_opt(_metadata, self->other, KBUS_OPT_ONLY_ONCE));
+	ASSERT_EQ(0, kbus_set_opt(self->fd, KBUS_OPT_ONLY_ONCE, 0));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->fd, KBUS_OPT_ONLY_ONCE));
+}
+
+TEST_F(kbus, report_replier_binds_option_range)
+{
+	const __u64 bad[] = { 2, 0xFFFFFFFFULL, (1ULL << 32) | 1, ~0ULL };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL,
+			  kbus_set_opt(self->fd, KBUS_OPT_REPORT_REPLIER_BINDS,
+				       bad[i]))
+			TH_LOG("value 0x%llx", (unsigned long long)bad[i]);
+	}
+	EXPECT_EQ(self->report,
+		  kbus_opt(_metadata, self->fd, KBUS_OPT_REPORT_REPLIER_BINDS));
+	ASSERT_EQ(0, kbus_set_opt(self->fd, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
+	/* Bus-wide. */
+	EXPECT_EQ(1, kbus_opt(_metadata, self->other,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+	ASSERT_EQ(0, kbus_set_opt(self->other, KBUS_OPT_REPORT_REPLIER_BINDS,
+				  0));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->fd,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+	/* The catch-up of setting 1 is bind_test's. */
+	base_drain(self->fd);
+}
+
+TEST_F(kbus, max_msg_size_option_range)
+{
+	__u64 abs_max = kbus_opt(_metadata, self->fd,
+				 KBUS_OPT_ABS_MAX_MSG_SIZE);
+	const __u64 bad[] = {
+		0, 1, KBUS_MIN_MAX_MSG_SIZE - 1, abs_max + 1, 0xFFFFFFFFULL,
+		(1ULL << 32) | KBUS_MIN_MAX_MSG_SIZE, ~0ULL,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, kbus_set_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE,
+						bad[i]))
+			TH_LOG("value 0x%llx", (unsigned long long)bad[i]);
+	}
+	EXPECT_EQ(self->max_size,
+		  kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSG_SIZE));
+
+	ASSERT_EQ(0, kbus_set_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE,
+				  KBUS_MIN_MAX_MSG_SIZE));
+	EXPECT_EQ(KBUS_MIN_MAX_MSG_SIZE,
+		  kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSG_SIZE));
+	/* Bus-wide. */
+	EXPECT_EQ(KBUS_MIN_MAX_MSG_SIZE,
+		  kbus_opt(_metadata, self->other, KBUS_OPT_MAX_MSG_SIZE));
+	ASSERT_EQ(0, kbus_set_opt(self->other, KBUS_OPT_MAX_MSG_SIZE,
+				  abs_max));
+	EXPECT_EQ(abs_max, kbus_opt(_metadata, self->fd,
+				    KBUS_OPT_MAX_MSG_SIZE));
+	/* The absolute maximum does not move. */
+	EXPECT_EQ(abs_max, kbus_opt(_metadata, self->fd,
+				    KBUS_OPT_ABS_MAX_MSG_SIZE));
+}
+
+TEST_F(kbus, abs_max_msg_size_is_read_only)
+{
+	__u64 abs_max = kbus_opt(_metadata, self->fd,
+				 KBUS_OPT_ABS_MAX_MSG_SIZE);
+
+	EXPECT_EQ(-EOPNOTSUPP, kbus_set_opt(self->fd, KBUS_OPT_ABS_MAX_MSG_SIZE,
+					    abs_max));
+	EXPECT_EQ(-EOPNOTSUPP, kbus_set_opt(self->fd, KBUS_OPT_ABS_MAX_MSG_SIZE,
+					    KBUS_MIN_MAX_MSG_SIZE));
+	EXPECT_EQ(-EOPNOTSUPP, kbus_set_opt(self->fd, KBUS_OPT_ABS_MAX_MSG_SIZE,
+					    0));
+	EXPECT_EQ(abs_max, kbus_opt(_metadata, self->fd,
+				    KBUS_OPT_ABS_MAX_MSG_SIZE));
+	EXPECT_EQ(self->max_size,
+		  kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSG_SIZE));
+}
+
+TEST_F(kbus, unknown_option_fails_einval)
+{
+	const __u32 options[] = { 0, 6, 7, 0x100, 0x80000000U, 0xFFFFFFFFU };
+	__u64 val;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(options); i++) {
+		EXPECT_EQ(-EINVAL, kbus_get_opt(self->fd, options[i], &val))
+			TH_LOG("GET option %u", options[i]);
+		EXPECT_EQ(-EINVAL, kbus_set_opt(self->fd, options[i], 0))
+			TH_LOG("SET option %u to 0", options[i]);
+		EXPECT_EQ(-EINVAL, kbus_set_opt(self->fd, options[i], 1))
+			TH_LOG("SET option %u to 1", options[i]);
+	}
+}
+
+/* ---- Who may change what ---- */
+
+/*
+ * A process of uid and gid NOBODY opens the bus itself: it may read every
+ * option and set its Ksock's, but no bus-wide one, and no new bus.
+ */
+static int nobody_opens(void *arg, int in, int out)
+{
+	__u64 report, size, abs_max, val;
+	struct kbus_ksock_info info;
+	int fd;
+
+	if (become_nobody())
+		return 1;
+	/* No denial at open. */
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	if (kbus_info(fd, &info) || info.abi_version != KBUS_ABI_VERSION)
+		return 3;
+	/* Reading the bus options is everybody's. */
+	if (kbus_get_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, &report))
+		return 4;
+	if (kbus_get_opt(fd, KBUS_OPT_MAX_MSG_SIZE, &size))
+		return 5;
+	if (kbus_get_opt(fd, KBUS_OPT_ABS_MAX_MSG_SIZE, &abs_max))
+		return 6;
+	/* Changing them is not, nor setting them to what they are. */
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, !report) != -EPERM)
+		return 7;
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, report) != -EPERM)
+		return 8;
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 1000) != -EPERM)
+		return 9;
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, size) != -EPERM)
+		return 10;
+	if (base_newdevice(fd, NULL) != -EPERM)
+		return 11;
+	/* A bad value or a read-only option is refused as such first. */
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 2) != -EINVAL)
+		return 12;
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 99) != -EINVAL)
+		return 13;
+	if (kbus_set_opt(fd, KBUS_OPT_ABS_MAX_MSG_SIZE, abs_max) !=
+	    -EOPNOTSUPP)
+		return 14;
+	/* The Ksock's own options are its opener's. */
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 5) ||
+	    kbus_get_opt(fd, KBUS_OPT_MAX_MSGS, &val) || val != 5)
+		return 15;
+	if (kbus_set_opt(fd, KBUS_OPT_ONLY_ONCE, 1) ||
+	    kbus_get_opt(fd, KBUS_OPT_ONLY_ONCE, &val) || val != 1)
+		return 16;
+	/* And it works as any other Ksock. */
+	if (kbus_bind(fd, "$.Base.Nobody", false))
+		return 17;
+	if (kbus_announce(fd, "$.Base.Nobody", "n", 1, NULL))
+		return 18;
+	if (base_num_msgs(fd) != 1)
+		return 19;
+	close(fd);
+	return 0;
+}
+
+TEST_F(kbus, unprivileged_opener_may_not_change_the_bus)
+{
+	struct kbus_child c;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	node_for_all(_metadata, &self->mode, &self->mode_saved);
+	kbus_spawn(_metadata, &c, nobody_opens, NULL);
+	kbus_child_done(_metadata, &c);
+	/* The bus is as it was. */
+	EXPECT_EQ(self->report, kbus_opt(_metadata, self->fd,
+					 KBUS_OPT_REPORT_REPLIER_BINDS));
+	EXPECT_EQ(self->max_size, kbus_opt(_metadata, self->fd,
+					   KBUS_OPT_MAX_MSG_SIZE));
+}
+
+/*
+ * Root opens the bus, then becomes NOBODY for good: the file keeps the
+ * rights of its opener.  @arg: whether the node is closed to others.
+ */
+static int root_opens_then_drops(void *arg, int in, int out)
+{
+	bool node_closed = *(bool *)arg;
+	int fd, fd2;
+
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (become_nobody())
+		return 2;
+	/* No longer privileged: the node cannot be opened again. */
+	if (node_closed) {
+		fd2 = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+		if (fd2 >= 0 || errno != EACCES)
+			return 3;
+	}
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 1000))
+		return 4;
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 1))
+		return 5;
+	close(fd);
+	return 0;
+}
+
+TEST_F(kbus, file_opened_by_root_may_change_the_bus_after_setuid)
+{
+	struct kbus_child c;
+	struct stat st;
+	bool node_closed;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, stat(KBUS_DEV0, &st));
+	node_closed = !(st.st_mode & 0007);
+	kbus_spawn(_metadata, &c, root_opens_then_drops, &node_closed);
+	kbus_child_done(_metadata, &c);
+	/* The changes were made; the teardown undoes them. */
+	EXPECT_EQ(1000, kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSG_SIZE));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->fd,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+}
+
+/*
+ * Open the bus as NOBODY, then become root again: the file keeps the
+ * rights of its opener, not of its user.
+ */
+static int nobody_opens_then_root_uses(void *arg, int in, int out)
+{
+	__u64 report, size;
+	int fd, root;
+
+	/* Only the effective ids: the real and saved ones stay root. */
+	if (setgroups(0, NULL) || setresgid(-1, NOBODY, -1) ||
+	    setresuid(-1, NOBODY, -1))
+		return 1;
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 2;
+	if (setresuid(-1, 0, -1) || setresgid(-1, 0, -1) || geteuid())
+		return 3;
+	/* Root again, with its capabilities: a file it opens now may. */
+	root = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (root < 0)
+		return 4;
+	if (kbus_get_opt(root, KBUS_OPT_REPORT_REPLIER_BINDS, &report) ||
+	    kbus_get_opt(root, KBUS_OPT_MAX_MSG_SIZE, &size))
+		return 5;
+	if (kbus_set_opt(root, KBUS_OPT_MAX_MSG_SIZE, size))
+		return 6;
+	if (!report && kbus_set_opt(root, KBUS_OPT_REPORT_REPLIER_BINDS, 0))
+		return 7;
+	/* The file NOBODY opened may not, whoever uses it. */
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, !report) != -EPERM)
+		return 8;
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 1000) != -EPERM)
+		return 9;
+	if (base_newdevice(fd, NULL) != -EPERM)
+		return 10;
+	/* Its Ksock options are still its own. */
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 5))
+		return 11;
+	close(root);
+	close(fd);
+	return 0;
+}
+
+TEST_F(kbus, file_opened_unprivileged_may_not_change_the_bus_as_root)
+{
+	struct kbus_child c;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	node_for_all(_metadata, &self->mode, &self->mode_saved);
+	kbus_spawn(_metadata, &c, nobody_opens_then_root_uses, NULL);
+	kbus_child_done(_metadata, &c);
+	EXPECT_EQ(self->report, kbus_opt(_metadata, self->fd,
+					 KBUS_OPT_REPORT_REPLIER_BINDS));
+	EXPECT_EQ(self->max_size, kbus_opt(_metadata, self->fd,
+					   KBUS_OPT_MAX_MSG_SIZE));
+}
+
+/* ---- NEWDEVICE ---- */
+
+TEST_F(kbus, newdevice_creates_a_bus_node)
+{
+	struct kbus_new_device nd;
+	struct kbus_ksock_info info;
+	struct stat st0, st;
+	char path[64];
+	int buses = count_buses(), fd, ret;
+
+	memset(&nd, 0, sizeof(nd));
+	nd.size = sizeof(nd);
+	ret = kbus_ioctl(self->fd, KBUS_IOC_NEWDEVICE, &nd);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(sizeof(nd), nd.size);
+	EXPECT_EQ(0, nd.flags);
+	EXPECT_EQ(0, nd.__reserved);
+	/* Bus 0 exists already. */
+	ASSERT_NE(0, nd.index);
+	ASSERT_GT(256, nd.index);
+	if (buses >= 0)
+		EXPECT_EQ(buses + 1, count_buses());
+
+	snprintf(path, sizeof(path), KBUS_CLASS_DIR "/kbus%u", nd.index);
+	EXPECT_EQ(0, access(path, F_OK))
+		TH_LOG("no %s", path);
+	snprintf(path, sizeof(path), "/dev/kbus%u", nd.index);
+	if (stat(path, &st) && errno == ENOENT)
+		SKIP(return, "%s did not appear (no devtmpfs on /dev?)", path);
+	ASSERT_EQ(0, stat(path, &st));
+	ASSERT_EQ(0, stat(KBUS_DEV0, &st0));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(major(st0.st_rdev), major(st.st_rdev));
+	EXPECT_EQ(nd.index, minor(st.st_rdev));
+
+	/* A bus of its own, with the defaults. */
+	fd = kbus_open_path(_metadata, path, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kbus_info(fd, &info));
+	EXPECT_EQ(KBUS_ABI_VERSION, info.abi_version);
+	EXPECT_NE(0, info.ksock_id);
+	EXPECT_EQ(0, info.num_msgs);
+	EXPECT_EQ(kbus_opt(_metadata, fd, KBUS_OPT_ABS_MAX_MSG_SIZE),
+		  kbus_opt(_metadata, fd, KBUS_OPT_MAX_MSG_SIZE));
+	EXPECT_EQ(0, kbus_opt(_metadata, fd, KBUS_OPT_REPORT_REPLIER_BINDS));
+	close(fd);
+}
+
+/* ---- Messages ---- */
 
 TEST_F(kbus, send_with_bad_id_pointer_fails_efault)
 {
-	void *bad = fault_page();
 	struct kbus_message_header h;
+	struct kbus_send *s;
 
-	ASSERT_NE(NULL, bad);
+	s = base_map(page_size(), PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Efault", false));
 	kbus_msg_init(&h, "$.Base.Efault", NULL, 0);
-	ASSERT_EQ(0, kbus_bind(self->fd, "$.Base.Efault", 0));
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, KBUS_IOC_SEND, NULL));
-	EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, KBUS_IOC_SEND, bad));
-	/* Nothing was sent, and the message written is still there. */
-	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->fd));
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, false));
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-	ASSERT_EQ(0, kbus_send(self->fd, NULL));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->fd));
-	munmap(bad, getpagesize());
+	s->size = sizeof(*s);
+	s->msg_ptr = (uintptr_t)&h;
+	s->msg_len = sizeof(h);
+	/* The id could not be written back: nothing is sent. */
+	ASSERT_EQ(0, mprotect(s, page_size(), PROT_READ));
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, KBUS_IOC_SENDMSG, s));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->other));
+	/* Once it can, the same send goes. */
+	ASSERT_EQ(0, mprotect(s, page_size(), PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_SENDMSG, s));
+	EXPECT_NE(0, s->id.serial_num);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->other));
+	munmap(s, page_size());
 }
 
 TEST_F(kbus, bind_with_bad_name_pointer_fails_efault)
 {
-	void *bad = fault_page();
+	size_t pg = page_size();
+	char *bad = base_map(pg, PROT_NONE);
+	char *two = base_map(2 * pg, PROT_READ | PROT_WRITE);
+	char *end;
+	__u32 id;
 
 	ASSERT_NE(NULL, bad);
-	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, NULL, 5, 0));
-	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, bad, 5, 0));
-	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, bad, 5, 1));
-	EXPECT_EQ(-EFAULT, kbus_unbind_len(self->fd, bad, 5, 0));
+	ASSERT_NE(NULL, two);
+	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, NULL, 5, false));
+	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, bad, 5, false));
+	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, bad, 5, true));
+	EXPECT_EQ(-EFAULT, kbus_unbind_len(self->fd, bad, 5, false));
 	EXPECT_EQ(-EFAULT, kbus_replier_len(self->fd, bad, 5, NULL));
-	munmap(bad, getpagesize());
-}
 
-TEST_F(kbus, write_or_read_with_bad_buffer_fails_efault)
-{
-	struct kbus_message_header h;
-	void *bad = fault_page();
-	__u32 len;
-
-	ASSERT_NE(NULL, bad);
-	errno = 0;
-	EXPECT_EQ(-1, syscall(SYS_write, self->fd, NULL, KBUS_HDR_LEN));
-	EXPECT_EQ(EFAULT, errno);
-	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, bad, KBUS_HDR_LEN));
-	EXPECT_EQ(EFAULT, errno);
-	/* Nothing was kept. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.Read", 0));
-	kbus_msg_init(&h, "$.Base.Read", "data", 4);
-	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, false, NULL));
-	ASSERT_EQ(1, kbus_nextmsg(self->listener, &len));
-	errno = 0;
-	EXPECT_EQ(-1, read(self->listener, bad, len));
-	EXPECT_EQ(EFAULT, errno);
-	munmap(bad, getpagesize());
-}
-
-TEST_F(kbus, pointy_bad_name_or_data_pointer_fails_efault_at_send)
-{
-	struct kbus_message_header h;
-	void *bad = fault_page();
-
-	ASSERT_NE(NULL, bad);
-	/* KBUS only follows the pointers when the message is sent. */
-	kbus_msg_init(&h, "$.Base.Pointy", NULL, 0);
-	h.name = (uintptr_t)bad;
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(-EFAULT, kbus_send(self->fd, NULL));
-	/* The message was dropped. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	kbus_msg_init(&h, "$.Base.Pointy", NULL, 0);
-	h.data = (uintptr_t)bad;
-	h.data_len = 16;
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(-EFAULT, kbus_send(self->fd, NULL));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	munmap(bad, getpagesize());
-}
-
-TEST_F(kbus, pointy_invalid_or_wildcard_name_fails_ebadmsg_at_send)
-{
-	static const char * const names[] = {
-		"$.Base.", "$.Base..X", "Base", "$.Base.*", "$.Base.%", "$.*",
-	};
-	struct kbus_message_header h;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		kbus_msg_init(&h, names[i], NULL, 0);
-		ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-		EXPECT_EQ(-EBADMSG, kbus_send(self->fd, NULL))
-			TH_LOG("name \"%s\"", names[i]);
-		EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	}
-}
-
-TEST_F(kbus, entire_invalid_name_fails_ebadmsg_when_written)
-{
-	static const char * const names[] = {
-		"$.Base.", "$.Base-X", "Base.X", "$.Base.*", "$.Base.%",
-	};
-	struct kbus_entire_message *m;
-	struct kbus_message_header h;
-	size_t i, len;
-
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		kbus_msg_init(&h, names[i], "0123456789", 10);
-		m = kbus_msg_entire(&h, &len);
-		ASSERT_NE(NULL, m);
-		/* The header alone is fine. */
-		ASSERT_EQ(0, kbus_write(self->fd, m, KBUS_HDR_LEN));
-		/* The name is checked as soon as all of it is in. */
-		EXPECT_EQ(-EBADMSG, kbus_write(self->fd, m->rest,
-					       h.name_len))
-			TH_LOG("name \"%s\"", names[i]);
-		/* The partial message was discarded. */
-		EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-		free(m);
-	}
-}
-
-TEST_F(kbus, entire_bad_final_guard_fails_einval)
-{
-	struct kbus_entire_message *m;
-	struct kbus_message_header h;
-	size_t len;
-
-	kbus_msg_init(&h, "$.Base.Guard", "abcde", 5);
-	m = kbus_msg_entire(&h, &len);
-	ASSERT_NE(NULL, m);
-	m->rest[KBUS_ENTIRE_MSG_END_GUARD_INDEX(h.name_len, h.data_len)] =
-		KBUS_MSG_START_GUARD;
-	ASSERT_EQ(0, kbus_write(self->fd, m, len - 4));
-	EXPECT_EQ(-EINVAL, kbus_write(self->fd, (char *)m + len - 4, 4));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	free(m);
+	/* A name that runs off the end of a mapping. */
+	ASSERT_EQ(0, mprotect(two + pg, pg, PROT_NONE));
+	end = two + pg - 5;
+	memcpy(end, "$.Bad", 5);
+	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, end, 6, false));
+	EXPECT_EQ(-EFAULT, kbus_bind_len(self->fd, end, 6, true));
+	EXPECT_EQ(-EFAULT, kbus_replier_len(self->fd, end, 6, NULL));
+	/* Its first five bytes are a name. */
+	EXPECT_EQ(0, kbus_bind_len(self->fd, end, 5, true));
+	EXPECT_EQ(0, kbus_replier(self->other, "$.Bad", &id));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->fd), id);
+	EXPECT_EQ(-EFAULT, kbus_unbind_len(self->fd, end, 6, true));
+	EXPECT_EQ(0, kbus_unbind_len(self->fd, end, 5, true));
+	munmap(two, 2 * pg);
+	munmap(bad, pg);
 }
 
 TEST_F(kbus, entire_padding_content_is_ignored)
@@ -447,178 +1587,67 @@ TEST_F(kbus, entire_padding_content_is_ignored)
 	struct kbus_msg_id id;
 	size_t len;
 
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.Pad", 0));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Pad", false));
 	kbus_msg_init(&h, "$.Base.Pad", "xyz", 3);
 	m = kbus_msg_entire(&h, &len);
 	ASSERT_NE(NULL, m);
 	/* Garbage after the name's NUL and after the data. */
 	((char *)m->rest)[11] = 'Q';
 	((char *)m->rest)[15] = 'Q';
-	ASSERT_EQ(0, kbus_write(self->fd, m, len));
-	ASSERT_EQ(0, kbus_send(self->fd, &id));
-	got = kbus_recv(_metadata, self->listener);
+	ASSERT_EQ(0, kbus_sendmsg(self->fd, m, len, 0, &id));
+	/* What is received is padded with zeroes (kbus_recv() checks). */
+	got = kbus_recv(_metadata, self->other);
 	kbus_check_msg(_metadata, got, "$.Base.Pad", "xyz", 3,
 		       kbus_ksock_id(_metadata, self->fd));
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
 	free(got);
 	free(m);
-}
-
-TEST_F(kbus, write_returns_count_and_accepts_any_split)
-{
-	struct kbus_entire_message *m, *got;
-	struct kbus_message_header h;
-	char data[13] = "split writes";
-	size_t len, i;
-
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.Split", 0));
-
-	/* An entire message, one byte per write(). */
-	kbus_msg_init(&h, "$.Base.Split", data, sizeof(data));
-	m = kbus_msg_entire(&h, &len);
-	ASSERT_NE(NULL, m);
-	for (i = 0; i < len; i++)
-		ASSERT_EQ(1, write(self->fd, (char *)m + i, 1));
-	ASSERT_EQ(0, kbus_send(self->fd, NULL));
-	got = kbus_recv(_metadata, self->listener);
-	kbus_check_msg(_metadata, got, "$.Base.Split", data, sizeof(data),
-		       kbus_ksock_id(_metadata, self->fd));
-	free(got);
-
-	/* A pointy header, one byte per write(). */
-	for (i = 0; i < sizeof(h); i++)
-		ASSERT_EQ(1, write(self->fd, (char *)&h + i, 1));
-	ASSERT_EQ(0, kbus_send(self->fd, NULL));
-	got = kbus_recv(_metadata, self->listener);
-	kbus_check_msg(_metadata, got, "$.Base.Split", data, sizeof(data),
-		       kbus_ksock_id(_metadata, self->fd));
-	free(got);
-
-	/* Odd pieces across the header, name and data boundaries. */
-	for (i = 0; i < len; i += 7) {
-		size_t n = len - i < 7 ? len - i : 7;
-
-		ASSERT_EQ(n, write(self->fd, (char *)m + i, n));
-	}
-	ASSERT_EQ(0, kbus_send(self->fd, NULL));
-	got = kbus_recv(_metadata, self->listener);
-	kbus_check_msg(_metadata, got, "$.Base.Split", data, sizeof(data),
-		       kbus_ksock_id(_metadata, self->fd));
-	free(got);
-	free(m);
-}
-
-TEST_F(kbus, write_after_complete_message_fails_emsgsize)
-{
-	struct kbus_entire_message *m;
-	struct kbus_message_header h;
-	char buf[256];
-	size_t len;
-
-	/* A pointy message is complete after its header. */
-	kbus_msg_init(&h, "$.Base.Extra", NULL, 0);
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(-EMSGSIZE, kbus_write(self->fd, "x", 1));
-	/* The message was discarded. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	/* Two messages cannot go in one write(). */
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), &h, sizeof(h));
-	EXPECT_EQ(-EMSGSIZE, kbus_write(self->fd, buf, 2 * sizeof(h)));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	/* An entire message is complete after its final guard. */
-	kbus_msg_init(&h, "$.Base.Extra", "1234", 4);
-	m = kbus_msg_entire(&h, &len);
-	ASSERT_NE(NULL, m);
-	ASSERT_LE(len + 4, sizeof(buf));
-	memset(buf, 0, sizeof(buf));
-	memcpy(buf, m, len);
-	EXPECT_EQ(-EMSGSIZE, kbus_write(self->fd, buf, len + 4));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	ASSERT_EQ(0, kbus_write(self->fd, m, len));
-	EXPECT_EQ(-EMSGSIZE, kbus_write(self->fd, buf, 1));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	free(m);
-}
-
-TEST_F(kbus, send_without_message_fails_enomsg)
-{
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	/* Nothing was sent. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-}
-
-TEST_F(kbus, send_of_incomplete_message_fails_einval)
-{
-	struct kbus_entire_message *m;
-	struct kbus_message_header h;
-	size_t len;
-
-	kbus_msg_init(&h, "$.Base.Partial", "abcdef", 6);
-	m = kbus_msg_entire(&h, &len);
-	ASSERT_NE(NULL, m);
-
-	/* Part of a header. */
-	ASSERT_EQ(0, kbus_write(self->fd, &h, sizeof(h) - 1));
-	EXPECT_EQ(-EINVAL, kbus_send(self->fd, NULL));
-	/* ... which was then discarded. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	/* An entire message without its final guard. */
-	ASSERT_EQ(0, kbus_write(self->fd, m, len - 4));
-	EXPECT_EQ(-EINVAL, kbus_send(self->fd, NULL));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	/* An entire header and half of the name. */
-	ASSERT_EQ(0, kbus_write(self->fd, m, sizeof(h) + 4));
-	EXPECT_EQ(-EINVAL, kbus_send(self->fd, NULL));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-
-	/* The Ksock still works. */
-	ASSERT_EQ(0, kbus_write(self->fd, m, len));
-	EXPECT_EQ(0, kbus_send(self->fd, NULL));
-	free(m);
-}
-
-TEST_F(kbus, discard_drops_partial_message)
-{
-	struct kbus_message_header h;
-
-	kbus_msg_init(&h, "$.Base.Discard", NULL, 0);
-	ASSERT_EQ(0, kbus_write(self->fd, &h, 40));
-	EXPECT_EQ(0, kbus_discard(self->fd));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	/* Nothing to discard is fine. */
-	EXPECT_EQ(0, kbus_discard(self->fd));
-	ASSERT_EQ(0, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(0, kbus_discard(self->fd));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
 }
 
 TEST_F(kbus, unknown_kernel_flags_fail_einval)
 {
+	const __u32 stripped = KBUS_BIT_SYNTHETIC | KBUS_BIT_WANT_YOU_TO_REPLY;
+	struct kbus_entire_message *got;
 	struct kbus_message_header h;
 	unsigned int bit;
+	int r = kbus_open(_metadata);
 
+	/* A replier, so that a request goes too. */
+	ASSERT_EQ(0, kbus_bind(r, "$.Base.Flags", true));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Flags", false));
 	kbus_msg_init(&h, "$.Base.Flags", NULL, 0);
 	for (bit = 0; bit < 16; bit++) {
 		if (KBUS_FLAGS_MASK & (1U << bit))
 			continue;
 		h.flags = 1U << bit;
-		EXPECT_EQ(-EINVAL, kbus_write_msg(self->fd, &h, false))
+		EXPECT_EQ(-EINVAL, kbus_send_msg(self->fd, &h, false, NULL))
 			TH_LOG("flag bit %u", bit);
-		EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
+		EXPECT_EQ(-EINVAL, kbus_send_msg(self->fd, &h, true, NULL))
+			TH_LOG("flag bit %u", bit);
 	}
-	/* Every known flag alone is accepted by write(). */
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->other));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, r));
+
+	/* Every known flag alone is accepted. */
 	for (bit = 0; bit < 16; bit++) {
 		if (!(KBUS_FLAGS_MASK & (1U << bit)))
 			continue;
 		h.flags = 1U << bit;
-		EXPECT_EQ(0, kbus_write_msg(self->fd, &h, false))
+		EXPECT_EQ(0, kbus_send_msg(self->fd, &h, bit & 1, NULL))
 			TH_LOG("flag bit %u", bit);
-		EXPECT_EQ(0, kbus_discard(self->fd));
+		got = kbus_recv(_metadata, self->other);
+		EXPECT_EQ(h.flags & ~stripped, got->header.flags)
+			TH_LOG("flag bit %u", bit);
+		free(got);
+		kbus_expect_empty(_metadata, self->other);
 	}
+	/* The one request reached the replier. */
+	got = kbus_recv(_metadata, r);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  got->header.flags);
+	free(got);
+	kbus_expect_empty(_metadata, r);
+	close(r);
 }
 
 TEST_F(kbus, user_flags_pass_through_untouched)
@@ -629,12 +1658,12 @@ TEST_F(kbus, user_flags_pass_through_untouched)
 	struct kbus_message_header h;
 	size_t i;
 
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.UserFlags", 0));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.UserFlags", false));
 	kbus_msg_init(&h, "$.Base.UserFlags", NULL, 0);
 	for (i = 0; i < ARRAY_SIZE(user); i++) {
 		h.flags = user[i];
 		ASSERT_EQ(0, kbus_send_msg(self->fd, &h, i & 1, NULL));
-		got = kbus_recv(_metadata, self->listener);
+		got = kbus_recv(_metadata, self->other);
 		EXPECT_EQ(user[i], got->header.flags);
 		free(got);
 	}
@@ -645,12 +1674,16 @@ TEST_F(kbus, sender_cannot_set_synthetic_or_want_you_to_reply)
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
 
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.Spoof", 0));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Spoof", false));
 	kbus_msg_init(&h, "$.Base.Spoof", NULL, 0);
 	h.flags = KBUS_BIT_SYNTHETIC | KBUS_BIT_WANT_YOU_TO_REPLY |
 		  KBUS_BIT_URGENT | 0x12340000U;
 	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, false, NULL));
-	got = kbus_recv(_metadata, self->listener);
+	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, true, NULL));
+	got = kbus_recv(_metadata, self->other);
+	EXPECT_EQ(KBUS_BIT_URGENT | 0x12340000U, got->header.flags);
+	free(got);
+	got = kbus_recv(_metadata, self->other);
 	EXPECT_EQ(KBUS_BIT_URGENT | 0x12340000U, got->header.flags);
 	free(got);
 }
@@ -659,15 +1692,18 @@ TEST_F(kbus, sender_cannot_set_from_or_serial)
 {
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
+	struct kbus_msg_id id;
 
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.From", 0));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.From", false));
 	kbus_msg_init(&h, "$.Base.From", NULL, 0);
 	h.from = 0x5555;
 	h.id.serial_num = 0x7777;
-	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, true, NULL));
-	got = kbus_recv(_metadata, self->listener);
+	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, true, &id));
+	got = kbus_recv(_metadata, self->other);
 	EXPECT_EQ(kbus_ksock_id(_metadata, self->fd), got->header.from);
 	EXPECT_NE(0x7777, got->header.id.serial_num);
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
+	EXPECT_EQ(0, got->header.id.network_id);
 	free(got);
 }
 
@@ -676,25 +1712,29 @@ TEST_F(kbus, message_over_max_size_fails_emsgsize)
 	struct kbus_message_header h;
 	__u32 max = self->max_size;
 
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Big", false));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.A", false));
 	/* Checked on the header, before any data is copied. */
 	kbus_msg_init(&h, "$.Base.Big", NULL, 0);
 	h.data_len = max;
 	h.data = (uintptr_t)&h;
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
+	EXPECT_EQ(-EMSGSIZE, kbus_sendmsg(self->fd, &h, sizeof(h), 0, NULL));
+	/* No overflow of the length. */
 	h.data_len = 0xFFFFFFFFU;
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, false));
-	/* The header of an entire message too. */
+	EXPECT_EQ(-EMSGSIZE, kbus_sendmsg(self->fd, &h, sizeof(h), 0, NULL));
+	h.data_len = 0xFFFFFFFCU;
+	EXPECT_EQ(-EMSGSIZE, kbus_sendmsg(self->fd, &h, sizeof(h), 0, NULL));
+	/* The header of an entire message too, whatever msg_len says. */
 	h.name = 0;
 	h.data = 0;
 	h.data_len = max;
-	EXPECT_EQ(-EMSGSIZE, kbus_write(self->fd, &h, sizeof(h)));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
+	EXPECT_EQ(-EMSGSIZE, kbus_sendmsg(self->fd, &h, sizeof(h), 0, NULL));
 	/* One byte over: 88 + 4 + padded data + 4 > max. */
 	kbus_msg_init(&h, "$.A", NULL, 0);
 	h.data_len = max - KBUS_ENTIRE_MSG_LEN(3, 0) + 1;
 	h.data = (uintptr_t)&h;
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, false));
+	EXPECT_EQ(-EMSGSIZE, kbus_sendmsg(self->fd, &h, sizeof(h), 0, NULL));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->other));
 }
 
 TEST_F(kbus, message_of_max_size_is_accepted)
@@ -708,14 +1748,14 @@ TEST_F(kbus, message_of_max_size_is_accepted)
 	ASSERT_NE(NULL, data);
 	for (i = 0; i < data_len; i++)
 		data[i] = i * 7 + (i >> 8);
-	ASSERT_EQ(0, kbus_bind(self->listener, "$.A", 0));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.A", false));
 	kbus_msg_init(&h, "$.A", data, data_len);
 	ASSERT_EQ(self->max_size,
 		  KBUS_ENTIRE_MSG_LEN(h.name_len, (size_t)h.data_len));
 	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, false, NULL));
 	ASSERT_EQ(0, kbus_send_msg(self->fd, &h, true, NULL));
 	for (i = 0; i < 2; i++) {
-		got = kbus_recv(_metadata, self->listener);
+		got = kbus_recv(_metadata, self->other);
 		kbus_check_msg(_metadata, got, "$.A", data, data_len,
 			       kbus_ksock_id(_metadata, self->fd));
 		free(got);
@@ -727,215 +1767,42 @@ TEST_F(kbus, lowered_max_size_is_enforced)
 {
 	struct kbus_message_header h;
 	char data[200] = {};
-	__u32 val;
 
-	if (kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 200, &val) == -EPERM)
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	ASSERT_EQ(200, val);
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 0, &val));
-	ASSERT_EQ(200, val);
+	ASSERT_EQ(0, kbus_set_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE, 200));
+	EXPECT_EQ(200, kbus_opt(_metadata, self->fd, KBUS_OPT_MAX_MSG_SIZE));
+	ASSERT_EQ(0, kbus_bind(self->other, "$.A", false));
 
 	/* 88 + 4 ("$.A" and NUL) + 104 + 4 = 200. */
 	kbus_msg_init(&h, "$.A", data, 104);
 	EXPECT_EQ(0, kbus_send_msg(self->fd, &h, false, NULL));
 	EXPECT_EQ(0, kbus_send_msg(self->fd, &h, true, NULL));
 	kbus_msg_init(&h, "$.A", data, 105);
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, false));
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->fd, &h, true));
+	EXPECT_EQ(-EMSGSIZE, kbus_send_msg(self->fd, &h, false, NULL));
+	EXPECT_EQ(-EMSGSIZE, kbus_send_msg(self->fd, &h, true, NULL));
 	/* Also for another Ksock of the bus: the limit is per bus. */
-	EXPECT_EQ(-EMSGSIZE, kbus_write_msg(self->listener, &h, false));
+	EXPECT_EQ(-EMSGSIZE, kbus_send_msg(self->other, &h, false, NULL));
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->other));
+
+	/* Raised again, the message goes. */
+	ASSERT_EQ(0, kbus_set_opt(self->fd, KBUS_OPT_MAX_MSG_SIZE,
+				  self->max_size));
+	EXPECT_EQ(0, kbus_send_msg(self->fd, &h, false, NULL));
+	EXPECT_EQ(3, kbus_num_msgs(_metadata, self->other));
 }
 
-TEST_F(kbus, maxmsgsize_protocol)
-{
-	__u32 abs_max, val;
+/* ---- A header that is fine except for one thing ---- */
 
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 1,
-				  &abs_max));
-	EXPECT_LE(409600, abs_max);
-	/* Each bus starts at the absolute maximum. */
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 0, &val));
-	EXPECT_EQ(abs_max, val);
-
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 2,
-					NULL));
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 99,
-					NULL));
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE,
-					abs_max + 1, NULL));
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE,
-					0xFFFFFFFFU, NULL));
-	/* Failed attempts changed nothing. */
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 0, &val));
-	EXPECT_EQ(abs_max, val);
-
-	val = 0;
-	if (kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, 100, &val) == -EPERM)
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	EXPECT_EQ(100, val);
-	ASSERT_EQ(0, kbus_set_u32(self->listener, KBUS_IOC_MAXMSGSIZE, 0,
-				  &val));
-	EXPECT_EQ(100, val);
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGSIZE, abs_max,
-				  &val));
-	EXPECT_EQ(abs_max, val);
-}
-
-TEST_F(kbus, maxmsgs_protocol)
-{
-	__u32 val;
-
-	/* 0 asks; the default is 100. */
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS, 0, &val));
-	EXPECT_EQ(100, val);
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS, 100001,
-					NULL));
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS,
-					0xFFFFFFFFU, NULL));
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS, 0, &val));
-	EXPECT_EQ(100, val);
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS, 100000, &val));
-	EXPECT_EQ(100000, val);
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS, 1, &val));
-	EXPECT_EQ(1, val);
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MAXMSGS, 0, &val));
-	EXPECT_EQ(1, val);
-	/* Per Ksock. */
-	ASSERT_EQ(0, kbus_set_u32(self->listener, KBUS_IOC_MAXMSGS, 0, &val));
-	EXPECT_EQ(100, val);
-}
-
-/* The 0 / 1 / KBUS_QUERY protocol; each call writes the previous value. */
-static void check_bool_protocol(struct __test_metadata *const _metadata,
-				int fd, unsigned long cmd, __u32 initial)
-{
-	__u32 val;
-
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, KBUS_QUERY, &val));
-	EXPECT_EQ(initial, val);
-	EXPECT_EQ(-EINVAL, kbus_set_u32(fd, cmd, 2, NULL));
-	EXPECT_EQ(-EINVAL, kbus_set_u32(fd, cmd, 0xFFFFFFFEU, NULL));
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, KBUS_QUERY, &val));
-	EXPECT_EQ(initial, val);
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, 1, &val));
-	EXPECT_EQ(initial, val);
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, KBUS_QUERY, &val));
-	EXPECT_EQ(1, val);
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, 1, &val));
-	EXPECT_EQ(1, val);
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, 0, &val));
-	EXPECT_EQ(1, val);
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, KBUS_QUERY, &val));
-	EXPECT_EQ(0, val);
-	ASSERT_EQ(0, kbus_set_u32(fd, cmd, initial, &val));
-	EXPECT_EQ(0, val);
-}
-
-TEST_F(kbus, msgonlyonce_protocol)
-{
-	check_bool_protocol(_metadata, self->fd, KBUS_IOC_MSGONLYONCE, 0);
-	/* Per Ksock. */
-	ASSERT_EQ(0, kbus_set_u32(self->fd, KBUS_IOC_MSGONLYONCE, 1, NULL));
-	EXPECT_EQ(0, kbus_set_u32(self->listener, KBUS_IOC_MSGONLYONCE,
-				  KBUS_QUERY, NULL));
-	check_bool_protocol(_metadata, self->listener, KBUS_IOC_MSGONLYONCE,
-			    0);
-}
-
-TEST_F(kbus, verbose_protocol)
-{
-	if (kbus_set_u32(self->fd, KBUS_IOC_VERBOSE, self->verbose, NULL) ==
-	    -EPERM)
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	check_bool_protocol(_metadata, self->fd, KBUS_IOC_VERBOSE,
-			    self->verbose);
-}
-
-TEST_F(kbus, reportreplierbinds_protocol)
-{
-	if (kbus_set_u32(self->fd, KBUS_IOC_REPORTREPLIERBINDS, self->report,
-			 NULL) == -EPERM)
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	check_bool_protocol(_metadata, self->fd, KBUS_IOC_REPORTREPLIERBINDS,
-			    self->report);
-}
-
-/* Drop CAP_SYS_ADMIN from this process's effective set. */
-static void drop_cap_sys_admin(struct __test_metadata *const _metadata)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	ASSERT_EQ(0, syscall(SYS_capget, &hdr, data));
-	data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective &=
-		~CAP_TO_MASK(CAP_SYS_ADMIN);
-	ASSERT_EQ(0, syscall(SYS_capset, &hdr, data));
-}
-
-TEST_F(kbus, bus_settings_need_cap_sys_admin)
-{
-	__u32 val;
-	int fd;
-
-	drop_cap_sys_admin(_metadata);
-	fd = kbus_open(_metadata);
-
-	EXPECT_EQ(-EPERM, kbus_set_u32(fd, KBUS_IOC_VERBOSE, 1, NULL));
-	EXPECT_EQ(-EPERM, kbus_set_u32(fd, KBUS_IOC_VERBOSE, 0, NULL));
-	EXPECT_EQ(-EPERM, kbus_set_u32(fd, KBUS_IOC_REPORTREPLIERBINDS, 1,
-				       NULL));
-	EXPECT_EQ(-EPERM, kbus_set_u32(fd, KBUS_IOC_MAXMSGSIZE, 1000, NULL));
-	EXPECT_EQ(-EPERM, kbus_get_u32(fd, KBUS_IOC_NEWDEVICE, &val));
-
-	/* Asking is allowed. */
-	EXPECT_EQ(0, kbus_set_u32(fd, KBUS_IOC_VERBOSE, KBUS_QUERY, &val));
-	EXPECT_EQ(self->verbose, val);
-	EXPECT_EQ(0, kbus_set_u32(fd, KBUS_IOC_REPORTREPLIERBINDS,
-				  KBUS_QUERY, &val));
-	EXPECT_EQ(self->report, val);
-	EXPECT_EQ(0, kbus_set_u32(fd, KBUS_IOC_MAXMSGSIZE, 0, &val));
-	EXPECT_EQ(self->max_size, val);
-	EXPECT_EQ(0, kbus_set_u32(fd, KBUS_IOC_MAXMSGSIZE, 1, &val));
-	/* So are the Ksock's own settings. */
-	EXPECT_EQ(0, kbus_set_u32(fd, KBUS_IOC_MAXMSGS, 5, &val));
-	EXPECT_EQ(0, kbus_set_u32(fd, KBUS_IOC_MSGONLYONCE, 1, &val));
-	close(fd);
-}
-
-TEST_F(kbus, lastsent_reports_last_sent_id)
-{
-	struct kbus_msg_id id, last;
-	int fd = kbus_open(_metadata);
-
-	memset(&last, 0xff, sizeof(last));
-	ASSERT_EQ(0, kbus_ioctl(fd, KBUS_IOC_LASTSENT, &last));
-	EXPECT_EQ(0, last.network_id);
-	EXPECT_EQ(0, last.serial_num);
-
-	ASSERT_EQ(0, kbus_announce(fd, "$.Base.Last", NULL, 0, &id));
-	EXPECT_EQ(0, id.network_id);
-	EXPECT_NE(0, id.serial_num);
-	ASSERT_EQ(0, kbus_ioctl(fd, KBUS_IOC_LASTSENT, &last));
-	EXPECT_EQ(0, last.network_id);
-	EXPECT_EQ(id.serial_num, last.serial_num);
-	/* Per Ksock. */
-	ASSERT_EQ(0, kbus_ioctl(self->listener, KBUS_IOC_LASTSENT, &last));
-	EXPECT_EQ(0, last.serial_num);
-	close(fd);
-}
-
-/* A header that is fine except for one thing. */
 FIXTURE(bad_header) {
 	bool skip;
 	int fd;
+	int listener;
 	struct kbus_message_header h;
 };
 
 FIXTURE_VARIANT(bad_header) {
 	void (*spoil)(struct kbus_message_header *h);
 	int error;
+	bool entire;	/* applies to an entire message's header too */
 };
 
 static char bad_header_data[8] = "payload";
@@ -947,6 +1814,8 @@ FIXTURE_SETUP(bad_header)
 		self->skip = true;
 		return;
 	}
+	self->listener = kbus_open(_metadata);
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Base.Header", false));
 	kbus_msg_init(&self->h, "$.Base.Header", bad_header_data,
 		      sizeof(bad_header_data));
 }
@@ -955,6 +1824,7 @@ FIXTURE_TEARDOWN(bad_header)
 {
 	if (self->skip)
 		return;
+	close(self->listener);
 	close(self->fd);
 }
 
@@ -1006,6 +1876,7 @@ static void spoil_name_len_huge(struct kbus_message_header *h)
 static void spoil_data_without_name(struct kbus_message_header *h)
 {
 	h->name = 0;
+	h->data = (uintptr_t)bad_header_data;
 }
 
 static void spoil_data_len_without_data(struct kbus_message_header *h)
@@ -1040,43 +1911,43 @@ static void spoil_data_len_huge(struct kbus_message_header *h)
 }
 
 FIXTURE_VARIANT_ADD(bad_header, start_guard) {
-	.spoil = spoil_start_guard, .error = EINVAL,
+	.spoil = spoil_start_guard, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, end_guard) {
-	.spoil = spoil_end_guard, .error = EINVAL,
+	.spoil = spoil_end_guard, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, extra_nonzero) {
-	.spoil = spoil_extra, .error = EINVAL,
+	.spoil = spoil_extra, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, reserved0_nonzero) {
-	.spoil = spoil_reserved0, .error = EINVAL,
+	.spoil = spoil_reserved0, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, reserved1_nonzero) {
-	.spoil = spoil_reserved1, .error = EINVAL,
+	.spoil = spoil_reserved1, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, unknown_flag) {
-	.spoil = spoil_flags, .error = EINVAL,
+	.spoil = spoil_flags, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, name_len_zero) {
-	.spoil = spoil_name_len_zero, .error = EINVAL,
+	.spoil = spoil_name_len_zero, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, name_len_over_max) {
-	.spoil = spoil_name_len_long, .error = ENAMETOOLONG,
+	.spoil = spoil_name_len_long, .error = ENAMETOOLONG, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, name_len_huge) {
-	.spoil = spoil_name_len_huge, .error = ENAMETOOLONG,
+	.spoil = spoil_name_len_huge, .error = ENAMETOOLONG, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, data_pointer_without_name_pointer) {
-	.spoil = spoil_data_without_name, .error = EINVAL,
+	.spoil = spoil_data_without_name, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, data_len_without_data_pointer) {
@@ -1088,44 +1959,45 @@ FIXTURE_VARIANT_ADD(bad_header, data_pointer_without_data_len) {
 };
 
 FIXTURE_VARIANT_ADD(bad_header, all_or_wait_and_all_or_fail) {
-	.spoil = spoil_all_or_both, .error = EINVAL,
+	.spoil = spoil_all_or_both, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, want_a_reply_and_in_reply_to) {
-	.spoil = spoil_request_and_reply, .error = EINVAL,
+	.spoil = spoil_request_and_reply, .error = EINVAL, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, over_max_size) {
-	.spoil = spoil_too_big, .error = EMSGSIZE,
+	.spoil = spoil_too_big, .error = EMSGSIZE, .entire = true,
 };
 
 FIXTURE_VARIANT_ADD(bad_header, data_len_huge) {
-	.spoil = spoil_data_len_huge, .error = EMSGSIZE,
+	.spoil = spoil_data_len_huge, .error = EMSGSIZE, .entire = true,
 };
 
-TEST_F(bad_header, write_fails)
+TEST_F(bad_header, sendmsg_fails_and_sends_nothing)
 {
 	struct kbus_message_header good = self->h;
+	struct kbus_entire_message *m;
+	size_t len;
+
+	m = kbus_msg_entire(&good, &len);
+	ASSERT_NE(NULL, m);
 
 	variant->spoil(&self->h);
-	EXPECT_EQ(-variant->error, kbus_write(self->fd, &self->h,
-					      sizeof(self->h)));
-	/* The message was discarded, and the Ksock still works. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
-	EXPECT_EQ(0, kbus_send_msg(self->fd, &good, false, NULL));
-}
-
-TEST_F(bad_header, write_fails_when_header_is_complete)
-{
-	const char *p = (const char *)&self->h;
-
-	variant->spoil(&self->h);
-	/* Nothing is checked until all of the header is in. */
-	ASSERT_EQ(0, kbus_write(self->fd, p, 40));
-	ASSERT_EQ(0, kbus_write(self->fd, p + 40, sizeof(self->h) - 41));
 	EXPECT_EQ(-variant->error,
-		  kbus_write(self->fd, p + sizeof(self->h) - 1, 1));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->fd, NULL));
+		  kbus_sendmsg(self->fd, &self->h, sizeof(self->h), 0, NULL));
+	if (variant->entire) {
+		variant->spoil(&m->header);
+		m->header.name = 0;
+		EXPECT_EQ(-variant->error,
+			  kbus_sendmsg(self->fd, m, len, 0, NULL));
+	}
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->listener));
+
+	/* The Ksock still works. */
+	EXPECT_EQ(0, kbus_send_msg(self->fd, &good, false, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+	free(m);
 }
 
 TEST_HARNESS_MAIN

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KBUS - binding, unbinding, replier and message name tests
+ * KBUS - binding, unbinding, replier, message name and bind event tests
  *
  * Copyright (C) 2026 The KBUS Authors
  */
@@ -13,6 +13,7 @@ FIXTURE(kbus) {
 	int a;
 	int b;
 	int c;
+	__u64 report;
 };
 
 FIXTURE_SETUP(kbus)
@@ -24,15 +25,35 @@ FIXTURE_SETUP(kbus)
 	}
 	self->b = kbus_open(_metadata);
 	self->c = kbus_open(_metadata);
+	/* Bus-wide, restored by the teardown. */
+	ASSERT_EQ(0, kbus_get_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS,
+				  &self->report));
 }
 
 FIXTURE_TEARDOWN(kbus)
 {
+	__u64 val;
+
 	if (self->skip)
 		return;
+	if (!kbus_get_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS, &val) &&
+	    val != self->report)
+		kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS,
+			     self->report);
 	close(self->c);
 	close(self->b);
 	close(self->a);
+}
+
+/* The Ksock id of the replier a request to @name would reach, or 0. */
+static __u32 replier_of(struct __test_metadata *const _metadata, int fd,
+			const char *name)
+{
+	__u32 id = 0xdeadbeef;
+
+	EXPECT_EQ(0, kbus_replier(fd, name, &id))
+		TH_LOG("replier query \"%s\"", name);
+	return id;
 }
 
 static const struct {
@@ -50,6 +71,22 @@ static const struct {
 	{ "$.A.*", true, false },
 	{ "$.A.%", true, false },
 	{ "$.A.B.*", true, false },
+	/* Latin-1 letters are letters. */
+	{ "$.\xe9t\xe9", true, true },			/* été */
+	{ "$.Z\xc0.\xff", true, true },			/* ZÀ.ÿ */
+	{ "$.\xdf.\xd8z.\xf8", true, true },		/* ß.Øz.ø */
+	{ "$.\xc5ngstr\xf6m.*", true, false },		/* Ångström.* */
+	/* Other bytes above 127 are not. */
+	{ "$.\xd7", false, false },			/* × */
+	{ "$.A\xf7Z", false, false },			/* ÷ */
+	{ "$.\xa9", false, false },			/* © */
+	{ "$.\xa0", false, false },			/* no-break space */
+	{ "$.\xaa", false, false },			/* ª */
+	{ "$.\xb5", false, false },			/* µ */
+	{ "$.\xbf", false, false },			/* ¿ */
+	{ "$.\x80", false, false },
+	{ "$.\x9f", false, false },
+	{ "$.A\x7f", false, false },
 	{ "$", false, false },
 	{ "$.", false, false },
 	{ "$..A", false, false },
@@ -77,6 +114,8 @@ static const struct {
 	{ "$.A.$", false, false },
 };
 
+/* ---- Names ---- */
+
 TEST_F(kbus, bind_accepts_only_valid_names)
 {
 	size_t i;
@@ -84,15 +123,17 @@ TEST_F(kbus, bind_accepts_only_valid_names)
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		int want = names[i].bind_ok ? 0 : -EBADMSG;
 
-		EXPECT_EQ(want, kbus_bind(self->a, names[i].name, 0))
+		EXPECT_EQ(want, kbus_bind(self->a, names[i].name, false))
 			TH_LOG("listener \"%s\"", names[i].name);
-		EXPECT_EQ(want, kbus_bind(self->a, names[i].name, 1))
+		EXPECT_EQ(want, kbus_bind(self->a, names[i].name, true))
 			TH_LOG("replier \"%s\"", names[i].name);
 		if (!names[i].bind_ok)
 			continue;
-		EXPECT_EQ(0, kbus_unbind(self->a, names[i].name, 0))
+		EXPECT_EQ(kbus_ksock_id(_metadata, self->a),
+			  replier_of(_metadata, self->b, names[i].name));
+		EXPECT_EQ(0, kbus_unbind(self->a, names[i].name, false))
 			TH_LOG("unbind listener \"%s\"", names[i].name);
-		EXPECT_EQ(0, kbus_unbind(self->a, names[i].name, 1))
+		EXPECT_EQ(0, kbus_unbind(self->a, names[i].name, true))
 			TH_LOG("unbind replier \"%s\"", names[i].name);
 	}
 }
@@ -104,8 +145,10 @@ TEST_F(kbus, unbind_and_replier_query_reject_invalid_names)
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		if (names[i].bind_ok)
 			continue;
-		EXPECT_EQ(-EBADMSG, kbus_unbind(self->a, names[i].name, 0))
+		EXPECT_EQ(-EBADMSG, kbus_unbind(self->a, names[i].name, false))
 			TH_LOG("unbind \"%s\"", names[i].name);
+		EXPECT_EQ(-EBADMSG, kbus_unbind(self->a, names[i].name, true))
+			TH_LOG("unbind replier \"%s\"", names[i].name);
 		EXPECT_EQ(-EBADMSG, kbus_replier(self->a, names[i].name, NULL))
 			TH_LOG("replier query \"%s\"", names[i].name);
 	}
@@ -116,57 +159,84 @@ TEST_F(kbus, send_accepts_only_valid_names)
 	struct kbus_message_header h;
 	size_t i;
 
+	ASSERT_EQ(0, kbus_bind(self->b, "$.*", false));
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		int want = names[i].send_ok ? 0 : -EBADMSG;
 
-		/* A pointy name is checked at SEND... */
 		kbus_msg_init(&h, names[i].name, NULL, 0);
-		ASSERT_EQ(0, kbus_write_msg(self->a, &h, false));
-		EXPECT_EQ(want, kbus_send(self->a, NULL))
+		EXPECT_EQ(want, kbus_send_msg(self->a, &h, false, NULL))
 			TH_LOG("pointy \"%s\"", names[i].name);
-		kbus_discard(self->a);
+		EXPECT_EQ(want, kbus_send_msg(self->a, &h, true, NULL))
+			TH_LOG("entire \"%s\"", names[i].name);
+		/* Two copies of a valid one, none of another. */
+		EXPECT_EQ(names[i].send_ok ? 2 : 0,
+			  kbus_num_msgs(_metadata, self->b))
+			TH_LOG("\"%s\"", names[i].name);
+		while (kbus_num_msgs(_metadata, self->b)) {
+			struct kbus_entire_message *got;
 
-		/* ... an inline one as soon as it is written. */
-		if (names[i].send_ok) {
-			EXPECT_EQ(0, kbus_send_msg(self->a, &h, true, NULL))
-				TH_LOG("entire \"%s\"", names[i].name);
-		} else {
-			EXPECT_EQ(-EBADMSG, kbus_write_msg(self->a, &h, true))
-				TH_LOG("entire \"%s\"", names[i].name);
-			EXPECT_EQ(-ENOMSG, kbus_send(self->a, NULL));
+			got = kbus_recv(_metadata, self->b);
+			EXPECT_STREQ(names[i].name, kbus_msg_name(got));
+			free(got);
 		}
 	}
+}
+
+TEST_F(kbus, latin1_letters_are_name_characters)
+{
+	static const char name[] = "$.Caf\xe9.\xc5ngstr\xf6m";
+	struct kbus_entire_message *got;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Caf\xe9.*", false));
+	/* Names are bytes: no case folding of Latin-1 either. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Caf\xc9.*", false));
+	ASSERT_EQ(0, kbus_announce(self->a, name, "x", 1, NULL));
+	got = kbus_recv(_metadata, self->b);
+	kbus_check_msg(_metadata, got, name, "x", 1,
+		       kbus_ksock_id(_metadata, self->a));
+	free(got);
+	kbus_expect_empty(_metadata, self->b);
+	kbus_expect_empty(_metadata, self->c);
+
+	ASSERT_EQ(0, kbus_bind(self->c, name, true));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->c),
+		  replier_of(_metadata, self->a, name));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Caf\xc9.\xc5ngstr\xf6m"));
 }
 
 TEST_F(kbus, name_with_embedded_nul_is_invalid)
 {
 	struct kbus_message_header h;
 
-	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A\0B", 5, 0));
-	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A\0", 4, 0));
+	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A\0B", 5, false));
+	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A\0", 4, true));
+	EXPECT_EQ(-EBADMSG, kbus_replier_len(self->a, "$.A\0B", 5, NULL));
 	/* name_len counts the bytes; the name need not be NUL-terminated. */
-	EXPECT_EQ(0, kbus_bind_len(self->a, "$.ABCDEF", 4, 0));
-	EXPECT_EQ(0, kbus_unbind(self->a, "$.AB", 0));
+	EXPECT_EQ(0, kbus_bind_len(self->a, "$.ABCDEF", 4, false));
+	EXPECT_EQ(0, kbus_unbind(self->a, "$.AB", false));
 
 	kbus_msg_init(&h, "$.A", NULL, 0);
 	h.name_len = 5;
 	h.name = (uintptr_t)"$.A\0B";
-	ASSERT_EQ(0, kbus_write_msg(self->a, &h, false));
-	EXPECT_EQ(-EBADMSG, kbus_send(self->a, NULL));
+	EXPECT_EQ(-EBADMSG, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-EBADMSG, kbus_send_msg(self->a, &h, true, NULL));
 }
 
 TEST_F(kbus, empty_name_fails)
 {
 	struct kbus_message_header h;
 
-	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A", 0, 0));
-	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A", 0, 1));
-	EXPECT_EQ(-EBADMSG, kbus_unbind_len(self->a, "$.A", 0, 0));
+	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A", 0, false));
+	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, "$.A", 0, true));
+	EXPECT_EQ(-EBADMSG, kbus_unbind_len(self->a, "$.A", 0, false));
 	EXPECT_EQ(-EBADMSG, kbus_replier_len(self->a, "$.A", 0, NULL));
+	/* Even without a name to read. */
+	EXPECT_EQ(-EBADMSG, kbus_bind_len(self->a, NULL, 0, false));
 	/* In a message header it is a bad field. */
 	kbus_msg_init(&h, "$.A", NULL, 0);
 	h.name_len = 0;
-	EXPECT_EQ(-EINVAL, kbus_write_msg(self->a, &h, false));
+	EXPECT_EQ(-EINVAL, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-EINVAL, kbus_send_msg(self->a, &h, true, NULL));
 }
 
 /* "$." followed by @len - 2 characters: "$.AAAA...". */
@@ -188,13 +258,12 @@ TEST_F(kbus, longest_name_is_accepted)
 	char *name = long_name(KBUS_MAX_NAME_LEN, 'N');
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
-	__u32 id;
 
 	ASSERT_NE(NULL, name);
-	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
-	ASSERT_EQ(0, kbus_bind(self->c, name, 1));
-	EXPECT_EQ(1, kbus_replier(self->a, name, &id));
-	EXPECT_EQ(kbus_ksock_id(_metadata, self->c), id);
+	ASSERT_EQ(0, kbus_bind(self->b, name, false));
+	ASSERT_EQ(0, kbus_bind(self->c, name, true));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->c),
+		  replier_of(_metadata, self->a, name));
 
 	kbus_msg_init(&h, name, "data", 4);
 	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
@@ -208,8 +277,8 @@ TEST_F(kbus, longest_name_is_accepted)
 		       kbus_ksock_id(_metadata, self->a));
 	free(got);
 
-	EXPECT_EQ(0, kbus_unbind(self->b, name, 0));
-	EXPECT_EQ(0, kbus_unbind(self->c, name, 1));
+	EXPECT_EQ(0, kbus_unbind(self->b, name, false));
+	EXPECT_EQ(0, kbus_unbind(self->c, name, true));
 	free(name);
 }
 
@@ -221,131 +290,220 @@ TEST_F(kbus, name_over_max_length_fails_enametoolong)
 
 	ASSERT_NE(NULL, name);
 	ASSERT_NE(NULL, bad);
-	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->a, name, 0));
-	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->a, name, 1));
-	EXPECT_EQ(-ENAMETOOLONG, kbus_unbind(self->a, name, 0));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->a, name, false));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->a, name, true));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_unbind(self->a, name, false));
 	EXPECT_EQ(-ENAMETOOLONG, kbus_replier(self->a, name, NULL));
 	/* The length is checked before the name itself... */
-	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->a, bad, 0));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->a, bad, false));
 	/* ... and before it is even copied. */
-	EXPECT_EQ(-ENAMETOOLONG, kbus_bind_len(self->a, NULL, 1001, 0));
-	EXPECT_EQ(-ENAMETOOLONG, kbus_bind_len(self->a, NULL, 0xFFFFFFFFU, 0));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_bind_len(self->a, NULL, 1001, false));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_bind_len(self->a, NULL, 0xFFFFFFFFU,
+					       true));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_unbind_len(self->a, NULL, 1001, false));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_replier_len(self->a, NULL, 1001, NULL));
+	/* A length that is allowed is read. */
+	EXPECT_EQ(-EFAULT, kbus_bind_len(self->a, NULL, 1000, false));
 
 	kbus_msg_init(&h, name, NULL, 0);
-	EXPECT_EQ(-ENAMETOOLONG, kbus_write_msg(self->a, &h, false));
-	EXPECT_EQ(-ENAMETOOLONG, kbus_write_msg(self->a, &h, true));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_send_msg(self->a, &h, true, NULL));
 	free(bad);
 	free(name);
 }
 
-TEST_F(kbus, is_replier_above_one_fails_einval)
+/* ---- Bindings ---- */
+
+TEST_F(kbus, unknown_bind_flags_fail_einval)
 {
-	EXPECT_EQ(-EINVAL, kbus_bind(self->a, "$.Bind.Flag", 2));
-	EXPECT_EQ(-EINVAL, kbus_bind(self->a, "$.Bind.Flag", 0x80000000U));
-	EXPECT_EQ(-EINVAL, kbus_bind(self->a, "$.Bind.Flag", 0xFFFFFFFFU));
-	ASSERT_EQ(0, kbus_bind(self->a, "$.Bind.Flag", 1));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Flag", 2));
-	EXPECT_EQ(0, kbus_unbind(self->a, "$.Bind.Flag", 1));
+	static const char name[] = "$.Bind.Flag";
+	const __u32 bad[] = {
+		1U << 1, 1U << 31, KBUS_BIND_REPLIER | 1U << 1, 0xFFFFFFFFU,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, kbus_bind_op(self->a, KBUS_IOC_BIND, name,
+						strlen(name), bad[i]))
+			TH_LOG("flags 0x%x", bad[i]);
+	}
+	/* Nothing was bound. */
+	EXPECT_EQ(0, replier_of(_metadata, self->b, name));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, name, false));
+
+	ASSERT_EQ(0, kbus_bind(self->a, name, true));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, kbus_bind_op(self->a, KBUS_IOC_UNBIND, name,
+						strlen(name), bad[i]))
+			TH_LOG("flags 0x%x", bad[i]);
+	}
+	/* Nothing was unbound. */
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->a),
+		  replier_of(_metadata, self->b, name));
+	EXPECT_EQ(0, kbus_unbind(self->a, name, true));
 }
 
 TEST_F(kbus, second_replier_for_a_name_fails_eaddrinuse)
 {
-	__u32 id;
-
-	ASSERT_EQ(0, kbus_bind(self->a, "$.Bind.Dup", 1));
-	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->b, "$.Bind.Dup", 1));
+	ASSERT_EQ(0, kbus_bind(self->a, "$.Bind.Dup", true));
+	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->b, "$.Bind.Dup", true));
 	/* Even for the same Ksock. */
-	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Bind.Dup", 1));
+	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Bind.Dup", true));
 	/* Listeners are not limited. */
-	EXPECT_EQ(0, kbus_bind(self->b, "$.Bind.Dup", 0));
-	EXPECT_EQ(0, kbus_bind(self->a, "$.Bind.Dup", 0));
+	EXPECT_EQ(0, kbus_bind(self->b, "$.Bind.Dup", false));
+	EXPECT_EQ(0, kbus_bind(self->a, "$.Bind.Dup", false));
 	/* Overlapping but different names each have their own replier. */
-	EXPECT_EQ(0, kbus_bind(self->b, "$.Bind.*", 1));
-	EXPECT_EQ(0, kbus_bind(self->c, "$.Bind.%", 1));
-	EXPECT_EQ(0, kbus_bind(self->c, "$.Bind.Dup.*", 1));
-	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Bind.*", 1));
-	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Bind.%", 1));
+	EXPECT_EQ(0, kbus_bind(self->b, "$.Bind.*", true));
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Bind.%", true));
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Bind.Dup.*", true));
+	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Bind.*", true));
+	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Bind.%", true));
 
 	/* The replier stayed the first one. */
-	EXPECT_EQ(1, kbus_replier(self->c, "$.Bind.Dup", &id));
-	EXPECT_EQ(kbus_ksock_id(_metadata, self->a), id);
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->a),
+		  replier_of(_metadata, self->c, "$.Bind.Dup"));
 
 	/* Once it unbinds, another Ksock may take the name... */
-	ASSERT_EQ(0, kbus_unbind(self->a, "$.Bind.Dup", 1));
-	EXPECT_EQ(0, kbus_bind(self->b, "$.Bind.Dup", 1));
-	EXPECT_EQ(1, kbus_replier(self->c, "$.Bind.Dup", &id));
-	EXPECT_EQ(kbus_ksock_id(_metadata, self->b), id);
+	ASSERT_EQ(0, kbus_unbind(self->a, "$.Bind.Dup", true));
+	EXPECT_EQ(0, kbus_bind(self->b, "$.Bind.Dup", true));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->b),
+		  replier_of(_metadata, self->c, "$.Bind.Dup"));
 	/* ... and once that one closes, the name is free again. */
-	ASSERT_EQ(0, kbus_unbind(self->c, "$.Bind.%", 1));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Bind.%", true));
 	close(self->b);
 	self->b = kbus_open(_metadata);
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Bind.Dup", &id));
-	EXPECT_EQ(0, id);
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Bind.*", &id));
-	EXPECT_EQ(0, id);
-	EXPECT_EQ(0, kbus_bind(self->a, "$.Bind.Dup", 1));
-	EXPECT_EQ(0, kbus_bind(self->a, "$.Bind.*", 1));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Bind.Dup"));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Bind.*"));
+	EXPECT_EQ(0, kbus_bind(self->a, "$.Bind.Dup", true));
+	EXPECT_EQ(0, kbus_bind(self->a, "$.Bind.*", true));
 }
 
 TEST_F(kbus, replier_bind_event_name_cannot_have_replier)
 {
 	EXPECT_EQ(-EBADMSG, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
-				      1));
-	EXPECT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, 0));
+				      true));
+	EXPECT_EQ(0, replier_of(_metadata, self->b,
+				KBUS_MSG_NAME_REPLIER_BIND_EVENT));
+	/* Nothing to unbind. */
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a,
+				       KBUS_MSG_NAME_REPLIER_BIND_EVENT, true));
+	/* Listeners are welcome. */
+	EXPECT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			       false));
 	EXPECT_EQ(0, kbus_unbind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
-				 0));
-	/* Names under it are ordinary. */
-	EXPECT_EQ(0, kbus_bind(self->a, "$.KBUS.ReplierBindEvent.X", 1));
-	EXPECT_EQ(0, kbus_bind(self->a, "$.KBUS.*", 1));
+				 false));
+	/* Names under it, and patterns that cover it, are ordinary. */
+	EXPECT_EQ(0, kbus_bind(self->a, "$.KBUS.ReplierBindEvent.X", true));
+	EXPECT_EQ(0, kbus_bind(self->a, "$.KBUS.*", true));
+	EXPECT_EQ(0, kbus_bind(self->b, "$.KBUS.%", true));
 }
 
 TEST_F(kbus, unbind_of_missing_binding_fails_einval)
 {
 	/* Never bound. */
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", 1));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", true));
 
 	/* Bound as the other kind. */
-	ASSERT_EQ(0, kbus_bind(self->a, "$.Bind.Missing", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", 1));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Other", 1));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Other", 0));
+	ASSERT_EQ(0, kbus_bind(self->a, "$.Bind.Missing", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", true));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Other", true));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Other", false));
 
 	/* Bound by another Ksock. */
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.Missing", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.Other", 1));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.Missing", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.Other", true));
 
 	/* Only the exact string matches, not what a wildcard covers. */
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Bind.*", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.X", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.%", 0));
-	EXPECT_EQ(0, kbus_unbind(self->c, "$.Bind.*", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Bind.*", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.X", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Bind.%", false));
+	EXPECT_EQ(0, kbus_unbind(self->c, "$.Bind.*", false));
 
 	/* Unbound already. */
-	EXPECT_EQ(0, kbus_unbind(self->a, "$.Bind.Missing", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", 0));
-	EXPECT_EQ(0, kbus_unbind(self->b, "$.Bind.Other", 1));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Other", 1));
+	EXPECT_EQ(0, kbus_unbind(self->a, "$.Bind.Missing", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Bind.Missing", false));
+	EXPECT_EQ(0, kbus_unbind(self->b, "$.Bind.Other", true));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Other", true));
+	/* The refused unbinds changed nothing. */
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Bind.Other"));
 }
+
+TEST_F(kbus, only_a_read_write_ksock_can_bind)
+{
+	static const char name[] = "$.Bind.ReadOnly";
+	__u32 a_id = kbus_ksock_id(_metadata, self->a);
+	int ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	int wo = open(KBUS_DEV0, O_WRONLY | O_CLOEXEC);
+	struct kbus_entire_message *got;
+	const struct kbus_replier_bind_event_data *d;
+
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, wo);
+	EXPECT_EQ(-EBADF, kbus_bind(ro, name, false));
+	EXPECT_EQ(-EBADF, kbus_bind(ro, name, true));
+	EXPECT_EQ(-EBADF, kbus_unbind(ro, name, false));
+	EXPECT_EQ(-EBADF, kbus_unbind(ro, name, true));
+	/* Before the name is read or checked... */
+	EXPECT_EQ(-EBADF, kbus_bind(ro, "$.Bind..Bad", false));
+	EXPECT_EQ(-EBADF, kbus_bind_len(ro, NULL, 5, false));
+	/* ... but after the argument struct. */
+	EXPECT_EQ(-EINVAL, kbus_bind_op(ro, KBUS_IOC_BIND, name, strlen(name),
+					1U << 1));
+	/* Nothing was bound. */
+	EXPECT_EQ(0, replier_of(_metadata, self->a, name));
+	ASSERT_EQ(0, kbus_announce(self->a, name, NULL, 0, NULL));
+	kbus_expect_empty(_metadata, ro);
+	errno = 0;
+	EXPECT_EQ(-1, write(ro, "x", 1));
+	EXPECT_EQ(EBADF, errno);
+
+	/* It may ask who the replier is. */
+	ASSERT_EQ(0, kbus_bind(self->a, name, true));
+	EXPECT_EQ(a_id, replier_of(_metadata, ro, name));
+
+	/* It receives what KBUS sends it: the catch-up of bind events. */
+	ASSERT_EQ(0, kbus_set_opt(ro, KBUS_OPT_REPORT_REPLIER_BINDS, 0));
+	ASSERT_EQ(0, kbus_set_opt(ro, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
+	got = kbus_recv(_metadata, ro);
+	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT, kbus_msg_name(got));
+	d = kbus_msg_data(got);
+	EXPECT_EQ(1, d->is_bind);
+	EXPECT_EQ(a_id, d->binder);
+	EXPECT_STREQ(name, (const char *)d->rest);
+	free(got);
+	kbus_expect_empty(_metadata, ro);
+
+	/* A write-only Ksock could not receive what a binding brings in. */
+	EXPECT_EQ(-EBADF, kbus_bind(wo, "$.Bind.WriteOnly", false));
+	EXPECT_EQ(-EBADF, kbus_bind(wo, "$.Bind.WriteOnly", true));
+	EXPECT_EQ(-EINVAL, kbus_unbind(wo, "$.Bind.WriteOnly", false));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.WriteOnly", NULL, 0, NULL));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, wo));
+	close(wo);
+	close(ro);
+}
+
+/* ---- The REPLIER query ---- */
 
 TEST_F(kbus, replier_query_without_replier_returns_zero)
 {
-	__u32 id;
-
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Query.None", &id));
-	EXPECT_EQ(0, id);
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Query.None"));
 	/* A listener is not a replier. */
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Query.None", 0));
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Query.None", &id));
-	EXPECT_EQ(0, id);
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Query.*", 0));
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Query.*", &id));
-	EXPECT_EQ(0, id);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Query.None", false));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Query.None"));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Query.*", false));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Query.*"));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Query.X"));
+	/* Nor is a replier of a name below. */
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Query.None.Below", true));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Query.None"));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Query.None.*"));
 }
 
 TEST_F(kbus, replier_query_follows_request_precedence)
 {
-	__u32 exact, percent, star, root, id;
+	__u32 exact, percent, star, root;
 	int d = kbus_open(_metadata);
 
 	exact = kbus_ksock_id(_metadata, self->a);
@@ -353,86 +511,72 @@ TEST_F(kbus, replier_query_follows_request_precedence)
 	star = kbus_ksock_id(_metadata, self->c);
 	root = kbus_ksock_id(_metadata, d);
 
-	ASSERT_EQ(0, kbus_bind(self->a, "$.Q.A", 1));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Q.%", 1));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Q.*", 1));
-	ASSERT_EQ(0, kbus_bind(d, "$.*", 1));
+	ASSERT_EQ(0, kbus_bind(self->a, "$.Q.A", true));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Q.%", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Q.*", true));
+	ASSERT_EQ(0, kbus_bind(d, "$.*", true));
 
 	/* Exact beats "%", which beats "*". */
-	EXPECT_EQ(1, kbus_replier(d, "$.Q.A", &id));
-	EXPECT_EQ(exact, id);
-	EXPECT_EQ(1, kbus_replier(d, "$.Q.B", &id));
-	EXPECT_EQ(percent, id);
+	EXPECT_EQ(exact, replier_of(_metadata, d, "$.Q.A"));
+	EXPECT_EQ(percent, replier_of(_metadata, d, "$.Q.B"));
 	/* "%" is one level only; the longest "*" prefix wins. */
-	EXPECT_EQ(1, kbus_replier(d, "$.Q.A.B", &id));
-	EXPECT_EQ(star, id);
-	EXPECT_EQ(1, kbus_replier(d, "$.Q.B.C.D", &id));
-	EXPECT_EQ(star, id);
+	EXPECT_EQ(star, replier_of(_metadata, d, "$.Q.A.B"));
+	EXPECT_EQ(star, replier_of(_metadata, d, "$.Q.B.C.D"));
 	/* A wildcard does not cover its own prefix. */
-	EXPECT_EQ(1, kbus_replier(d, "$.Q", &id));
-	EXPECT_EQ(root, id);
-	EXPECT_EQ(1, kbus_replier(d, "$.QQ.A", &id));
-	EXPECT_EQ(root, id);
-	EXPECT_EQ(1, kbus_replier(d, "$.R", &id));
-	EXPECT_EQ(root, id);
+	EXPECT_EQ(root, replier_of(_metadata, d, "$.Q"));
+	EXPECT_EQ(root, replier_of(_metadata, d, "$.QQ.A"));
+	EXPECT_EQ(root, replier_of(_metadata, d, "$.R"));
 
-	/* A wildcard name is looked up as it is. */
-	EXPECT_EQ(1, kbus_replier(self->a, "$.Q.*", &id));
-	EXPECT_EQ(star, id);
-	EXPECT_EQ(1, kbus_replier(self->a, "$.Q.%", &id));
-	EXPECT_EQ(percent, id);
-	EXPECT_EQ(1, kbus_replier(self->a, "$.*", &id));
-	EXPECT_EQ(root, id);
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Q.A.*", &id));
-	EXPECT_EQ(0, id);
-	EXPECT_EQ(0, kbus_replier(self->a, "$.%", &id));
-	EXPECT_EQ(0, id);
+	/* A pattern is looked up as it is, not resolved. */
+	EXPECT_EQ(star, replier_of(_metadata, self->a, "$.Q.*"));
+	EXPECT_EQ(percent, replier_of(_metadata, self->a, "$.Q.%"));
+	EXPECT_EQ(root, replier_of(_metadata, self->a, "$.*"));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Q.A.*"));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Q.A.%"));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.%"));
 
 	/* Precedence follows unbinding. */
-	ASSERT_EQ(0, kbus_unbind(self->a, "$.Q.A", 1));
-	EXPECT_EQ(1, kbus_replier(d, "$.Q.A", &id));
-	EXPECT_EQ(percent, id);
-	ASSERT_EQ(0, kbus_unbind(self->b, "$.Q.%", 1));
-	EXPECT_EQ(1, kbus_replier(d, "$.Q.A", &id));
-	EXPECT_EQ(star, id);
+	ASSERT_EQ(0, kbus_unbind(self->a, "$.Q.A", true));
+	EXPECT_EQ(percent, replier_of(_metadata, d, "$.Q.A"));
+	ASSERT_EQ(0, kbus_unbind(self->b, "$.Q.%", true));
+	EXPECT_EQ(star, replier_of(_metadata, d, "$.Q.A"));
 	close(self->c);
 	self->c = kbus_open(_metadata);
-	EXPECT_EQ(1, kbus_replier(self->a, "$.Q.A", &id));
-	EXPECT_EQ(root, id);
+	EXPECT_EQ(root, replier_of(_metadata, self->a, "$.Q.A"));
 	close(d);
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Q.A", &id));
-	EXPECT_EQ(0, id);
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Q.A"));
 }
 
 TEST_F(kbus, longest_star_prefix_wins_whatever_the_bind_order)
 {
 	int d = kbus_open(_metadata);
-	__u32 id;
 
 	/* Most specific last... */
-	ASSERT_EQ(0, kbus_bind(self->a, "$.*", 1));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.S.*", 1));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.S.T.*", 1));
-	EXPECT_EQ(1, kbus_replier(d, "$.S.T.U", &id));
-	EXPECT_EQ(kbus_ksock_id(_metadata, self->c), id);
-	EXPECT_EQ(1, kbus_replier(d, "$.S.X.U", &id));
-	EXPECT_EQ(kbus_ksock_id(_metadata, self->b), id);
+	ASSERT_EQ(0, kbus_bind(self->a, "$.*", true));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.S.*", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.S.T.*", true));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->c),
+		  replier_of(_metadata, d, "$.S.T.U"));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->b),
+		  replier_of(_metadata, d, "$.S.X.U"));
 
 	/* ... and most specific first. */
-	ASSERT_EQ(0, kbus_bind(d, "$.V.W.*", 1));
-	ASSERT_EQ(0, kbus_bind(self->a, "$.V.*", 1));
-	EXPECT_EQ(1, kbus_replier(self->b, "$.V.W.X.Y", &id));
-	EXPECT_EQ(kbus_ksock_id(_metadata, d), id);
+	ASSERT_EQ(0, kbus_bind(d, "$.V.W.*", true));
+	ASSERT_EQ(0, kbus_bind(self->a, "$.V.*", true));
+	EXPECT_EQ(kbus_ksock_id(_metadata, d),
+		  replier_of(_metadata, self->b, "$.V.W.X.Y"));
 	close(d);
 }
+
+/* ---- Listeners ---- */
 
 TEST_F(kbus, listener_bound_twice_gets_two_copies)
 {
 	struct kbus_entire_message *m1, *m2;
 	struct kbus_msg_id id;
 
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Twice", 0));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Twice", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Twice", false));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Twice", false));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.Twice", "x", 1, &id));
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
 	m1 = kbus_recv(_metadata, self->b);
@@ -444,26 +588,26 @@ TEST_F(kbus, listener_bound_twice_gets_two_copies)
 	kbus_expect_empty(_metadata, self->b);
 
 	/* One unbind removes one binding. */
-	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Twice", 0));
+	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Twice", false));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.Twice", "x", 1, &id));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Twice", 0));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Twice", 0));
+	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Twice", false));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Twice", false));
 }
 
 TEST_F(kbus, unbind_drops_unread_copies_of_that_binding)
 {
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Drop", 0));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Drop", 0));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.*", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Drop", false));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Drop", false));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.*", false));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.Drop", NULL, 0, NULL));
 	ASSERT_EQ(3, kbus_num_msgs(_metadata, self->b));
 
-	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Drop", 0));
+	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Drop", false));
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.*", 0));
+	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.*", false));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Drop", 0));
+	ASSERT_EQ(0, kbus_unbind(self->b, "$.Bind.Drop", false));
 	kbus_expect_empty(_metadata, self->b);
 }
 
@@ -472,7 +616,7 @@ TEST_F(kbus, binding_never_affects_queued_messages)
 	struct kbus_entire_message *got;
 
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.Late", NULL, 0, NULL));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Late", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Late", false));
 	kbus_expect_empty(_metadata, self->b);
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.Late", NULL, 0, NULL));
 	got = kbus_recv(_metadata, self->b);
@@ -484,33 +628,34 @@ TEST_F(kbus, names_are_case_sensitive)
 {
 	struct kbus_entire_message *got;
 
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Case.abc", 0));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Case.ABC", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Case.abc", false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Case.ABC", false));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Case.ABC", NULL, 0, NULL));
 	kbus_expect_empty(_metadata, self->b);
 	got = kbus_recv(_metadata, self->c);
 	EXPECT_STREQ("$.Case.ABC", kbus_msg_name(got));
 	free(got);
-	ASSERT_EQ(0, kbus_bind(self->a, "$.case.*", 1));
-	EXPECT_EQ(0, kbus_replier(self->b, "$.Case.X", NULL));
+	ASSERT_EQ(0, kbus_bind(self->a, "$.case.*", true));
+	EXPECT_EQ(0, replier_of(_metadata, self->b, "$.Case.X"));
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->a),
+		  replier_of(_metadata, self->b, "$.case.X"));
 }
 
-TEST_F(kbus, msgonlyonce_gives_one_copy_per_ksock)
+TEST_F(kbus, only_once_gives_one_copy_per_ksock)
 {
 	static const char *const patterns[] = {
 		"$.Once.A", "$.Once.A", "$.Once.*", "$.Once.%", "$.*",
 	};
 	struct kbus_entire_message *got;
 	struct kbus_msg_id id;
-	__u32 old;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(patterns); i++) {
-		ASSERT_EQ(0, kbus_bind(self->b, patterns[i], 0));
-		ASSERT_EQ(0, kbus_bind(self->c, patterns[i], 0));
+		ASSERT_EQ(0, kbus_bind(self->b, patterns[i], false));
+		ASSERT_EQ(0, kbus_bind(self->c, patterns[i], false));
 	}
-	ASSERT_EQ(0, kbus_set_u32(self->b, KBUS_IOC_MSGONLYONCE, 1, &old));
-	EXPECT_EQ(0, old);
+	EXPECT_EQ(0, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 1));
 
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Once.A", "1", 1, &id));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
@@ -532,53 +677,387 @@ TEST_F(kbus, msgonlyonce_gives_one_copy_per_ksock)
 	free(got);
 
 	/* Turned off again: one copy per binding. */
-	ASSERT_EQ(0, kbus_set_u32(self->b, KBUS_IOC_MSGONLYONCE, 0, &old));
-	EXPECT_EQ(1, old);
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 0));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Once.A", NULL, 0, NULL));
 	EXPECT_EQ(ARRAY_SIZE(patterns), kbus_num_msgs(_metadata, self->b));
 }
 
-TEST_F(kbus, msgonlyonce_rejects_values_other_than_0_1_query)
+TEST_F(kbus, only_once_accepts_only_0_and_1)
 {
-	__u32 val;
-
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE, 2,
-					NULL));
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE,
-					0x80000000U, NULL));
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE, KBUS_QUERY,
-				  &val));
-	EXPECT_EQ(0, val);
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE, 1, &val));
-	EXPECT_EQ(0, val);
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE, KBUS_QUERY,
-				  &val));
-	EXPECT_EQ(1, val);
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE, 3,
-					NULL));
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MSGONLYONCE, KBUS_QUERY,
-				  &val));
-	EXPECT_EQ(1, val);
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_ONLY_ONCE, 2));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_ONLY_ONCE,
+					0x80000000U));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_ONLY_ONCE,
+					(1ULL << 32) | 1));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->a, KBUS_OPT_ONLY_ONCE));
+	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_ONLY_ONCE, 1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a, KBUS_OPT_ONLY_ONCE));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_ONLY_ONCE, 3));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a, KBUS_OPT_ONLY_ONCE));
+	/* Setting what it is already is fine. */
+	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_ONLY_ONCE, 1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a, KBUS_OPT_ONLY_ONCE));
 }
 
-TEST_F(kbus, read_only_ksock_can_bind_and_receive)
+/* ---- Replier bind events ---- */
+
+struct bind_event {
+	__u32 is_bind;
+	__u32 binder;
+	const char *name;
+};
+
+/* Whether @m is the bind event @ev, in every detail. */
+static bool is_bind_event(const struct kbus_entire_message *m,
+			  const struct bind_event *ev)
 {
-	struct kbus_entire_message *got;
+	const struct kbus_replier_bind_event_data *d = kbus_msg_data(m);
+	size_t n = strlen(ev->name), i;
+	const char *rest = (const char *)d->rest;
+
+	if (strcmp(kbus_msg_name(m), KBUS_MSG_NAME_REPLIER_BIND_EVENT))
+		return false;
+	if (m->header.data_len != sizeof(*d) + KBUS_PADDED_NAME_LEN(n))
+		return false;
+	if (d->is_bind != ev->is_bind || d->binder != ev->binder ||
+	    d->name_len != n || memcmp(rest, ev->name, n))
+		return false;
+	/* NUL-terminated and zero-padded. */
+	for (i = n; i < KBUS_PADDED_NAME_LEN(n); i++) {
+		if (rest[i])
+			return false;
+	}
+	return true;
+}
+
+/* Receive a bind event on @fd and check its header. */
+static struct kbus_entire_message *
+recv_bind_event(struct __test_metadata *const _metadata, int fd)
+{
+	struct kbus_entire_message *m = kbus_recv(_metadata, fd);
+
+	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT, kbus_msg_name(m));
+	/* From KBUS itself, and never waiting for room. */
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC | KBUS_BIT_ALL_OR_FAIL, m->header.flags);
+	EXPECT_EQ(0, m->header.from);
+	EXPECT_EQ(0, m->header.to);
+	EXPECT_EQ(0, m->header.in_reply_to.serial_num);
+	EXPECT_EQ(0, m->header.id.network_id);
+	EXPECT_NE(0, m->header.id.serial_num);
+	return m;
+}
+
+/* The next message of @fd must be this bind event. */
+static void expect_bind_event(struct __test_metadata *const _metadata, int fd,
+			      __u32 is_bind, __u32 binder, const char *name)
+{
+	const struct bind_event ev = { is_bind, binder, name };
+	struct kbus_entire_message *m = recv_bind_event(_metadata, fd);
+
+	EXPECT_TRUE(is_bind_event(m, &ev))
+		TH_LOG("expected %s of \"%s\" by %u", is_bind ? "bind" : "unbind",
+		       name, binder);
+	free(m);
+}
+
+/*
+ * The next @n messages of @fd must be @n distinct events of @evs (of
+ * @nevs), in any order.
+ */
+static void expect_bind_events(struct __test_metadata *const _metadata,
+			       int fd, const struct bind_event *evs,
+			       size_t nevs, size_t n)
+{
+	bool seen[8] = {};
+	struct kbus_entire_message *m;
+	size_t i, j;
+
+	ASSERT_GE(ARRAY_SIZE(seen), nevs);
+	for (i = 0; i < n; i++) {
+		m = recv_bind_event(_metadata, fd);
+		for (j = 0; j < nevs; j++) {
+			if (!seen[j] && is_bind_event(m, &evs[j]))
+				break;
+		}
+		EXPECT_GT(nevs, j)
+			TH_LOG("unexpected event %zu: \"%s\"", i,
+			       (const char *)((const struct kbus_replier_bind_event_data *)
+					      kbus_msg_data(m))->rest);
+		if (j < nevs)
+			seen[j] = true;
+		free(m);
+	}
+}
+
+static void set_report(struct __test_metadata *const _metadata, int fd,
+		       __u64 on)
+{
+	ASSERT_EQ(0, kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, on));
+	ASSERT_EQ(on, kbus_opt(_metadata, fd, KBUS_OPT_REPORT_REPLIER_BINDS));
+}
+
+TEST_F(kbus, no_bind_events_while_reporting_is_off)
+{
+	set_report(_metadata, self->a, 0);
+	kbus_expect_empty(_metadata, self->a);
+	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			       false));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.KBUS.*", false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.Off", true));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Ev.Off", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.Off.*", true));
+	close(self->c);
+	self->c = kbus_open(_metadata);
+	kbus_expect_empty(_metadata, self->b);
+	kbus_expect_empty(_metadata, self->a);
+}
+
+TEST_F(kbus, bind_events_report_binds_unbinds_and_closes)
+{
+	__u32 rid = kbus_ksock_id(_metadata, self->c);
+	const struct bind_event closing[] = {
+		{ 0, rid, "$.Ev.*" },
+		{ 0, rid, "$.Ev.%" },
+	};
+
+	set_report(_metadata, self->a, 1);
+	/* Catch-up: no replier is bound yet. */
+	kbus_expect_empty(_metadata, self->a);
+	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			       false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.A", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.*", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.%", true));
+	/* Listeners are not reported. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.C", false));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Ev.C", false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.C", false));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Ev.A", true));
+	EXPECT_EQ(4, kbus_num_msgs(_metadata, self->b));
+
+	/* In the order they happened. */
+	expect_bind_event(_metadata, self->b, 1, rid, "$.Ev.A");
+	expect_bind_event(_metadata, self->b, 1, rid, "$.Ev.*");
+	expect_bind_event(_metadata, self->b, 1, rid, "$.Ev.%");
+	expect_bind_event(_metadata, self->b, 0, rid, "$.Ev.A");
+	kbus_expect_empty(_metadata, self->b);
+
+	/* A replier that closes unbinds from each of its names. */
+	close(self->c);
+	self->c = kbus_open(_metadata);
+	expect_bind_events(_metadata, self->b, closing, ARRAY_SIZE(closing),
+			   ARRAY_SIZE(closing));
+	kbus_expect_empty(_metadata, self->b);
+	/* Only listeners get them. */
+	kbus_expect_empty(_metadata, self->a);
+}
+
+TEST_F(kbus, bind_event_is_sent_only_for_a_binding_made)
+{
+	__u32 rid = kbus_ksock_id(_metadata, self->c);
+	char *toolong = malloc(KBUS_MAX_NAME_LEN + 2);
 	int ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	struct kbus_entire_message *m;
+	const struct bind_event ev = { 1, rid, "$.Ev.Once" };
 
 	ASSERT_LE(0, ro);
-	ASSERT_EQ(0, kbus_bind(ro, "$.Bind.ReadOnly", 0));
-	ASSERT_EQ(0, kbus_bind(ro, "$.Bind.ReadOnly", 1));
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Bind.ReadOnly", "ro", 2,
-				   NULL));
-	got = kbus_recv(_metadata, ro);
-	kbus_check_msg(_metadata, got, "$.Bind.ReadOnly", "ro", 2,
-		       kbus_ksock_id(_metadata, self->a));
-	free(got);
-	errno = 0;
-	EXPECT_EQ(-1, write(ro, "x", 1));
-	EXPECT_EQ(EBADF, errno);
+	ASSERT_NE(NULL, toolong);
+	memset(toolong, 'L', KBUS_MAX_NAME_LEN + 1);
+	memcpy(toolong, "$.", 2);
+	toolong[KBUS_MAX_NAME_LEN + 1] = '\0';
+	set_report(_metadata, self->a, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			       false));
+
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.Once", true));
+	/* When the event is read, the binding is there. */
+	m = recv_bind_event(_metadata, self->b);
+	EXPECT_TRUE(is_bind_event(m, &ev));
+	free(m);
+	EXPECT_EQ(rid, replier_of(_metadata, self->b, "$.Ev.Once"));
+
+	/* Binds and unbinds that fail announce nothing. */
+	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->a, "$.Ev.Once", true));
+	EXPECT_EQ(-EADDRINUSE, kbus_bind(self->c, "$.Ev.Once", true));
+	EXPECT_EQ(-EBADMSG, kbus_bind(self->c, "$.Ev..Bad", true));
+	EXPECT_EQ(-EBADMSG, kbus_bind(self->c,
+				      KBUS_MSG_NAME_REPLIER_BIND_EVENT, true));
+	EXPECT_EQ(-ENAMETOOLONG, kbus_bind(self->c, toolong, true));
+	EXPECT_EQ(-EINVAL, kbus_bind_op(self->c, KBUS_IOC_BIND, "$.Ev.Flags",
+					10, KBUS_BIND_REPLIER | 1U << 1));
+	EXPECT_EQ(-EBADF, kbus_bind(ro, "$.Ev.ReadOnly", true));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Ev.Missing", true));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->a, "$.Ev.Once", true));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Ev.Once", false));
+	EXPECT_EQ(-EBADF, kbus_unbind(ro, "$.Ev.Once", true));
+	/* Nor do listeners. */
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Ev.Listen", false));
+	EXPECT_EQ(0, kbus_unbind(self->c, "$.Ev.Listen", false));
+	kbus_expect_empty(_metadata, self->b);
+	EXPECT_EQ(rid, replier_of(_metadata, self->b, "$.Ev.Once"));
+
+	/* After an unbind has returned, the binding has gone. */
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Ev.Once", true));
+	EXPECT_EQ(0, replier_of(_metadata, self->b, "$.Ev.Once"));
+	expect_bind_event(_metadata, self->b, 0, rid, "$.Ev.Once");
+	kbus_expect_empty(_metadata, self->b);
 	close(ro);
+	free(toolong);
+}
+
+TEST_F(kbus, turning_reporting_on_catches_up_on_existing_repliers)
+{
+	__u32 bid = kbus_ksock_id(_metadata, self->b);
+	__u32 cid = kbus_ksock_id(_metadata, self->c);
+	const struct bind_event bound[] = {
+		{ 1, bid, "$.Catch.One" },
+		{ 1, cid, "$.Catch.*" },
+		{ 1, bid, "$.Catch.Two.%" },
+	};
+
+	set_report(_metadata, self->a, 0);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Catch.One", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.*", true));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Catch.Two.%", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Listen", false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Gone", true));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Catch.Gone", true));
+	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			       false));
+
+	/* One event per replier, to the Ksock that turned reporting on. */
+	set_report(_metadata, self->a, 1);
+	EXPECT_EQ(ARRAY_SIZE(bound), kbus_num_msgs(_metadata, self->a));
+	expect_bind_events(_metadata, self->a, bound, ARRAY_SIZE(bound),
+			   ARRAY_SIZE(bound));
+	kbus_expect_empty(_metadata, self->a);
+	/* Not to those that listen for the events. */
+	kbus_expect_empty(_metadata, self->b);
+
+	/* From now on, to those that listen only. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.New", true));
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Catch.New");
+	kbus_expect_empty(_metadata, self->a);
+
+	/* Turning it off again catches up on nothing. */
+	set_report(_metadata, self->a, 0);
+	kbus_expect_empty(_metadata, self->a);
+	kbus_expect_empty(_metadata, self->b);
+}
+
+TEST_F(kbus, catch_up_into_a_full_queue_fails_ebusy_but_turns_reporting_on)
+{
+	__u32 cid = kbus_ksock_id(_metadata, self->c);
+	const struct bind_event bound[] = {
+		{ 1, cid, "$.Catch.One" },
+		{ 1, cid, "$.Catch.Two" },
+	};
+
+	set_report(_metadata, self->a, 0);
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.One", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Two", true));
+	kbus_set_max_msgs(_metadata, self->a, 1);
+	EXPECT_EQ(-EBUSY, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS,
+				       1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+	/* The events that fitted stay. */
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+	expect_bind_events(_metadata, self->a, bound, ARRAY_SIZE(bound), 1);
+	kbus_expect_empty(_metadata, self->a);
+}
+
+TEST_F(kbus, full_event_listener_makes_bind_fail_eagain_and_binds_nothing)
+{
+	__u32 aid = kbus_ksock_id(_metadata, self->a);
+	__u32 cid = kbus_ksock_id(_metadata, self->c);
+
+	set_report(_metadata, self->a, 1);
+	kbus_expect_empty(_metadata, self->a);
+	/* A listener of all KBUS's own messages, with room for one. */
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.KBUS.*", false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.A", true));
+	ASSERT_EQ(1, kbus_num_msgs(_metadata, self->b));
+
+	EXPECT_EQ(-EAGAIN, kbus_bind(self->c, "$.Full.B", true));
+	/* No binding was made. */
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Full.B"));
+	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Full.B", true));
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->a, "$.Full.B", NULL, 0, 0,
+					       NULL));
+	/* The name is free: another Ksock is refused for room, not for it. */
+	EXPECT_EQ(-EAGAIN, kbus_bind(self->a, "$.Full.B", true));
+	/* Binding a listener needs no event. */
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Full.L", false));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+
+	/* Once there is room, the bind goes, and is reported. */
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
+	EXPECT_EQ(0, kbus_bind(self->a, "$.Full.B", true));
+	EXPECT_EQ(aid, replier_of(_metadata, self->c, "$.Full.B"));
+	expect_bind_event(_metadata, self->b, 1, aid, "$.Full.B");
+	kbus_expect_empty(_metadata, self->b);
+}
+
+TEST_F(kbus, full_event_listener_makes_unbind_fail_eagain_and_keeps_binding)
+{
+	__u32 cid = kbus_ksock_id(_metadata, self->c);
+	struct kbus_entire_message *m;
+
+	set_report(_metadata, self->a, 1);
+	kbus_expect_empty(_metadata, self->a);
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			       false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.A", true));
+	ASSERT_EQ(1, kbus_num_msgs(_metadata, self->b));
+
+	EXPECT_EQ(-EAGAIN, kbus_unbind(self->c, "$.Full.A", true));
+	/* The binding stays, and works. */
+	EXPECT_EQ(cid, replier_of(_metadata, self->a, "$.Full.A"));
+	ASSERT_EQ(0, kbus_request(self->a, "$.Full.A", NULL, 0, 0, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+
+	/* Once there is room, the unbind goes, and is reported. */
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Full.A", true));
+	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Full.A"));
+	expect_bind_event(_metadata, self->b, 0, cid, "$.Full.A");
+	kbus_expect_empty(_metadata, self->b);
+	/* The request it had not read was answered for it. */
+	kbus_expect_empty(_metadata, self->c);
+	m = kbus_recv(_metadata, self->a);
+	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_UNBOUND, kbus_msg_name(m));
+	free(m);
+}
+
+TEST_F(kbus, kbus_names_can_be_listened_to)
+{
+	static const char *const patterns[] = {
+		"$.KBUS.*", "$.KBUS.%", KBUS_MSG_NAME_REPLIER_BIND_EVENT, "$.*",
+	};
+	__u32 cid = kbus_ksock_id(_metadata, self->c);
+	size_t i;
+
+	set_report(_metadata, self->a, 1);
+	kbus_expect_empty(_metadata, self->a);
+	for (i = 0; i < ARRAY_SIZE(patterns); i++)
+		ASSERT_EQ(0, kbus_bind(self->b, patterns[i], false));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Ev.Any", true));
+	/* A copy per binding. */
+	EXPECT_EQ(ARRAY_SIZE(patterns), kbus_num_msgs(_metadata, self->b));
+	for (i = 0; i < ARRAY_SIZE(patterns); i++)
+		expect_bind_event(_metadata, self->b, 1, cid, "$.Ev.Any");
+	kbus_expect_empty(_metadata, self->b);
+
+	/* With one copy per Ksock if it asks so. */
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 1));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Ev.Any", true));
+	expect_bind_event(_metadata, self->b, 0, cid, "$.Ev.Any");
+	kbus_expect_empty(_metadata, self->b);
 }
 
 TEST_HARNESS_MAIN

@@ -4,8 +4,7 @@
  *
  * Copyright (C) 2026 The KBUS Authors
  *
- * Wrappers that return 0 (or the ioctl's non-negative result) or -errno
- * do not use the harness, so that forked children can call them; the
+ * Wrappers that return 0 or -errno do not use the harness, so that forked children can call them; the
  * helpers that take @_metadata assert and may only run in the test process.
  */
 
@@ -51,53 +50,57 @@ static inline int kbus_ioctl(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
-static inline int kbus_bind_len(int fd, const char *name, __u32 len,
-				__u32 is_replier)
+/* BIND or UNBIND with @flags (KBUS_BIND_REPLIER or 0). */
+static inline int kbus_bind_op(int fd, unsigned long cmd, const char *name,
+			       __u32 len, __u32 flags)
 {
-	struct kbus_bind_request req = {
-		.is_replier = is_replier,
+	struct kbus_bind b = {
+		.size = sizeof(b),
+		.flags = flags,
+		.name_ptr = (uintptr_t)name,
 		.name_len = len,
-		.name = (uintptr_t)name,
 	};
 
-	return kbus_ioctl(fd, KBUS_IOC_BIND, &req);
+	return kbus_ioctl(fd, cmd, &b);
 }
 
-static inline int kbus_bind(int fd, const char *name, __u32 is_replier)
+static inline int kbus_bind_len(int fd, const char *name, __u32 len,
+				bool is_replier)
+{
+	return kbus_bind_op(fd, KBUS_IOC_BIND, name, len,
+			    is_replier ? KBUS_BIND_REPLIER : 0);
+}
+
+static inline int kbus_bind(int fd, const char *name, bool is_replier)
 {
 	return kbus_bind_len(fd, name, strlen(name), is_replier);
 }
 
 static inline int kbus_unbind_len(int fd, const char *name, __u32 len,
-				  __u32 is_replier)
+				  bool is_replier)
 {
-	struct kbus_bind_request req = {
-		.is_replier = is_replier,
-		.name_len = len,
-		.name = (uintptr_t)name,
-	};
-
-	return kbus_ioctl(fd, KBUS_IOC_UNBIND, &req);
+	return kbus_bind_op(fd, KBUS_IOC_UNBIND, name, len,
+			    is_replier ? KBUS_BIND_REPLIER : 0);
 }
 
-static inline int kbus_unbind(int fd, const char *name, __u32 is_replier)
+static inline int kbus_unbind(int fd, const char *name, bool is_replier)
 {
 	return kbus_unbind_len(fd, name, strlen(name), is_replier);
 }
 
-/* REPLIER query: 1 and *id set, 0 and *id 0, or -errno. */
+/* REPLIER query: 0 and *@id set (0 if there is no replier), or -errno. */
 static inline int kbus_replier_len(int fd, const char *name, __u32 len,
 				   __u32 *id)
 {
-	struct kbus_bind_query q = {
-		.return_id = 0xdeadbeef,
+	struct kbus_replier q = {
+		.size = sizeof(q),
+		.name_ptr = (uintptr_t)name,
 		.name_len = len,
-		.name = (uintptr_t)name,
 	};
 	int ret = kbus_ioctl(fd, KBUS_IOC_REPLIER, &q);
 
 	if (id)
-		*id = q.return_id;
+		*id = ret ? 0xdeadbeef : q.replier_id;
 	return ret;
 }
 
@@ -106,47 +109,74 @@ static inline int kbus_replier(int fd, const char *name, __u32 *id)
 	return kbus_replier_len(fd, name, strlen(name), id);
 }
 
-/* An ioctl that writes a __u32. */
-static inline int kbus_get_u32(int fd, unsigned long cmd, __u32 *val)
+/* KSOCK_INFO into *@info. */
+static inline int kbus_info(int fd, struct kbus_ksock_info *info)
 {
-	*val = 0xdeadbeef;
-	return kbus_ioctl(fd, cmd, val);
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return kbus_ioctl(fd, KBUS_IOC_KSOCK_INFO, info);
 }
 
-/* A get/set ioctl on a __u32: passes @in, stores what comes back. */
-static inline int kbus_set_u32(int fd, unsigned long cmd, __u32 in,
-			       __u32 *out)
+/* GET_OPTION: 0 and *@val set, or -errno. */
+static inline int kbus_get_opt(int fd, __u32 option, __u64 *val)
 {
-	__u32 val = in;
-	int ret = kbus_ioctl(fd, cmd, &val);
+	struct kbus_option o = { .size = sizeof(o), .option = option };
+	int ret = kbus_ioctl(fd, KBUS_IOC_GET_OPTION, &o);
 
-	if (out)
-		*out = val;
+	*val = ret ? 0xdeadbeef : o.value;
 	return ret;
 }
 
-/* NEXTMSG: 1 and *len set, 0 if the queue is empty, or -errno. */
-static inline int kbus_nextmsg(int fd, __u32 *len)
+/* SET_OPTION. */
+static inline int kbus_set_opt(int fd, __u32 option, __u64 val)
 {
-	return kbus_get_u32(fd, KBUS_IOC_NEXTMSG, len);
+	struct kbus_option o = {
+		.size = sizeof(o),
+		.option = option,
+		.value = val,
+	};
+
+	return kbus_ioctl(fd, KBUS_IOC_SET_OPTION, &o);
 }
 
-static inline int kbus_send(int fd, struct kbus_msg_id *id)
+/* SENDMSG of the @len bytes at @msg: 0 and *@id set, or -errno. */
+static inline int kbus_sendmsg(int fd, const void *msg, size_t len,
+			       __u32 flags, struct kbus_msg_id *id)
 {
-	struct kbus_msg_id tmp = { 0xdeadbeef, 0xdeadbeef };
-	int ret = kbus_ioctl(fd, KBUS_IOC_SEND, &tmp);
+	struct kbus_send s = {
+		.size = sizeof(s),
+		.flags = flags,
+		.msg_ptr = (uintptr_t)msg,
+		.msg_len = len,
+	};
+	int ret = kbus_ioctl(fd, KBUS_IOC_SENDMSG, &s);
 
 	if (id)
-		*id = tmp;
+		*id = ret ? (struct kbus_msg_id){ 0xdeadbeef, 0xdeadbeef } : s.id;
 	return ret;
 }
 
-static inline int kbus_discard(int fd)
+/*
+ * RECVMSG into @buf: 0, or -errno.  *@r (if not NULL) gets the whole
+ * argument back: msg_len and, with KBUS_RECV_CREDS, the credentials.
+ */
+static inline int kbus_recvmsg(int fd, void *buf, size_t len, __u32 flags,
+			       struct kbus_recv *r)
 {
-	return kbus_ioctl(fd, KBUS_IOC_DISCARD, NULL);
+	struct kbus_recv tmp = {
+		.size = sizeof(tmp),
+		.flags = flags,
+		.buf_ptr = (uintptr_t)buf,
+		.buf_len = len,
+	};
+	int ret = kbus_ioctl(fd, KBUS_IOC_RECVMSG, &tmp);
+
+	if (r)
+		*r = tmp;
+	return ret;
 }
 
-/* One write() of the whole buffer: 0, -errno, or -EIO if short. */
+/* One write() of the whole buffer (pipes): 0, -errno, or -EIO if short. */
 static inline int kbus_write(int fd, const void *buf, size_t len)
 {
 	ssize_t n = write(fd, buf, len);
@@ -201,31 +231,22 @@ kbus_msg_entire(const struct kbus_message_header *h, size_t *len)
 	return m;
 }
 
-/* Write a message, as its pointy header or as an entire message. */
-static inline int kbus_write_msg(int fd, const struct kbus_message_header *h,
-				 bool entire)
+/* Send a message, as its pointy header or as an entire message. */
+static inline int kbus_send_msg(int fd, const struct kbus_message_header *h,
+				bool entire, struct kbus_msg_id *id)
 {
 	struct kbus_entire_message *m;
 	size_t len;
 	int ret;
 
 	if (!entire)
-		return kbus_write(fd, h, sizeof(*h));
+		return kbus_sendmsg(fd, h, sizeof(*h), 0, id);
 	m = kbus_msg_entire(h, &len);
 	if (!m)
 		return -ENOMEM;
-	ret = kbus_write(fd, m, len);
+	ret = kbus_sendmsg(fd, m, len, 0, id);
 	free(m);
 	return ret;
-}
-
-/* Write a message and send it. */
-static inline int kbus_send_msg(int fd, const struct kbus_message_header *h,
-				bool entire, struct kbus_msg_id *id)
-{
-	int ret = kbus_write_msg(fd, h, entire);
-
-	return ret ? ret : kbus_send(fd, id);
 }
 
 static inline int kbus_announce(int fd, const char *name, const void *data,
@@ -276,35 +297,35 @@ static inline int kbus_reply(int fd, const struct kbus_entire_message *req,
 /* ---- Receiving ---- */
 
 /*
- * NEXTMSG and read() the whole message into an allocated buffer.
+ * Receive the next message, without waiting, into an allocated buffer.
  * Returns its length, 0 if the queue is empty, or -errno.
  */
 static inline ssize_t kbus_read_next(int fd, struct kbus_entire_message **msg)
 {
-	size_t got = 0;
-	__u32 len = 0;
-	char *buf;
-	ssize_t n;
+	struct kbus_recv r;
+	char *buf = NULL, *p;
+	size_t size = 256;
 	int ret;
 
 	*msg = NULL;
-	ret = kbus_nextmsg(fd, &len);
-	if (ret <= 0)
-		return ret;
-	buf = malloc(len);
-	if (!buf)
-		return -ENOMEM;
-	while (got < len) {
-		n = read(fd, buf + got, len - got);
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
+	for (;;) {
+		p = realloc(buf, size);
+		if (!p) {
 			free(buf);
-			return ret;
+			return -ENOMEM;
 		}
-		got += n;
+		buf = p;
+		ret = kbus_recvmsg(fd, buf, size, KBUS_RECV_NONBLOCK, &r);
+		if (ret != -EMSGSIZE)
+			break;
+		size = r.msg_len;
+	}
+	if (ret) {
+		free(buf);
+		return ret == -EAGAIN ? 0 : ret;
 	}
 	*msg = (struct kbus_entire_message *)buf;
-	return len;
+	return r.msg_len;
 }
 
 /* Wait for @events on @fd: the revents, -ETIMEDOUT, or -errno. */
@@ -362,40 +383,53 @@ static inline int kbus_open(struct __test_metadata *const _metadata)
 	return fd;
 }
 
-static inline __u32 kbus_u32(struct __test_metadata *const _metadata,
-			     int fd, unsigned long cmd)
+static inline struct kbus_ksock_info
+kbus_info_of(struct __test_metadata *const _metadata, int fd)
 {
-	__u32 val;
+	struct kbus_ksock_info info;
 
-	ASSERT_EQ(0, kbus_get_u32(fd, cmd, &val));
-	return val;
+	EXPECT_EQ(0, kbus_info(fd, &info));
+	return info;
 }
 
 static inline __u32 kbus_ksock_id(struct __test_metadata *const _metadata,
 				  int fd)
 {
-	return kbus_u32(_metadata, fd, KBUS_IOC_KSOCKID);
+	return kbus_info_of(_metadata, fd).ksock_id;
 }
 
 static inline __u32 kbus_num_msgs(struct __test_metadata *const _metadata,
 				  int fd)
 {
-	return kbus_u32(_metadata, fd, KBUS_IOC_NUMMSGS);
+	return kbus_info_of(_metadata, fd).num_msgs;
 }
 
 static inline __u32 kbus_unreplied(struct __test_metadata *const _metadata,
 				   int fd)
 {
-	return kbus_u32(_metadata, fd, KBUS_IOC_UNREPLIEDTO);
+	return kbus_info_of(_metadata, fd).num_unreplied;
+}
+
+static inline __u64 kbus_dropped(struct __test_metadata *const _metadata,
+				 int fd)
+{
+	return kbus_info_of(_metadata, fd).dropped;
+}
+
+static inline __u64 kbus_opt(struct __test_metadata *const _metadata, int fd,
+			     __u32 option)
+{
+	__u64 val;
+
+	EXPECT_EQ(0, kbus_get_opt(fd, option, &val));
+	return val;
 }
 
 static inline void kbus_set_max_msgs(struct __test_metadata *const _metadata,
 				     int fd, __u32 max)
 {
-	__u32 val;
-
-	ASSERT_EQ(0, kbus_set_u32(fd, KBUS_IOC_MAXMSGS, max, &val));
-	ASSERT_EQ(max, val);
+	ASSERT_EQ(0, kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, max));
+	ASSERT_EQ(max, kbus_opt(_metadata, fd, KBUS_OPT_MAX_MSGS));
 }
 
 /* Check the framing of an entire message as read, @len bytes long. */
@@ -429,37 +463,31 @@ static inline void kbus_check_entire(struct __test_metadata *const _metadata,
 }
 
 /*
- * Pop the next message, which must be there, read all of it and check its
- * framing.  The caller frees it.
+ * Receive the next message, which must be there, and check its framing.
+ * The caller frees it.
  */
 static inline struct kbus_entire_message *
 kbus_recv(struct __test_metadata *const _metadata, int fd)
 {
 	struct kbus_entire_message *m;
-	__u32 left;
 	ssize_t len;
-	char c;
 
 	len = kbus_read_next(fd, &m);
 	ASSERT_LT(0, len)
 		TH_LOG("expected a message: %zd", len);
-	/* The message is used up: nothing left, read() returns 0. */
-	ASSERT_EQ(0, kbus_get_u32(fd, KBUS_IOC_LENLEFT, &left));
-	EXPECT_EQ(0, left);
-	EXPECT_EQ(0, read(fd, &c, 1));
 	kbus_check_entire(_metadata, m, len);
 	return m;
 }
 
-/* The queue must be empty: NEXTMSG returns 0 and writes 0. */
+/* The queue must be empty: nothing counted, nothing to receive. */
 static inline void kbus_expect_empty(struct __test_metadata *const _metadata,
 				     int fd)
 {
-	__u32 len = 0xdeadbeef;
+	char buf[256];
 
 	EXPECT_EQ(0, kbus_num_msgs(_metadata, fd));
-	EXPECT_EQ(0, kbus_nextmsg(fd, &len));
-	EXPECT_EQ(0, len);
+	EXPECT_EQ(-EAGAIN, kbus_recvmsg(fd, buf, sizeof(buf),
+					KBUS_RECV_NONBLOCK, NULL));
 }
 
 /* Check a received message's name, data and sender. */

@@ -5,18 +5,21 @@
  * Copyright (C) 2026 The KBUS Authors
  */
 
+#define _GNU_SOURCE
 #include <linux/capability.h>
-#include <sched.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 
 #include "common.h"
 
 #define BUDGET_PARAM "/sys/module/kbus/parameters/kbus_bus_budget"
 
+/* ---- Plain helpers: no harness, usable in children and threads ---- */
+
 static int write_param(const char *path, unsigned long val)
 {
 	char buf[32];
-	int fd = open(path, O_WRONLY), n;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n;
 
 	if (fd < 0)
 		return -errno;
@@ -29,7 +32,7 @@ static int write_param(const char *path, unsigned long val)
 static unsigned long read_param(const char *path)
 {
 	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
@@ -39,12 +42,152 @@ static unsigned long read_param(const char *path)
 	return strtoul(buf, NULL, 10);
 }
 
+/* SENDMSG of a message named @name, no data, header flags @flags. */
+static int send_named(int fd, const char *name, __u32 flags, __u32 sflags,
+		      struct kbus_msg_id *id)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, name, NULL, 0);
+	h.flags = flags;
+	return kbus_sendmsg(fd, &h, sizeof(h), sflags, id);
+}
+
+/*
+ * Wait until the task whose stat file is @path is in @state ('S': asleep
+ * in the kernel, 'T': stopped).  0, -ESRCH if it died, or -ETIMEDOUT.
+ */
+static int wait_state(const char *path, char state)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int i, fd;
+
+	for (i = 0; i < KBUS_WAIT_MS; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -EIO;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ')
+			return -EIO;
+		if (p[2] == state)
+			return 0;
+		if (p[2] == 'Z' || p[2] == 'X')
+			return -ESRCH;
+		poll(NULL, 0, 1);
+	}
+	return -ETIMEDOUT;
+}
+
+static int wait_pid_state(pid_t pid, char state)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return wait_state(path, state);
+}
+
+/* ---- A thread that sends one message ---- */
+
+struct sender {
+	pthread_t thread;
+	int fd;
+	struct kbus_message_header h;
+	int pipe[2];
+	pid_t tid;
+	int ret;
+	struct kbus_msg_id id;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+
+	s->tid = syscall(SYS_gettid);
+	if (kbus_post(s->pipe[1]))
+		return NULL;
+	s->ret = kbus_sendmsg(s->fd, &s->h, sizeof(s->h), 0, &s->id);
+	kbus_post(s->pipe[1]);
+	return NULL;
+}
+
+/* Start a thread sending @h (pointy, blocking) from @fd. */
+static void sender_spawn(struct __test_metadata *const _metadata,
+			 struct sender *s, int fd,
+			 const struct kbus_message_header *h)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->h = *h;
+	s->ret = 1;
+	ASSERT_EQ(0, pipe2(s->pipe, O_CLOEXEC));
+	ASSERT_EQ(0, pthread_create(&s->thread, NULL, sender_main, s));
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+}
+
+/* The thread's send has not returned within @ms. */
+static void sender_still_waiting(struct __test_metadata *const _metadata,
+				 struct sender *s, int ms)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
+	ASSERT_EQ(0, wait_state(path, 'S'))
+		TH_LOG("the sending thread did not block");
+	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, ms))
+		TH_LOG("the send returned when it should wait");
+}
+
+/*
+ * Start a thread sending @name with header flags @hflags from @fd, and
+ * check that the send waits.  @name must outlive the thread.
+ */
+static void sender_start(struct __test_metadata *const _metadata,
+			 struct sender *s, int fd, const char *name,
+			 __u32 hflags)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, name, NULL, 0);
+	h.flags = hflags;
+	sender_spawn(_metadata, s, fd, &h);
+	sender_still_waiting(_metadata, s, 0);
+}
+
+/*
+ * Wait (bounded) for the thread's send to return, and return its result.
+ * A send that does not return is cancelled, so that the thread ends.
+ */
+static int sender_finish(struct __test_metadata *const _metadata,
+			 struct sender *s)
+{
+	int ready = kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS);
+
+	if (ready < 0)
+		kbus_ioctl(s->fd, KBUS_IOC_CANCEL, NULL);
+	EXPECT_LT(0, ready)
+		TH_LOG("the send did not return");
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+	ASSERT_EQ(0, pthread_join(s->thread, NULL));
+	close(s->pipe[0]);
+	close(s->pipe[1]);
+	return s->ret;
+}
+
+/* ---- The fixture ---- */
+
 FIXTURE(flow) {
 	bool skip;
 	int a;
 	int b;
 	int c;
-	unsigned long saved_budget;
+	bool reporting;			/* replier bind reports turned on */
+	unsigned long saved_budget;	/* to put back, 0 if unchanged */
 };
 
 FIXTURE_SETUP(flow)
@@ -60,14 +203,14 @@ FIXTURE_SETUP(flow)
 
 FIXTURE_TEARDOWN(flow)
 {
-	__u32 old;
-
 	if (self->skip)
 		return;
 	/* Bus-wide: leave it as the other tests expect it. */
-	kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS, 0, &old);
+	if (self->reporting)
+		EXPECT_EQ(0, kbus_set_opt(self->a,
+					  KBUS_OPT_REPORT_REPLIER_BINDS, 0));
 	if (self->saved_budget)
-		write_param(BUDGET_PARAM, self->saved_budget);
+		EXPECT_EQ(0, write_param(BUDGET_PARAM, self->saved_budget));
 	close(self->c);
 	close(self->b);
 	close(self->a);
@@ -80,7 +223,7 @@ static void expect_stats_dropped(struct __test_metadata *const _metadata,
 	char line[256], want[64];
 	bool in_ksock = false, found = false;
 	unsigned int id;
-	FILE *f = fopen("/sys/kernel/debug/kbus/stats", "r");
+	FILE *f = fopen("/sys/kernel/debug/kbus/stats", "re");
 
 	ASSERT_NE(NULL, f)
 		TH_LOG("no /sys/kernel/debug/kbus/stats: %s", strerror(errno));
@@ -96,18 +239,6 @@ static void expect_stats_dropped(struct __test_metadata *const _metadata,
 		TH_LOG("no \"%s\" for ksock %u in the stats", want, ksock);
 }
 
-static void send_named(struct __test_metadata *const _metadata, int fd,
-		       const char *name, __u32 flags, int expect)
-{
-	struct kbus_message_header h;
-	struct kbus_msg_id id;
-
-	kbus_msg_init(&h, name, NULL, 0);
-	h.flags = flags;
-	ASSERT_EQ(0, kbus_write_msg(fd, &h, false));
-	EXPECT_EQ(expect, kbus_send(fd, &id));
-}
-
 static void expect_next(struct __test_metadata *const _metadata, int fd,
 			const char *name)
 {
@@ -117,73 +248,213 @@ static void expect_next(struct __test_metadata *const _metadata, int fd,
 	free(m);
 }
 
+/* Receive the next message: it must have the id @serial. */
+static void expect_serial(struct __test_metadata *const _metadata, int fd,
+			  __u32 serial)
+{
+	struct kbus_entire_message *m = kbus_recv(_metadata, fd);
+
+	EXPECT_EQ(serial, m->header.id.serial_num);
+	free(m);
+}
+
+/* ---- Queue limits ---- */
+
 TEST_F(flow, urgent_messages_go_to_the_head_of_the_queue)
 {
 	ASSERT_EQ(0, kbus_bind(self->b, "$.U.*", 0));
-	send_named(_metadata, self->a, "$.U.First", 0, 0);
-	send_named(_metadata, self->a, "$.U.Second", KBUS_BIT_URGENT, 0);
-	send_named(_metadata, self->a, "$.U.Third", KBUS_BIT_URGENT, 0);
+	EXPECT_EQ(0, send_named(self->a, "$.U.First", 0, 0, NULL));
+	EXPECT_EQ(0, send_named(self->a, "$.U.Second", KBUS_BIT_URGENT, 0,
+				NULL));
+	EXPECT_EQ(0, send_named(self->a, "$.U.Third", KBUS_BIT_URGENT, 0,
+				NULL));
 	expect_next(_metadata, self->b, "$.U.Third");
 	expect_next(_metadata, self->b, "$.U.Second");
 	expect_next(_metadata, self->b, "$.U.First");
 	kbus_expect_empty(_metadata, self->b);
 }
 
-TEST_F(flow, maxmsgs_is_bounded_and_queries_with_zero)
+TEST_F(flow, max_msgs_option_is_bounded)
 {
-	__u32 val;
-
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MAXMSGS, 0, &val));
-	EXPECT_EQ(100, val);
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->a, KBUS_IOC_MAXMSGS, 100001,
-					&val));
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MAXMSGS, 100000, &val));
-	EXPECT_EQ(100000, val);
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_MAXMSGS, 0, &val));
-	EXPECT_EQ(100000, val);
+	EXPECT_EQ(100, kbus_opt(_metadata, self->a, KBUS_OPT_MAX_MSGS));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_MAX_MSGS, 0));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_MAX_MSGS,
+					KBUS_MAX_MAX_MSGS + 1));
+	/* Not truncated to 32 bits. */
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_MAX_MSGS,
+					(1ULL << 32) + 5));
+	EXPECT_EQ(100, kbus_opt(_metadata, self->a, KBUS_OPT_MAX_MSGS));
+	kbus_set_max_msgs(_metadata, self->a, KBUS_MAX_MAX_MSGS);
+	kbus_set_max_msgs(_metadata, self->a, 1);
+	/* Per Ksock. */
+	EXPECT_EQ(100, kbus_opt(_metadata, self->b, KBUS_OPT_MAX_MSGS));
 }
 
 TEST_F(flow, full_listener_misses_announcement_and_counts_it)
 {
-	__u64 dropped = ~0ULL;
-
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Drop", 0));
-	ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_DROPPED, &dropped));
-	EXPECT_EQ(0, dropped);
-	send_named(_metadata, self->a, "$.Drop", 0, 0);
-	send_named(_metadata, self->a, "$.Drop", 0, 0);
-	send_named(_metadata, self->a, "$.Drop", 0, 0);
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	EXPECT_EQ(0, send_named(self->a, "$.Drop", 0, 0, NULL));
+	EXPECT_EQ(0, send_named(self->a, "$.Drop", 0, 0, NULL));
+	EXPECT_EQ(0, send_named(self->a, "$.Drop", 0, 0, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_DROPPED, &dropped));
-	EXPECT_EQ(2, dropped);
-	EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_DROPPED, NULL));
+	EXPECT_EQ(2, kbus_dropped(_metadata, self->b));
+	/* The sender misses nothing. */
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->a));
 	expect_stats_dropped(_metadata, kbus_ksock_id(_metadata, self->b), 2);
 }
 
-TEST_F(flow, all_or_flags_are_ignored_on_replies)
+TEST_F_TIMEOUT(flow, lowering_max_msgs_below_the_queue_keeps_it_and_lets_no_sender_in, 60)
+{
+	struct kbus_msg_id id[5];
+	struct sender s;
+	int i;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Lower", 0));
+	kbus_set_max_msgs(_metadata, self->b, 5);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, send_named(self->c, "$.Lower", 0, 0, &id[i]));
+	/* Full: an ALL_OR_WAIT send waits. */
+	sender_start(_metadata, &s, self->a, "$.Lower", KBUS_BIT_ALL_OR_WAIT);
+
+	kbus_set_max_msgs(_metadata, self->b, 2);
+	/* Nothing is dropped, and the waiting send does not get in. */
+	EXPECT_EQ(5, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
+	sender_still_waiting(_metadata, &s, 200);
+
+	/* Over the limit: announcements miss it, ALL_OR_FAIL fails. */
+	EXPECT_EQ(0, send_named(self->c, "$.Lower", 0, 0, NULL));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+	EXPECT_EQ(-EBUSY, send_named(self->c, "$.Lower", KBUS_BIT_ALL_OR_FAIL,
+				     0, NULL));
+	EXPECT_EQ(5, kbus_num_msgs(_metadata, self->b));
+
+	/* Down to the new limit is not room yet. */
+	for (i = 0; i < 3; i++)
+		expect_serial(_metadata, self->b, id[i].serial_num);
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	sender_still_waiting(_metadata, &s, 200);
+
+	/* Below it, the waiting send goes, after what was queued. */
+	expect_serial(_metadata, self->b, id[3].serial_num);
+	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	EXPECT_LT(id[4].serial_num, s.id.serial_num);
+	expect_serial(_metadata, self->b, id[4].serial_num);
+	expect_serial(_metadata, self->b, s.id.serial_num);
+	kbus_expect_empty(_metadata, self->b);
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+}
+
+TEST_F_TIMEOUT(flow, request_holds_a_slot_of_the_senders_queue_for_its_reply, 60)
 {
 	struct kbus_entire_message *req, *rep;
 	struct kbus_message_header h;
-	__u64 dropped;
+	struct kbus_ksock_info info;
+	struct kbus_msg_id rid;
+	struct sender s;
+
+	/* a asks, c replies; a also listens to news from b. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Slot.Ask", 1));
+	ASSERT_EQ(0, kbus_bind(self->a, "$.Slot.News", 0));
+	kbus_set_max_msgs(_metadata, self->a, 2);
+	ASSERT_EQ(0, send_named(self->a, "$.Slot.Ask", KBUS_BIT_WANT_A_REPLY,
+				0, &rid));
+	info = kbus_info_of(_metadata, self->a);
+	EXPECT_EQ(1, info.num_outstanding);
+	EXPECT_EQ(0, info.num_msgs);
+
+	/* One slot is left: one announcement fits, the next is missed. */
+	EXPECT_EQ(0, send_named(self->b, "$.Slot.News", 0, 0, NULL));
+	EXPECT_EQ(0, send_named(self->b, "$.Slot.News", 0, 0, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->a));
+
+	/* No room for another reply: refused at once, even if told to wait. */
+	EXPECT_EQ(-ENOLCK, send_named(self->a, "$.Slot.Ask",
+				      KBUS_BIT_WANT_A_REPLY, 0, NULL));
+	EXPECT_EQ(-ENOLCK, send_named(self->a, "$.Slot.Ask",
+				      KBUS_BIT_WANT_A_REPLY |
+				      KBUS_BIT_ALL_OR_WAIT,
+				      KBUS_SEND_NONBLOCK, NULL));
+	kbus_msg_init(&h, "$.Slot.Ask", NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
+	sender_spawn(_metadata, &s, self->a, &h);
+	EXPECT_EQ(-ENOLCK, sender_finish(_metadata, &s));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(1, kbus_info_of(_metadata, self->a).num_outstanding);
+
+	/* The reply takes the slot kept for it. */
+	req = kbus_recv(_metadata, self->c);
+	ASSERT_EQ(0, kbus_reply(self->c, req, "ok", 2, NULL));
+	free(req);
+	info = kbus_info_of(_metadata, self->a);
+	EXPECT_EQ(2, info.num_msgs);
+	EXPECT_EQ(0, info.num_outstanding);
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->a));
+	/* The queue is full until a message is received. */
+	EXPECT_EQ(-ENOLCK, send_named(self->a, "$.Slot.Ask",
+				      KBUS_BIT_WANT_A_REPLY, 0, NULL));
+	expect_next(_metadata, self->a, "$.Slot.News");
+	rep = kbus_recv(_metadata, self->a);
+	EXPECT_EQ(rid.serial_num, rep->header.in_reply_to.serial_num);
+	kbus_check_msg(_metadata, rep, "$.Slot.Ask", "ok", 2,
+		       kbus_ksock_id(_metadata, self->c));
+	free(rep);
+	EXPECT_EQ(0, send_named(self->a, "$.Slot.Ask", KBUS_BIT_WANT_A_REPLY,
+				0, NULL));
+	EXPECT_EQ(1, kbus_info_of(_metadata, self->a).num_outstanding);
+}
+
+/* ---- ALL_OR_FAIL and ALL_OR_WAIT ---- */
+
+TEST_F_TIMEOUT(flow, all_or_flags_are_ignored_on_replies, 60)
+{
+	struct kbus_entire_message *req, *rep;
+	struct kbus_message_header h;
+	struct kbus_msg_id rid;
+	struct sender s;
 
 	/* a asks, b replies, c listens to the name with a full queue. */
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Rep", 1));
 	kbus_set_max_msgs(_metadata, self->c, 1);
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Rep", 0));
-	ASSERT_EQ(0, kbus_request(self->a, "$.Rep", NULL, 0, 0, NULL));
+	ASSERT_EQ(0, send_named(self->a, "$.Rep", KBUS_BIT_WANT_A_REPLY, 0,
+				NULL));
 	req = kbus_recv(_metadata, self->b);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
 
+	/* ALL_OR_FAIL: the reply goes all the same; c misses it. */
 	kbus_msg_init(&h, "$.Rep", "r", 1);
 	h.in_reply_to = req->header.id;
 	h.to = req->header.from;
 	h.flags = KBUS_BIT_ALL_OR_FAIL;
-	EXPECT_EQ(0, kbus_send_msg(self->b, &h, false, NULL));
+	EXPECT_EQ(0, kbus_send_msg(self->b, &h, false, &rid));
 	rep = kbus_recv(_metadata, self->a);
 	EXPECT_EQ(req->header.id.serial_num, rep->header.in_reply_to.serial_num);
-	ASSERT_EQ(0, kbus_ioctl(self->c, KBUS_IOC_DROPPED, &dropped));
-	EXPECT_EQ(1, dropped);
+	EXPECT_EQ(rid.serial_num, rep->header.id.serial_num);
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->c));
+	free(rep);
+	free(req);
+
+	/* ALL_OR_WAIT: the reply does not wait for c either. */
+	ASSERT_EQ(0, send_named(self->a, "$.Rep", KBUS_BIT_WANT_A_REPLY, 0,
+				NULL));
+	EXPECT_EQ(2, kbus_dropped(_metadata, self->c));
+	req = kbus_recv(_metadata, self->b);
+	kbus_msg_init(&h, "$.Rep", "w", 1);
+	h.in_reply_to = req->header.id;
+	h.to = req->header.from;
+	h.flags = KBUS_BIT_ALL_OR_WAIT;
+	sender_spawn(_metadata, &s, self->b, &h);
+	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	rep = kbus_recv(_metadata, self->a);
+	EXPECT_EQ(req->header.id.serial_num, rep->header.in_reply_to.serial_num);
+	EXPECT_EQ(s.id.serial_num, rep->header.id.serial_num);
+	EXPECT_EQ(3, kbus_dropped(_metadata, self->c));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
 	free(rep);
 	free(req);
 }
@@ -193,50 +464,72 @@ TEST_F(flow, all_or_fail_to_a_full_listener_reaches_nobody)
 	kbus_set_max_msgs(_metadata, self->c, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Aof", 0));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Aof", 0));
-	send_named(_metadata, self->a, "$.Aof", 0, 0);
-	send_named(_metadata, self->a, "$.Aof", KBUS_BIT_ALL_OR_FAIL, -EBUSY);
+	EXPECT_EQ(0, send_named(self->a, "$.Aof", 0, 0, NULL));
+	EXPECT_EQ(-EBUSY, send_named(self->a, "$.Aof", KBUS_BIT_ALL_OR_FAIL, 0,
+				     NULL));
+	/* Also when it could wait: ALL_OR_FAIL never does. */
+	EXPECT_EQ(-EBUSY, send_named(self->a, "$.Aof", KBUS_BIT_ALL_OR_FAIL,
+				     KBUS_SEND_NONBLOCK, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
+	/* Refused, not missed; and the sender has nothing to wait for. */
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->c));
+	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
 }
 
 TEST_F(flow, both_all_or_flags_are_rejected)
 {
 	struct kbus_message_header h;
 
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Both", 0));
 	kbus_msg_init(&h, "$.Both", NULL, 0);
 	h.flags = KBUS_BIT_ALL_OR_FAIL | KBUS_BIT_ALL_OR_WAIT;
-	EXPECT_EQ(-EINVAL, kbus_write_msg(self->a, &h, false));
+	EXPECT_EQ(-EINVAL, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-EINVAL, kbus_send_msg(self->a, &h, true, NULL));
+	EXPECT_EQ(-EINVAL, kbus_sendmsg(self->a, &h, sizeof(h),
+					KBUS_SEND_NONBLOCK, NULL));
+	/* Even with room everywhere. */
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
 }
 
-TEST_F(flow, all_or_wait_nonblocking_waits_for_poll)
+TEST_F(flow, nonblocking_all_or_wait_is_retried_after_pollout_with_a_new_id)
 {
-	struct kbus_message_header h;
+	struct kbus_msg_id first, other, id;
 	int nb;
 
 	nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_LE(0, nb);
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Wait", 0));
-	send_named(_metadata, nb, "$.Wait", 0, 0);
+	ASSERT_EQ(0, send_named(nb, "$.Wait", 0, 0, &first));
 
-	send_named(_metadata, nb, "$.Wait", KBUS_BIT_ALL_OR_WAIT, -EAGAIN);
-	EXPECT_FALSE(kbus_poll_now(nb) & POLLOUT);
-	kbus_msg_init(&h, "$.Wait", NULL, 0);
-	EXPECT_EQ(-EALREADY, kbus_write_msg(nb, &h, false));
-	EXPECT_EQ(-EAGAIN, kbus_send(nb, NULL));
-
-	/* Room appears: poll finishes the send and reports writable. */
-	expect_next(_metadata, self->b, "$.Wait");
-	ASSERT_LT(0, kbus_wait_fd(nb, POLLOUT, KBUS_WAIT_MS));
+	/* An O_NONBLOCK file, or KBUS_SEND_NONBLOCK: EAGAIN, nothing kept. */
+	EXPECT_EQ(-EAGAIN, send_named(nb, "$.Wait", KBUS_BIT_ALL_OR_WAIT, 0,
+				      NULL));
+	EXPECT_EQ(0, kbus_poll_now(nb) & POLLOUT);
+	EXPECT_EQ(-EAGAIN, send_named(self->a, "$.Wait", KBUS_BIT_ALL_OR_WAIT,
+				      KBUS_SEND_NONBLOCK, NULL));
+	EXPECT_EQ(0, kbus_poll_now(self->a) & POLLOUT);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	expect_next(_metadata, self->b, "$.Wait");
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	/* Not room: another Ksock's message elsewhere. */
+	ASSERT_EQ(0, send_named(self->c, "$.Wait.Other", 0, 0, &other));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(nb, POLLOUT, 50));
+	EXPECT_LT(first.serial_num, other.serial_num);
 
-	/* DISCARD gives up a waiting send. */
-	send_named(_metadata, nb, "$.Wait", 0, 0);
-	send_named(_metadata, nb, "$.Wait", KBUS_BIT_ALL_OR_WAIT, -EAGAIN);
-	EXPECT_EQ(0, kbus_discard(nb));
-	EXPECT_TRUE(kbus_poll_now(nb) & POLLOUT);
-	expect_next(_metadata, self->b, "$.Wait");
+	/* Room appears: both are told, and a retry goes with a new id. */
+	expect_serial(_metadata, self->b, first.serial_num);
+	ASSERT_LT(0, kbus_wait_fd(nb, POLLOUT, KBUS_WAIT_MS));
+	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
+	ASSERT_EQ(0, send_named(nb, "$.Wait", KBUS_BIT_ALL_OR_WAIT, 0, &id));
+	EXPECT_LT(other.serial_num, id.serial_num);
+	EXPECT_EQ(POLLOUT, kbus_poll_now(nb));
+	/* The other one finds the queue full again. */
+	EXPECT_EQ(-EAGAIN, send_named(self->a, "$.Wait", KBUS_BIT_ALL_OR_WAIT,
+				      KBUS_SEND_NONBLOCK, NULL));
+	expect_serial(_metadata, self->b, id.serial_num);
 	kbus_expect_empty(_metadata, self->b);
 	close(nb);
 }
@@ -245,14 +538,14 @@ TEST_F(flow, all_or_wait_nonblocking_waits_for_poll)
 static int drainer(void *arg, int in, int out)
 {
 	struct kbus_entire_message *m;
-	int fd = open(KBUS_DEV0, O_RDWR);
-	__u32 max = 1, id;
+	struct kbus_ksock_info info;
+	int fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
 
-	if (fd < 0 || kbus_set_u32(fd, KBUS_IOC_MAXMSGS, max, &max))
+	if (fd < 0 || kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 1))
 		return 1;
-	if (kbus_bind(fd, "$.Blocking", 0) || kbus_get_u32(fd, KBUS_IOC_KSOCKID, &id))
+	if (kbus_bind(fd, "$.Blocking", 0) || kbus_info(fd, &info))
 		return 2;
-	if (kbus_pipe_write(out, &id, sizeof(id)))
+	if (kbus_pipe_write(out, &info.ksock_id, sizeof(info.ksock_id)))
 		return 3;
 	if (kbus_wait(in))		/* queue filled, sender blocked */
 		return 4;
@@ -266,51 +559,28 @@ static int drainer(void *arg, int in, int out)
 		return 7;
 	if (strcmp(kbus_msg_name(m), "$.Blocking"))
 		return 8;
+	if (kbus_pipe_write(out, &m->header.id.serial_num, sizeof(__u32)))
+		return 9;
 	free(m);
 	return 0;
 }
 
-/* Wait until @pid is asleep (state S) in the kernel. */
-static int wait_sleeping(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	int i, fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (i = 0; i < 100000; i++) {
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			return -1;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return -1;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'S')
-			return 0;
-		sched_yield();
-	}
-	return -1;
-}
-
-/* Child: a blocking ALL_OR_WAIT send; reports its result. */
+/* Child: fill the drainer, then a blocking ALL_OR_WAIT send; report. */
 static int blocking_sender(void *arg, int in, int out)
 {
-	struct kbus_message_header h;
-	int fd = open(KBUS_DEV0, O_RDWR), ret;
+	struct kbus_msg_id first, id = {};
+	int fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC), ret;
 
 	if (fd < 0)
 		return 1;
-	kbus_msg_init(&h, "$.Blocking", NULL, 0);
-	if (kbus_send_msg(fd, &h, false, NULL))
+	if (send_named(fd, "$.Blocking", 0, 0, &first))
 		return 2;
-	h.flags = KBUS_BIT_ALL_OR_WAIT;
 	if (kbus_post(out))
 		return 3;
-	ret = kbus_send_msg(fd, &h, false, NULL);
-	if (kbus_pipe_write(out, &ret, sizeof(ret)))
+	ret = send_named(fd, "$.Blocking", KBUS_BIT_ALL_OR_WAIT, 0, &id);
+	if (kbus_pipe_write(out, &ret, sizeof(ret)) ||
+	    kbus_pipe_write(out, &first.serial_num, sizeof(__u32)) ||
+	    kbus_pipe_write(out, &id.serial_num, sizeof(__u32)))
 		return 4;
 	return 0;
 }
@@ -318,18 +588,25 @@ static int blocking_sender(void *arg, int in, int out)
 TEST_F_TIMEOUT(flow, all_or_wait_blocks_until_a_reader_makes_room, 60)
 {
 	struct kbus_child drain, sender;
+	__u32 first, sent, got;
 	int ret = 1;
 
 	kbus_spawn(_metadata, &drain, drainer, NULL);
 	kbus_child_u32(_metadata, &drain);
 	kbus_spawn(_metadata, &sender, blocking_sender, NULL);
 	ASSERT_EQ(0, kbus_wait(sender.from_child));
-	ASSERT_EQ(0, wait_sleeping(sender.pid));
+	ASSERT_EQ(0, wait_pid_state(sender.pid, 'S'));
 	/* Still blocked: no result yet. */
-	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(sender.from_child, POLLIN, 0));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(sender.from_child, POLLIN, 100));
 	ASSERT_EQ(0, kbus_post(drain.to_child));
 	ASSERT_EQ(0, kbus_pipe_read(sender.from_child, &ret, sizeof(ret)));
 	EXPECT_EQ(0, ret);
+	first = kbus_child_u32(_metadata, &sender);
+	sent = kbus_child_u32(_metadata, &sender);
+	got = kbus_child_u32(_metadata, &drain);
+	/* Delivered with the id it was given when it went. */
+	EXPECT_EQ(sent, got);
+	EXPECT_LT(first, sent);
 	kbus_child_done(_metadata, &sender);
 	kbus_child_done(_metadata, &drain);
 }
@@ -337,11 +614,178 @@ TEST_F_TIMEOUT(flow, all_or_wait_blocks_until_a_reader_makes_room, 60)
 TEST_F(flow, poll_reports_writable_only_for_writers)
 {
 	int ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	int wo = open(KBUS_DEV0, O_WRONLY | O_CLOEXEC);
 
 	ASSERT_LE(0, ro);
+	ASSERT_LE(0, wo);
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a) & (POLLIN | POLLOUT));
+	EXPECT_EQ(POLLOUT, kbus_poll_now(wo) & (POLLIN | POLLOUT));
 	EXPECT_EQ(0, kbus_poll_now(ro) & (POLLIN | POLLOUT));
+	close(wo);
 	close(ro);
+}
+
+/* ---- Signals and a waiting send ---- */
+
+static volatile sig_atomic_t signals_seen;
+
+static void count_signal(int sig)
+{
+	signals_seen++;
+}
+
+static void set_handler(struct __test_metadata *const _metadata, int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_signal;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+}
+
+/* Signal the sending thread and wait (bounded) for its handler to run. */
+static void signal_sender(struct __test_metadata *const _metadata,
+			  struct sender *s)
+{
+	int i;
+
+	signals_seen = 0;
+	ASSERT_EQ(0, pthread_kill(s->thread, SIGUSR1));
+	for (i = 0; i < KBUS_WAIT_MS && !signals_seen; i++)
+		poll(NULL, 0, 1);
+	ASSERT_EQ(1, signals_seen);
+}
+
+TEST_F_TIMEOUT(flow, signal_without_sa_restart_ends_a_waiting_send_with_eintr, 60)
+{
+	struct sender s;
+
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Sig", 0));
+	ASSERT_EQ(0, send_named(self->c, "$.Sig", 0, 0, NULL));
+	set_handler(_metadata, 0);
+
+	sender_start(_metadata, &s, self->a, "$.Sig", KBUS_BIT_ALL_OR_WAIT);
+	signal_sender(_metadata, &s);
+	EXPECT_EQ(-EINTR, sender_finish(_metadata, &s));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+
+	/* Nothing of it is left to arrive once there is room. */
+	expect_next(_metadata, self->b, "$.Sig");
+	kbus_expect_empty(_metadata, self->b);
+	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
+	EXPECT_EQ(0, send_named(self->a, "$.Sig", KBUS_BIT_ALL_OR_WAIT,
+				KBUS_SEND_NONBLOCK, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+}
+
+TEST_F_TIMEOUT(flow, signal_with_sa_restart_leaves_the_send_waiting, 60)
+{
+	struct kbus_entire_message *m;
+	struct sender s;
+
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Sig.Restart", 0));
+	ASSERT_EQ(0, send_named(self->c, "$.Sig.Restart", 0, 0, NULL));
+	set_handler(_metadata, SA_RESTART);
+
+	sender_start(_metadata, &s, self->a, "$.Sig.Restart",
+		     KBUS_BIT_ALL_OR_WAIT);
+	signal_sender(_metadata, &s);
+	/* The handler ran; the send started again and waits. */
+	sender_still_waiting(_metadata, &s, 200);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+
+	expect_next(_metadata, self->b, "$.Sig.Restart");
+	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	m = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(s.id.serial_num, m->header.id.serial_num);
+	EXPECT_EQ(kbus_ksock_id(_metadata, self->a), m->header.from);
+	free(m);
+	kbus_expect_empty(_metadata, self->b);
+}
+
+/* Child: report its Ksock id, then an ALL_OR_WAIT send; report that. */
+static int waiting_child(void *arg, int in, int out)
+{
+	struct kbus_ksock_info info;
+	struct kbus_msg_id id = {};
+	int fd, ret;
+
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (kbus_info(fd, &info))
+		return 2;
+	if (kbus_pipe_write(out, &info.ksock_id, sizeof(info.ksock_id)))
+		return 3;
+	ret = send_named(fd, arg, KBUS_BIT_ALL_OR_WAIT, 0, &id);
+	if (kbus_pipe_write(out, &ret, sizeof(ret)) ||
+	    kbus_pipe_write(out, &id.serial_num, sizeof(id.serial_num)))
+		return 4;
+	return 0;
+}
+
+TEST_F_TIMEOUT(flow, sigkill_ends_one_waiting_send_and_sigstop_leaves_another, 60)
+{
+	static const char name[] = "$.Sig.Kill";
+	struct kbus_child killed, stopped;
+	struct kbus_entire_message *m;
+	__u32 stopped_id, serial;
+	int ret = 1, status;
+
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+	ASSERT_EQ(0, send_named(self->c, name, 0, 0, NULL));
+	kbus_spawn(_metadata, &killed, waiting_child, (void *)name);
+	kbus_child_u32(_metadata, &killed);
+	kbus_spawn(_metadata, &stopped, waiting_child, (void *)name);
+	stopped_id = kbus_child_u32(_metadata, &stopped);
+	ASSERT_EQ(0, wait_pid_state(killed.pid, 'S'));
+	ASSERT_EQ(0, wait_pid_state(stopped.pid, 'S'));
+
+	/* Stopped and continued, a waiting send waits on. */
+	ASSERT_EQ(0, kill(stopped.pid, SIGSTOP));
+	ASSERT_EQ(0, wait_pid_state(stopped.pid, 'T'));
+	ASSERT_EQ(0, kill(stopped.pid, SIGCONT));
+	ASSERT_EQ(0, wait_pid_state(stopped.pid, 'S'));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(stopped.from_child, POLLIN, 100))
+		TH_LOG("the send returned when it should wait");
+
+	/* Killed, it goes at once, and its message with it. */
+	ASSERT_EQ(0, kill(killed.pid, SIGKILL));
+	ASSERT_EQ(killed.pid, waitpid(killed.pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	close(killed.to_child);
+	close(killed.from_child);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(stopped.from_child, POLLIN, 100));
+
+	/* Room for one: the one left waiting gets it. */
+	expect_next(_metadata, self->b, name);
+	ASSERT_EQ(0, kbus_pipe_read(stopped.from_child, &ret, sizeof(ret)));
+	EXPECT_EQ(0, ret);
+	serial = kbus_child_u32(_metadata, &stopped);
+	kbus_child_done(_metadata, &stopped);
+	m = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(stopped_id, m->header.from);
+	EXPECT_EQ(serial, m->header.id.serial_num);
+	free(m);
+	kbus_expect_empty(_metadata, self->b);
+}
+
+/* ---- Replier bind events ---- */
+
+/* Turn replier bind reports on from @fd, noting it for the teardown. */
+static int reports_on(bool *reporting, int fd)
+{
+	int ret = kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 1);
+
+	if (ret != -EPERM)
+		*reporting = true;
+	return ret;
 }
 
 static void expect_bind_event(struct __test_metadata *const _metadata, int fd,
@@ -363,11 +807,15 @@ static void expect_bind_event(struct __test_metadata *const _metadata, int fd,
 
 TEST_F(flow, replier_bind_events_arrive_in_order)
 {
-	__u32 old, rid = kbus_ksock_id(_metadata, self->c);
+	__u32 rid = kbus_ksock_id(_metadata, self->c);
+	int ret;
 
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS, 1,
-				  &old));
-	EXPECT_EQ(0, old);
+	ret = reports_on(&self->reporting, self->a);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(1, kbus_opt(_metadata, self->b,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
 	/* Catch-up: nothing is bound yet. */
 	kbus_expect_empty(_metadata, self->a);
 	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT, 0));
@@ -387,10 +835,13 @@ TEST_F(flow, replier_bind_events_arrive_in_order)
 
 TEST_F(flow, full_bind_event_listener_makes_replier_bind_fail)
 {
-	__u32 old, id = 1;
+	__u32 cid = kbus_ksock_id(_metadata, self->c), id = 1;
+	int ret;
 
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS, 1,
-				  &old));
+	ret = reports_on(&self->reporting, self->a);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.*", 0));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.A", 1));
@@ -398,41 +849,59 @@ TEST_F(flow, full_bind_event_listener_makes_replier_bind_fail)
 	EXPECT_EQ(0, kbus_replier(self->a, "$.Full.B", &id));
 	EXPECT_EQ(0, id);
 	EXPECT_EQ(-EAGAIN, kbus_unbind(self->c, "$.Full.A", 1));
-	EXPECT_EQ(1, kbus_replier(self->a, "$.Full.A", &id));
+	EXPECT_EQ(0, kbus_replier(self->a, "$.Full.A", &id));
+	EXPECT_EQ(cid, id);
+	/* A missed event is not a dropped message: the bind failed. */
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
 
 	/* A closing replier cannot fail: its event goes past the limit. */
 	close(self->c);
 	self->c = kbus_open(_metadata);
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(0, kbus_replier(self->a, "$.Full.A", &id));
+	EXPECT_EQ(0, id);
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
+	expect_bind_event(_metadata, self->b, 0, cid, "$.Full.A");
 }
 
 TEST_F(flow, turning_reports_on_catches_up_on_existing_repliers)
 {
-	__u32 old, rid = kbus_ksock_id(_metadata, self->c);
+	__u32 rid = kbus_ksock_id(_metadata, self->c);
+	int ret;
 
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Up", 1));
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS, 1,
-				  &old));
+	ret = reports_on(&self->reporting, self->a);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
 	expect_bind_event(_metadata, self->a, 1, rid, "$.Catch.Up");
-	EXPECT_EQ(-EINVAL, kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS,
-					2, &old));
-	ASSERT_EQ(0, kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS,
-				  KBUS_QUERY, &old));
-	EXPECT_EQ(1, old);
+	kbus_expect_empty(_metadata, self->a);
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a,
+					KBUS_OPT_REPORT_REPLIER_BINDS, 2));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+	/* Only the Ksock that turned reports on catches up. */
+	kbus_expect_empty(_metadata, self->b);
 }
 
 TEST_F(flow, catch_up_into_a_full_queue_is_busy)
 {
-	__u32 old;
+	int ret;
 
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.One", 1));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Two", 1));
 	kbus_set_max_msgs(_metadata, self->a, 1);
-	EXPECT_EQ(-EBUSY, kbus_set_u32(self->a, KBUS_IOC_REPORTREPLIERBINDS, 1,
-				       &old));
+	ret = reports_on(&self->reporting, self->a);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	EXPECT_EQ(-EBUSY, ret);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+	/* The option is set all the same. */
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
 }
+
+/* ---- Bus-wide settings ---- */
 
 /* Drop CAP_SYS_ADMIN from the effective set of this process. */
 static int drop_sys_admin(void)
@@ -450,34 +919,58 @@ static int drop_sys_admin(void)
 
 static int unprivileged(void *arg, int in, int out)
 {
-	__u32 val;
-	int fd;
+	struct kbus_new_device nd = { .size = sizeof(nd) };
+	__u64 size, val;
+	int before, fd;
 
-	if (drop_sys_admin())
+	/* Opened while this process may change the bus. */
+	before = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (before < 0)
 		return 1;
-	fd = open(KBUS_DEV0, O_RDWR);
-	if (fd < 0)
+	if (kbus_get_opt(before, KBUS_OPT_MAX_MSG_SIZE, &size))
 		return 2;
-	if (kbus_set_u32(fd, KBUS_IOC_MAXMSGSIZE, 1000, &val) != -EPERM)
+	if (drop_sys_admin())
 		return 3;
-	if (kbus_set_u32(fd, KBUS_IOC_VERBOSE, 1, &val) != -EPERM)
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
 		return 4;
-	if (kbus_set_u32(fd, KBUS_IOC_REPORTREPLIERBINDS, 1, &val) != -EPERM)
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, size) != -EPERM)
 		return 5;
-	if (kbus_get_u32(fd, KBUS_IOC_NEWDEVICE, &val) != -EPERM)
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 1) != -EPERM)
 		return 6;
-	/* Asking is allowed. */
-	if (kbus_set_u32(fd, KBUS_IOC_MAXMSGSIZE, 0, &val) || !val)
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 0) != -EPERM)
 		return 7;
-	if (kbus_set_u32(fd, KBUS_IOC_VERBOSE, KBUS_QUERY, &val))
+	if (kbus_ioctl(fd, KBUS_IOC_NEWDEVICE, &nd) != -EPERM || nd.index)
 		return 8;
-	/* Per-Ksock settings are everybody's. */
-	if (kbus_set_u32(fd, KBUS_IOC_MAXMSGS, 5, &val) || val != 5)
+	/* A value out of range is refused first; a read-only option always. */
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 1) != -EINVAL)
 		return 9;
+	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 2) != -EINVAL)
+		return 10;
+	if (kbus_set_opt(fd, KBUS_OPT_ABS_MAX_MSG_SIZE, size) != -EOPNOTSUPP)
+		return 11;
+	/* Asking is allowed. */
+	if (kbus_get_opt(fd, KBUS_OPT_MAX_MSG_SIZE, &val) || val != size)
+		return 12;
+	if (kbus_get_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, &val) || val)
+		return 13;
+	if (kbus_get_opt(fd, KBUS_OPT_ABS_MAX_MSG_SIZE, &val) || val < size)
+		return 14;
+	/* Per-Ksock settings are everybody's. */
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 5) ||
+	    kbus_get_opt(fd, KBUS_OPT_MAX_MSGS, &val) || val != 5)
+		return 15;
+	if (kbus_set_opt(fd, KBUS_OPT_ONLY_ONCE, 1))
+		return 16;
+	/* The right is the opener's: the file opened before keeps it. */
+	if (kbus_set_opt(before, KBUS_OPT_MAX_MSG_SIZE, size))
+		return 17;
+	if (kbus_set_opt(before, KBUS_OPT_REPORT_REPLIER_BINDS, 0))
+		return 18;
 	return 0;
 }
 
-TEST_F(flow, bus_settings_need_cap_sys_admin)
+TEST_F(flow, bus_settings_need_cap_sys_admin_of_the_opener)
 {
 	struct kbus_child c;
 
@@ -487,13 +980,16 @@ TEST_F(flow, bus_settings_need_cap_sys_admin)
 	kbus_child_done(_metadata, &c);
 }
 
+/* ---- The byte budget ---- */
+
 TEST_F(flow, byte_budget_stops_a_sender_and_nothing_else)
 {
-	static char data[4000];
-	unsigned long saved;
+	static char data[4000], big[8000];
+	__u32 a_id = kbus_ksock_id(_metadata, self->a);
 	struct kbus_message_header h;
 	struct kbus_entire_message *m;
-	int i, sent = 0, ret = 0;
+	unsigned long saved;
+	int i, d, sent = 0, ret = 0;
 
 	if (access(BUDGET_PARAM, W_OK))
 		SKIP(return, "no writable " BUDGET_PARAM);
@@ -501,8 +997,12 @@ TEST_F(flow, byte_budget_stops_a_sender_and_nothing_else)
 	ASSERT_LT(0, saved);
 	self->saved_budget = saved;
 	memset(data, 'b', sizeof(data));
+	memset(big, 'B', sizeof(big));
 	kbus_set_max_msgs(_metadata, self->b, 1000);
+	kbus_set_max_msgs(_metadata, self->c, 1000);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Budget", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Budget", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Budget.Ask", 1));
 	ASSERT_EQ(0, write_param(BUDGET_PARAM, 64 * 1024));
 
 	kbus_msg_init(&h, "$.Budget", data, sizeof(data));
@@ -514,17 +1014,50 @@ TEST_F(flow, byte_budget_stops_a_sender_and_nothing_else)
 	EXPECT_EQ(-ENOBUFS, ret);
 	EXPECT_LT(5, sent);
 	EXPECT_GT(64 * 1024 / (int)sizeof(data) + 1, sent);
+	/* Nobody got the message that did not fit, and nobody missed one. */
 	EXPECT_EQ(sent, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(sent, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->c));
+
+	/* Every sender, every way: refused at once, nothing kept. */
+	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->a, &h, true, NULL));
+	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->b, &h, false, NULL));
+	h.flags = KBUS_BIT_ALL_OR_WAIT;
+	EXPECT_EQ(-ENOBUFS, kbus_sendmsg(self->a, &h, sizeof(h),
+					 KBUS_SEND_NONBLOCK, NULL));
+	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
+	kbus_msg_init(&h, "$.Budget.Ask", big, sizeof(big));
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(0, kbus_info_of(_metadata, self->a).num_outstanding);
+	EXPECT_EQ(sent, kbus_num_msgs(_metadata, self->c));
+
+	/* Nothing else stops: a message for nobody costs nothing... */
+	EXPECT_EQ(0, kbus_announce(self->a, "$.Budget.Nobody", big,
+				   sizeof(big), NULL));
+	/* ... and binding and options work as ever. */
+	d = kbus_open(_metadata);
+	EXPECT_EQ(0, kbus_bind(d, "$.Budget.Other", 0));
+	EXPECT_EQ(0, kbus_unbind(d, "$.Budget.Other", 0));
+	kbus_set_max_msgs(_metadata, d, 10);
+	close(d);
 
 	/* What was queued is intact; reading it makes room again. */
 	for (i = 0; i < sent; i++) {
 		m = kbus_recv(_metadata, self->b);
 		kbus_check_msg(_metadata, m, "$.Budget", data, sizeof(data),
-			       kbus_ksock_id(_metadata, self->a));
+			       a_id);
+		free(m);
+		m = kbus_recv(_metadata, self->c);
+		kbus_check_msg(_metadata, m, "$.Budget", data, sizeof(data),
+			       a_id);
 		free(m);
 	}
+	kbus_msg_init(&h, "$.Budget", data, sizeof(data));
 	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
 }
 
 TEST_HARNESS_MAIN

@@ -6,6 +6,8 @@
  */
 
 #define _GNU_SOURCE
+#include <sys/uio.h>
+
 #include "common.h"
 
 /* The entire message a recipient must read for a header it was sent. */
@@ -41,6 +43,27 @@ static void expect_same_bytes(struct __test_metadata *const _metadata,
 		       i < want_len ? g[i] : 0, i < want_len ? w[i] : 0);
 }
 
+/* SENDMSG of a pointy header with KBUS_SEND_* @sflags. */
+static int send_hdr(int fd, const struct kbus_message_header *h, __u32 sflags,
+		    struct kbus_msg_id *id)
+{
+	return kbus_sendmsg(fd, h, sizeof(*h), sflags, id);
+}
+
+/* A read() or write() style call must fail with exactly @err. */
+#define EXPECT_ERRNO(err, call) do {					\
+	long _ee_ret;							\
+	int _ee_err;							\
+									\
+	errno = 0;							\
+	_ee_ret = (long)(call);						\
+	_ee_err = errno;						\
+	EXPECT_EQ(-1, _ee_ret)						\
+		TH_LOG("%s", #call);					\
+	EXPECT_EQ(err, _ee_err)						\
+		TH_LOG("%s: %s", #call, strerror(_ee_err));		\
+} while (0)
+
 /* ---- Sending and receiving, pointy and entire ---- */
 
 FIXTURE(msg) {
@@ -48,6 +71,7 @@ FIXTURE(msg) {
 	int sender;
 	int listener;
 	__u32 sender_id;
+	__u64 saved_max_size;	/* bus maximum to put back, 0 if unchanged */
 };
 
 FIXTURE_VARIANT(msg) {
@@ -77,6 +101,10 @@ FIXTURE_TEARDOWN(msg)
 {
 	if (self->skip)
 		return;
+	/* Bus-wide: leave it as the other tests expect it. */
+	if (self->saved_max_size)
+		EXPECT_EQ(0, kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE,
+					  self->saved_max_size));
 	close(self->listener);
 	close(self->sender);
 }
@@ -139,6 +167,8 @@ TEST_F(msg, send_without_listener_is_dropped)
 	/* Binding later does not bring it back. */
 	ASSERT_EQ(0, kbus_bind(self->listener, "$.Msg.Nobody", 0));
 	kbus_expect_empty(_metadata, self->listener);
+	/* Nobody missed it for lack of room either. */
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->listener));
 }
 
 TEST_F(msg, sender_bound_to_name_receives_own_message)
@@ -163,24 +193,31 @@ TEST_F(msg, sender_bound_to_name_receives_own_message)
 
 TEST_F(msg, message_serials_increase_by_one)
 {
+	struct kbus_entire_message *got;
 	struct kbus_message_header h;
-	struct kbus_msg_id id, prev, last;
+	struct kbus_msg_id id[11];
 	int other = kbus_open(_metadata);
 	int i;
 
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Msg.Serial", 0));
 	kbus_msg_init(&h, "$.Msg.Serial", NULL, 0);
-	ASSERT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, &prev));
-	for (i = 0; i < 10; i++) {
+	ASSERT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, &id[0]));
+	for (i = 1; i < 11; i++) {
 		/* Serials are per bus, whoever sends. */
 		int fd = i & 1 ? other : self->sender;
 
-		ASSERT_EQ(0, kbus_send_msg(fd, &h, variant->entire, &id));
-		EXPECT_EQ(0, id.network_id);
-		EXPECT_EQ(prev.serial_num + 1, id.serial_num);
-		ASSERT_EQ(0, kbus_ioctl(fd, KBUS_IOC_LASTSENT, &last));
-		EXPECT_EQ(id.serial_num, last.serial_num);
-		prev = id;
+		ASSERT_EQ(0, kbus_send_msg(fd, &h, variant->entire, &id[i]));
+		EXPECT_EQ(0, id[i].network_id);
+		EXPECT_EQ(id[i - 1].serial_num + 1, id[i].serial_num);
 	}
+	/* The ids SENDMSG reported are the ones the messages carry. */
+	for (i = 0; i < 11; i++) {
+		got = kbus_recv(_metadata, self->listener);
+		EXPECT_EQ(0, got->header.id.network_id);
+		EXPECT_EQ(id[i].serial_num, got->header.id.serial_num);
+		free(got);
+	}
+	kbus_expect_empty(_metadata, self->listener);
 	close(other);
 }
 
@@ -213,13 +250,389 @@ TEST_F(msg, ids_with_network_id_are_kept)
 	free(got);
 }
 
+TEST_F(msg, kbus_flags_are_cleared_on_send_and_user_flags_kept)
+{
+	const __u32 spoof = KBUS_BIT_SYNTHETIC | KBUS_BIT_WANT_YOU_TO_REPLY;
+	const __u32 user[] = { 0xFFFF0000U, 0xA5A50000U, 0x00010000U,
+			       0x80000000U };
+	struct kbus_entire_message *got, *req;
+	struct kbus_message_header h;
+	int replier = kbus_open(_metadata);
+	__u32 replier_id = kbus_ksock_id(_metadata, replier);
+	struct kbus_msg_id id;
+	size_t i;
+
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Msg.Flags.*", 0));
+	ASSERT_EQ(0, kbus_bind(replier, "$.Msg.Flags.Ask", 1));
+
+	/* An announcement: the user's half untouched, URGENT kept. */
+	for (i = 0; i < ARRAY_SIZE(user); i++) {
+		kbus_msg_init(&h, "$.Msg.Flags.Tell", NULL, 0);
+		h.flags = user[i] | spoof | KBUS_BIT_URGENT;
+		ASSERT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire,
+					   NULL));
+		got = kbus_recv(_metadata, self->listener);
+		EXPECT_EQ(user[i] | KBUS_BIT_URGENT, got->header.flags)
+			TH_LOG("sent with flags 0x%x", h.flags);
+		free(got);
+	}
+
+	/* A request: only the replier's copy says "you reply". */
+	kbus_msg_init(&h, "$.Msg.Flags.Ask", "q", 1);
+	h.flags = 0x5A5A0000U | KBUS_BIT_WANT_A_REPLY | spoof;
+	ASSERT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, &id));
+	req = kbus_recv(_metadata, replier);
+	EXPECT_EQ(0x5A5A0000U | KBUS_BIT_WANT_A_REPLY |
+		  KBUS_BIT_WANT_YOU_TO_REPLY, req->header.flags);
+	EXPECT_EQ(id.serial_num, req->header.id.serial_num);
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(0x5A5A0000U | KBUS_BIT_WANT_A_REPLY, got->header.flags);
+	free(got);
+
+	/* The reply: nobody can make it look synthetic. */
+	kbus_msg_init(&h, "$.Msg.Flags.Ask", "a", 1);
+	h.in_reply_to = req->header.id;
+	h.to = req->header.from;
+	h.flags = 0x00010000U | spoof;
+	ASSERT_EQ(0, kbus_send_msg(replier, &h, variant->entire, NULL));
+	got = kbus_recv(_metadata, self->sender);
+	EXPECT_EQ(0x00010000U, got->header.flags);
+	EXPECT_EQ(replier_id, got->header.from);
+	EXPECT_EQ(id.serial_num, got->header.in_reply_to.serial_num);
+	free(got);
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(0x00010000U, got->header.flags);
+	free(got);
+	kbus_expect_empty(_metadata, self->listener);
+	free(req);
+	close(replier);
+}
+
+/* ---- Header checks ---- */
+
+static char bad_header_data[8] = "payload";
+static char long_name[KBUS_MAX_NAME_LEN + 2];
+static __u32 bus_max_size;	/* the bus's maximum, read by the test */
+
+static void spoil_start_guard(struct kbus_message_header *h)
+{
+	h->start_guard = KBUS_MSG_END_GUARD;
+}
+
+static void spoil_end_guard(struct kbus_message_header *h)
+{
+	h->end_guard = KBUS_MSG_START_GUARD;
+}
+
+static void spoil_extra(struct kbus_message_header *h)
+{
+	h->extra = 1;
+}
+
+static void spoil_reserved0(struct kbus_message_header *h)
+{
+	h->__reserved0 = 0x80000000U;
+}
+
+static void spoil_reserved1(struct kbus_message_header *h)
+{
+	h->__reserved1 = 1;
+}
+
+static void spoil_unknown_and_user_flag(struct kbus_message_header *h)
+{
+	h->flags = 0x00010000U | (1U << 15);
+}
+
+static void spoil_name_len_zero(struct kbus_message_header *h)
+{
+	h->name_len = 0;
+}
+
+static void spoil_name_len_over_max(struct kbus_message_header *h)
+{
+	if (h->name)
+		h->name = (uintptr_t)long_name;
+	h->name_len = KBUS_MAX_NAME_LEN + 1;
+}
+
+static void spoil_name_len_huge(struct kbus_message_header *h)
+{
+	h->name_len = 0xFFFFFFFFU;
+}
+
+static void spoil_data_without_name(struct kbus_message_header *h)
+{
+	h->name = 0;
+	h->data = (uintptr_t)bad_header_data;
+}
+
+static void spoil_data_len_without_data(struct kbus_message_header *h)
+{
+	h->data = 0;
+}
+
+static void spoil_data_without_data_len(struct kbus_message_header *h)
+{
+	h->data_len = 0;
+}
+
+static void spoil_all_or_both(struct kbus_message_header *h)
+{
+	h->flags = KBUS_BIT_ALL_OR_WAIT | KBUS_BIT_ALL_OR_FAIL;
+}
+
+static void spoil_request_and_reply(struct kbus_message_header *h)
+{
+	h->flags = KBUS_BIT_WANT_A_REPLY;
+	h->in_reply_to.serial_num = 1;
+}
+
+static void spoil_request_and_remote_reply(struct kbus_message_header *h)
+{
+	h->flags = KBUS_BIT_WANT_A_REPLY;
+	h->in_reply_to.network_id = 1;
+}
+
+static void spoil_over_max_size(struct kbus_message_header *h)
+{
+	h->data_len = bus_max_size;
+}
+
+static void spoil_data_len_huge(struct kbus_message_header *h)
+{
+	h->data_len = 0xFFFFFFFFU;
+}
+
+/* Two faults at once: the first check that fails decides. */
+static void spoil_guard_and_name_len(struct kbus_message_header *h)
+{
+	spoil_start_guard(h);
+	spoil_name_len_over_max(h);
+}
+
+static void spoil_name_len_and_size(struct kbus_message_header *h)
+{
+	spoil_name_len_over_max(h);
+	spoil_data_len_huge(h);
+}
+
+static void spoil_bad_name_and_size(struct kbus_message_header *h)
+{
+	if (h->name)
+		h->name = (uintptr_t)"$.a..b";
+	h->name_len = 6;
+	spoil_over_max_size(h);
+}
+
+static void spoil_kbus_name_and_size(struct kbus_message_header *h)
+{
+	if (h->name)
+		h->name = (uintptr_t)"$.KBUS.X";
+	h->name_len = 8;
+	spoil_over_max_size(h);
+}
+
+#define FORM_POINTY	1
+#define FORM_ENTIRE	2
+#define FORM_BOTH	(FORM_POINTY | FORM_ENTIRE)
+
+static const struct {
+	const char *what;
+	void (*spoil)(struct kbus_message_header *h);
+	int forms;
+	int error;
+} bad_headers[] = {
+	{ "start guard", spoil_start_guard, FORM_BOTH, EINVAL },
+	{ "end guard", spoil_end_guard, FORM_BOTH, EINVAL },
+	{ "extra", spoil_extra, FORM_BOTH, EINVAL },
+	{ "reserved0", spoil_reserved0, FORM_BOTH, EINVAL },
+	{ "reserved1", spoil_reserved1, FORM_BOTH, EINVAL },
+	{ "unknown flag", spoil_unknown_and_user_flag, FORM_BOTH, EINVAL },
+	{ "name_len 0", spoil_name_len_zero, FORM_BOTH, EINVAL },
+	{ "name_len 1001", spoil_name_len_over_max, FORM_BOTH, ENAMETOOLONG },
+	{ "name_len ~0", spoil_name_len_huge, FORM_BOTH, ENAMETOOLONG },
+	{ "data without name", spoil_data_without_name, FORM_BOTH, EINVAL },
+	{ "data_len without data", spoil_data_len_without_data, FORM_POINTY,
+	  EINVAL },
+	{ "data without data_len", spoil_data_without_data_len, FORM_POINTY,
+	  EINVAL },
+	{ "ALL_OR_WAIT and ALL_OR_FAIL", spoil_all_or_both, FORM_BOTH, EINVAL },
+	{ "request with in_reply_to", spoil_request_and_reply, FORM_BOTH,
+	  EINVAL },
+	{ "request with remote in_reply_to", spoil_request_and_remote_reply,
+	  FORM_BOTH, EINVAL },
+	{ "over the bus maximum", spoil_over_max_size, FORM_BOTH, EMSGSIZE },
+	{ "data_len ~0", spoil_data_len_huge, FORM_BOTH, EMSGSIZE },
+	{ "guard before name length", spoil_guard_and_name_len, FORM_BOTH,
+	  EINVAL },
+	{ "name length before size", spoil_name_len_and_size, FORM_BOTH,
+	  ENAMETOOLONG },
+	{ "size before name", spoil_bad_name_and_size, FORM_BOTH, EMSGSIZE },
+	{ "size before $.KBUS", spoil_kbus_name_and_size, FORM_BOTH,
+	  EMSGSIZE },
+};
+
+/*
+ * Send @h, spoiled, in the variant's form.  An entire message is sent
+ * with the body of the good message: every fault in the table is one of
+ * the header, which is checked before the length and the body.
+ */
+static int send_spoiled(const struct kbus_message_header *good, bool entire,
+			void (*spoil)(struct kbus_message_header *h), int fd)
+{
+	struct kbus_message_header h = *good;
+	struct kbus_entire_message *m;
+	size_t len;
+	int ret;
+
+	if (!entire) {
+		spoil(&h);
+		return send_hdr(fd, &h, 0, NULL);
+	}
+	m = kbus_msg_entire(good, &len);
+	if (!m)
+		return -ENOMEM;
+	spoil(&m->header);
+	ret = kbus_sendmsg(fd, m, len, 0, NULL);
+	free(m);
+	return ret;
+}
+
+TEST_F(msg, bad_headers_fail_with_their_errno_and_send_nothing)
+{
+	int form = variant->entire ? FORM_ENTIRE : FORM_POINTY;
+	struct kbus_message_header good, h;
+	struct kbus_entire_message *got;
+	__u64 max;
+	unsigned int bit;
+	size_t i;
+
+	ASSERT_EQ(0, kbus_get_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE, &max));
+	bus_max_size = max;
+	memset(long_name, 'n', sizeof(long_name));
+	memcpy(long_name, "$.", 2);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.*", 0));
+	kbus_msg_init(&good, "$.Msg.Header", bad_header_data,
+		      sizeof(bad_header_data));
+
+	for (i = 0; i < ARRAY_SIZE(bad_headers); i++) {
+		if (!(bad_headers[i].forms & form))
+			continue;
+		EXPECT_EQ(-bad_headers[i].error,
+			  send_spoiled(&good, variant->entire,
+				       bad_headers[i].spoil, self->sender))
+			TH_LOG("%s", bad_headers[i].what);
+	}
+	/* Every kernel flag KBUS does not define. */
+	for (bit = 0; bit < 16; bit++) {
+		if (KBUS_FLAGS_MASK & (1U << bit))
+			continue;
+		h = good;
+		h.flags = 1U << bit;
+		EXPECT_EQ(-EINVAL, kbus_send_msg(self->sender, &h,
+						 variant->entire, NULL))
+			TH_LOG("flag bit %u", bit);
+	}
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->listener));
+
+	/* The Ksock still sends, and the good message is intact. */
+	ASSERT_EQ(0, kbus_send_msg(self->sender, &good, variant->entire,
+				   NULL));
+	got = kbus_recv(_metadata, self->listener);
+	kbus_check_msg(_metadata, got, "$.Msg.Header", bad_header_data,
+		       sizeof(bad_header_data), self->sender_id);
+	free(got);
+	kbus_expect_empty(_metadata, self->listener);
+}
+
+TEST_F(msg, lowered_max_msg_size_is_enforced_bus_wide)
+{
+	/* 88 + 12 ("$.Msg.Max" and NUL, padded) + data + 4: 104 bytes fit. */
+	static const char name[] = "$.Msg.Max";
+	struct kbus_entire_message *got;
+	struct kbus_message_header h;
+	char data[512];
+	__u64 orig, abs_max, val;
+	int ret;
+
+	ASSERT_EQ(0, kbus_get_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE, &orig));
+	ASSERT_EQ(0, kbus_get_opt(self->sender, KBUS_OPT_ABS_MAX_MSG_SIZE,
+				  &abs_max));
+	ASSERT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 104), 208);
+	ret = kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE, orig);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
+	EXPECT_LE(orig, abs_max);
+
+	/* A large message queued before the limit comes down. */
+	memset(data, 'm', sizeof(data));
+	ASSERT_EQ(0, kbus_bind(self->listener, name, 0));
+	ASSERT_EQ(0, kbus_announce(self->sender, name, data, sizeof(data),
+				   NULL));
+
+	self->saved_max_size = orig;
+	ASSERT_EQ(0, kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE, 208));
+	EXPECT_EQ(208, kbus_opt(_metadata, self->listener,
+				KBUS_OPT_MAX_MSG_SIZE));
+	/* Out of range, or read-only: refused, and nothing changes. */
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE,
+					KBUS_MIN_MAX_MSG_SIZE - 1));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE,
+					abs_max + 1));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE,
+					(1ULL << 32) + 208));
+	EXPECT_EQ(-EOPNOTSUPP, kbus_set_opt(self->sender,
+					    KBUS_OPT_ABS_MAX_MSG_SIZE, 208));
+	EXPECT_EQ(208, kbus_opt(_metadata, self->sender,
+				KBUS_OPT_MAX_MSG_SIZE));
+	EXPECT_EQ(abs_max, kbus_opt(_metadata, self->sender,
+				    KBUS_OPT_ABS_MAX_MSG_SIZE));
+
+	/* The limit is on the entire length, padding included. */
+	kbus_msg_init(&h, name, data, 104);
+	EXPECT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, NULL));
+	kbus_msg_init(&h, name, data, 101);
+	EXPECT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, NULL));
+	kbus_msg_init(&h, name, data, 105);
+	EXPECT_EQ(-EMSGSIZE, kbus_send_msg(self->sender, &h, variant->entire,
+					   NULL));
+	/* Whoever sends: the limit is the bus's. */
+	EXPECT_EQ(-EMSGSIZE, kbus_send_msg(self->listener, &h,
+					   variant->entire, NULL));
+	EXPECT_EQ(3, kbus_num_msgs(_metadata, self->listener));
+
+	/* What was queued before is received whole. */
+	got = kbus_recv(_metadata, self->listener);
+	kbus_check_msg(_metadata, got, name, data, sizeof(data),
+		       self->sender_id);
+	free(got);
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(104, got->header.data_len);
+	free(got);
+	got = kbus_recv(_metadata, self->listener);
+	EXPECT_EQ(101, got->header.data_len);
+	free(got);
+	kbus_expect_empty(_metadata, self->listener);
+
+	/* Put back, the old limit holds again. */
+	ASSERT_EQ(0, kbus_set_opt(self->sender, KBUS_OPT_MAX_MSG_SIZE, orig));
+	self->saved_max_size = 0;
+	ASSERT_EQ(0, kbus_get_opt(self->listener, KBUS_OPT_MAX_MSG_SIZE, &val));
+	EXPECT_EQ(orig, val);
+	EXPECT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+}
+
 struct listen_args {
 	const char *bind;
 };
 
 /*
  * A listener in its own process: bind, say so, then pass the one message
- * it gets back to the parent as it was read (length, then bytes).
+ * it gets back to the parent as it was received (length, then bytes).
  */
 static int listener_child(void *arg, int in, int out)
 {
@@ -246,7 +659,7 @@ static int listener_child(void *arg, int in, int out)
 		return 6;
 	free(m);
 	/* Exactly one copy. */
-	if (kbus_nextmsg(fd, &n) != 0)
+	if (kbus_recvmsg(fd, NULL, 0, KBUS_RECV_NONBLOCK, NULL) != -EAGAIN)
 		return 7;
 	close(fd);
 	return 0;
@@ -271,9 +684,10 @@ TEST_F_TIMEOUT(msg, forked_listeners_receive_byte_exact_copies, 60)
 	}
 
 	kbus_msg_init(&h, "$.Fan.Out", data, sizeof(data));
-	h.flags = 0x00420000U;
+	/* KBUS's own bits are cleared, the user's go through. */
+	h.flags = 0x00420000U | KBUS_BIT_SYNTHETIC | KBUS_BIT_WANT_YOU_TO_REPLY;
 	ASSERT_EQ(0, kbus_send_msg(self->sender, &h, variant->entire, &id));
-	want = expected_copy(&h, &id, self->sender_id, h.flags, &want_len);
+	want = expected_copy(&h, &id, self->sender_id, 0x00420000U, &want_len);
 	ASSERT_NE(NULL, want);
 
 	for (i = 0; i < ARRAY_SIZE(args); i++) {
@@ -300,6 +714,7 @@ FIXTURE(kbus) {
 	int a;
 	int b;
 	int c;
+	bool reporting;		/* replier bind reports turned on */
 };
 
 FIXTURE_SETUP(kbus)
@@ -317,6 +732,10 @@ FIXTURE_TEARDOWN(kbus)
 {
 	if (self->skip)
 		return;
+	/* Bus-wide: leave it as the other tests expect it. */
+	if (self->reporting)
+		EXPECT_EQ(0, kbus_set_opt(self->a,
+					  KBUS_OPT_REPORT_REPLIER_BINDS, 0));
 	close(self->c);
 	close(self->b);
 	close(self->a);
@@ -391,8 +810,8 @@ static int order_reader(void *arg, int in, int out)
 {
 	const struct order_args *oa = arg;
 	struct kbus_entire_message *m;
-	__u32 i, n;
 	ssize_t len;
+	__u32 i;
 	int fd;
 
 	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
@@ -400,7 +819,7 @@ static int order_reader(void *arg, int in, int out)
 		return 1;
 	if (kbus_bind(fd, "$.Order.*", 0))
 		return 2;
-	if (kbus_set_u32(fd, KBUS_IOC_MAXMSGS, 2 * ORDER_TOTAL, NULL))
+	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 2 * ORDER_TOTAL))
 		return 3;
 	if (kbus_post(out))
 		return 4;
@@ -414,7 +833,7 @@ static int order_reader(void *arg, int in, int out)
 		memcpy(&oa->rec[oa->index][i].sender, kbus_msg_data(m), 8);
 		free(m);
 	}
-	if (kbus_nextmsg(fd, &n) != 0)
+	if (kbus_recvmsg(fd, NULL, 0, KBUS_RECV_NONBLOCK, NULL) != -EAGAIN)
 		return 7;
 	close(fd);
 	return 0;
@@ -521,7 +940,7 @@ TEST_F(kbus, urgent_message_jumps_the_queue)
 	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 	kbus_msg_init(&h, "$.Urgent", "5", 1);
 	h.flags = KBUS_BIT_URGENT;
-	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, true, NULL));
 	for (; *p; p++) {
 		got = kbus_recv(_metadata, self->b);
 		EXPECT_EQ(*p, *(const char *)kbus_msg_data(got));
@@ -530,23 +949,35 @@ TEST_F(kbus, urgent_message_jumps_the_queue)
 	}
 }
 
-TEST_F(kbus, poll_reports_pollin_only_when_queue_is_not_empty)
+TEST_F(kbus, poll_reports_pollin_only_while_messages_are_queued)
 {
-	__u32 len;
+	struct kbus_entire_message *got;
+	struct kbus_recv r;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Poll", 0));
 	/* Writable, nothing to read. */
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->b));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Poll", NULL, 0, NULL));
 	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
+	/* The sender has nothing to read. */
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Poll", NULL, 0, NULL));
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
+
+	/* A receive into too small a buffer takes nothing. */
+	EXPECT_EQ(-EMSGSIZE, kbus_recvmsg(self->b, NULL, 0, KBUS_RECV_NONBLOCK,
+					  &r));
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(6, 0), r.msg_len);
 	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
-	/* The current message does not count: the queue is empty. */
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
+	got = kbus_recv(_metadata, self->b);
+	free(got);
+	/* One is left. */
+	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
+	got = kbus_recv(_metadata, self->b);
+	free(got);
+	/* Once all have come and gone, nothing to read. */
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->b));
 	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(self->b, POLLIN, 10));
+	kbus_expect_empty(_metadata, self->b);
 }
 
 static int poll_child(void *arg, int in, int out)
@@ -593,61 +1024,139 @@ TEST_F_TIMEOUT(kbus, poll_wakes_listener_in_other_process, 30)
 
 TEST_F(kbus, read_only_ksock_is_never_writable)
 {
+	struct kbus_message_header h;
 	int ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
 
 	ASSERT_LE(0, ro);
-	ASSERT_EQ(0, kbus_bind(ro, "$.ReadOnly", 0));
 	EXPECT_EQ(0, kbus_poll_now(ro));
+	/* It can neither bind nor send, so nothing comes its way. */
+	EXPECT_EQ(-EBADF, kbus_bind(ro, "$.ReadOnly", 0));
+	kbus_msg_init(&h, "$.ReadOnly", NULL, 0);
+	EXPECT_EQ(-EBADF, kbus_send_msg(ro, &h, false, NULL));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.ReadOnly", 0));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.ReadOnly", NULL, 0, NULL));
-	EXPECT_EQ(POLLIN, kbus_poll_now(ro));
+	EXPECT_EQ(0, kbus_poll_now(ro));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, ro));
+	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
 	close(ro);
 }
 
-TEST_F(kbus, nextmsg_on_empty_queue_returns_zero)
+TEST_F(kbus, read_only_ksock_reports_pollin_for_catch_up_events)
 {
-	__u32 len = 0xdeadbeef;
+	struct kbus_entire_message *got;
+	bool found = false;
+	ssize_t n;
+	int ro, ret;
 
-	EXPECT_EQ(0, kbus_nextmsg(self->b, &len));
-	EXPECT_EQ(0, len);
-	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->b));
-	EXPECT_EQ(0, kbus_u32(_metadata, self->b, KBUS_IOC_LENLEFT));
-
-	/* Also once a message has come and gone. */
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Empty", 0));
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Empty", NULL, 0, NULL));
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
-	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(7, 0), len);
-	len = 0xdeadbeef;
-	EXPECT_EQ(0, kbus_nextmsg(self->b, &len));
-	EXPECT_EQ(0, len);
-	/* NEXTMSG dropped the current message. */
-	EXPECT_EQ(0, kbus_u32(_metadata, self->b, KBUS_IOC_LENLEFT));
+	ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	ASSERT_EQ(0, kbus_bind(self->c, "$.ReadOnly.Replier", 1));
+	/* Turning reports on queues an event per replier, even here. */
+	ret = kbus_set_opt(ro, KBUS_OPT_REPORT_REPLIER_BINDS, 1);
+	if (ret == -EPERM) {
+		close(ro);
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	}
+	self->reporting = true;
+	ASSERT_EQ(0, ret);
+	ASSERT_LE(1, kbus_num_msgs(_metadata, ro));
+	EXPECT_EQ(POLLIN, kbus_poll_now(ro));
+	while ((n = kbus_read_next(ro, &got)) > 0) {
+		kbus_check_entire(_metadata, got, n);
+		EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+			     kbus_msg_name(got));
+		if (!strcmp((const char *)kbus_msg_data(got) + 12,
+			    "$.ReadOnly.Replier"))
+			found = true;
+		free(got);
+	}
+	EXPECT_EQ(0, n);
+	EXPECT_TRUE(found);
+	EXPECT_EQ(0, kbus_poll_now(ro));
+	close(ro);
 }
 
-TEST_F(kbus, read_without_current_message_returns_zero)
+TEST_F(kbus, read_and_write_fail_einval_and_leave_the_queue_alone)
 {
-	char buf[256];
+	struct kbus_entire_message *got, *m;
+	struct kbus_message_header h;
+	struct kbus_msg_id first, id;
+	char buf[512];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	size_t len;
+	int ro, wo;
 
-	EXPECT_EQ(0, read(self->b, buf, sizeof(buf)));
-	ASSERT_EQ(0, kbus_bind(self->b, "$.NoCurrent", 0));
-	ASSERT_EQ(0, kbus_announce(self->a, "$.NoCurrent", NULL, 0, NULL));
-	/* Queued is not current: NEXTMSG comes first. */
-	EXPECT_EQ(0, read(self->b, buf, sizeof(buf)));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	/* read() never blocks, even on an O_NONBLOCK-less file. */
-	EXPECT_EQ(0, read(self->c, buf, sizeof(buf)));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.RW", 0));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.RW", "one", 3, &first));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.RW", "two", 3, NULL));
+
+	/* No read(), however much is asked for. */
+	memset(buf, 0x55, sizeof(buf));
+	EXPECT_ERRNO(EINVAL, read(self->b, buf, sizeof(buf)));
+	EXPECT_ERRNO(EINVAL, read(self->b, buf, 0));
+	EXPECT_ERRNO(EINVAL, readv(self->b, &iov, 1));
+	EXPECT_EQ(0x55, buf[0]);
+	/* A stream: no positioned I/O, no seeking. */
+	EXPECT_ERRNO(ESPIPE, pread(self->b, buf, sizeof(buf), 0));
+	EXPECT_ERRNO(ESPIPE, lseek(self->b, 0, SEEK_SET));
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
+
+	/* No write() either, even of a well-formed message. */
+	kbus_msg_init(&h, "$.RW", "three", 5);
+	EXPECT_ERRNO(EINVAL, write(self->a, &h, sizeof(h)));
+	m = kbus_msg_entire(&h, &len);
+	ASSERT_NE(NULL, m);
+	EXPECT_ERRNO(EINVAL, write(self->a, m, len));
+	iov.iov_base = m;
+	iov.iov_len = len;
+	EXPECT_ERRNO(EINVAL, writev(self->a, &iov, 1));
+	EXPECT_ERRNO(ESPIPE, pwrite(self->a, m, len, 0));
+	free(m);
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+
+	/* Nothing was sent, not even an id was used. */
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, &id));
+	EXPECT_EQ(first.serial_num + 2, id.serial_num);
+
+	/* The queue is as it was, in order. */
+	got = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(first.serial_num, got->header.id.serial_num);
+	EXPECT_EQ(0, memcmp("one", kbus_msg_data(got), 3));
+	free(got);
+	got = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(0, memcmp("two", kbus_msg_data(got), 3));
+	free(got);
+	got = kbus_recv(_metadata, self->b);
+	kbus_check_msg(_metadata, got, "$.RW", "three", 5,
+		       kbus_ksock_id(_metadata, self->a));
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
+	free(got);
+	kbus_expect_empty(_metadata, self->b);
+
+	/* The open mode is checked first. */
+	ro = open(KBUS_DEV0, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro);
+	wo = open(KBUS_DEV0, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wo);
+	EXPECT_ERRNO(EINVAL, read(ro, buf, sizeof(buf)));
+	EXPECT_ERRNO(EBADF, write(ro, buf, sizeof(buf)));
+	EXPECT_ERRNO(EBADF, read(wo, buf, sizeof(buf)));
+	EXPECT_ERRNO(EINVAL, write(wo, buf, sizeof(buf)));
+	close(wo);
+	close(ro);
 }
 
-TEST_F(kbus, partial_reads_follow_lenleft)
+TEST_F(kbus, too_small_buffers_leave_the_message_queued)
 {
 	char data[37] = "thirty-seven bytes of message data!!";
 	struct kbus_entire_message *want;
 	struct kbus_message_header h;
+	struct kbus_recv r;
 	struct kbus_msg_id id;
-	size_t want_len, off;
-	char buf[512];
-	__u32 len;
-	ssize_t n;
+	size_t want_len, i;
+	unsigned char buf[512];
+	__u32 sizes[8];
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Partial", 0));
 	kbus_msg_init(&h, "$.Partial", data, sizeof(data));
@@ -655,72 +1164,91 @@ TEST_F(kbus, partial_reads_follow_lenleft)
 	want = expected_copy(&h, &id, kbus_ksock_id(_metadata, self->a), 0,
 			     &want_len);
 	ASSERT_NE(NULL, want);
+	ASSERT_GE(sizeof(buf), want_len);
 
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
-	ASSERT_EQ(want_len, len);
-	EXPECT_EQ(len, kbus_u32(_metadata, self->b, KBUS_IOC_LENLEFT));
-	/* A zero-length read changes nothing. */
-	EXPECT_EQ(0, read(self->b, buf, 0));
-	EXPECT_EQ(len, kbus_u32(_metadata, self->b, KBUS_IOC_LENLEFT));
-
-	/* Sizes that cross the header, name, data and guard boundaries. */
-	for (off = 0; off < len; off += n) {
-		size_t step = off < 80 ? 10 : 7;
-
-		n = read(self->b, buf + off, step);
-		ASSERT_EQ(len - off < step ? len - off : step, n);
-		EXPECT_EQ(len - off - n,
-			  kbus_u32(_metadata, self->b, KBUS_IOC_LENLEFT));
+	/* Short of the header, the name, the data, the end guard. */
+	sizes[0] = 0;
+	sizes[1] = 1;
+	sizes[2] = KBUS_HDR_LEN - 1;
+	sizes[3] = KBUS_HDR_LEN;
+	sizes[4] = KBUS_HDR_LEN + KBUS_PADDED_NAME_LEN(9) - 1;
+	sizes[5] = KBUS_HDR_LEN + KBUS_PADDED_NAME_LEN(9) + sizeof(data);
+	sizes[6] = want_len - 4;
+	sizes[7] = want_len - 1;
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		memset(buf, 0xaa, sizeof(buf));
+		EXPECT_EQ(-EMSGSIZE, kbus_recvmsg(self->b, buf, sizes[i], 0,
+						  &r))
+			TH_LOG("buffer of %u", sizes[i]);
+		EXPECT_EQ(want_len, r.msg_len);
+		/* Nothing written, nothing taken. */
+		EXPECT_EQ(0xaa, buf[0]);
+		EXPECT_EQ(0xaa, buf[sizes[i] ? sizes[i] - 1 : 0]);
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 	}
-	expect_same_bytes(_metadata, buf, off, want, want_len);
-	EXPECT_EQ(0, read(self->b, buf, sizeof(buf)));
-	EXPECT_EQ(0, kbus_u32(_metadata, self->b, KBUS_IOC_LENLEFT));
+
+	/* Exactly its size: all of it, byte for byte. */
+	ASSERT_EQ(0, kbus_recvmsg(self->b, buf, want_len, 0, &r));
+	EXPECT_EQ(want_len, r.msg_len);
+	expect_same_bytes(_metadata, buf, r.msg_len, want, want_len);
+	kbus_expect_empty(_metadata, self->b);
 	free(want);
 }
 
-TEST_F(kbus, read_stops_at_end_of_current_message)
+TEST_F(kbus, each_receive_returns_one_message)
 {
-	char buf[1024];
-	__u32 len1, len2;
+	unsigned char buf[1024];
+	struct kbus_recv r;
+	__u32 len1;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Stop", 0));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Stop", "first", 5, NULL));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Stop", "second message", 14,
 				   NULL));
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len1));
-	EXPECT_EQ(len1, read(self->b, buf, sizeof(buf)));
+	memset(buf, 0xaa, sizeof(buf));
+	ASSERT_EQ(0, kbus_recvmsg(self->b, buf, sizeof(buf), 0, &r));
+	len1 = r.msg_len;
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(6, 5), len1);
 	EXPECT_EQ(0, memcmp("first", buf + KBUS_HDR_LEN + 8, 5));
-	EXPECT_EQ(0, read(self->b, buf, sizeof(buf)));
+	/* Nothing of the next message follows it. */
+	EXPECT_EQ(0xaa, buf[len1]);
+	EXPECT_EQ(0xaa, buf[sizeof(buf) - 1]);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len2));
-	EXPECT_EQ(len1 + 8, len2);
-	EXPECT_EQ(len2, read(self->b, buf, sizeof(buf)));
+
+	memset(buf, 0xaa, sizeof(buf));
+	ASSERT_EQ(0, kbus_recvmsg(self->b, buf, sizeof(buf), 0, &r));
+	EXPECT_EQ(len1 + 8, r.msg_len);
 	EXPECT_EQ(0, memcmp("second message", buf + KBUS_HDR_LEN + 8, 14));
-	EXPECT_EQ(0, read(self->b, buf, sizeof(buf)));
+	EXPECT_EQ(0xaa, buf[r.msg_len]);
+	kbus_expect_empty(_metadata, self->b);
 }
 
-TEST_F(kbus, nextmsg_skips_rest_of_unfinished_message)
+TEST_F(kbus, message_that_does_not_fit_is_not_overtaken)
 {
+	char data[37] = "thirty-seven bytes of message data!!";
 	struct kbus_entire_message *got;
-	char buf[32];
-	__u32 len;
+	unsigned char buf[KBUS_ENTIRE_MSG_LEN(6, 3)];
+	struct kbus_recv r;
+	int i;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Skip", 0));
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Skip", "one", 3, NULL));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Skip", data, sizeof(data),
+				   NULL));
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Skip", "two", 3, NULL));
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Skip", "six", 3, NULL));
-	EXPECT_EQ(3, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
-	/* The current message is not counted. */
-	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(sizeof(buf), read(self->b, buf, sizeof(buf)));
+	/* Room for the second, not the first: the first stays first. */
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(-EMSGSIZE, kbus_recvmsg(self->b, buf, sizeof(buf),
+						  0, &r));
+		EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(6, sizeof(data)), r.msg_len);
+		EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	}
 	got = kbus_recv(_metadata, self->b);
-	EXPECT_EQ(0, memcmp("two", kbus_msg_data(got), 3));
+	EXPECT_EQ(sizeof(data), got->header.data_len);
 	free(got);
-	/* And without reading anything. */
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
-	EXPECT_EQ(0, kbus_nextmsg(self->b, &len));
-	EXPECT_EQ(0, read(self->b, buf, sizeof(buf)));
+	ASSERT_EQ(0, kbus_recvmsg(self->b, buf, sizeof(buf), 0, &r));
+	EXPECT_EQ(sizeof(buf), r.msg_len);
+	EXPECT_EQ(0, memcmp("two", buf + KBUS_HDR_LEN + 8, 3));
+	kbus_expect_empty(_metadata, self->b);
 }
 
 TEST_F(kbus, full_listener_misses_announcement)
@@ -736,6 +1264,8 @@ TEST_F(kbus, full_listener_misses_announcement)
 		ASSERT_EQ(0, kbus_announce(self->a, "$.Full", NULL, 0, &id[i]));
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(3, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->c));
 	for (i = 0; i < 2; i++) {
 		got = kbus_recv(_metadata, self->b);
 		EXPECT_EQ(id[i].serial_num, got->header.id.serial_num);
@@ -745,12 +1275,13 @@ TEST_F(kbus, full_listener_misses_announcement)
 	/* Room again. */
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Full", NULL, 0, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
 }
 
 TEST_F(kbus, all_or_fail_to_full_listener_fails_ebusy)
 {
+	struct kbus_entire_message *got;
 	struct kbus_message_header h;
-	__u32 len;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Full.Fail", 0));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.Fail", 0));
@@ -760,184 +1291,232 @@ TEST_F(kbus, all_or_fail_to_full_listener_fails_ebusy)
 	kbus_msg_init(&h, "$.Full.Fail", "x", 1);
 	h.flags = KBUS_BIT_ALL_OR_FAIL;
 	EXPECT_EQ(-EBUSY, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-EBUSY, kbus_send_msg(self->a, &h, true, NULL));
 	/* Nobody got it, not even the listener with room. */
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
-	/* The sender is not left sending. */
+	/* Refused, not missed. */
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	/* The sender is not left waiting for anything. */
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->a, NULL));
 
 	/* With room everywhere it goes. */
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
+	got = kbus_recv(_metadata, self->b);
+	free(got);
 	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->c));
 }
 
-TEST_F(kbus, all_or_wait_to_full_listener_waits_until_resent)
+TEST_F(kbus, all_or_wait_to_full_listener_goes_only_when_retried_with_room)
 {
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
-	struct kbus_msg_id id, again, last;
-	__u32 len;
+	struct kbus_msg_id first, other, id;
+	__u32 a_id = kbus_ksock_id(_metadata, self->a);
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Full.Wait", 0));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.Wait", 0));
 	kbus_set_max_msgs(_metadata, self->b, 1);
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Full.Wait", NULL, 0, NULL));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Full.Wait", NULL, 0, &first));
 
-	/* Without O_NONBLOCK, SEND would wait for room. */
-	ASSERT_EQ(0, fcntl(self->a, F_SETFL, O_NONBLOCK));
+	/* Without waiting: refused, and nobody has it. */
 	kbus_msg_init(&h, "$.Full.Wait", "wait", 4);
 	h.flags = KBUS_BIT_ALL_OR_WAIT;
-	ASSERT_EQ(0, kbus_write_msg(self->a, &h, false));
-	ASSERT_EQ(-EAGAIN, kbus_send(self->a, &id));
-	/* The message has its id already. */
-	EXPECT_EQ(0, id.network_id);
-	EXPECT_NE(0, id.serial_num);
-	ASSERT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_LASTSENT, &last));
-	EXPECT_EQ(id.serial_num, last.serial_num);
-	/* Still sending: not writable (poll tried again), write() refuses. */
-	EXPECT_EQ(0, kbus_poll_now(self->a));
-	EXPECT_EQ(-EALREADY, kbus_write_msg(self->a, &h, false));
-	EXPECT_EQ(-EALREADY, kbus_write(self->a, "x", 1));
-	/* Nobody has it yet. */
+	ASSERT_EQ(-EAGAIN, send_hdr(self->a, &h, KBUS_SEND_NONBLOCK, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
-
-	/* Trying again while still full changes nothing. */
-	ASSERT_EQ(-EAGAIN, kbus_send(self->a, &again));
-	EXPECT_EQ(id.serial_num, again.serial_num);
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	/* Not worth trying again until there is room; if tried, no change. */
+	EXPECT_EQ(0, kbus_poll_now(self->a));
+	ASSERT_EQ(-EAGAIN, send_hdr(self->a, &h, KBUS_SEND_NONBLOCK, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
 
-	/* Make room; the retry goes to everyone, once, with the same id. */
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
-	ASSERT_EQ(0, kbus_send(self->a, &again));
-	EXPECT_EQ(id.serial_num, again.serial_num);
+	/* Meanwhile another message goes. */
+	ASSERT_EQ(0, kbus_announce(self->c, "$.Full.Other", NULL, 0, &other));
+
+	/* Room: the retry goes to everyone, once, with a new id. */
+	got = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(first.serial_num, got->header.id.serial_num);
+	free(got);
+	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
+	ASSERT_EQ(0, send_hdr(self->a, &h, KBUS_SEND_NONBLOCK, &id));
+	EXPECT_LT(other.serial_num, id.serial_num);
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
 	got = kbus_recv(_metadata, self->b);
+	kbus_check_msg(_metadata, got, "$.Full.Wait", "wait", 4, a_id);
 	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
-	kbus_check_msg(_metadata, got, "$.Full.Wait", "wait", 4,
-		       kbus_ksock_id(_metadata, self->a));
+	EXPECT_EQ(KBUS_BIT_ALL_OR_WAIT, got->header.flags);
 	free(got);
 	kbus_expect_empty(_metadata, self->b);
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->c));
-
-	/* And the Ksock writes again. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->a, NULL));
-	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	got = kbus_recv(_metadata, self->c);
+	EXPECT_EQ(first.serial_num, got->header.id.serial_num);
+	free(got);
+	got = kbus_recv(_metadata, self->c);
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
+	free(got);
+	kbus_expect_empty(_metadata, self->c);
 }
 
-TEST_F(kbus, discard_ends_all_or_wait_send)
-{
-	struct kbus_message_header h;
-	__u32 len;
-
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Full.Discard", 0));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.Discard", 0));
-	kbus_set_max_msgs(_metadata, self->b, 1);
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Full.Discard", NULL, 0, NULL));
-
-	ASSERT_EQ(0, fcntl(self->a, F_SETFL, O_NONBLOCK));
-	kbus_msg_init(&h, "$.Full.Discard", "never", 5);
-	h.flags = KBUS_BIT_ALL_OR_WAIT;
-	ASSERT_EQ(-EAGAIN, kbus_send_msg(self->a, &h, true, NULL));
-	EXPECT_EQ(-EALREADY, kbus_write_msg(self->a, &h, false));
-	EXPECT_EQ(0, kbus_discard(self->a));
-	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->a, NULL));
-
-	/* The discarded message never arrives anywhere. */
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
-	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->b));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
-	/* The next message goes normally. */
-	h.flags = 0;
-	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->c));
-}
-
-/* A sender whose ALL_OR_WAIT send is waiting: poll until it has gone. */
+/*
+ * A sender in its own process whose ALL_OR_WAIT send finds no room: it
+ * waits for POLLOUT, then sends again.
+ */
 static int waiting_sender(void *arg, int in, int out)
 {
 	struct kbus_message_header h;
+	struct kbus_ksock_info info;
 	struct kbus_msg_id id;
 	int fd, ret;
 
 	fd = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 1;
+	if (kbus_info(fd, &info))
+		return 2;
 	kbus_msg_init(&h, "$.Full.Poll", "late", 4);
 	h.flags = KBUS_BIT_ALL_OR_WAIT;
 	if (kbus_send_msg(fd, &h, false, &id) != -EAGAIN)
-		return 2;
-	if (kbus_pipe_write(out, &id.serial_num, sizeof(id.serial_num)))
 		return 3;
+	if (kbus_poll_now(fd) & POLLOUT)
+		return 4;
+	if (kbus_pipe_write(out, &info.ksock_id, sizeof(info.ksock_id)))
+		return 5;
 	ret = kbus_wait_fd(fd, POLLOUT, KBUS_WAIT_MS);
 	if (ret < 0)
-		return 4;
-	if (!(ret & POLLOUT))
-		return 5;
-	/* poll() sent it: nothing is left to send. */
-	if (kbus_send(fd, NULL) != -ENOMSG)
 		return 6;
+	if (!(ret & POLLOUT))
+		return 7;
+	if (kbus_send_msg(fd, &h, false, &id))
+		return 8;
+	if (kbus_pipe_write(out, &id.serial_num, sizeof(id.serial_num)))
+		return 9;
 	close(fd);
 	return 0;
 }
 
-TEST_F_TIMEOUT(kbus, poll_finishes_waiting_send_when_room_appears, 60)
+TEST_F_TIMEOUT(kbus, sender_in_other_process_is_told_when_to_retry, 60)
 {
 	struct kbus_entire_message *got;
 	struct kbus_child kid;
-	__u32 serial, len;
+	__u32 serial, kid_id;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Full.Poll", 0));
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Full.Poll", NULL, 0, NULL));
 
 	kbus_spawn(_metadata, &kid, waiting_sender, NULL);
-	serial = kbus_child_u32(_metadata, &kid);
+	kid_id = kbus_child_u32(_metadata, &kid);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(kid.from_child, POLLIN, 100))
+		TH_LOG("the sender went on without room");
 
-	/* Making room wakes the sender's poll, which sends. */
-	ASSERT_EQ(1, kbus_nextmsg(self->b, &len));
+	/* Making room wakes the sender's poll; its retry goes. */
+	got = kbus_recv(_metadata, self->b);
+	free(got);
+	serial = kbus_child_u32(_metadata, &kid);
 	kbus_child_done(_metadata, &kid);
 	got = kbus_recv(_metadata, self->b);
 	EXPECT_EQ(serial, got->header.id.serial_num);
-	kbus_check_msg(_metadata, got, "$.Full.Poll", "late", 4,
-		       got->header.from);
-	EXPECT_NE(0, got->header.from);
+	kbus_check_msg(_metadata, got, "$.Full.Poll", "late", 4, kid_id);
 	free(got);
 	kbus_expect_empty(_metadata, self->b);
 }
 
 TEST_F(kbus, lowering_maxmsgs_keeps_queued_messages)
 {
+	struct kbus_entire_message *got;
+	struct kbus_msg_id id[5];
 	int i;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Lower", 0));
 	for (i = 0; i < 5; i++)
-		ASSERT_EQ(0, kbus_announce(self->a, "$.Lower", NULL, 0, NULL));
+		ASSERT_EQ(0, kbus_announce(self->a, "$.Lower", NULL, 0, &id[i]));
 	kbus_set_max_msgs(_metadata, self->b, 2);
 	EXPECT_EQ(5, kbus_num_msgs(_metadata, self->b));
 	/* Over the limit: announcements skip it. */
 	ASSERT_EQ(0, kbus_announce(self->a, "$.Lower", NULL, 0, NULL));
 	EXPECT_EQ(5, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+	/* Every message kept is received, in order. */
+	for (i = 0; i < 5; i++) {
+		got = kbus_recv(_metadata, self->b);
+		EXPECT_EQ(id[i].serial_num, got->header.id.serial_num);
+		free(got);
+	}
+	kbus_expect_empty(_metadata, self->b);
+}
+
+TEST_F(kbus, only_once_is_a_boolean_of_each_ksock)
+{
+	EXPECT_EQ(0, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 2));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE,
+					(1ULL << 32) | 1));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
+	/* Setting it again is fine; other Ksocks keep theirs. */
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->c, KBUS_OPT_ONLY_ONCE));
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 0));
+	EXPECT_EQ(0, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
+}
+
+TEST_F(kbus, only_once_listener_needs_room_for_one_copy)
+{
+	struct kbus_entire_message *got;
+	struct kbus_message_header h;
+	struct kbus_msg_id id;
+
+	/* Two bindings match, and there is room for one copy. */
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Once.A", 0));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Once.*", 0));
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	kbus_msg_init(&h, "$.Once.A", "x", 1);
+	h.flags = KBUS_BIT_ALL_OR_FAIL;
+	EXPECT_EQ(-EBUSY, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(0, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
+	/* Without ALL_OR_FAIL it gets one copy and misses the other. */
+	h.flags = 0;
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+	got = kbus_recv(_metadata, self->b);
+	free(got);
+
+	/* One copy per message: it fits, and nothing is missed. */
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 1));
+	h.flags = KBUS_BIT_ALL_OR_FAIL;
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, true, &id));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+	got = kbus_recv(_metadata, self->b);
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
+	free(got);
+	h.flags = 0;
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
 }
 
 TEST_F(kbus, newdevice_creates_independent_bus)
 {
+	struct kbus_new_device nd = { .size = sizeof(nd) };
 	struct kbus_entire_message *got;
 	struct kbus_msg_id id;
 	char path[64];
-	__u32 bus = 0xdeadbeef, replier;
+	__u32 bus, replier;
 	int x, y, ret;
 
-	ret = kbus_get_u32(self->a, KBUS_IOC_NEWDEVICE, &bus);
+	ret = kbus_ioctl(self->a, KBUS_IOC_NEWDEVICE, &nd);
 	if (ret == -EPERM)
 		SKIP(return, "needs CAP_SYS_ADMIN");
 	ASSERT_EQ(0, ret);
+	bus = nd.index;
 	ASSERT_NE(0, bus);
 	ASSERT_GT(256, bus);
 

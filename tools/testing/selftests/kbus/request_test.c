@@ -6,6 +6,8 @@
  */
 
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "common.h"
@@ -18,6 +20,9 @@ FIXTURE(kbus) {
 	__u32 requester_id;
 	__u32 replier_id;
 	__u32 listener_id;
+	/* A test that turned replier bind reports on, and what they were. */
+	bool restore_report;
+	__u64 report_was;
 };
 
 FIXTURE_SETUP(kbus)
@@ -38,6 +43,11 @@ FIXTURE_TEARDOWN(kbus)
 {
 	if (self->skip)
 		return;
+	/* The option is bus-wide: leave it as it was for the next test. */
+	if (self->restore_report)
+		EXPECT_EQ(0, kbus_set_opt(self->requester,
+					  KBUS_OPT_REPORT_REPLIER_BINDS,
+					  self->report_was));
 	close(self->listener);
 	close(self->replier);
 	close(self->requester);
@@ -78,6 +88,12 @@ static void check_reply(struct __test_metadata *const _metadata,
 	EXPECT_EQ(req->serial_num, m->header.in_reply_to.serial_num);
 }
 
+/* Requests @fd has sent and not yet had an answer to. */
+static __u32 req_outstanding(struct __test_metadata *const _metadata, int fd)
+{
+	return kbus_info_of(_metadata, fd).num_outstanding;
+}
+
 TEST_F(kbus, request_to_unbound_name_fails_eaddrnotavail)
 {
 	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.None",
@@ -95,8 +111,8 @@ TEST_F(kbus, request_to_unbound_name_fails_eaddrnotavail)
 					       "?", 1, 0, NULL));
 	kbus_expect_empty(_metadata, self->listener);
 	kbus_expect_empty(_metadata, self->replier);
-	/* The sender is not left sending. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+	/* Nothing waits for an answer. */
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
 }
 
 TEST_F(kbus, request_reaches_replier_and_listeners_with_their_flags)
@@ -180,27 +196,51 @@ TEST_F(kbus, reply_goes_to_requester_and_listeners_not_repliers)
 	close(other);
 }
 
-TEST_F(kbus, unrepliedto_counts_requests_read_until_answered)
+TEST_F(kbus, unreplied_and_outstanding_count_requests_until_answered)
 {
 	struct kbus_entire_message *req1, *req2, *got;
+	struct kbus_ksock_info info;
 	struct kbus_msg_id id1, id2;
 
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Count", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Count", 0));
 	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Count", "1", 1, 0,
 				  &id1));
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
 	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Count", "2", 1, 0,
 				  &id2));
+	EXPECT_EQ(2, req_outstanding(_metadata, self->requester));
 	/* Queued is not read. */
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
 	req1 = kbus_recv(_metadata, self->replier);
 	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
 	req2 = kbus_recv(_metadata, self->replier);
 	EXPECT_EQ(2, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(2, req_outstanding(_metadata, self->requester));
+
+	/* Each counter is its own Ksock's; listeners count nothing. */
+	ASSERT_EQ(0, kbus_info(self->requester, &info));
+	EXPECT_EQ(KBUS_ABI_VERSION, info.abi_version);
+	EXPECT_EQ(0, info.num_unreplied);
+	EXPECT_EQ(0, info.num_msgs);
+	ASSERT_EQ(0, kbus_info(self->replier, &info));
+	EXPECT_EQ(0, info.num_outstanding);
+	ASSERT_EQ(0, kbus_info(self->listener, &info));
+	EXPECT_EQ(2, info.num_msgs);
+	EXPECT_EQ(0, info.num_unreplied);
+	EXPECT_EQ(0, info.num_outstanding);
+
+	/* A failed request counts nowhere. */
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.None",
+					       NULL, 0, 0, NULL));
+	EXPECT_EQ(2, req_outstanding(_metadata, self->requester));
 
 	ASSERT_EQ(0, kbus_reply(self->replier, req2, NULL, 0, NULL));
 	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
 	ASSERT_EQ(0, kbus_reply(self->replier, req1, NULL, 0, NULL));
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
 
 	got = kbus_recv(_metadata, self->requester);
 	EXPECT_EQ(id2.serial_num, got->header.in_reply_to.serial_num);
@@ -225,8 +265,8 @@ TEST_F(kbus, second_reply_fails_econnrefused)
 	ASSERT_EQ(0, kbus_reply(self->replier, req, "1", 1, NULL));
 	EXPECT_EQ(-ECONNREFUSED, kbus_reply(self->replier, req, "2", 1, NULL));
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
-	/* The Ksock is not left sending. */
-	EXPECT_EQ(-ENOMSG, kbus_send(self->replier, NULL));
+	/* The one answer settled the request. */
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
 
 	got = kbus_recv(_metadata, self->requester);
 	check_reply(_metadata, got, "$.Req.Twice", self->replier_id,
@@ -324,7 +364,6 @@ TEST_F(kbus, reply_to_closed_requester_fails_eaddrnotavail)
 	/* Nothing is owed any more, and nobody got the reply. */
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->replier, NULL));
 	free(req);
 
 	/* The requester goes before the replier has read the request. */
@@ -372,21 +411,27 @@ TEST_F(kbus, stateful_request_to_replaced_replier_fails_epipe)
 				       0, self->replier_id, NULL));
 	kbus_expect_empty(_metadata, self->listener);
 	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.State", NULL, 0,
-				  self->listener_id, NULL));
+				  self->listener_id, &id));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
 
 	/* No replier at all. */
 	ASSERT_EQ(0, kbus_unbind(self->listener, "$.Req.State", 1));
 	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->requester, "$.Req.State",
 					       NULL, 0, self->listener_id,
 					       NULL));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+	/* The request the listener had queued was answered for it. */
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND,
+			self->requester_id, &id);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
 }
 
 TEST_F(kbus, request_without_room_for_reply_fails_enolck)
 {
 	struct kbus_entire_message *req, *got;
-	__u32 queued;
 
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Room", 1));
 	kbus_set_max_msgs(_metadata, self->requester, 2);
@@ -398,15 +443,16 @@ TEST_F(kbus, request_without_room_for_reply_fails_enolck)
 				  NULL));
 	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
 					0, NULL));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
-	/* The failed request went nowhere. */
+	/* The failed request went nowhere, and holds no slot. */
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->replier));
+	EXPECT_EQ(2, req_outstanding(_metadata, self->requester));
 
 	/* A reply uses its slot: still no room until it is read. */
 	req = kbus_recv(_metadata, self->replier);
 	ASSERT_EQ(0, kbus_reply(self->replier, req, NULL, 0, NULL));
 	free(req);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->requester));
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
 	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
 					0, NULL));
 	got = kbus_recv(_metadata, self->requester);
@@ -417,15 +463,19 @@ TEST_F(kbus, request_without_room_for_reply_fails_enolck)
 					0, NULL));
 
 	/* Queued messages count too. */
-	while (kbus_nextmsg(self->replier, &queued) == 1)
-		;
+	while (kbus_read_next(self->replier, &req) > 0)
+		free(req);
+	EXPECT_EQ(2, kbus_unreplied(_metadata, self->replier));
 	close(self->replier);
 	self->replier = kbus_open(_metadata);
-	got = kbus_recv(_metadata, self->requester);	/* Ignored */
+	got = kbus_recv(_metadata, self->requester);
+	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_IGNORED, kbus_msg_name(got));
 	free(got);
-	got = kbus_recv(_metadata, self->requester);	/* Ignored */
+	got = kbus_recv(_metadata, self->requester);
+	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_IGNORED, kbus_msg_name(got));
 	free(got);
 	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Room", 1));
 	ASSERT_EQ(0, kbus_bind(self->requester, "$.Req.Fill", 0));
 	ASSERT_EQ(0, kbus_announce(self->listener, "$.Req.Fill", NULL, 0,
@@ -434,7 +484,9 @@ TEST_F(kbus, request_without_room_for_reply_fails_enolck)
 				   NULL));
 	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
 					0, NULL));
-	ASSERT_EQ(1, kbus_nextmsg(self->requester, &queued));
+	got = kbus_recv(_metadata, self->requester);
+	EXPECT_STREQ("$.Req.Fill", kbus_msg_name(got));
+	free(got);
 	EXPECT_EQ(0, kbus_request(self->requester, "$.Req.Room", NULL, 0, 0,
 				  NULL));
 	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Room", NULL, 0,
@@ -474,80 +526,179 @@ TEST_F(kbus, stateful_request_gets_synthetic_reply_too)
 	kbus_expect_empty(_metadata, self->requester);
 }
 
-TEST_F(kbus, waiting_request_gets_disappeared_when_replier_goes)
+/* ---- Requests that wait for room at the replier ---- */
+
+/* Wait until the task whose stat file is @path sleeps (state S). */
+static int req_wait_sleeping(const char *path)
 {
-	struct kbus_entire_message *got;
-	struct kbus_message_header h;
-	struct kbus_msg_id id1, id2;
-	int nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	__u32 nb_id;
+	char buf[512], *p;
+	ssize_t n;
+	int i, fd;
 
-	ASSERT_LE(0, nb);
-	nb_id = kbus_ksock_id(_metadata, nb);
-	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Wait", 1));
-	kbus_set_max_msgs(_metadata, self->replier, 1);
-	ASSERT_EQ(0, kbus_request(nb, "$.Req.Wait", NULL, 0, 0, &id1));
-
-	/* The replier is full: the request waits. */
-	kbus_msg_init(&h, "$.Req.Wait", NULL, 0);
-	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
-	ASSERT_EQ(-EAGAIN, kbus_send_msg(nb, &h, false, &id2));
-	EXPECT_EQ(0, kbus_poll_now(nb));
-
-	/* The replier goes; poll finishes the send, which fails. */
-	close(self->replier);
-	self->replier = kbus_open(_metadata);
-	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(nb));
-
-	got = kbus_recv(_metadata, nb);
-	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_GONEAWAY, nb_id,
-			&id1);
-	free(got);
-	got = kbus_recv(_metadata, nb);
-	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_DISAPPEARED,
-			nb_id, &id2);
-	free(got);
-	kbus_expect_empty(_metadata, nb);
-	EXPECT_EQ(-ENOMSG, kbus_send(nb, NULL));
-	close(nb);
+	for (i = 0; i < KBUS_WAIT_MS; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -EIO;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ')
+			return -EIO;
+		if (p[2] == 'S')
+			return 0;
+		if (p[2] == 'Z' || p[2] == 'X')
+			return -ESRCH;
+		poll(NULL, 0, 1);
+	}
+	return -ETIMEDOUT;
 }
 
-TEST_F(kbus, waiting_request_gets_error_sending_when_it_fails)
+/* A thread that sends one request, with ALL_OR_WAIT, and must wait. */
+struct req_sender {
+	pthread_t thread;
+	int fd;
+	struct kbus_message_header h;
+	int pipe[2];
+	pid_t tid;
+	int ret;
+	struct kbus_msg_id id;
+};
+
+static void *req_sender_main(void *arg)
+{
+	struct req_sender *s = arg;
+
+	s->tid = syscall(SYS_gettid);
+	if (kbus_post(s->pipe[1]))
+		return NULL;
+	s->ret = kbus_send_msg(s->fd, &s->h, false, &s->id);
+	kbus_post(s->pipe[1]);
+	return NULL;
+}
+
+/*
+ * Start a thread sending a request for @name (stateful if @to) from @fd,
+ * and check that the send waits.  @name must outlive the thread.
+ */
+static void req_sender_start(struct __test_metadata *const _metadata,
+			     struct req_sender *s, int fd, const char *name,
+			     __u32 to)
+{
+	char path[64];
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->ret = 1;
+	kbus_msg_init(&s->h, name, NULL, 0);
+	s->h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
+	s->h.to = to;
+	ASSERT_EQ(0, pipe(s->pipe));
+	ASSERT_EQ(0, pthread_create(&s->thread, NULL, req_sender_main, s));
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
+	ASSERT_EQ(0, req_wait_sleeping(path))
+		TH_LOG("the sending thread did not block");
+	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, 0))
+		TH_LOG("the request was sent when it should wait");
+}
+
+/* Wait (bounded) for the thread's send to return; its result. */
+static int req_sender_finish(struct __test_metadata *const _metadata,
+			     struct req_sender *s)
+{
+	ASSERT_LT(0, kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS))
+		TH_LOG("the waiting request did not return");
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+	ASSERT_EQ(0, pthread_join(s->thread, NULL));
+	close(s->pipe[0]);
+	close(s->pipe[1]);
+	return s->ret;
+}
+
+TEST_F_TIMEOUT(kbus, waiting_request_fails_eaddrnotavail_when_replier_goes,
+	       60)
 {
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
-	struct kbus_msg_id id1, id2;
-	int nb = open(KBUS_DEV0, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	__u32 nb_id;
+	struct req_sender s;
+	struct kbus_msg_id id;
 
-	ASSERT_LE(0, nb);
-	nb_id = kbus_ksock_id(_metadata, nb);
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Wait", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Wait", 0));
 	kbus_set_max_msgs(_metadata, self->replier, 1);
-	ASSERT_EQ(0, kbus_request(nb, "$.Req.Wait", NULL, 0, 0, &id1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Wait", NULL, 0, 0,
+				  &id));
 
-	/* A stateful request to the replier, waiting for room. */
+	/* The replier is full: a request that may not wait goes nowhere. */
 	kbus_msg_init(&h, "$.Req.Wait", NULL, 0);
 	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
-	h.to = self->replier_id;
-	ASSERT_EQ(-EAGAIN, kbus_send_msg(nb, &h, false, &id2));
+	EXPECT_EQ(-EAGAIN, kbus_sendmsg(self->requester, &h, sizeof(h),
+					KBUS_SEND_NONBLOCK, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
 
-	/* Another Ksock becomes the replier: the send can only fail. */
-	ASSERT_EQ(0, kbus_unbind(self->replier, "$.Req.Wait", 1));
+	/* One that may wait, waits, and holds nothing meanwhile. */
+	req_sender_start(_metadata, &s, self->requester, "$.Req.Wait", 0);
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+
+	/* The replier goes: the waiting request learns there is none. */
+	close(self->replier);
+	self->replier = kbus_open(_metadata);
+	EXPECT_EQ(-EADDRNOTAVAIL, req_sender_finish(_metadata, &s));
+
+	/* The request it had queued is answered; the other went nowhere. */
+	got = kbus_recv(_metadata, self->requester);
+	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_GONEAWAY,
+			self->requester_id, &id);
+	free(got);
+	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+}
+
+TEST_F_TIMEOUT(kbus, waiting_stateful_request_fails_epipe_when_replier_changes,
+	       60)
+{
+	struct kbus_entire_message *req, *got;
+	struct req_sender s;
+	struct kbus_msg_id id;
+	__u32 who;
+
+	/* The replier for "$.Req.Wait" is at first a wildcard one. */
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.*", 1));
+	kbus_set_max_msgs(_metadata, self->replier, 1);
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Wait", NULL, 0,
+				  self->replier_id, &id));
+
+	/* A stateful request to it waits for room. */
+	req_sender_start(_metadata, &s, self->requester, "$.Req.Wait",
+			 self->replier_id);
+
+	/* Another Ksock becomes the replier, without the first unbinding. */
 	ASSERT_EQ(0, kbus_bind(self->listener, "$.Req.Wait", 1));
-	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(nb));
+	ASSERT_EQ(0, kbus_replier(self->requester, "$.Req.Wait", &who));
+	EXPECT_EQ(self->listener_id, who);
 
-	got = kbus_recv(_metadata, nb);
-	check_synthetic(_metadata, got, KBUS_MSG_NAME_REPLIER_UNBOUND, nb_id,
-			&id1);
-	free(got);
-	got = kbus_recv(_metadata, nb);
-	check_synthetic(_metadata, got, KBUS_MSG_NAME_ERROR_SENDING, nb_id,
-			&id2);
-	free(got);
-	kbus_expect_empty(_metadata, nb);
+	/* Room is made: the waiting request can only fail. */
+	req = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(id.serial_num, req->header.id.serial_num);
+	EXPECT_EQ(-EPIPE, req_sender_finish(_metadata, &s));
 	kbus_expect_empty(_metadata, self->listener);
-	close(nb);
+	kbus_expect_empty(_metadata, self->replier);
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
+
+	/* The request that went is still answered by its replier. */
+	ASSERT_EQ(0, kbus_reply(self->replier, req, "ok", 2, NULL));
+	got = kbus_recv(_metadata, self->requester);
+	check_reply(_metadata, got, "$.Req.Wait", self->replier_id,
+		    self->requester_id, &id);
+	free(got);
+	free(req);
+	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
 }
 
 TEST_F(kbus, request_to_full_replier_fails_ebusy)
@@ -562,7 +713,7 @@ TEST_F(kbus, request_to_full_replier_fails_ebusy)
 				  NULL));
 	EXPECT_EQ(-EBUSY, kbus_request(self->requester, "$.Req.Busy", NULL, 0,
 				       0, NULL));
-	EXPECT_EQ(-ENOMSG, kbus_send(self->requester, NULL));
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
 	/* Nobody got the failed request. */
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->replier));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
@@ -636,35 +787,53 @@ TEST_F(kbus, unbinding_a_listener_binding_answers_no_request)
 
 TEST_F(kbus, request_goes_to_most_specific_replier)
 {
+	int star = kbus_open(_metadata), deep = kbus_open(_metadata);
+	const struct {
+		const char *name;
+		int fd;
+	} want[] = {
+		/* An exact replier beats "%" and "*" ones. */
+		{ "$.Spec.A", self->replier },
+		/* "%" beats "*". */
+		{ "$.Spec.B", self->listener },
+		/* "$.Spec.X.*" is for names below "$.Spec.X" only. */
+		{ "$.Spec.X", self->listener },
+		{ "$.Spec.B.C", star },
+		/* Among "*" repliers, the longest prefix wins. */
+		{ "$.Spec.X.Y", deep },
+		{ "$.Spec.X.Y.Z", deep },
+	};
 	struct kbus_entire_message *got;
-	int star = kbus_open(_metadata);
+	__u32 who, id;
+	size_t i;
 
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Spec.A", 1));
 	ASSERT_EQ(0, kbus_bind(self->listener, "$.Spec.%", 1));
 	ASSERT_EQ(0, kbus_bind(star, "$.Spec.*", 1));
+	ASSERT_EQ(0, kbus_bind(deep, "$.Spec.X.*", 1));
 
-	ASSERT_EQ(0, kbus_request(self->requester, "$.Spec.A", NULL, 0, 0,
-				  NULL));
-	ASSERT_EQ(0, kbus_request(self->requester, "$.Spec.B", NULL, 0, 0,
-				  NULL));
-	ASSERT_EQ(0, kbus_request(self->requester, "$.Spec.B.C", NULL, 0, 0,
-				  NULL));
-
-	got = kbus_recv(_metadata, self->replier);
-	EXPECT_STREQ("$.Spec.A", kbus_msg_name(got));
-	EXPECT_TRUE(got->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
-	free(got);
-	got = kbus_recv(_metadata, self->listener);
-	EXPECT_STREQ("$.Spec.B", kbus_msg_name(got));
-	EXPECT_TRUE(got->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
-	free(got);
-	got = kbus_recv(_metadata, star);
-	EXPECT_STREQ("$.Spec.B.C", kbus_msg_name(got));
-	EXPECT_TRUE(got->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
-	free(got);
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		/* REPLIER names the Ksock the request then goes to. */
+		id = kbus_ksock_id(_metadata, want[i].fd);
+		ASSERT_EQ(0, kbus_replier(self->requester, want[i].name, &who));
+		EXPECT_EQ(id, who)
+			TH_LOG("replier for %s", want[i].name);
+		ASSERT_EQ(0, kbus_request(self->requester, want[i].name, NULL,
+					  0, 0, NULL));
+	}
+	/* Each Ksock gets its requests in the order they were sent. */
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		got = kbus_recv(_metadata, want[i].fd);
+		EXPECT_STREQ(want[i].name, kbus_msg_name(got));
+		EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+			  got->header.flags);
+		free(got);
+	}
 	kbus_expect_empty(_metadata, self->replier);
 	kbus_expect_empty(_metadata, self->listener);
 	kbus_expect_empty(_metadata, star);
+	kbus_expect_empty(_metadata, deep);
+	close(deep);
 	close(star);
 }
 
@@ -714,10 +883,9 @@ TEST_F(kbus, same_ksock_unbinding_gets_unbound_for_its_own_request)
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->requester));
 }
 
-TEST_F(kbus, msgonlyonce_replier_and_listener_gets_replier_copy)
+TEST_F(kbus, only_once_replier_and_listener_gets_replier_copy)
 {
 	struct kbus_entire_message *got;
-	__u32 len;
 
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Once", 1));
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Once", 0));
@@ -734,10 +902,12 @@ TEST_F(kbus, msgonlyonce_replier_and_listener_gets_replier_copy)
 	got = kbus_recv(_metadata, self->replier);
 	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY, got->header.flags);
 	free(got);
-	ASSERT_EQ(1, kbus_nextmsg(self->replier, &len));
+	got = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY, got->header.flags);
+	free(got);
+	kbus_expect_empty(_metadata, self->replier);
 
-	ASSERT_EQ(0, kbus_set_u32(self->replier, KBUS_IOC_MSGONLYONCE, 1,
-				  NULL));
+	ASSERT_EQ(0, kbus_set_opt(self->replier, KBUS_OPT_ONLY_ONCE, 1));
 	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Once", NULL, 0, 0,
 				  NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->replier));
@@ -769,7 +939,7 @@ static int synth_replier(void *arg, int in, int out)
 {
 	enum replier_end end = *(const enum replier_end *)arg;
 	struct kbus_entire_message *m;
-	__u32 val;
+	struct kbus_ksock_info info;
 	int fd;
 
 	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
@@ -777,12 +947,13 @@ static int synth_replier(void *arg, int in, int out)
 		return 1;
 	if (kbus_bind(fd, SYNTH_NAME, 1))
 		return 2;
-	if (kbus_get_u32(fd, KBUS_IOC_KSOCKID, &val) ||
-	    kbus_pipe_write(out, &val, sizeof(val)))
+	if (kbus_info(fd, &info) ||
+	    kbus_pipe_write(out, &info.ksock_id, sizeof(info.ksock_id)))
 		return 3;
 	if (kbus_wait(in))
 		return 4;
-	if (kbus_get_u32(fd, KBUS_IOC_NUMMSGS, &val) || val != 1)
+	if (kbus_info(fd, &info) || info.num_msgs != 1 ||
+	    info.num_unreplied != 0)
 		return 5;
 
 	switch (end) {
@@ -793,13 +964,14 @@ static int synth_replier(void *arg, int in, int out)
 		if (!(m->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY))
 			return 7;
 		free(m);
-		if (kbus_get_u32(fd, KBUS_IOC_UNREPLIEDTO, &val) || val != 1)
+		if (kbus_info(fd, &info) || info.num_unreplied != 1)
 			return 8;
 		break;
 	case UNBIND_UNREAD:
 		if (kbus_unbind(fd, SYNTH_NAME, 1))
 			return 9;
-		if (kbus_get_u32(fd, KBUS_IOC_NUMMSGS, &val) || val != 0)
+		if (kbus_info(fd, &info) || info.num_msgs != 0 ||
+		    info.num_unreplied != 0)
 			return 10;
 		break;
 	default:
@@ -957,6 +1129,131 @@ TEST_F_TIMEOUT(synthetic, requester_gets_exactly_one_synthetic_reply, 60)
 				  NULL));
 }
 
+/* ---- Replier bind events when a replier closes ---- */
+
+/*
+ * The kernel's cap (KBUS_MAX_UNSENT_UNBIND_MESSAGES) on unbind events of
+ * closing repliers queued past listeners' queue limits, per bus.
+ */
+#define LOST_CAP	1000
+/* Replier bindings enough to go past the cap with a single listener. */
+#define LOST_BINDS	(LOST_CAP + 1)
+
+/*
+ * Receive everything a listener of replier bind events of @binder has:
+ * one bind event, then unbind events (their number into *@unbinds), then
+ * $.KBUS.UnbindEventsLost (its id into *@lost).
+ */
+static void drain_bind_events(struct __test_metadata *const _metadata,
+			      int fd, __u32 binder, __u32 *unbinds,
+			      struct kbus_msg_id *lost)
+{
+	const struct kbus_replier_bind_event_data *ev;
+	struct kbus_entire_message *m;
+	__u32 n = kbus_num_msgs(_metadata, fd), i;
+
+	*unbinds = 0;
+	ASSERT_LE(2, n);
+	for (i = 0; i < n - 1; i++) {
+		m = kbus_recv(_metadata, fd);
+		ASSERT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT, kbus_msg_name(m))
+			TH_LOG("message %u of %u", i, n);
+		EXPECT_EQ(KBUS_BIT_SYNTHETIC,
+			  m->header.flags & KBUS_BIT_SYNTHETIC);
+		EXPECT_EQ(0, m->header.from);
+		ASSERT_LE(sizeof(*ev), m->header.data_len);
+		ev = kbus_msg_data(m);
+		EXPECT_EQ(binder, ev->binder);
+		/* The bind that filled the queue, then unbinds only. */
+		EXPECT_EQ(i == 0, ev->is_bind)
+			TH_LOG("message %u of %u", i, n);
+		free(m);
+	}
+	*unbinds = n - 2;
+
+	m = kbus_recv(_metadata, fd);
+	ASSERT_STREQ(KBUS_MSG_NAME_UNBIND_EVENTS_LOST, kbus_msg_name(m));
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, m->header.flags & KBUS_BIT_SYNTHETIC);
+	EXPECT_EQ(0, m->header.from);
+	EXPECT_EQ(0, m->header.to);
+	EXPECT_EQ(0, m->header.in_reply_to.serial_num);
+	EXPECT_EQ(0, m->header.data_len);
+	EXPECT_EQ(0, m->header.id.network_id);
+	EXPECT_NE(0, m->header.id.serial_num);
+	*lost = m->header.id;
+	free(m);
+	kbus_expect_empty(_metadata, fd);
+}
+
+TEST_F_TIMEOUT(kbus, unbind_events_past_the_cap_become_one_shared_events_lost, 60)
+{
+	__u32 unbinds1, unbinds2, who;
+	struct kbus_msg_id lost1, lost2;
+	int l2, ret, i;
+	char name[32];
+
+	ASSERT_EQ(0, kbus_get_opt(self->requester,
+				  KBUS_OPT_REPORT_REPLIER_BINDS,
+				  &self->report_was));
+	ret = kbus_set_opt(self->requester, KBUS_OPT_REPORT_REPLIER_BINDS, 1);
+	if (ret == -EPERM)
+		SKIP(return, "reporting replier binds needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
+	self->restore_report = true;
+
+	/* Many replier bindings, made while nobody listens to the events. */
+	for (i = 0; i < LOST_BINDS; i++) {
+		snprintf(name, sizeof(name), "$.Lost.N%d", i);
+		ASSERT_EQ(0, kbus_bind(self->replier, name, 1))
+			TH_LOG("binding %s", name);
+	}
+
+	/* Two listeners of the events, with room for one message each. */
+	l2 = kbus_open(_metadata);
+	kbus_set_max_msgs(_metadata, self->listener, 1);
+	kbus_set_max_msgs(_metadata, l2, 1);
+	ASSERT_EQ(0, kbus_bind(self->listener,
+			       KBUS_MSG_NAME_REPLIER_BIND_EVENT, 0));
+	ASSERT_EQ(0, kbus_bind(l2, KBUS_MSG_NAME_REPLIER_BIND_EVENT, 0));
+
+	/* One more binding fills both. */
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Lost.Last", 1));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->listener));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, l2));
+	/* Now a binding cannot be reported: it fails, and is undone. */
+	EXPECT_EQ(-EAGAIN, kbus_bind(self->replier, "$.Lost.More", 1));
+	ASSERT_EQ(0, kbus_replier(self->requester, "$.Lost.More", &who));
+	EXPECT_EQ(0, who);
+
+	/*
+	 * A close cannot fail: its unbind events go past the listeners'
+	 * limits up to the cap, then each listener gets one UnbindEventsLost
+	 * and nothing more.
+	 */
+	close(self->replier);
+	self->replier = kbus_open(_metadata);
+
+	drain_bind_events(_metadata, self->listener, self->replier_id,
+			  &unbinds1, &lost1);
+	drain_bind_events(_metadata, l2, self->replier_id, &unbinds2, &lost2);
+	/* The listeners took turns: each had half of the cap. */
+	EXPECT_EQ(LOST_CAP / 2, unbinds1);
+	EXPECT_EQ(LOST_CAP / 2, unbinds2);
+
+	/* One message, so one id, however many listeners missed events. */
+	EXPECT_EQ(lost1.network_id, lost2.network_id);
+	EXPECT_EQ(lost1.serial_num, lost2.serial_num);
+
+	/*
+	 * Of the LOST_BINDS + 1 unbind events, those neither queued nor
+	 * stood in for by the UnbindEventsLost were dropped.
+	 */
+	EXPECT_EQ(LOST_BINDS - unbinds1,
+		  kbus_dropped(_metadata, self->listener));
+	EXPECT_EQ(LOST_BINDS - unbinds2, kbus_dropped(_metadata, l2));
+	close(l2);
+}
+
 /* ---- Many requests, and a replier that dies at some point ---- */
 
 #define STRESS_REQUESTS	1000
@@ -965,17 +1262,17 @@ TEST_F_TIMEOUT(synthetic, requester_gets_exactly_one_synthetic_reply, 60)
 static int stress_replier(void *arg, int in, int out)
 {
 	struct kbus_entire_message *m;
-	__u32 val;
+	struct kbus_ksock_info info;
 	int fd;
 
 	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return 1;
 	if (kbus_bind(fd, STRESS_NAME, 1) ||
-	    kbus_set_u32(fd, KBUS_IOC_MAXMSGS, 2 * STRESS_REQUESTS, NULL))
+	    kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 2 * STRESS_REQUESTS))
 		return 2;
-	if (kbus_get_u32(fd, KBUS_IOC_KSOCKID, &val) ||
-	    kbus_pipe_write(out, &val, sizeof(val)))
+	if (kbus_info(fd, &info) ||
+	    kbus_pipe_write(out, &info.ksock_id, sizeof(info.ksock_id)))
 		return 3;
 	/* Start when all the requests are queued. */
 	if (kbus_wait_fd(in, POLLIN, 3 * KBUS_WAIT_MS) < 0 || kbus_wait(in))
