@@ -210,8 +210,9 @@ static void kbus_bus_destroy(struct kbus_bus *bus)
  * kbus_ksock_create() - Open a Ksock on a bus.
  * @bus: the bus.
  *
- * Context: Process context; takes the bus lock.
- * Return: the Ksock, ERR_PTR(-ENODEV) if the bus is going away,
+ * Context: Process context; takes the bus lock (killably).
+ * Return: the Ksock, ERR_PTR(-EINTR) on a fatal signal, ERR_PTR(-ENODEV)
+ * if the bus is going away,
  * ERR_PTR(-EBUSY) if every Ksock id is in use, or ERR_PTR(-ENOMEM).
  */
 struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
@@ -233,7 +234,11 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 	init_waitqueue_head(&ks->wait);
 	mutex_init(&ks->rd_lock);
 
-	mutex_lock(&bus->lock);
+	if (mutex_lock_killable(&bus->lock)) {
+		put_pid(ks->pid);
+		kfree(ks);
+		return ERR_PTR(-EINTR);
+	}
 	if (bus->dead) {
 		ret = -ENODEV;
 		goto err_unlock;

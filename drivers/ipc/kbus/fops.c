@@ -216,7 +216,9 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 		goto out_free;
 	}
 
-	mutex_lock(&ks->bus->lock);
+	err = -EINTR;
+	if (mutex_lock_killable(&ks->bus->lock))
+		goto out_free;
 	if (bind)
 		err = bind_locked(ks, name, args.name_len, is_replier);
 	else
@@ -246,7 +248,10 @@ static long ioc_replier(struct kbus_ksock *ks, struct kbus_replier __user *uarg)
 	if (IS_ERR(name))
 		return PTR_ERR(name);
 
-	mutex_lock(&ks->bus->lock);
+	if (mutex_lock_killable(&ks->bus->lock)) {
+		kfree(name);
+		return -EINTR;
+	}
 	if (kbus_name_valid(name, args.name_len, false))
 		b = kbus_replier_for_locked(ks->bus, name, args.name_len);
 	else
@@ -501,22 +506,26 @@ static long ioc_cancel(struct kbus_ksock *ks)
 /* ---- Receiving ---- */
 
 /*
- * Pop the next message if it fits in @limit bytes.  Returns the entry
- * (owned by the caller; a request to reply to is recorded as owed through
- * *@owed, which is then NULL), NULL if the queue is empty, or
- * ERR_PTR(-EMSGSIZE) with *@len set if it does not fit.
+ * Pop the next message if it fits in @limit bytes, into *@qep (owned by
+ * the caller; a request to reply to is recorded as owed through *@owed,
+ * which is then NULL), or NULL if the queue is empty.  Returns 0,
+ * -EMSGSIZE with *@len set if it does not fit, or -EINTR.
  */
-static struct kbus_qentry *recv_pop(struct kbus_ksock *ks, u32 limit,
-				    struct kbus_request **owed, u32 *len)
+static int recv_pop(struct kbus_ksock *ks, u32 limit,
+		    struct kbus_request **owed, struct kbus_qentry **qep,
+		    u32 *len)
 {
 	struct kbus_qentry *qe;
+	int err = 0;
 
-	mutex_lock(&ks->bus->lock);
+	if (mutex_lock_killable(&ks->bus->lock))
+		return -EINTR;
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (qe) {
 		*len = kbus_msg_entire_len(qe->msg);
 		if (*len > limit) {
-			qe = ERR_PTR(-EMSGSIZE);
+			qe = NULL;
+			err = -EMSGSIZE;
 		} else {
 			kbus_queue_remove_locked(ks, qe);
 			if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
@@ -527,7 +536,8 @@ static struct kbus_qentry *recv_pop(struct kbus_ksock *ks, u32 limit,
 		}
 	}
 	mutex_unlock(&ks->bus->lock);
-	return qe;
+	*qep = qe;
+	return err;
 }
 
 /*
@@ -546,6 +556,7 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 {
 	struct kbus_qentry *qe;
 	u32 ready = 0;		/* bytes of @buf faulted in */
+	int err;
 
 	for (;;) {
 		/* Pairs with WRITE_ONCE() in the queue helpers. */
@@ -558,19 +569,19 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (mutex_lock_interruptible(&ks->rd_lock))
 			return -ERESTARTSYS;
-		for (;;) {
-			qe = recv_pop(ks, ready, owed, len);
-			if (!IS_ERR(qe))
+		while ((err = recv_pop(ks, ready, owed, &qe, len)) == -EMSGSIZE) {
+			/* Get the buffer ready for the next message. */
+			if (*len > buf_len)
 				break;
-			if (*len > buf_len) {
-				mutex_unlock(&ks->rd_lock);
-				return -EMSGSIZE;
-			}
 			if (fault_in_writeable(buf, *len)) {
-				mutex_unlock(&ks->rd_lock);
-				return -EFAULT;
+				err = -EFAULT;
+				break;
 			}
 			ready = *len;
+		}
+		if (err) {
+			mutex_unlock(&ks->rd_lock);
+			return err;
 		}
 		if (qe) {
 			*qep = qe;
@@ -660,7 +671,8 @@ static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 
 	info.abi_version = KBUS_ABI_VERSION;
 	info.ksock_id = ks->id;
-	mutex_lock(&ks->bus->lock);
+	if (mutex_lock_killable(&ks->bus->lock))
+		return -EINTR;
 	info.num_msgs = ks->queue_len;
 	info.num_unreplied = ks->num_owed;
 	info.num_outstanding = ks->num_outstanding;
@@ -673,7 +685,8 @@ static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
 {
 	struct kbus_bus *bus = ks->bus;
 
-	mutex_lock(&bus->lock);
+	if (mutex_lock_killable(&bus->lock))
+		return -EINTR;
 	switch (option) {
 	case KBUS_OPT_MAX_MSGS:
 		*value = ks->max_msgs;
@@ -733,7 +746,8 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 	if (err)
 		return err;
 
-	mutex_lock(&bus->lock);
+	if (mutex_lock_killable(&bus->lock))
+		return -EINTR;
 	switch (option) {
 	case KBUS_OPT_MAX_MSGS:
 		/* A larger queue may let a waiting sender through. */

@@ -357,7 +357,7 @@ out_ksocks:
  * its id when it is delivered, and the ids of the messages delivered on a
  * bus follow each other without gaps.
  *
- * Context: Process context; takes the bus lock.
+ * Context: Process context; takes the bus lock (killably).
  * Return: 0; -EINVAL if the message is both a request and a reply;
  * -ENOLCK if a request finds no room for its reply in the sender's queue;
  * -EADDRNOTAVAIL if a request has no replier or a reply's requester has
@@ -365,7 +365,8 @@ out_ksocks:
  * outstanding from this Ksock; -EPIPE if a stateful request's replier is
  * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
  * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOBUFS if the bus's byte
- * budget would be exceeded; -ENOMEM.
+ * budget would be exceeded; -ENOMEM; -EINTR if a fatal signal arrived
+ * while it waited for the bus lock.
  */
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id)
@@ -392,7 +393,10 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 			return -ENOMEM;
 	}
 
-	mutex_lock(&bus->lock);
+	if (mutex_lock_killable(&bus->lock)) {
+		kbus_request_free(req);
+		return -EINTR;
+	}
 	if (req && kbus_queue_full_locked(ks)) {
 		err = -ENOLCK;
 		goto out_unlock;

@@ -444,7 +444,7 @@ static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
 	struct kbus_ksock *roomy = kbus_test_ksock(test, bus);
 	struct kbus_ksock *full = kbus_test_ksock(test, bus);
 	struct kbus_msg_id id, before;
-	struct kbus_msg *msg;
+	struct kbus_msg *msg, *other;
 
 	full->max_msgs = 1;
 	mutex_lock(&bus->lock);
@@ -464,12 +464,20 @@ static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, full->queue_len, 1);
 	KUNIT_EXPECT_EQ(test, full->send_pending, 0);
 
-	/* Room appears: the retry reaches both, with a new, later id. */
-	KUNIT_EXPECT_NOT_NULL(test, kbus_test_pop(test, full));
+	/*
+	 * The refused attempts gave their id back: the next message sent
+	 * takes it.  Then room appears, and the retry reaches both, with
+	 * the id that follows: its place in the order is its delivery.
+	 */
 	before = msg->id;
+	other = kbus_test_msg(test, "$.Other", 0, 0);
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, other, &id));
+	kbus_msg_put(other);
+	KUNIT_EXPECT_EQ(test, id.serial_num, before.serial_num);
+	KUNIT_EXPECT_NOT_NULL(test, kbus_test_pop(test, full));
 	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	KUNIT_EXPECT_EQ(test, id.serial_num, msg->id.serial_num);
-	KUNIT_EXPECT_GT(test, id.serial_num, before.serial_num);
+	KUNIT_EXPECT_EQ(test, id.serial_num, before.serial_num + 1);
 	KUNIT_EXPECT_EQ(test, roomy->queue_len, 2);
 	KUNIT_EXPECT_EQ(test, full->queue_len, 1);
 	kbus_msg_put(msg);

@@ -6,6 +6,8 @@
  */
 
 #define _GNU_SOURCE
+#include <sched.h>
+
 #include "common.h"
 
 FIXTURE(kbus) {
@@ -1058,6 +1060,84 @@ TEST_F(kbus, kbus_names_can_be_listened_to)
 	ASSERT_EQ(0, kbus_unbind(self->c, "$.Ev.Any", true));
 	expect_bind_event(_metadata, self->b, 0, cid, "$.Ev.Any");
 	kbus_expect_empty(_metadata, self->b);
+}
+
+/*
+ * The pid that /sys/kernel/debug/kbus/bindings shows for the binding of
+ * @name, read by the calling process: the pid, -ENOENT if there is no such
+ * line, or -errno.
+ */
+static long debugfs_pid_of(const char *name)
+{
+	char line[1200], found[1024];
+	unsigned int bus, ksock;
+	unsigned long pid;
+	long ret = -ENOENT;
+	char kind;
+	FILE *f;
+
+	f = fopen("/sys/kernel/debug/kbus/bindings", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "%u: %u %lu %c %1023s", &bus, &ksock, &pid,
+			   &kind, found) == 5 && !strcmp(found, name)) {
+			ret = pid;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* In a new pid namespace: what the bindings file says of @name's pid. */
+static int debugfs_pid_in_new_ns(void *arg, int in, int out)
+{
+	const char *name = arg;
+	pid_t inner;
+	long pid;
+	int status;
+
+	if (unshare(CLONE_NEWPID))
+		return 10;
+	inner = fork();
+	if (inner < 0)
+		return 11;
+	if (inner == 0) {
+		pid = debugfs_pid_of(name);
+		if (kbus_pipe_write(out, &pid, sizeof(pid)))
+			_exit(12);
+		_exit(0);
+	}
+	if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status))
+		return 13;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(kbus, debugfs_shows_pids_as_the_reader_sees_them)
+{
+	static const char name[] = "$.Debugfs.Pid";
+	struct kbus_child c;
+	long pid;
+
+	ASSERT_EQ(0, kbus_bind(self->a, name, false));
+	pid = debugfs_pid_of(name);
+	ASSERT_NE(-ENOENT, pid)
+		TH_LOG("no line for %s in the debugfs bindings file", name);
+	ASSERT_LE(0, pid)
+		TH_LOG("cannot read the debugfs bindings file: %s",
+		       strerror(-pid));
+	EXPECT_EQ(getpid(), pid);
+
+	/* From a pid namespace where the binder is not visible: 0. */
+	kbus_spawn(_metadata, &c, debugfs_pid_in_new_ns, (void *)name);
+	pid = -1;
+	EXPECT_EQ(0, kbus_pipe_read(c.from_child, &pid, sizeof(pid)))
+		TH_LOG("no answer: unshare(CLONE_NEWPID) refused (CONFIG_PID_NS)?");
+	EXPECT_EQ(0, pid);
+	kbus_child_done(_metadata, &c);
 }
 
 TEST_HARNESS_MAIN

@@ -4,8 +4,9 @@
  *
  * Copyright (C) 2026 The KBUS Authors
  *
- * Wrappers that return 0 or -errno do not use the harness, so that forked children can call them; the
- * helpers that take @_metadata assert and may only run in the test process.
+ * Wrappers that return 0 or -errno do not use the harness, so that forked
+ * children can call them; the helpers that take @_metadata assert and may
+ * only run in the test process.
  */
 
 #ifndef _SELFTESTS_KBUS_COMMON_H
