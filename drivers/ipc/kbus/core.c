@@ -229,8 +229,8 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 	INIT_LIST_HEAD(&ks->bus_node);
 	INIT_LIST_HEAD(&ks->queue);
 	INIT_LIST_HEAD(&ks->bindings);
-	INIT_LIST_HEAD(&ks->outstanding);
-	INIT_LIST_HEAD(&ks->owed);
+	ks->outstanding = RB_ROOT;
+	ks->owed = RB_ROOT;
 	init_waitqueue_head(&ks->wait);
 	mutex_init(&ks->rd_lock);
 

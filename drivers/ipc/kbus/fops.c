@@ -113,6 +113,7 @@ static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 			 const void __user *uarg)
 {
 	u32 usize;
+	int err;
 
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
@@ -121,7 +122,19 @@ static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 	/* As openat2() and clone3(): nothing larger than a page. */
 	if (usize > PAGE_SIZE)
 		return -E2BIG;
-	return copy_struct_from_user(dst, ksize, uarg, usize);
+	err = copy_struct_from_user(dst, ksize, uarg, usize);
+	return err ? err : usize;
+}
+
+/*
+ * Write back an argument struct read with get_sized_arg(): as much of it
+ * as the caller's struct (of @usize bytes) holds.
+ */
+static int put_sized_arg(void __user *uarg, const void *src, size_t ksize,
+			 int usize)
+{
+	return copy_to_user(uarg, src, min_t(size_t, ksize, usize)) ?
+	       -EFAULT : 0;
 }
 
 /* Whether the opener of @file may change @bus's bus-wide settings. */
@@ -198,7 +211,7 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 	long err;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_BIND_SIZE_VER0, uarg);
-	if (err)
+	if (err < 0)
 		return err;
 	if ((args.flags & ~KBUS_BIND_FLAGS) || args.__reserved)
 		return -EINVAL;
@@ -240,7 +253,7 @@ static long ioc_replier(struct kbus_ksock *ks, struct kbus_replier __user *uarg)
 	int err;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_REPLIER_SIZE_VER0, uarg);
-	if (err)
+	if (err < 0)
 		return err;
 	if (args.flags || args.replier_id)
 		return -EINVAL;
@@ -435,7 +448,7 @@ static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
 		if (err != -EAGAIN)
 			break;
 		if (nonblock) {
-			ks->blocked_seq = seq;
+			WRITE_ONCE(ks->blocked_seq, seq);
 			/* Pairs with smp_load_acquire() in kbus_writable(). */
 			smp_store_release(&ks->send_blocked, true);
 			return -EAGAIN;
@@ -466,7 +479,7 @@ static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 	int err;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_SEND_SIZE_VER0, uarg);
-	if (err)
+	if (err < 0)
 		return err;
 	if ((args.flags & ~KBUS_SEND_FLAGS) || args.__reserved ||
 	    args.id.network_id || args.id.serial_num)
@@ -480,6 +493,11 @@ static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 	msg = msg_from_user(ks->bus, args.msg_ptr, args.msg_len);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
+	/* The reply must be received: a request needs reading too. */
+	if (kbus_msg_is_request(msg) && !(file->f_mode & FMODE_READ)) {
+		kbus_msg_put(msg);
+		return -EBADF;
+	}
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (args.flags & KBUS_SEND_NONBLOCK);
 	err = send_blocking(ks, msg, nonblock, &id);
@@ -542,8 +560,8 @@ static int recv_pop(struct kbus_ksock *ks, u32 limit,
 
 /*
  * Receive one message into @buf: wait for one unless @nonblock, and pop it
- * only once the part of @buf it needs is known to be writable, so that a
- * bad buffer leaves it queued and nothing past the message is touched.
+ * only once the part of @buf it needs is known to be writable (faulted in
+ * without being written), so that a bad buffer leaves it queued.
  * The first look at the queue finds the length of the next message; the
  * second takes it (or finds a larger one, which arrived meanwhile at the
  * head).  On success returns with @rd_lock held, which keeps the messages
@@ -573,7 +591,7 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 			/* Get the buffer ready for the next message. */
 			if (*len > buf_len)
 				break;
-			if (fault_in_writeable(buf, *len)) {
+			if (fault_in_safe_writeable(buf, *len)) {
 				err = -EFAULT;
 				break;
 			}
@@ -610,19 +628,19 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 	struct kbus_recv args;
 	void __user *buf;
 	bool nonblock;
+	int err, usize;
 	u32 len = 0;
-	int err;
 
-	err = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0, uarg);
-	if (err)
-		return err;
+	usize = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
 	if ((args.flags & ~KBUS_RECV_FLAGS) || args.__reserved ||
 	    args.msg_len || args.pid || args.uid || args.gid)
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
 	/* Pop nothing if the answer cannot be written. */
-	if (copy_to_user(uarg, &args, sizeof(args)))
+	if (put_sized_arg(uarg, &args, sizeof(args), usize))
 		return -EFAULT;
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (args.flags & KBUS_RECV_NONBLOCK);
@@ -651,7 +669,7 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 	kbus_request_free(owed);
 	if (err && err != -EMSGSIZE && err != -EFAULT)
 		return err;
-	if (copy_to_user(uarg, &args, sizeof(args)))
+	if (put_sized_arg(uarg, &args, sizeof(args), usize))
 		return -EFAULT;
 	return err;
 }
@@ -661,11 +679,11 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 {
 	struct kbus_ksock_info info;
-	int err;
+	int usize;
 
-	err = get_sized_arg(&info, sizeof(info), KBUS_INFO_SIZE_VER0, uarg);
-	if (err)
-		return err;
+	usize = get_sized_arg(&info, sizeof(info), KBUS_INFO_SIZE_VER0, uarg);
+	if (usize < 0)
+		return usize;
 	if (memchr_inv(&info.flags, 0, sizeof(info) - sizeof(info.size)))
 		return -EINVAL;
 
@@ -678,7 +696,7 @@ static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 	info.num_outstanding = ks->num_outstanding;
 	info.dropped = ks->dropped;
 	mutex_unlock(&ks->bus->lock);
-	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	return put_sized_arg(uarg, &info, sizeof(info), usize);
 }
 
 static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
@@ -781,7 +799,7 @@ static long ioc_option(struct file *file, struct kbus_ksock *ks,
 	int err;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_OPTION_SIZE_VER0, uarg);
-	if (err)
+	if (err < 0)
 		return err;
 	if (args.flags || args.__reserved || (!set && args.value))
 		return -EINVAL;
@@ -801,7 +819,7 @@ static long ioc_newdevice(struct file *file, struct kbus_ksock *ks,
 	int err;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_NEWDEV_SIZE_VER0, uarg);
-	if (err)
+	if (err < 0)
 		return err;
 	if (args.flags || args.index || args.__reserved)
 		return -EINVAL;
@@ -833,7 +851,8 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KBUS_IOC_RECVMSG:
 		return ioc_recvmsg(file, ks, uarg);
 	case KBUS_IOC_CANCEL:
-		return ioc_cancel(ks);
+		/* No argument: kept 0, so that one can be given a meaning. */
+		return arg ? -EINVAL : ioc_cancel(ks);
 	case KBUS_IOC_KSOCK_INFO:
 		return ioc_ksock_info(ks, uarg);
 	case KBUS_IOC_GET_OPTION:
@@ -858,7 +877,7 @@ static bool kbus_writable(struct kbus_ksock *ks)
 	/* Pairs with smp_store_release() in send_blocking(). */
 	if (!smp_load_acquire(&ks->send_blocked))
 		return true;
-	return atomic_read(&ks->bus->room_seq) != ks->blocked_seq;
+	return atomic_read(&ks->bus->room_seq) != READ_ONCE(ks->blocked_seq);
 }
 
 static __poll_t kbus_poll(struct file *file, poll_table *wait)

@@ -14,6 +14,7 @@
 #include <linux/kbus.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -155,17 +156,17 @@ struct kbus_msg {
 
 /**
  * struct kbus_request - A request in flight, seen from one end.
- * @node: entry in the Ksock's outstanding or owed list (protected by the
- *        bus lock).
+ * @node: node in the Ksock's outstanding or owed tree, ordered by
+ *        (@peer_id, @id) (protected by the bus lock).
  * @id: id of the request.
- * @peer_id: on the requester's outstanding list, the replier's Ksock id; on
- *           the replier's owed list, the requester's Ksock id.
- * @spare: on the outstanding list only: the synthetic reply, allocated when
+ * @peer_id: in the requester's outstanding tree, the replier's Ksock id; in
+ *           the replier's owed tree, the requester's Ksock id.
+ * @spare: in the outstanding tree only: the synthetic reply, allocated when
  *         the request was sent, queued if the real reply can never come.
- *         NULL on the owed list.
+ *         NULL in the owed tree.
  */
 struct kbus_request {
-	struct list_head node;
+	struct rb_node node;
 	struct kbus_msg_id id;
 	u32 peer_id;
 	struct kbus_qentry *spare;
@@ -186,9 +187,10 @@ struct kbus_request {
  * @bindings: this Ksock's bindings, newest first (protected by the bus
  *            lock).
  * @outstanding: requests sent and not yet answered, each holding a slot of
- *               the queue for its reply (protected by the bus lock).
+ *               the queue for its reply, found in O(log n) (protected by
+ *               the bus lock).
  * @num_outstanding: entries in @outstanding (protected by the bus lock).
- * @owed: requests received and not yet replied to
+ * @owed: requests received and not yet replied to, found in O(log n)
  *        (protected by the bus lock).
  * @num_owed: entries in @owed (protected by the bus lock).
  * @only_once: the %KBUS_OPT_ONLY_ONCE option (protected by the bus lock).
@@ -228,9 +230,9 @@ struct kbus_ksock {
 	u32 queue_len;
 	u32 max_msgs;
 	struct list_head bindings;
-	struct list_head outstanding;
+	struct rb_root outstanding;
 	u32 num_outstanding;
-	struct list_head owed;
+	struct rb_root owed;
 	u32 num_owed;
 	bool only_once;
 	struct kbus_msg_id last_pushed;

@@ -23,16 +23,18 @@
  * Every request that KBUS accepts gets exactly one answer: the replier's
  * reply, or a message that KBUS generates to say why no reply will come.
  *
- * When a request is delivered to its replier, KBUS records it on the
- * requester's *outstanding* list.  The record holds a slot of the
+ * When a request is delivered to its replier, KBUS records it among the
+ * requester's *outstanding* requests.  The record holds a slot of the
  * requester's queue (the queue counts as full earlier) and a spare message,
  * allocated then, that becomes the synthetic reply if it is needed.  So the
  * answer can always be queued: there is room for it and nothing left to
  * allocate.
  *
- * When the replier receives the request, KBUS records it on the
- * replier's *owed* list (&struct kbus_ksock_info.num_unreplied counts
- * them).
+ * When the replier receives the request, KBUS records it among the
+ * replier's *owed* requests (&struct kbus_ksock_info.num_unreplied counts
+ * them).  Both are trees ordered by the other end's Ksock id and the
+ * request id, so that a reply, a synthetic reply and a close find each
+ * record in O(log n), however many requests a Ksock holds.
  *
  * The outstanding record goes away when the answer is queued, whichever it
  * is.  Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS
@@ -49,7 +51,7 @@
  *
  * If the requester closes first, its records and spares are freed; a later
  * reply fails with -EADDRNOTAVAIL and is removed from the replier's owed
- * list.
+ * requests.
  */
 
 /**
@@ -67,7 +69,7 @@ struct kbus_request *kbus_request_alloc(bool with_spare)
 	req = kzalloc(sizeof(*req), GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
-	INIT_LIST_HEAD(&req->node);
+	RB_CLEAR_NODE(&req->node);
 	if (with_spare) {
 		req->spare = kbus_synth_alloc();
 		if (!req->spare) {
@@ -80,7 +82,7 @@ struct kbus_request *kbus_request_alloc(bool with_spare)
 EXPORT_SYMBOL_IF_KUNIT(kbus_request_alloc);
 
 /**
- * kbus_request_free() - Free a request record on no list.
+ * kbus_request_free() - Free a request record in no tree.
  * @req: the record, or NULL.
  *
  * Context: Process context.
@@ -94,10 +96,63 @@ void kbus_request_free(struct kbus_request *req)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_request_free);
 
+/* Order of request records in a tree: by peer, then by request id. */
+static int req_cmp(u32 peer_id, const struct kbus_msg_id *id,
+		   const struct kbus_request *req)
+{
+	if (peer_id != req->peer_id)
+		return peer_id < req->peer_id ? -1 : 1;
+	if (id->network_id != req->id.network_id)
+		return id->network_id < req->id.network_id ? -1 : 1;
+	if (id->serial_num != req->id.serial_num)
+		return id->serial_num < req->id.serial_num ? -1 : 1;
+	return 0;
+}
+
+/* Insert a record whose @id and @peer_id are set: O(log n), cannot fail. */
+static void req_insert(struct rb_root *root, struct kbus_request *req)
+{
+	struct rb_node **link = &root->rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (req_cmp(req->peer_id, &req->id,
+			    rb_entry(parent, struct kbus_request, node)) < 0)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&req->node, parent, link);
+	rb_insert_color(&req->node, root);
+}
+
+static struct kbus_request *req_find(struct rb_root *root,
+				     const struct kbus_msg_id *id, u32 peer_id)
+{
+	struct rb_node *n = root->rb_node;
+	struct kbus_request *req;
+	int c;
+
+	while (n) {
+		req = rb_entry(n, struct kbus_request, node);
+		c = req_cmp(peer_id, id, req);
+		if (!c)
+			return req;
+		n = c < 0 ? n->rb_left : n->rb_right;
+	}
+	return NULL;
+}
+
+static void req_erase(struct rb_root *root, struct kbus_request *req)
+{
+	rb_erase(&req->node, root);
+	RB_CLEAR_NODE(&req->node);
+}
+
 /**
  * kbus_outstanding_add_locked() - Record a request sent by a Ksock.
  * @requester: the Ksock that sent it.
- * @req: a record with a spare, on no list; the Ksock takes it over.
+ * @req: a record with a spare, in no tree; the Ksock takes it over.
  * @id: the request's id.
  * @replier_id: the Ksock id of the replier it was delivered to.
  *
@@ -111,15 +166,10 @@ void kbus_outstanding_add_locked(struct kbus_ksock *requester,
 
 	req->id = *id;
 	req->peer_id = replier_id;
-	list_add_tail(&req->node, &requester->outstanding);
+	req_insert(&requester->outstanding, req);
 	requester->num_outstanding++;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_add_locked);
-
-static bool same_id(const struct kbus_msg_id *a, const struct kbus_msg_id *b)
-{
-	return a->network_id == b->network_id && a->serial_num == b->serial_num;
-}
 
 /**
  * kbus_outstanding_find_locked() - Find a request a Ksock is waiting on.
@@ -134,15 +184,9 @@ struct kbus_request *kbus_outstanding_find_locked(struct kbus_ksock *requester,
 						  const struct kbus_msg_id *id,
 						  u32 replier_id)
 {
-	struct kbus_request *req;
-
 	lockdep_assert_held(&requester->bus->lock);
 
-	list_for_each_entry(req, &requester->outstanding, node) {
-		if (same_id(&req->id, id) && req->peer_id == replier_id)
-			return req;
-	}
-	return NULL;
+	return req_find(&requester->outstanding, id, replier_id);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_find_locked);
 
@@ -158,7 +202,7 @@ void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
 {
 	lockdep_assert_held(&requester->bus->lock);
 
-	list_del_init(&req->node);
+	req_erase(&requester->outstanding, req);
 	requester->num_outstanding--;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_remove_locked);
@@ -166,7 +210,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_remove_locked);
 /**
  * kbus_owed_add_locked() - Record a request read by its replier.
  * @replier: the replier.
- * @req: a record on no list; the Ksock takes it over.
+ * @req: a record in no tree; the Ksock takes it over.
  * @id: the request's id.
  * @requester_id: the Ksock id of the requester.
  *
@@ -179,7 +223,7 @@ void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,
 
 	req->id = *id;
 	req->peer_id = requester_id;
-	list_add_tail(&req->node, &replier->owed);
+	req_insert(&replier->owed, req);
 	replier->num_owed++;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_add_locked);
@@ -197,15 +241,9 @@ struct kbus_request *kbus_owed_find_locked(struct kbus_ksock *replier,
 					   const struct kbus_msg_id *id,
 					   u32 requester_id)
 {
-	struct kbus_request *req;
-
 	lockdep_assert_held(&replier->bus->lock);
 
-	list_for_each_entry(req, &replier->owed, node) {
-		if (same_id(&req->id, id) && req->peer_id == requester_id)
-			return req;
-	}
-	return NULL;
+	return req_find(&replier->owed, id, requester_id);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_find_locked);
 
@@ -221,7 +259,7 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 {
 	lockdep_assert_held(&replier->bus->lock);
 
-	list_del_init(&req->node);
+	req_erase(&replier->owed, req);
 	replier->num_owed--;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_remove_locked);
@@ -321,11 +359,12 @@ void kbus_requests_release_locked(struct kbus_ksock *ks)
 
 	lockdep_assert_held(&ks->bus->lock);
 
-	list_for_each_entry_safe(req, tmp, &ks->outstanding, node) {
-		kbus_outstanding_remove_locked(ks, req);
+	rbtree_postorder_for_each_entry_safe(req, tmp, &ks->outstanding, node)
 		kbus_request_free(req);
-	}
-	list_for_each_entry_safe(req, tmp, &ks->owed, node) {
+	ks->outstanding = RB_ROOT;
+	ks->num_outstanding = 0;
+	while (!RB_EMPTY_ROOT(&ks->owed)) {
+		req = rb_entry(rb_first(&ks->owed), struct kbus_request, node);
 		kbus_owed_remove_locked(ks, req);
 		kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REPLIER_IGNORED,
 					req->peer_id, &req->id, ks->id, 0);

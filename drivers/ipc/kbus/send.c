@@ -354,8 +354,7 @@ out_ksocks:
  * Unless the message came from another network (``id.network_id`` set),
  * it is given the bus's next id, under the bus lock, at each call, and a
  * call that fails gives it back: a send tried again after -EAGAIN is given
- * its id when it is delivered, and the ids of the messages delivered on a
- * bus follow each other without gaps.
+ * its id when it is delivered, and a refused send leaves no gap.
  *
  * Context: Process context; takes the bus lock (killably).
  * Return: 0; -EINVAL if the message is both a request and a reply;

@@ -52,7 +52,8 @@
  *   to receive, or a %KBUS_BIT_ALL_OR_WAIT send must wait for room; or a
  *   listener of a replier bind event has no room (BIND, UNBIND).
  * - %EBADF: the file is not open for writing (BIND, UNBIND, SENDMSG) or
- *   for reading (BIND, RECVMSG).
+ *   for reading (BIND, RECVMSG, SENDMSG of a request, whose reply must be
+ *   received).
  * - %EBADMSG: a message name is not valid (or is a wildcard where one is
  *   not allowed).
  * - %EBUSY: a recipient's queue is full (%KBUS_BIT_ALL_OR_FAIL, requests);
@@ -76,8 +77,9 @@
  * - %ENOTTY: unknown ioctl.
  * - %EOPNOTSUPP: an option that cannot be set.
  * - %EPERM: a bus-wide setting or a new bus needs %CAP_SYS_ADMIN in the
- *   user namespace that owns the bus, held by the opener of the file; a
- *   ``$.KBUS`` name, which only KBUS sends.
+ *   user namespace that owns the bus (the initial one for the buses of
+ *   ``/dev``), held by the opener of the file; a ``$.KBUS`` name, which
+ *   only KBUS sends.
  * - %EPIPE: a stateful request names a replier that is no longer the one
  *   bound.
  */
@@ -367,7 +369,7 @@ struct kbus_ksock_info {
 	__u32 num_unreplied;
 	__u32 num_outstanding;
 	__u32 __reserved;
-	__u64 dropped;
+	__aligned_u64 dropped;
 };
 
 /**
@@ -384,7 +386,7 @@ struct kbus_option {
 	__u32 option;
 	__u32 flags;
 	__u32 __reserved;
-	__u64 value;
+	__aligned_u64 value;
 };
 
 /*
@@ -465,9 +467,10 @@ struct kbus_new_device {
  * If the id cannot be written back after the message has gone (the caller
  * unmapped the struct meanwhile), the call still returns 0.  Fails with
  * %EINVAL (a bad field, flag or reserved field; @msg_len not the message's
- * length; a guard; both %KBUS_BIT_ALL_OR_WAIT and %KBUS_BIT_ALL_OR_FAIL;
- * %KBUS_BIT_WANT_A_REPLY with @in_reply_to), %E2BIG, %EBADMSG,
- * %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS`` name), %EBADF, %EFAULT,
+ * length; a guard; a name length of 0; both %KBUS_BIT_ALL_OR_WAIT and
+ * %KBUS_BIT_ALL_OR_FAIL; %KBUS_BIT_WANT_A_REPLY with @in_reply_to),
+ * %E2BIG, %EBADMSG, %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS`` name),
+ * %EBADF (a request from a file not open for reading), %EFAULT,
  * %ENOMEM, %ENOBUFS, %ENOLCK, %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE,
  * %EBUSY, %EAGAIN, %ECANCELED, %EINTR.
  *
@@ -485,7 +488,8 @@ struct kbus_new_device {
  * is unmapped during the call is the message lost), %ENOMEM, %EINTR.
  *
  * %KBUS_IOC_CANCEL: make every %KBUS_IOC_SENDMSG of this Ksock that is
- * waiting for room fail with %ECANCELED.  No argument.
+ * waiting for room fail with %ECANCELED.  No argument: the ioctl's
+ * argument must be 0 (%EINVAL otherwise).
  *
  * %KBUS_IOC_KSOCK_INFO: about this Ksock and the ABI (struct
  * kbus_ksock_info).  Fails with %EINVAL, %E2BIG, %EFAULT.

@@ -948,9 +948,12 @@ TEST_F(kbus, cancel_takes_no_argument)
 
 	ASSERT_NE(NULL, none);
 	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_CANCEL, NULL));
-	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_CANCEL, none));
-	EXPECT_EQ(0, kbus_ioctl(self->fd, KBUS_IOC_CANCEL,
-				(void *)(uintptr_t)-1));
+	/* Anything else is refused, so that it can be given a meaning. */
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->fd, KBUS_IOC_CANCEL, none));
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->fd, KBUS_IOC_CANCEL,
+				      (void *)(uintptr_t)-1));
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->fd, KBUS_IOC_CANCEL,
+				      (void *)(uintptr_t)1));
 	/* With nothing waiting, it has nothing to do: later sends go. */
 	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Cancel", false));
 	ASSERT_EQ(0, kbus_announce(self->fd, "$.Base.Cancel", "c", 1, NULL));

@@ -32,6 +32,14 @@
  *           and of poll() with a message queued, for reference.
  *   mem     kernel memory per queued message and per open Ksock, from
  *           /proc/meminfo (and /proc/slabinfo when there is one).
+ *   close   close() of a replier Ksock holding N = 1000, 10000, 100000
+ *           unread requests (sent in order, or URGENT), which answers
+ *           each with $.KBUS.Replier.GoneAway under the bus lock: the
+ *           time of the close, and how long a KBUS_IOC_KSOCK_INFO call of
+ *           another process, made in a loop meanwhile, is held.  Every
+ *           reply is received and checked.  No baseline; the issue's
+ *           target (close N=100000 in at most 1 s) is printed as met or
+ *           missed.
  *
  * Receives block without a timeout, as a program would use them; a
  * watchdog in the main process gives up on a shape that makes no
@@ -46,7 +54,8 @@
  * comparing times (lower is better for KBUS) for scripts to pick up.
  *
  * Usage: kbus_bench [-n iterations] [-w warm-up] [-F fan-out deliveries]
- *                   [-c call iterations] [-t rtt,tput,fanout,calls,mem]
+ *                   [-c call iterations]
+ *                   [-t rtt,tput,fanout,calls,mem,close]
  *
  * The round trip and throughput shapes run -n iterations (default
  * 100000).  Each fan-out row makes about -F deliveries (default: the
@@ -97,6 +106,7 @@
 #define NAME_MEM	"$.bench.mem"
 #define NAME_CALL	"$.bench.call"
 #define NAME_CALLREQ	"$.bench.callreq"
+#define NAME_CLOSE	"$.bench.close"
 
 #define MAX_PAYLOAD	4096
 #define TPUT_PAYLOAD	64
@@ -1874,6 +1884,338 @@ static void bench_mem(void)
 	printf("memory bytes_per_ksock = %.0f\n", k.slab);
 }
 
+/* ---- Close of a replier holding many requests ---- */
+
+/* Requests the replier holds, in each row. */
+static const unsigned long close_sizes[] = { 1000, 10000, KBUS_MAX_MAX_MSGS };
+
+/* Coordination with the other process: written by the main process. */
+struct close_shm {
+	uint64_t start;		/* CLOCK_MONOTONIC before close(), or 0 */
+	uint64_t end;		/* after close() returned, or 0 */
+	__u32 stop;		/* set after @end: make one more call, stop */
+};
+
+/* What the other process saw, for calls overlapping the close. */
+struct close_other {
+	uint64_t calls;		/* calls made in all */
+	uint64_t during;	/* calls whose wait overlapped the close */
+	uint64_t max_wait;	/* from the loop's previous return, ns */
+	uint64_t max_call;	/* inside the call only, ns */
+};
+
+struct close_result {
+	unsigned long n;	/* requests the replier held */
+	int err;		/* why fewer than asked were sent, or 0 */
+	double close_ns;	/* close() of the replier */
+	struct close_other other;
+	unsigned long replies;	/* synthetic replies the requester got */
+};
+
+/* Send a pointy header with one KBUS_IOC_SENDMSG; its id into *@id. */
+static int kbus_send_id(int fd, const struct kbus_message_header *h,
+			struct kbus_msg_id *id)
+{
+	struct kbus_send s = {
+		.size = sizeof(s),
+		.msg_ptr = (uintptr_t)h,
+		.msg_len = sizeof(*h),
+	};
+	int ret = kbus_ioctl(fd, KBUS_IOC_SENDMSG, &s);
+
+	if (!ret)
+		*id = s.id;
+	return ret;
+}
+
+static int cmp_serial(const void *a, const void *b)
+{
+	__u32 x = ((const struct kbus_msg_id *)a)->serial_num;
+	__u32 y = ((const struct kbus_msg_id *)b)->serial_num;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The other process: KBUS_IOC_KSOCK_INFO on its own Ksock of the bus, in
+ * a loop, from before the close to after it.  A call's wait runs from the
+ * return of the loop's previous call (the loop does nothing else but read
+ * the clock) to its own return: with one CPU and a kernel without
+ * preemption the process cannot run at all while the close runs, and the
+ * time shows between calls rather than in one.
+ */
+static int close_other_main(void *arg, int out)
+{
+	struct close_shm *shm = arg;
+	struct close_other r = {};
+	struct kbus_ksock_info info;
+	uint64_t prev, t0, t1, start, end;
+	int keep[1] = { out };
+	bool last;
+	int fd, ret;
+
+	/* Hold none of the main process's Ksocks, so its close is the last. */
+	close_others(keep, 1);
+	fd = kbus_open();
+	if (fd < 0)
+		child_die("open: %s", strerror(-fd));
+	ret = kbus_info(fd, &info);
+	if (ret)
+		child_die("KSOCK_INFO: %s", strerror(-ret));
+	prev = now_ns();
+	if (write_full(out, "", 1))
+		child_die("ready: %s", strerror(errno));
+	do {
+		/* The call after the one that sees @stop starts after @end. */
+		last = __atomic_load_n(&shm->stop, __ATOMIC_ACQUIRE);
+		t0 = now_ns();
+		ret = kbus_info(fd, &info);
+		t1 = now_ns();
+		if (ret)
+			child_die("KSOCK_INFO: %s", strerror(-ret));
+		r.calls++;
+		start = __atomic_load_n(&shm->start, __ATOMIC_ACQUIRE);
+		end = __atomic_load_n(&shm->end, __ATOMIC_ACQUIRE);
+		if (start && t1 >= start && (!end || prev <= end)) {
+			r.during++;
+			if (t1 - prev > r.max_wait)
+				r.max_wait = t1 - prev;
+			if ((!end || t0 <= end) && t1 - t0 > r.max_call)
+				r.max_call = t1 - t0;
+		}
+		prev = t1;
+	} while (!last);
+	close(fd);
+	if (write_full(out, &r, sizeof(r)))
+		child_die("result: %s", strerror(errno));
+	close(out);
+	return 0;
+}
+
+/*
+ * Fill a replier's queue with @n requests (URGENT ones if @urgent) from a
+ * requester Ksock, both in this process, then time the close of the
+ * replier while another process calls into the bus in a loop; then
+ * receive and check the requester's synthetic replies, one per request.
+ * Fewer than @n are sent if the bus's byte budget or the requester's
+ * queue runs out (ENOBUFS, ENOLCK): the result says how many.
+ */
+static struct close_result close_one(unsigned long n, bool urgent,
+				     struct close_shm *shm)
+{
+	struct close_result res = {};
+	struct kbus_message_header h;
+	struct kbus_ksock_info info;
+	struct kbus_msg_id *ids = calloc(n, sizeof(*ids)), key, *hit;
+	const struct kbus_message_header *rh;
+	const char *gone = KBUS_MSG_NAME_REPLIER_GONEAWAY;
+	__u64 rbuf[64];
+	unsigned long i;
+	uint64_t t0, t1;
+	bool *seen = calloc(n, sizeof(*seen));
+	int rq, rp, from, ret;
+	ssize_t len;
+	pid_t pid;
+	char c;
+
+	if (!ids || !seen)
+		die("out of memory");
+	rq = kbus_open();
+	rp = kbus_open();
+	if (rq < 0 || rp < 0)
+		die("open: %s", strerror(-(rq < 0 ? rq : rp)));
+	ret = kbus_max_msgs(rq, KBUS_MAX_MAX_MSGS);
+	if (!ret)
+		ret = kbus_max_msgs(rp, KBUS_MAX_MAX_MSGS);
+	if (ret)
+		die("KBUS_OPT_MAX_MSGS %d: %s", KBUS_MAX_MAX_MSGS,
+		    strerror(-ret));
+	ret = kbus_bind(rp, NAME_CLOSE, true);
+	if (ret)
+		die("bind: %s", strerror(-ret));
+
+	kbus_hdr(&h, NAME_CLOSE, NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY | (urgent ? KBUS_BIT_URGENT : 0);
+	for (i = 0; i < n; i++) {
+		ret = kbus_send_id(rq, &h, &ids[i]);
+		if (ret == -ENOBUFS || ret == -ENOLCK) {
+			res.err = ret;
+			break;
+		}
+		if (ret)
+			die("request %lu: %s", i, strerror(-ret));
+		if (!(i % 1000))
+			alive();
+	}
+	res.n = i;
+	if (!res.n)
+		die("no request could be sent: %s", strerror(-res.err));
+	ret = kbus_info(rp, &info);
+	if (ret)
+		die("KSOCK_INFO: %s", strerror(-ret));
+	if (info.num_msgs != res.n)
+		die("the replier holds %u requests, %lu sent", info.num_msgs,
+		    res.n);
+	ret = kbus_info(rq, &info);
+	if (ret)
+		die("KSOCK_INFO: %s", strerror(-ret));
+	if (info.num_outstanding != res.n || info.num_msgs)
+		die("%u requests outstanding, %u messages queued, %lu sent",
+		    info.num_outstanding, info.num_msgs, res.n);
+	qsort(ids, res.n, sizeof(*ids), cmp_serial);
+
+	/* The other process starts its loop, then the replier closes. */
+	memset(shm, 0, sizeof(*shm));
+	pid = spawn(close_other_main, shm, &from);
+	if (read_full(from, &c, 1))
+		die("the other process did not start");
+	alive();
+	t0 = now_ns();
+	__atomic_store_n(&shm->start, t0, __ATOMIC_RELEASE);
+	close(rp);
+	t1 = now_ns();
+	__atomic_store_n(&shm->end, t1, __ATOMIC_RELEASE);
+	__atomic_store_n(&shm->stop, 1, __ATOMIC_RELEASE);
+	alive();
+	res.close_ns = t1 - t0;
+	if (read_full(from, &res.other, sizeof(res.other)))
+		die("no result from the other process");
+	child_done(pid, "other process");
+	close(from);
+
+	/* One $.KBUS.Replier.GoneAway per request, and nothing else. */
+	rh = (const struct kbus_message_header *)rbuf;
+	for (;;) {
+		len = kbus_recvmsg(rq, rbuf, sizeof(rbuf), KBUS_RECV_NONBLOCK);
+		if (len == -EAGAIN)
+			break;
+		if (len < 0)
+			die("reply %lu: %s", res.replies, strerror(-len));
+		if (!(rh->flags & KBUS_BIT_SYNTHETIC) || rh->from ||
+		    rh->name_len != strlen(gone) ||
+		    memcmp(rh + 1, gone, strlen(gone)))
+			die("reply %lu is not a %s: %.*s", res.replies, gone,
+			    (int)rh->name_len, (const char *)(rh + 1));
+		key = rh->in_reply_to;
+		hit = bsearch(&key, ids, res.n, sizeof(*ids), cmp_serial);
+		if (!hit || key.network_id)
+			die("reply %lu answers no request sent: %u:%u",
+			    res.replies, key.network_id, key.serial_num);
+		if (seen[hit - ids])
+			die("request %u:%u answered twice", key.network_id,
+			    key.serial_num);
+		seen[hit - ids] = true;
+		if (!(++res.replies % 1000))
+			alive();
+	}
+	if (res.replies != res.n)
+		die("%lu replies received, %lu requests held", res.replies,
+		    res.n);
+	ret = kbus_info(rq, &info);
+	if (ret)
+		die("KSOCK_INFO: %s", strerror(-ret));
+	if (info.num_outstanding || info.num_msgs)
+		die("after the replies: %u outstanding, %u queued",
+		    info.num_outstanding, info.num_msgs);
+	close(rq);
+	free(ids);
+	free(seen);
+	return res;
+}
+
+static double ms(double ns)
+{
+	return ns / 1e6;
+}
+
+static void bench_close(void)
+{
+	static const char *const order[2] = { "in-order", "urgent" };
+	struct close_result r[ARRAY_SIZE(close_sizes)][2];
+	const unsigned long target_n = KBUS_MAX_MAX_MSGS;
+	const double target_ms = 1000;
+	struct close_result *c;
+	struct close_shm *shm;
+	unsigned int i, u;
+
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+
+	printf("\n6. Close of a replier holding N unread requests, sent in order or\n"
+	       "   URGENT (queued head first) from a requester Ksock of the same\n"
+	       "   process (both KBUS_OPT_MAX_MSGS %d).  The close answers each\n"
+	       "   with a $.KBUS.Replier.GoneAway under the bus lock.  Meanwhile\n"
+	       "   another process calls KBUS_IOC_KSOCK_INFO on its own Ksock in a\n"
+	       "   loop, from before the close to after it.  \"held\": the longest\n"
+	       "   wait of one of its calls that overlapped the close, counted from\n"
+	       "   the return of its previous call, so that it includes time the\n"
+	       "   process could not run at all (one CPU, no kernel preemption);\n"
+	       "   \"in call\": the longest time inside one call.  Every reply is\n"
+	       "   received and checked.\n\n",
+	       KBUS_MAX_MAX_MSGS);
+	printf("   %7s %-9s %12s %12s %12s %8s %8s\n", "N", "order",
+	       "close ms", "held ms", "in call ms", "calls", "replies");
+	for (i = 0; i < ARRAY_SIZE(close_sizes); i++) {
+		for (u = 0; u < 2; u++) {
+			cur_shape = "close";
+			progress("close N=%lu %s", close_sizes[i], order[u]);
+			watch_start();
+			r[i][u] = close_one(close_sizes[i], u, shm);
+			watch_stop();
+			printf("   %7lu %-9s %12.2f %12.2f %12.2f %8llu %8lu\n",
+			       r[i][u].n, order[u], ms(r[i][u].close_ns),
+			       ms(r[i][u].other.max_wait),
+			       ms(r[i][u].other.max_call),
+			       (unsigned long long)r[i][u].other.during,
+			       r[i][u].replies);
+			fflush(stdout);
+		}
+	}
+	printf("   (calls: the other process's calls that overlapped the close;\n"
+	       "   replies: $.KBUS.Replier.GoneAway received, one per request.)\n");
+	for (i = 0; i < ARRAY_SIZE(close_sizes); i++) {
+		for (u = 0; u < 2; u++) {
+			c = &r[i][u];
+			if (c->n == close_sizes[i])
+				continue;
+			printf("   note: N=%lu %s: a request failed with %s after %lu;\n"
+			       "   measured with the %lu queued, the largest N that worked\n",
+			       close_sizes[i], order[u],
+			       c->err == -ENOBUFS ? "ENOBUFS" : "ENOLCK", c->n,
+			       c->n);
+		}
+	}
+	printf("\n");
+	for (i = 0; i < ARRAY_SIZE(close_sizes); i++) {
+		for (u = 0; u < 2; u++) {
+			c = &r[i][u];
+			printf("close N=%lu %s: %.2f ms, other call held at most %.2f ms\n",
+			       c->n, order[u], ms(c->close_ns),
+			       ms(c->other.max_wait));
+		}
+	}
+	/* The target: a printed figure, not a pass or fail. */
+	for (i = 0; i < ARRAY_SIZE(close_sizes); i++) {
+		if (close_sizes[i] != target_n)
+			continue;
+		for (u = 0; u < 2; u++) {
+			c = &r[i][u];
+			printf("target close N=%lu <= %.0f ms: ", target_n,
+			       target_ms);
+			if (c->n < target_n)
+				printf("not measured (%s: only %lu requests could be queued)\n",
+				       order[u], c->n);
+			else
+				printf("%s (%s: %.2f ms)\n",
+				       ms(c->close_ns) <= target_ms ? "met" :
+				       "missed", order[u], ms(c->close_ns));
+		}
+	}
+	munmap(shm, sizeof(*shm));
+}
+
 /* ---- Main ---- */
 
 static void raise_budget(void)
@@ -1922,7 +2264,8 @@ static void bad_usage(const char *prog)
 		"  -F N  deliveries per fan-out row: N / listeners messages, at most\n"
 		"        the iterations and at least 1000 (default: the iterations)\n"
 		"  -c N  timed calls of each kind in the calls shape (default 10000)\n"
-		"  -t L  comma-separated shapes: rtt,tput,fanout,calls,mem (default all)\n",
+		"  -t L  comma-separated shapes: rtt,tput,fanout,calls,mem,close\n"
+		"        (default all)\n",
 		prog);
 	exit(2);
 }
@@ -1942,7 +2285,7 @@ static bool want(const char *list, const char *shape)
 
 int main(int argc, char **argv)
 {
-	const char *shapes = "rtt,tput,fanout,calls,mem";
+	const char *shapes = "rtt,tput,fanout,calls,mem,close";
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	struct kbus_ksock_info info;
 	struct utsname u;
@@ -2043,6 +2386,8 @@ int main(int argc, char **argv)
 		bench_calls();
 	if (want(shapes, "mem"))
 		bench_mem();
+	if (want(shapes, "close"))
+		bench_close();
 	cur_shape = "ratios";
 
 	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"

@@ -1396,4 +1396,183 @@ TEST_F_TIMEOUT(kbus, every_request_is_answered_once_when_replier_dies, 300)
 				  NULL));
 }
 
+/* ---- A replier that closes holding many requests ---- */
+
+/*
+ * Requests a replier holds when it closes.  Each is answered by the close
+ * itself, under the bus lock, which once cost time quadratic in their
+ * number (URGENT ones the worst); each must still be answered exactly
+ * once, with the right message.
+ */
+#define MANY_REQUESTS	4000
+#define MANY_NAME	"$.Many.Req"
+
+FIXTURE(many_requests) {
+	bool skip;
+	int requester;
+	int replier;
+	__u32 requester_id;
+};
+
+FIXTURE_VARIANT(many_requests) {
+	/* Send the requests with KBUS_BIT_URGENT (queued head first). */
+	bool urgent;
+	/* The replier receives this many before closing (Ignored ones). */
+	int received;
+};
+
+FIXTURE_VARIANT_ADD(many_requests, in_order_unread) {
+	.urgent = false,
+	.received = 0,
+};
+
+FIXTURE_VARIANT_ADD(many_requests, urgent_unread) {
+	.urgent = true,
+	.received = 0,
+};
+
+FIXTURE_VARIANT_ADD(many_requests, in_order_half_received) {
+	.urgent = false,
+	.received = MANY_REQUESTS / 2,
+};
+
+FIXTURE_VARIANT_ADD(many_requests, urgent_half_received) {
+	.urgent = true,
+	.received = MANY_REQUESTS / 2,
+};
+
+FIXTURE_SETUP(many_requests)
+{
+	self->replier = -1;
+	self->requester = kbus_open_path(_metadata, KBUS_DEV0, O_RDWR);
+	if (self->requester < 0) {
+		self->skip = true;
+		return;
+	}
+	self->replier = kbus_open(_metadata);
+	self->requester_id = kbus_ksock_id(_metadata, self->requester);
+}
+
+FIXTURE_TEARDOWN(many_requests)
+{
+	if (self->skip)
+		return;
+	if (self->replier >= 0)
+		close(self->replier);
+	close(self->requester);
+}
+
+TEST_F_TIMEOUT(many_requests,
+	       replier_closed_holding_many_requests_answers_each_once, 180)
+{
+	static struct kbus_msg_id ids[MANY_REQUESTS];
+	static bool received[MANY_REQUESTS], answered[MANY_REQUESTS];
+	int i, n, gone = 0, ignored = 0, want;
+	struct kbus_entire_message *got;
+	struct kbus_message_header h;
+	struct kbus_ksock_info info;
+	struct timespec t0, t1;
+	const char *name;
+
+	/* Room for every request at the replier, and for every answer. */
+	kbus_set_max_msgs(_metadata, self->requester, MANY_REQUESTS + 10);
+	kbus_set_max_msgs(_metadata, self->replier, MANY_REQUESTS + 10);
+	ASSERT_EQ(0, kbus_bind(self->replier, MANY_NAME, 1));
+
+	kbus_msg_init(&h, MANY_NAME, NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	if (variant->urgent)
+		h.flags |= KBUS_BIT_URGENT;
+	for (i = 0; i < MANY_REQUESTS; i++) {
+		ASSERT_EQ(0, kbus_send_msg(self->requester, &h, false,
+					   &ids[i]))
+			TH_LOG("request %d", i);
+		/* find_id() needs them in increasing order, as sent. */
+		if (i)
+			ASSERT_LT(ids[i - 1].serial_num, ids[i].serial_num);
+	}
+	ASSERT_EQ(0, kbus_info(self->requester, &info));
+	EXPECT_EQ(MANY_REQUESTS, info.num_outstanding);
+	EXPECT_EQ(0, info.num_msgs);
+	ASSERT_EQ(0, kbus_info(self->replier, &info));
+	EXPECT_EQ(MANY_REQUESTS, info.num_msgs);
+	EXPECT_EQ(0, info.num_unreplied);
+
+	/*
+	 * The replier reads some of them, in queue order: as sent, or for
+	 * URGENT requests, the most recent first.
+	 */
+	for (i = 0; i < variant->received; i++) {
+		got = kbus_recv(_metadata, self->replier);
+		want = variant->urgent ? MANY_REQUESTS - 1 - i : i;
+		ASSERT_EQ(ids[want].serial_num, got->header.id.serial_num)
+			TH_LOG("read %d", i);
+		/* The request's flags, URGENT included, and ours to answer. */
+		EXPECT_EQ(h.flags | KBUS_BIT_WANT_YOU_TO_REPLY,
+			  got->header.flags);
+		received[want] = true;
+		free(got);
+	}
+	ASSERT_EQ(0, kbus_info(self->replier, &info));
+	EXPECT_EQ(MANY_REQUESTS - variant->received, info.num_msgs);
+	EXPECT_EQ(variant->received, info.num_unreplied);
+	/* Nothing is answered before the close. */
+	kbus_expect_empty(_metadata, self->requester);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	close(self->replier);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	self->replier = -1;
+	TH_LOG("%s: close of a replier holding %d requests (%d read): %.1f ms",
+	       variant->urgent ? "URGENT" : "in order", MANY_REQUESTS,
+	       variant->received,
+	       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+
+	/* Every answer was queued by the close, and no request is left. */
+	ASSERT_EQ(0, kbus_info(self->requester, &info));
+	EXPECT_EQ(MANY_REQUESTS, info.num_msgs);
+	EXPECT_EQ(0, info.num_outstanding);
+
+	for (i = 0; i < MANY_REQUESTS; i++) {
+		got = kbus_recv(_metadata, self->requester);
+		n = find_id(ids, MANY_REQUESTS,
+			    got->header.in_reply_to.serial_num);
+		ASSERT_LE(0, n)
+			TH_LOG("answer %d is to unknown request %u:%u (%s)", i,
+			       got->header.in_reply_to.network_id,
+			       got->header.in_reply_to.serial_num,
+			       kbus_msg_name(got));
+		ASSERT_FALSE(answered[n])
+			TH_LOG("request %d answered twice", n);
+		answered[n] = true;
+		/* Read and unanswered: Ignored; never read: GoneAway. */
+		name = received[n] ? KBUS_MSG_NAME_REPLIER_IGNORED :
+				     KBUS_MSG_NAME_REPLIER_GONEAWAY;
+		ASSERT_STREQ(name, kbus_msg_name(got))
+			TH_LOG("answer %d, to request %d", i, n);
+		check_synthetic(_metadata, got, name, self->requester_id,
+				&ids[n]);
+		if (received[n])
+			ignored++;
+		else
+			gone++;
+		free(got);
+	}
+	/* Exactly one answer each, and nothing else. */
+	kbus_expect_empty(_metadata, self->requester);
+	EXPECT_EQ(MANY_REQUESTS - variant->received, gone);
+	EXPECT_EQ(variant->received, ignored);
+	for (i = 0; i < MANY_REQUESTS; i++)
+		ASSERT_TRUE(answered[i])
+			TH_LOG("request %d was not answered", i);
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
+
+	/* No reply slot is left reserved. */
+	kbus_set_max_msgs(_metadata, self->requester, 1);
+	self->replier = kbus_open(_metadata);
+	ASSERT_EQ(0, kbus_bind(self->replier, MANY_NAME, 1));
+	EXPECT_EQ(0, kbus_request(self->requester, MANY_NAME, NULL, 0, 0,
+				  NULL));
+}
+
 TEST_HARNESS_MAIN

@@ -653,6 +653,12 @@ TEST_F(sendrecv, recvmsg_needs_a_file_open_for_reading)
 	EXPECT_EQ(0, kbus_send_msg(wo, &h, false, NULL));
 	EXPECT_EQ(0, kbus_poll_now(wo) & POLLIN);
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	/* But no request: its reply could never be received. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.WriteOnly", 1));
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	EXPECT_EQ(-EBADF, kbus_send_msg(wo, &h, false, NULL));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
 	close(wo);
 }
 
