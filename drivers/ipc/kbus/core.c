@@ -50,8 +50,10 @@
  *    order of messages the same for every recipient.  No two bus locks are
  *    ever held together.
  *
- * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups under the
- *    bus lock.
+ * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups.  A sender
+ *    wakes the recipients of its message after dropping the bus lock (so
+ *    that they do not find it held), in an RCU read-side critical section
+ *    entered before dropping it: Ksocks are freed after a grace period.
  *
  * Lockless paths: a receiver copies from the message it popped, which is
  * immutable once sent; poll reads &kbus_ksock.queue_len with READ_ONCE()
@@ -300,7 +302,8 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 
 	put_pid(ks->pid);
 	mutex_destroy(&ks->rd_lock);
-	kfree(ks);
+	/* A sender may still be waking it (kbus_send()). */
+	kfree_rcu(ks, rcu);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_release);
 

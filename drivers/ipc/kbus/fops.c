@@ -545,7 +545,7 @@ static int recv_pop(struct kbus_ksock *ks, u32 limit,
 			qe = NULL;
 			err = -EMSGSIZE;
 		} else {
-			kbus_queue_remove_locked(ks, qe);
+			kbus_queue_take_locked(ks, qe);
 			if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
 				kbus_owed_add_locked(ks, *owed, &qe->msg->id,
 						     qe->msg->from);
@@ -554,6 +554,9 @@ static int recv_pop(struct kbus_ksock *ks, u32 limit,
 		}
 	}
 	mutex_unlock(&ks->bus->lock);
+	/* Room was made: wake waiting senders now the lock is free. */
+	if (qe)
+		kbus_bus_room_wake(ks->bus);
 	*qep = qe;
 	return err;
 }

@@ -205,6 +205,9 @@ struct kbus_request {
  * @send_missed: scratch for the send in progress: this Ksock misses the
  *               message for lack of room (protected by the bus lock; false
  *               between sends).
+ * @wake_pending: scratch for the send in progress: the sender will wake
+ *                this Ksock once it has dropped the bus lock (protected
+ *                by the bus lock; false between sends).
  * @unbind_lost: a ``$.KBUS.UnbindEventsLost`` is queued here (protected by
  *               the bus lock).
  * @send_blocked: the last %KBUS_IOC_SENDMSG returned -EAGAIN for lack of
@@ -216,6 +219,8 @@ struct kbus_request {
  * @cancel_seq: incremented by %KBUS_IOC_CANCEL; a waiting send that sees
  *              it move returns -ECANCELED (atomic).
  * @wait: woken when a message is queued (protected by its own lock).
+ * @rcu: frees the Ksock after a grace period: a sender may still wake it
+ *       after dropping the bus lock.
  * @rd_lock: serialises this file's receivers from taking a message off
  *           the queue to the end of its copy to user space, so that they
  *           deliver in queue order.  Taken before the bus lock; never held
@@ -240,11 +245,13 @@ struct kbus_ksock {
 	u32 send_pending;
 	bool send_chosen;
 	bool send_missed;
+	bool wake_pending;
 	bool unbind_lost;
 	bool send_blocked;
 	int blocked_seq;
 	atomic_t cancel_seq;
 	wait_queue_head_t wait;
+	struct rcu_head rcu;
 
 	struct mutex rd_lock;	/* see @rd_lock above */
 };

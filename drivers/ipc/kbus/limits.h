@@ -38,6 +38,9 @@
 #define KBUS_OPTION_SIZE_VER0		24
 #define KBUS_NEWDEV_SIZE_VER0		16
 
+/* Recipients of a send woken after the bus lock is dropped. */
+#define KBUS_WAKE_BATCH			16
+
 /* Flags the argument structs accept. */
 #define KBUS_BIND_FLAGS			KBUS_BIND_REPLIER
 #define KBUS_SEND_FLAGS			KBUS_SEND_NONBLOCK

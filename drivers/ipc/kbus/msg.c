@@ -346,10 +346,25 @@ void kbus_bus_room_locked(struct kbus_bus *bus)
 	lockdep_assert_held(&bus->lock);
 
 	atomic_inc(&bus->room_seq);
+	kbus_bus_room_wake(bus);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_locked);
+
+/**
+ * kbus_bus_room_wake() - Wake the senders waiting for room on a bus.
+ * @bus: the bus, whose @room_seq has moved.
+ *
+ * Called after dropping the bus lock where it can be, so that a woken
+ * sender does not find the lock still held.
+ *
+ * Context: Any context that may take a spinlock.
+ */
+void kbus_bus_room_wake(struct kbus_bus *bus)
+{
 	/* Keyed, so that pollers interested only in EPOLLIN are skipped. */
 	wake_up_interruptible_poll(&bus->write_wait, EPOLLOUT | EPOLLWRNORM);
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_locked);
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_wake);
 
 /**
  * kbus_queue_full_locked() - Whether a Ksock's queue has no room.
@@ -382,6 +397,25 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_queue_full_locked);
 void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 			    bool urgent)
 {
+	kbus_queue_add_locked(ks, qe, urgent);
+	kbus_ksock_wake(ks);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_push_locked);
+
+/**
+ * kbus_queue_add_locked() - Queue a copy on a Ksock, waking nobody yet.
+ * @ks: the recipient.
+ * @qe: the copy, on no queue; the queue takes it over.
+ * @urgent: queue at the head instead of the tail.
+ *
+ * As kbus_queue_push_locked(), for a caller that wakes the recipient with
+ * kbus_ksock_wake() once it has dropped the bus lock.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
+			   bool urgent)
+{
 	lockdep_assert_held(&ks->bus->lock);
 
 	if (urgent)
@@ -392,9 +426,22 @@ void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 	WRITE_ONCE(ks->queue_len, ks->queue_len + 1);
 	ks->last_pushed = qe->msg->id;
 	trace_kbus_deliver(ks, qe->msg, qe->flags);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_add_locked);
+
+/**
+ * kbus_ksock_wake() - Wake the readers of a Ksock that has a new message.
+ * @ks: the Ksock; valid (the bus lock held, or an RCU read-side critical
+ *      section entered while it was: Ksocks are freed after a grace
+ *      period).
+ *
+ * Context: Any context that may take a spinlock.
+ */
+void kbus_ksock_wake(struct kbus_ksock *ks)
+{
 	wake_up_interruptible_poll(&ks->wait, EPOLLIN | EPOLLRDNORM);
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_queue_push_locked);
+EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_wake);
 
 /**
  * kbus_queue_remove_locked() - Take a copy off a Ksock's queue.
@@ -404,6 +451,24 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_queue_push_locked);
  * Context: The bus lock is held.
  */
 void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
+{
+	kbus_queue_take_locked(ks, qe);
+	kbus_bus_room_wake(ks->bus);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_remove_locked);
+
+/**
+ * kbus_queue_take_locked() - Take a copy off a Ksock's queue, waking nobody.
+ * @ks: the Ksock.
+ * @qe: a copy on @ks's queue; the caller now owns it.
+ *
+ * As kbus_queue_remove_locked(), for a caller that wakes the senders
+ * waiting for room with kbus_bus_room_wake() once it has dropped the bus
+ * lock.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 {
 	lockdep_assert_held(&ks->bus->lock);
 
@@ -417,9 +482,9 @@ void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 		qe->lost_marker = false;
 		ks->unbind_lost = false;
 	}
-	kbus_bus_room_locked(ks->bus);
+	atomic_inc(&ks->bus->room_seq);
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_queue_remove_locked);
+EXPORT_SYMBOL_IF_KUNIT(kbus_queue_take_locked);
 
 /**
  * kbus_queue_pop_locked() - Take the copy at the head of a Ksock's queue.

@@ -58,10 +58,15 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 int kbus_charge_locked(struct kbus_bus *bus, struct kbus_msg *msg,
 		       u32 ncopies);
 void kbus_bus_room_locked(struct kbus_bus *bus);
+void kbus_bus_room_wake(struct kbus_bus *bus);
 bool kbus_queue_full_locked(const struct kbus_ksock *ks);
 void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 			    bool urgent);
+void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
+			   bool urgent);
+void kbus_ksock_wake(struct kbus_ksock *ks);
 struct kbus_qentry *kbus_queue_pop_locked(struct kbus_ksock *ks);
 void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe);
+void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe);
 
 #endif /* _DRIVERS_IPC_KBUS_MSG_H */

@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 
 #include "bind.h"
@@ -66,7 +67,33 @@ struct route {
 	struct kbus_msg_id lost_id;	/* the one id they all share */
 	struct list_head entries;	/* preallocated queue entries */
 	struct list_head lost;		/* preallocated UnbindEventsLost */
+	bool defer_wake;		/* the caller wakes after unlocking */
+	u32 nwake;			/* recipients in @wake */
+	struct kbus_ksock *wake[KBUS_WAKE_BATCH];
 };
+
+/*
+ * Queue a copy.  A sender that can (kbus_send()) wakes the first
+ * recipients only once it has dropped the bus lock, so that they do not
+ * find it held when they come to take the message; the rest, and every
+ * recipient of a message KBUS generates under a lock held by its caller,
+ * are woken at once.
+ */
+static void push(struct route *r, struct kbus_ksock *ks,
+		 struct kbus_qentry *qe, bool urgent)
+{
+	if (!r->defer_wake || ks->wake_pending) {
+		kbus_queue_push_locked(ks, qe, urgent);
+		return;
+	}
+	kbus_queue_add_locked(ks, qe, urgent);
+	if (r->nwake == ARRAY_SIZE(r->wake)) {
+		kbus_ksock_wake(ks);
+		return;
+	}
+	ks->wake_pending = true;
+	r->wake[r->nwake++] = ks;
+}
 
 /* A full listener misses the message: counted once, however many bindings. */
 static void plan_missed(struct kbus_ksock *ks, struct kbus_binding *b)
@@ -164,14 +191,14 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 
 	switch (b->send_state) {
 	case KBUS_SEND_DELIVER:
-		kbus_queue_push_locked(ks, take_entry(r, flags, b),
-				       r->msg->flags & KBUS_BIT_URGENT);
+		push(r, ks, take_entry(r, flags, b),
+		     r->msg->flags & KBUS_BIT_URGENT);
 		break;
 	case KBUS_SEND_OVER:
 		qe = take_entry(r, flags, b);
 		qe->over_limit = true;
 		ks->bus->unsent_unbinds++;
-		kbus_queue_push_locked(ks, qe, false);
+		push(r, ks, qe, false);
 		break;
 	case KBUS_SEND_LOST:
 		qe = list_first_entry(&r->lost, struct kbus_qentry, node);
@@ -184,7 +211,7 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 		qe->binding = b;
 		qe->lost_marker = true;
 		ks->unbind_lost = true;
-		kbus_queue_push_locked(ks, qe, false);
+		push(r, ks, qe, false);
 		break;
 	case KBUS_SEND_DROP:
 		ks->dropped++;
@@ -315,16 +342,14 @@ static int route_locked(struct route *r, struct kbus_request **req)
 			kbus_owed_remove_locked(ks, owed);
 			kbus_request_free(owed);
 		}
-		kbus_queue_push_locked(requester,
-				       take_entry(r, msg->flags, NULL), urgent);
+		push(r, requester, take_entry(r, msg->flags, NULL), urgent);
 		trace_kbus_reply(bus, requester->id, &msg->in_reply_to, ks->id,
 				 false);
 	}
 	if (replier) {
-		kbus_queue_push_locked(replier,
-				       take_entry(r, msg->flags |
-						  KBUS_BIT_WANT_YOU_TO_REPLY,
-						  rb), urgent);
+		push(r, replier,
+		     take_entry(r, msg->flags | KBUS_BIT_WANT_YOU_TO_REPLY, rb),
+		     urgent);
 		kbus_outstanding_add_locked(ks, *req, &msg->id, replier->id);
 		*req = NULL;
 	}
@@ -381,7 +406,9 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 				      KBUS_BIT_ALL_OR_WAIT),
 		.entries = LIST_HEAD_INIT(r.entries),
 		.lost = LIST_HEAD_INIT(r.lost),
+		.defer_wake = true,
 	};
+	u32 i;
 	int err;
 
 	if (kbus_msg_is_request(msg) && kbus_msg_is_reply(msg))
@@ -416,7 +443,14 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 			 msg->id.network_id, msg->id.serial_num,
 			 kbus_msg_name(msg), err);
 out_unlock:
+	for (i = 0; i < r.nwake; i++)
+		r.wake[i]->wake_pending = false;
+	/* A recipient that closes now is freed after a grace period. */
+	rcu_read_lock();
 	mutex_unlock(&bus->lock);
+	for (i = 0; i < r.nwake; i++)
+		kbus_ksock_wake(r.wake[i]);
+	rcu_read_unlock();
 
 	free_entries(&r);
 	kbus_request_free(req);

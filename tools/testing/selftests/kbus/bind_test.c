@@ -1140,4 +1140,180 @@ TEST_F(kbus, debugfs_shows_pids_as_the_reader_sees_them)
 	kbus_child_done(_metadata, &c);
 }
 
+/* ---- Allocation failures (fault injection) ---- */
+
+#define FAILSLAB "/sys/kernel/debug/failslab/"
+
+/* Write @val to @path: 0, or -errno. */
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Run @op with the @nth slab allocation of this thread made to fail.
+ * Returns whether a failure was injected (false: @op made fewer than @nth
+ * allocations); *@ret is what @op returned.
+ */
+static bool with_nth_failure(struct __test_metadata *const _metadata,
+			     int failnth, int nth, int (*op)(void *), void *arg,
+			     int *ret)
+{
+	char buf[16];
+	ssize_t n;
+
+	snprintf(buf, sizeof(buf), "%d", nth);
+	EXPECT_EQ((ssize_t)strlen(buf), pwrite(failnth, buf, strlen(buf), 0));
+	*ret = op(arg);
+	n = pread(failnth, buf, sizeof(buf) - 1, 0);
+	EXPECT_LT(0, n);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	if (atoi(buf)) {
+		/* Not reached: take the count back. */
+		EXPECT_EQ(1, pwrite(failnth, "0", 1, 0));
+		return false;
+	}
+	return true;
+}
+
+struct bind_op {
+	int fd;
+	const char *name;
+};
+
+/* Receive and drop whatever is queued. */
+static void drain(int fd)
+{
+	struct kbus_entire_message *m;
+
+	while (kbus_read_next(fd, &m) > 0)
+		free(m);
+}
+
+static int do_replier_bind(void *arg)
+{
+	struct bind_op *op = arg;
+
+	return kbus_bind(op->fd, op->name, true);
+}
+
+static int do_replier_unbind(void *arg)
+{
+	struct bind_op *op = arg;
+
+	return kbus_unbind(op->fd, op->name, true);
+}
+
+/*
+ * Every allocation of a replier's BIND and UNBIND made to fail in turn:
+ * each such call fails with ENOMEM and changes nothing, and no bind event
+ * announces what did not happen.
+ */
+TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
+{
+	static const char name[] = "$.Bind.Fault";
+	struct bind_op op = { .fd = self->b, .name = name };
+	char saved_wait[8] = "", saved_verbose[8] = "";
+	int failnth, fd, nth, ret, injected = 0;
+	__u32 b_id = kbus_ksock_id(_metadata, self->b);
+	ssize_t n;
+
+	if (geteuid())
+		SKIP(return, "needs root: failslab and the bus option");
+	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, failnth)
+		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
+	/* GFP_KERNEL allocations too, and no stack dump in the log. */
+	fd = open(FAILSLAB "ignore-gfp-wait", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd)
+		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	n = read(fd, saved_wait, sizeof(saved_wait) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	saved_wait[n] = 0;
+	fd = open(FAILSLAB "verbose", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	n = read(fd, saved_verbose, sizeof(saved_verbose) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	saved_verbose[n] = 0;
+	ASSERT_EQ(0, write_str(FAILSLAB "ignore-gfp-wait", "N"));
+	ASSERT_EQ(0, write_str(FAILSLAB "verbose", "0"));
+
+	ASSERT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, false));
+	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
+	/* The catch-up of whatever repliers were bound before. */
+	drain(self->a);
+
+	/*
+	 * Allocation n fails, for n = 1, 2, ... until BIND makes fewer than
+	 * n allocations.  An allocation with a fallback (kvzalloc()) may
+	 * fail without the call failing: then it must have fully succeeded.
+	 */
+	for (nth = 1; nth < 200; nth++) {
+		if (!with_nth_failure(_metadata, failnth, nth, do_replier_bind,
+				      &op, &ret))
+			break;
+		injected++;
+		if (ret == 0) {
+			EXPECT_EQ(b_id, replier_of(_metadata, self->c, name));
+			EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+			ASSERT_EQ(0, kbus_unbind(self->b, name, true));
+			drain(self->a);
+			continue;
+		}
+		EXPECT_EQ(-ENOMEM, ret)
+			TH_LOG("BIND with allocation %d failing", nth);
+		EXPECT_EQ(0, replier_of(_metadata, self->c, name));
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, self->a))
+			TH_LOG("a bind event for a BIND that failed (%d)", nth);
+		drain(self->a);
+	}
+	EXPECT_LT(1, injected);
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(b_id, replier_of(_metadata, self->c, name));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+	drain(self->a);
+
+	/* The same for UNBIND. */
+	injected = 0;
+	for (nth = 1; nth < 200; nth++) {
+		if (!with_nth_failure(_metadata, failnth, nth, do_replier_unbind,
+				      &op, &ret))
+			break;
+		injected++;
+		if (ret == 0) {
+			EXPECT_EQ(0, replier_of(_metadata, self->c, name));
+			EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+			ASSERT_EQ(0, kbus_bind(self->b, name, true));
+			drain(self->a);
+			continue;
+		}
+		EXPECT_EQ(-ENOMEM, ret)
+			TH_LOG("UNBIND with allocation %d failing", nth);
+		EXPECT_EQ(b_id, replier_of(_metadata, self->c, name));
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, self->a))
+			TH_LOG("an unbind event for an UNBIND that failed (%d)",
+			       nth);
+		drain(self->a);
+	}
+	EXPECT_LT(0, injected);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(0, replier_of(_metadata, self->c, name));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+
+	write_str(FAILSLAB "ignore-gfp-wait", saved_wait);
+	write_str(FAILSLAB "verbose", saved_verbose);
+	close(failnth);
+}
+
 TEST_HARNESS_MAIN
