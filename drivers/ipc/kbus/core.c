@@ -35,10 +35,11 @@
  * KBUS has four kinds of locks.  In acquisition order:
  *
  * 1. &kbus_ksock.rd_lock (mutex): serialises the receivers of one open
- *    file from the moment a message leaves its queue to the end of its
- *    copy to user space, so that they deliver it in queue order.  Never
- *    held while waiting for a message; the only lock held while copying
- *    to user space.  A Ksock never takes another Ksock's rd_lock.
+ *    file, from looking at the head of its queue, through the copy of
+ *    that message to user space, to taking it off the queue, so that they
+ *    deliver in queue order.  Never held while waiting for a message; the
+ *    only lock held while copying to user space.  A Ksock never takes
+ *    another Ksock's rd_lock.
  *
  * 2. &kbus_buses_lock (mutex): the list of buses and bus creation.  Taken
  *    before a bus lock (debugfs walks every bus).
@@ -55,8 +56,8 @@
  *    that they do not find it held), in an RCU read-side critical section
  *    entered before dropping it: Ksocks are freed after a grace period.
  *
- * Lockless paths: a receiver copies from the message it popped, which is
- * immutable once sent; poll reads &kbus_ksock.queue_len with READ_ONCE()
+ * Lockless paths: a receiver copies from the message at the head of its
+ * queue, which it holds a reference to and which is immutable once sent; poll reads &kbus_ksock.queue_len with READ_ONCE()
  * (paired with WRITE_ONCE() in the queue helpers) and the room state of
  * its last send (smp_load_acquire()/smp_store_release()) after
  * registering on the wait queue, so a message queued in between wakes it.

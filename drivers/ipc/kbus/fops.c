@@ -17,7 +17,6 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/kbus.h>
-#include <linux/pagemap.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
@@ -524,59 +523,80 @@ static long ioc_cancel(struct kbus_ksock *ks)
 /* ---- Receiving ---- */
 
 /*
- * Pop the next message if it fits in @limit bytes, into *@qep (owned by
- * the caller; a request to reply to is recorded as owed through *@owed,
- * which is then NULL), or NULL if the queue is empty.  Returns 0,
- * -EMSGSIZE with *@len set if it does not fit, or -EINTR.
+ * Look at the next message: its copy *@qep and its length *@len, with a
+ * reference to its message and its header image *@hdr, and the queue's
+ * removal count *@gen.  Returns 0 (*@qep NULL if the queue is empty), or
+ * -EINTR.
  */
-static int recv_pop(struct kbus_ksock *ks, u32 limit,
-		    struct kbus_request **owed, struct kbus_qentry **qep,
-		    u32 *len)
+static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
+		     struct kbus_message_header *hdr, u32 *len, u32 *gen)
 {
 	struct kbus_qentry *qe;
-	int err = 0;
 
 	if (mutex_lock_killable(&ks->bus->lock))
 		return -EINTR;
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (qe) {
 		*len = kbus_msg_entire_len(qe->msg);
-		if (*len > limit) {
-			qe = NULL;
-			err = -EMSGSIZE;
-		} else {
-			kbus_queue_take_locked(ks, qe);
-			if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
-				kbus_owed_add_locked(ks, *owed, &qe->msg->id,
-						     qe->msg->from);
-				*owed = NULL;
-			}
-		}
+		*gen = ks->queue_gen;
+		refcount_inc(&qe->msg->refcount);
+		kbus_msg_header_image(qe, hdr);
 	}
 	mutex_unlock(&ks->bus->lock);
-	/* Room was made: wake waiting senders now the lock is free. */
-	if (qe)
-		kbus_bus_room_wake(ks->bus);
 	*qep = qe;
-	return err;
+	return 0;
 }
 
 /*
- * Receive one message into @buf: wait for one unless @nonblock, and pop it
- * only once the part of @buf it needs is known to be writable (faulted in
- * without being written), so that a bad buffer leaves it queued.
- * The first look at the queue finds the length of the next message; the
- * second takes it (or finds a larger one, which arrived meanwhile at the
- * head).  On success returns with @rd_lock held, which keeps the messages
- * of one Ksock in order across concurrent receivers until the copy is
- * done; @rd_lock is not held while waiting.
+ * Take the copy that recv_peek() found, if it is still at the head of the
+ * queue and nothing has left the queue since (so it is the same copy, not
+ * a new one at the same address).  A request to reply to is recorded as
+ * owed through *@owed, which is then NULL.  Returns 1 if taken, 0 if not,
+ * or -EINTR.
+ */
+static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
+		     struct kbus_request **owed)
+{
+	bool taken = false;
+
+	if (mutex_lock_killable(&ks->bus->lock))
+		return -EINTR;
+	if (ks->queue_gen == gen &&
+	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
+				     node) == qe) {
+		kbus_queue_take_locked(ks, qe);
+		if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
+			kbus_owed_add_locked(ks, *owed, &qe->msg->id,
+					     qe->msg->from);
+			*owed = NULL;
+		}
+		taken = true;
+	}
+	mutex_unlock(&ks->bus->lock);
+	/* Room was made: wake waiting senders now the lock is free. */
+	if (taken)
+		kbus_bus_room_wake(ks->bus);
+	return taken;
+}
+
+/*
+ * Receive one message into @buf, waiting for one unless @nonblock.  The
+ * next message is copied out while it stays queued, and taken off the
+ * queue only once the copy has succeeded, so that a bad buffer leaves it
+ * there; if the queue's head changed meanwhile (an URGENT message, an
+ * UNBIND by another thread), the new head is received instead.  @rd_lock
+ * keeps the receivers of one file from taking the same message twice and
+ * is not held while waiting.  On success, *@qep is the copy taken, owned
+ * by the caller.
  */
 static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		    bool nonblock, struct kbus_request **owed,
 		    struct kbus_qentry **qep, u32 *len)
 {
+	struct kbus_message_header hdr;
 	struct kbus_qentry *qe;
-	u32 ready = 0;		/* bytes of @buf faulted in */
+	struct kbus_msg *msg;
+	u32 gen;
 	int err;
 
 	for (;;) {
@@ -590,26 +610,30 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (mutex_lock_interruptible(&ks->rd_lock))
 			return -ERESTARTSYS;
-		while ((err = recv_pop(ks, ready, owed, &qe, len)) == -EMSGSIZE) {
-			/* Get the buffer ready for the next message. */
-			if (*len > buf_len)
-				break;
-			if (fault_in_safe_writeable(buf, *len)) {
-				err = -EFAULT;
-				break;
-			}
-			ready = *len;
-		}
-		if (err) {
+		err = recv_peek(ks, &qe, &hdr, len, &gen);
+		if (err || !qe) {
 			mutex_unlock(&ks->rd_lock);
-			return err;
+			if (err)
+				return err;
+			continue;
 		}
-		if (qe) {
+		msg = qe->msg;
+		if (*len > buf_len)
+			err = -EMSGSIZE;
+		else if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
+			 copy_to_user(buf + sizeof(hdr), msg->body,
+				      msg->body_len))
+			err = -EFAULT;
+		if (!err)
+			err = recv_take(ks, qe, gen, owed);
+		mutex_unlock(&ks->rd_lock);
+		kbus_msg_put(msg);
+		if (err < 0)
+			return err;
+		if (err) {
 			*qep = qe;
 			return 0;
 		}
-		/* Taken by another receiver of this file meanwhile. */
-		mutex_unlock(&ks->rd_lock);
 	}
 }
 
@@ -625,7 +649,6 @@ static void recv_creds(struct kbus_recv *args, const struct kbus_msg *msg)
 static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 			struct kbus_recv __user *uarg)
 {
-	struct kbus_message_header hdr;
 	struct kbus_request *owed;
 	struct kbus_qentry *qe;
 	struct kbus_recv args;
@@ -655,16 +678,6 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 	err = recv_one(ks, buf, args.buf_len, nonblock, &owed, &qe, &len);
 	args.msg_len = len;
 	if (!err) {
-		kbus_msg_header_image(qe, &hdr);
-		/*
-		 * Only a concurrent munmap() of the buffer, faulted in above,
-		 * can make this fail: the message is then lost.
-		 */
-		if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
-		    copy_to_user(buf + sizeof(hdr), qe->msg->body,
-				 qe->msg->body_len))
-			err = -EFAULT;
-		mutex_unlock(&ks->rd_lock);
 		if (args.flags & KBUS_RECV_CREDS)
 			recv_creds(&args, qe->msg);
 		kbus_qentry_free(qe);

@@ -182,6 +182,9 @@ struct kbus_request {
  * @queue: queued copies, oldest first (protected by the bus lock).
  * @queue_len: entries in @queue (protected by the bus lock; poll reads it
  *             with READ_ONCE()).
+ * @queue_gen: copies taken off @queue so far, so that a receiver that
+ *             copied the head out without the bus lock knows whether it
+ *             is still the same copy (protected by the bus lock).
  * @max_msgs: queue limit; the queue is full when @queue_len plus
  *            @num_outstanding reaches it (protected by the bus lock).
  * @bindings: this Ksock's bindings, newest first (protected by the bus
@@ -221,10 +224,11 @@ struct kbus_request {
  * @wait: woken when a message is queued (protected by its own lock).
  * @rcu: frees the Ksock after a grace period: a sender may still wake it
  *       after dropping the bus lock.
- * @rd_lock: serialises this file's receivers from taking a message off
- *           the queue to the end of its copy to user space, so that they
- *           deliver in queue order.  Taken before the bus lock; never held
- *           while waiting for a message.
+ * @rd_lock: serialises this file's receivers from looking at the head
+ *           of the queue, through its copy to user space, to taking it
+ *           off, so that they deliver in queue order and each message
+ *           once.  Taken before the bus lock; never held while waiting for
+ *           a message.
  */
 struct kbus_ksock {
 	struct kbus_bus *bus;
@@ -233,6 +237,7 @@ struct kbus_ksock {
 	struct list_head bus_node;
 	struct list_head queue;
 	u32 queue_len;
+	u32 queue_gen;
 	u32 max_msgs;
 	struct list_head bindings;
 	struct rb_root outstanding;

@@ -482,6 +482,7 @@ void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 		qe->lost_marker = false;
 		ks->unbind_lost = false;
 	}
+	ks->queue_gen++;
 	atomic_inc(&ks->bus->room_seq);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_take_locked);

@@ -484,8 +484,7 @@ struct kbus_new_device {
  * @gid stay 0.  Only the first @msg_len bytes of the buffer are written;
  * after a failed call their contents are unspecified.  Fails with %EINVAL,
  * %E2BIG, %EBADF, %EMSGSIZE, %EAGAIN (nothing queued), %EFAULT (the
- * buffer is not writable: the message stays queued; only if the buffer
- * is unmapped during the call is the message lost), %ENOMEM, %EINTR.
+ * buffer is not writable: the message stays queued), %ENOMEM, %EINTR.
  *
  * %KBUS_IOC_CANCEL: make every %KBUS_IOC_SENDMSG of this Ksock that is
  * waiting for room fail with %ECANCELED.  No argument: the ioctl's
