@@ -57,7 +57,8 @@
  *    entered before dropping it: Ksocks are freed after a grace period.
  *
  * Lockless paths: a receiver copies from the message at the head of its
- * queue, which it holds a reference to and which is immutable once sent; poll reads &kbus_ksock.queue_len with READ_ONCE()
+ * queue, which it holds a reference to and which is immutable once sent;
+ * poll reads &kbus_ksock.queue_len with READ_ONCE()
  * (paired with WRITE_ONCE() in the queue helpers) and the room state of
  * its last send (smp_load_acquire()/smp_store_release()) after
  * registering on the wait queue, so a message queued in between wakes it.

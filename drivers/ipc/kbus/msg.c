@@ -439,7 +439,11 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_queue_add_locked);
  */
 void kbus_ksock_wake(struct kbus_ksock *ks)
 {
-	wake_up_interruptible_poll(&ks->wait, EPOLLIN | EPOLLRDNORM);
+	/*
+	 * A sync wake-up, as sockets and pipes use: the sender usually goes
+	 * on to wait for the answer, so the reader may run on its CPU.
+	 */
+	wake_up_interruptible_sync_poll(&ks->wait, EPOLLIN | EPOLLRDNORM);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_wake);
 
