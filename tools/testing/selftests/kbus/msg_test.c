@@ -1563,4 +1563,34 @@ TEST_F(kbus, newdevice_creates_independent_bus)
 	close(x);
 }
 
+/*
+ * A listener bound twice to what a message matches, with no room: it
+ * misses one message, counted once (with and without only-once).
+ */
+TEST_F(kbus, message_missed_through_two_bindings_counts_once)
+{
+	int once;
+
+	for (once = 0; once <= 1; once++) {
+		ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, once));
+		kbus_set_max_msgs(_metadata, self->b, 1);
+		ASSERT_EQ(0, kbus_bind(self->b, "$.Missed.Twice", false));
+		ASSERT_EQ(0, kbus_bind(self->b, "$.Missed.*", false));
+		/* The first copy fills the queue. */
+		ASSERT_EQ(0, kbus_announce(self->a, "$.Missed.Twice", NULL, 0,
+					   NULL));
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+		ASSERT_EQ(0, kbus_announce(self->a, "$.Missed.Twice", NULL, 0,
+					   NULL));
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+		/* Without only-once, the first send's second copy too. */
+		EXPECT_EQ(once ? 1 : 2, kbus_dropped(_metadata, self->b))
+			TH_LOG("only-once %d", once);
+		ASSERT_EQ(0, kbus_unbind(self->b, "$.Missed.Twice", false));
+		ASSERT_EQ(0, kbus_unbind(self->b, "$.Missed.*", false));
+		close(self->b);
+		self->b = kbus_open(_metadata);
+	}
+}
+
 TEST_HARNESS_MAIN
