@@ -291,7 +291,10 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 			kbus_binding_free_locked(b);
 	}
 	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link) {
-		/* Cannot fail: full listeners get the event all the same. */
+		/*
+		 * Cannot fail: full listeners get the event all the same, and
+		 * its allocations do not fail (__GFP_NOFAIL).
+		 */
 		kbus_report_bind_locked(ks, b->node->full,
 					strlen(b->node->full), false, true);
 		kbus_binding_free_locked(b);

@@ -35,7 +35,7 @@
 
 static struct kbus_msg *event_alloc_locked(struct kbus_bus *bus, u32 binder,
 					   const char *name, u32 len,
-					   bool is_bind)
+					   bool is_bind, gfp_t gfp)
 {
 	static const char event_name[] = KBUS_MSG_NAME_REPLIER_BIND_EVENT;
 	struct kbus_replier_bind_event_data data = {
@@ -47,7 +47,8 @@ static struct kbus_msg *event_alloc_locked(struct kbus_bus *bus, u32 binder,
 	struct kbus_msg *msg;
 	u8 *p;
 
-	msg = kbus_msg_alloc(name_len, sizeof(data) + KBUS_PADDED_NAME_LEN(len));
+	msg = kbus_msg_alloc_gfp(name_len,
+				 sizeof(data) + KBUS_PADDED_NAME_LEN(len), gfp);
 	if (IS_ERR(msg))
 		return msg;
 	memcpy(msg->body, event_name, name_len);
@@ -66,13 +67,14 @@ static struct kbus_msg *event_alloc_locked(struct kbus_bus *bus, u32 binder,
  * @name: the name or pattern.
  * @len: its length.
  * @is_bind: a bind rather than an unbind.
- * @force: the replier is closing; the event cannot fail for lack of room.
+ * @force: the replier is closing; the event cannot fail, for lack of room
+ *         or of memory.
  *
  * Does nothing unless the bus reports replier binds.
  *
  * Context: The bus lock is held.
- * Return: 0, -EAGAIN if a listener of the event has no room (unless
- * @force), -ENOBUFS, or -ENOMEM.
+ * Return: 0, or unless @force: -EAGAIN if a listener of the event has no
+ * room, -ENOBUFS, or -ENOMEM.
  */
 int kbus_report_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 			    bool is_bind, bool force)
@@ -85,7 +87,9 @@ int kbus_report_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 
 	if (!bus->report_replier_binds)
 		return 0;
-	msg = event_alloc_locked(bus, ks->id, name, len, is_bind);
+	/* A closing replier's event cannot fail: it is a page at most. */
+	msg = event_alloc_locked(bus, ks->id, name, len, is_bind,
+				 GFP_KERNEL_ACCOUNT | (force ? __GFP_NOFAIL : 0));
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	err = kbus_send_event_locked(bus, msg, force);
@@ -118,7 +122,8 @@ int kbus_report_catch_up_locked(struct kbus_ksock *ks)
 		if (kbus_queue_full_locked(ks))
 			return -EBUSY;
 		msg = event_alloc_locked(bus, b->ksock->id, b->node->full,
-					 strlen(b->node->full), true);
+					 strlen(b->node->full), true,
+					 GFP_KERNEL_ACCOUNT);
 		if (IS_ERR(msg))
 			return PTR_ERR(msg);
 		qe = kbus_qentry_alloc(msg, msg->flags);

@@ -65,6 +65,22 @@ void kbus_msg_cache_exit(void)
  */
 struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len)
 {
+	return kbus_msg_alloc_gfp(name_len, data_len, GFP_KERNEL_ACCOUNT);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc);
+
+/**
+ * kbus_msg_alloc_gfp() - kbus_msg_alloc() with allocation flags.
+ * @name_len: length of the name.
+ * @data_len: length of the data.
+ * @gfp: the allocation flags; with __GFP_NOFAIL (for what a closing Ksock
+ *       must send) the message must be at most a page.
+ *
+ * Context: Process context, may sleep.
+ * Return: as kbus_msg_alloc().
+ */
+struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp)
+{
 	struct kbus_msg *msg;
 	size_t body_len;
 
@@ -74,7 +90,7 @@ struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len)
 	body_len = KBUS_PADDED_NAME_LEN(name_len) +
 		   KBUS_PADDED_DATA_LEN((size_t)data_len) + 4;
 
-	msg = kvzalloc(struct_size(msg, body, body_len), GFP_KERNEL_ACCOUNT);
+	msg = kvzalloc(struct_size(msg, body, body_len), gfp);
 	if (!msg)
 		return ERR_PTR(-ENOMEM);
 	refcount_set(&msg->refcount, 1);
@@ -83,7 +99,7 @@ struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len)
 	msg->body_len = body_len;
 	return msg;
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc);
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
 
 /**
  * kbus_msg_put() - Drop a reference to a message.
@@ -198,13 +214,29 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_header_image);
  */
 struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags)
 {
+	return kbus_qentry_alloc_gfp(msg, flags, GFP_KERNEL_ACCOUNT);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc);
+
+/**
+ * kbus_qentry_alloc_gfp() - kbus_qentry_alloc() with allocation flags.
+ * @msg: as for kbus_qentry_alloc().
+ * @flags: the flags of this copy.
+ * @gfp: the allocation flags.
+ *
+ * Context: Process context, may sleep.
+ * Return: the entry, or NULL if out of memory.
+ */
+struct kbus_qentry *kbus_qentry_alloc_gfp(struct kbus_msg *msg, u32 flags,
+					  gfp_t gfp)
+{
 	struct kbus_qentry *qe;
 
 	if (msg && !msg->entry.msg) {
 		qe = &msg->entry;
 		memset(qe, 0, sizeof(*qe));
 	} else {
-		qe = kmem_cache_zalloc(kbus_qentry_cache, GFP_KERNEL_ACCOUNT);
+		qe = kmem_cache_zalloc(kbus_qentry_cache, gfp);
 		if (!qe)
 			return NULL;
 	}
@@ -215,7 +247,7 @@ struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags)
 	qe->flags = flags;
 	return qe;
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc);
+EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc_gfp);
 
 /**
  * kbus_qentry_free() - Free a copy that is on no queue.
@@ -254,17 +286,30 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_free);
  */
 struct kbus_qentry *kbus_synth_alloc(void)
 {
+	return kbus_synth_alloc_gfp(GFP_KERNEL_ACCOUNT);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_synth_alloc);
+
+/**
+ * kbus_synth_alloc_gfp() - kbus_synth_alloc() with allocation flags.
+ * @gfp: the allocation flags.
+ *
+ * Context: Process context, may sleep.
+ * Return: the entry, or NULL if out of memory.
+ */
+struct kbus_qentry *kbus_synth_alloc_gfp(gfp_t gfp)
+{
 	struct kbus_qentry *qe;
 	struct kbus_msg *msg;
 
-	msg = kbus_msg_alloc(KBUS_SYNTH_NAME_MAX - 1, 0);
+	msg = kbus_msg_alloc_gfp(KBUS_SYNTH_NAME_MAX - 1, 0, gfp);
 	if (IS_ERR(msg))
 		return NULL;
-	qe = kbus_qentry_alloc(msg, 0);
+	qe = kbus_qentry_alloc_gfp(msg, 0, gfp);
 	kbus_msg_put(msg);
 	return qe;
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_synth_alloc);
+EXPORT_SYMBOL_IF_KUNIT(kbus_synth_alloc_gfp);
 
 /**
  * kbus_synth_fill() - Turn a spare copy into a message KBUS generates.

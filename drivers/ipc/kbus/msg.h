@@ -8,6 +8,7 @@
 #ifndef _DRIVERS_IPC_KBUS_MSG_H
 #define _DRIVERS_IPC_KBUS_MSG_H
 
+#include <linux/gfp_types.h>
 #include <linux/types.h>
 
 #include "kbus_internal.h"
@@ -15,6 +16,7 @@
 int kbus_msg_cache_init(void);
 void kbus_msg_cache_exit(void);
 struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len);
+struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp);
 void kbus_msg_put(struct kbus_msg *msg);
 void kbus_msg_seal(struct kbus_msg *msg);
 size_t kbus_msg_entire_len(const struct kbus_msg *msg);
@@ -46,8 +48,11 @@ static inline u8 *kbus_msg_data(struct kbus_msg *msg)
 }
 
 struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags);
+struct kbus_qentry *kbus_qentry_alloc_gfp(struct kbus_msg *msg, u32 flags,
+					  gfp_t gfp);
 void kbus_qentry_free(struct kbus_qentry *qe);
 struct kbus_qentry *kbus_synth_alloc(void);
+struct kbus_qentry *kbus_synth_alloc_gfp(gfp_t gfp);
 void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 		     const struct kbus_msg_id *id, u32 from, u32 to,
 		     const struct kbus_msg_id *in_reply_to);

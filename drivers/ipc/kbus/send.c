@@ -221,12 +221,21 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 	return reset_listener(b, arg);
 }
 
+/*
+ * The unbind events of a closing Ksock cannot fail: their few small
+ * allocations may not either (a dying task's memcg charge is forced).
+ */
+static gfp_t route_gfp(const struct route *r)
+{
+	return GFP_KERNEL_ACCOUNT | (r->force ? __GFP_NOFAIL : 0);
+}
+
 static int alloc_entries(struct route *r, u32 n)
 {
 	struct kbus_qentry *qe;
 
 	while (n--) {
-		qe = kbus_qentry_alloc(r->msg, 0);
+		qe = kbus_qentry_alloc_gfp(r->msg, 0, route_gfp(r));
 		if (!qe)
 			return -ENOMEM;
 		list_add(&qe->node, &r->entries);
@@ -240,7 +249,7 @@ static int alloc_lost(struct route *r)
 	u32 n = r->nlost;
 
 	while (n--) {
-		qe = kbus_synth_alloc();
+		qe = kbus_synth_alloc_gfp(route_gfp(r));
 		if (!qe)
 			return -ENOMEM;
 		list_add(&qe->node, &r->lost);

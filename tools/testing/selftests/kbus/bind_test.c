@@ -1185,6 +1185,46 @@ static bool with_nth_failure(struct __test_metadata *const _metadata,
 	return true;
 }
 
+/* failslab for GFP_KERNEL allocations too, quietly; restored by undo. */
+struct failslab_saved {
+	char wait[8];
+	char verbose[8];
+};
+
+static int failslab_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	return 0;
+}
+
+static int failslab_setup(struct failslab_saved *saved)
+{
+	if (failslab_read(FAILSLAB "ignore-gfp-wait", saved->wait,
+			  sizeof(saved->wait)) ||
+	    failslab_read(FAILSLAB "verbose", saved->verbose,
+			  sizeof(saved->verbose)))
+		return -ENOENT;
+	if (write_str(FAILSLAB "ignore-gfp-wait", "N") ||
+	    write_str(FAILSLAB "verbose", "0"))
+		return -EIO;
+	return 0;
+}
+
+static void failslab_undo(const struct failslab_saved *saved)
+{
+	write_str(FAILSLAB "ignore-gfp-wait", saved->wait);
+	write_str(FAILSLAB "verbose", saved->verbose);
+}
+
 struct bind_op {
 	int fd;
 	const char *name;
@@ -1222,10 +1262,9 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 {
 	static const char name[] = "$.Bind.Fault";
 	struct bind_op op = { .fd = self->b, .name = name };
-	char saved_wait[8] = "", saved_verbose[8] = "";
-	int failnth, fd, nth, ret, injected = 0;
+	struct failslab_saved saved;
+	int failnth, nth, ret, injected = 0;
 	__u32 b_id = kbus_ksock_id(_metadata, self->b);
-	ssize_t n;
 
 	if (geteuid())
 		SKIP(return, "needs root: failslab and the bus option");
@@ -1233,21 +1272,8 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 	ASSERT_LE(0, failnth)
 		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
 	/* GFP_KERNEL allocations too, and no stack dump in the log. */
-	fd = open(FAILSLAB "ignore-gfp-wait", O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd)
+	ASSERT_EQ(0, failslab_setup(&saved))
 		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
-	n = read(fd, saved_wait, sizeof(saved_wait) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	saved_wait[n] = 0;
-	fd = open(FAILSLAB "verbose", O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	n = read(fd, saved_verbose, sizeof(saved_verbose) - 1);
-	close(fd);
-	ASSERT_LT(0, n);
-	saved_verbose[n] = 0;
-	ASSERT_EQ(0, write_str(FAILSLAB "ignore-gfp-wait", "N"));
-	ASSERT_EQ(0, write_str(FAILSLAB "verbose", "0"));
 
 	ASSERT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, false));
 	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
@@ -1311,8 +1337,62 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 	EXPECT_EQ(0, replier_of(_metadata, self->c, name));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
 
-	write_str(FAILSLAB "ignore-gfp-wait", saved_wait);
-	write_str(FAILSLAB "verbose", saved_verbose);
+	failslab_undo(&saved);
+	close(failnth);
+}
+
+static int do_close(void *arg)
+{
+	return close(*(int *)arg) ? -errno : 0;
+}
+
+/*
+ * A replier that closes while allocations fail: its unbind event reaches
+ * the listeners all the same (a close cannot fail, nor its events).
+ */
+TEST_F(kbus, closing_replier_unbind_event_survives_allocation_failures)
+{
+	static const char name[] = "$.Bind.Closing";
+	const struct kbus_replier_bind_event_data *d;
+	struct kbus_entire_message *got;
+	struct failslab_saved saved;
+	int failnth, nth, ret, r;
+	__u32 r_id;
+
+	if (geteuid())
+		SKIP(return, "needs root: failslab and the bus option");
+	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, failnth)
+		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
+	ASSERT_EQ(0, failslab_setup(&saved))
+		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	ASSERT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, false));
+	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
+
+	for (nth = 1; nth < 100; nth++) {
+		r = kbus_open(_metadata);
+		r_id = kbus_ksock_id(_metadata, r);
+		ASSERT_EQ(0, kbus_bind(r, name, true));
+		drain(self->a);
+		if (!with_nth_failure(_metadata, failnth, nth, do_close, &r,
+				      &ret))
+			nth = 100;	/* the last round: nothing failed */
+		EXPECT_EQ(0, ret);
+		got = NULL;
+		EXPECT_LT(0, kbus_read_next(self->a, &got))
+			TH_LOG("no unbind event with allocation %d failing", nth);
+		if (got) {
+			EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+				     kbus_msg_name(got));
+			d = kbus_msg_data(got);
+			EXPECT_EQ(0, d->is_bind);
+			EXPECT_EQ(r_id, d->binder);
+			EXPECT_STREQ(name, (const char *)d->rest);
+			free(got);
+		}
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, self->a));
+	}
+	failslab_undo(&saved);
 	close(failnth);
 }
 
