@@ -20,6 +20,7 @@
 #   KBUS_MODROOT=<dir>   modules_install directory (modules)
 #   KBUS_TIMEOUT=<s>     per-test timeout
 #   KBUS_BENCH_ITERS=<n> kbus_bench's iterations (bench; default its own)
+#   KBUS_BENCH_SHAPES=<list> kbus_bench's shapes (bench; default all)
 #
 # Whatever happens, the guest powers off at the end.
 
@@ -124,7 +125,7 @@ bench)
 	# Output to bench.txt, progress on the console.  No time limit of
 	# its own: boot-uml's BOOT_TIMEOUT bounds the whole boot.
 	"$ksft/kbus/kbus_bench" ${KBUS_BENCH_ITERS:+-n "$KBUS_BENCH_ITERS"} \
-		> "$results/bench.txt"
+		${KBUS_BENCH_SHAPES:+-t "$KBUS_BENCH_SHAPES"} > "$results/bench.txt"
 	echo "kbus_bench exit status $?" >> "$results/guest-status"
 	;;
 modules)
