@@ -355,6 +355,37 @@ static inline short kbus_poll_now(int fd)
 	return p.revents;
 }
 
+/*
+ * Wait until the task whose stat file is @path is in @state ('S': asleep
+ * in the kernel, 'T': stopped).  0, -ESRCH if it died, or -ETIMEDOUT.
+ */
+static inline int kbus_wait_task_state(const char *path, char state)
+{
+	char buf[512], *p;
+	ssize_t n;
+	int i, fd;
+
+	for (i = 0; i < KBUS_WAIT_MS; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return -EIO;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ')
+			return -EIO;
+		if (p[2] == state)
+			return 0;
+		if (p[2] == 'Z' || p[2] == 'X')
+			return -ESRCH;
+		poll(NULL, 0, 1);
+	}
+	return -ETIMEDOUT;
+}
+
 /* ---- Harness helpers ---- */
 
 /*

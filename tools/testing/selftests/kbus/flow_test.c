@@ -53,43 +53,12 @@ static int send_named(int fd, const char *name, __u32 flags, __u32 sflags,
 	return kbus_sendmsg(fd, &h, sizeof(h), sflags, id);
 }
 
-/*
- * Wait until the task whose stat file is @path is in @state ('S': asleep
- * in the kernel, 'T': stopped).  0, -ESRCH if it died, or -ETIMEDOUT.
- */
-static int wait_state(const char *path, char state)
-{
-	char buf[512], *p;
-	ssize_t n;
-	int i, fd;
-
-	for (i = 0; i < KBUS_WAIT_MS; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return -EIO;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || p[1] != ' ')
-			return -EIO;
-		if (p[2] == state)
-			return 0;
-		if (p[2] == 'Z' || p[2] == 'X')
-			return -ESRCH;
-		poll(NULL, 0, 1);
-	}
-	return -ETIMEDOUT;
-}
-
 static int wait_pid_state(pid_t pid, char state)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	return wait_state(path, state);
+	return kbus_wait_task_state(path, state);
 }
 
 /* ---- A thread that sends one message ---- */
@@ -137,7 +106,7 @@ static void sender_still_waiting(struct __test_metadata *const _metadata,
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
-	ASSERT_EQ(0, wait_state(path, 'S'))
+	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
 		TH_LOG("the sending thread did not block");
 	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, ms))
 		TH_LOG("the send returned when it should wait");

@@ -528,34 +528,6 @@ TEST_F(kbus, stateful_request_gets_synthetic_reply_too)
 
 /* ---- Requests that wait for room at the replier ---- */
 
-/* Wait until the task whose stat file is @path sleeps (state S). */
-static int req_wait_sleeping(const char *path)
-{
-	char buf[512], *p;
-	ssize_t n;
-	int i, fd;
-
-	for (i = 0; i < KBUS_WAIT_MS; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return -EIO;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || p[1] != ' ')
-			return -EIO;
-		if (p[2] == 'S')
-			return 0;
-		if (p[2] == 'Z' || p[2] == 'X')
-			return -ESRCH;
-		poll(NULL, 0, 1);
-	}
-	return -ETIMEDOUT;
-}
-
 /* A thread that sends one request, with ALL_OR_WAIT, and must wait. */
 struct req_sender {
 	pthread_t thread;
@@ -599,7 +571,7 @@ static void req_sender_start(struct __test_metadata *const _metadata,
 	ASSERT_EQ(0, pthread_create(&s->thread, NULL, req_sender_main, s));
 	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
-	ASSERT_EQ(0, req_wait_sleeping(path))
+	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
 		TH_LOG("the sending thread did not block");
 	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, 0))
 		TH_LOG("the request was sent when it should wait");

@@ -72,34 +72,6 @@ static int sr_recv_named(int fd, const char *name, struct kbus_recv *r)
 	return ret;
 }
 
-/* Wait until the task whose stat file is @path sleeps (state S). */
-static int sr_wait_sleeping(const char *path)
-{
-	char buf[512], *p;
-	ssize_t n;
-	int i, fd;
-
-	for (i = 0; i < KBUS_WAIT_MS; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return -EIO;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || p[1] != ' ')
-			return -EIO;
-		if (p[2] == 'S')
-			return 0;
-		if (p[2] == 'Z' || p[2] == 'X')
-			return -ESRCH;
-		poll(NULL, 0, 1);
-	}
-	return -ETIMEDOUT;
-}
-
 static int write_file(const char *path, const char *s)
 {
 	size_t len = strlen(s);
@@ -200,7 +172,7 @@ static void sr_sender_start(struct __test_metadata *const _metadata,
 	ASSERT_EQ(0, pthread_create(&s->thread, NULL, sr_sender_main, s));
 	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
-	ASSERT_EQ(0, sr_wait_sleeping(path))
+	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
 		TH_LOG("the sending thread did not block");
 	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, 0))
 		TH_LOG("the send returned when it should wait");
@@ -1299,7 +1271,7 @@ static void kill_blocked_child(struct __test_metadata *const _metadata,
 
 	ASSERT_EQ(0, kbus_wait(ch->from_child));
 	snprintf(path, sizeof(path), "/proc/%d/stat", ch->pid);
-	EXPECT_EQ(0, sr_wait_sleeping(path));
+	EXPECT_EQ(0, kbus_wait_task_state(path, 'S'));
 	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(ch->from_child, POLLIN, 100))
 		TH_LOG("the call returned when it should wait");
 	sr_kill_and_reap(_metadata, ch);
