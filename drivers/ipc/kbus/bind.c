@@ -15,7 +15,9 @@
 #include <linux/string.h>
 #include <linux/stringhash.h>
 
+#include "account.h"
 #include "bind.h"
+#include "event.h"
 #include "msg.h"
 #include "trace.h"
 
@@ -167,30 +169,60 @@ static void node_put_locked(struct kbus_name_node *node)
  * @len: its length.
  * @is_replier: bind as the replier.
  *
+ * A replier binding comes with the event that will announce its
+ * unbinding.  The binding is charged to the Ksock's user.
+ *
  * Context: The bus lock is held.
  * Return: 0, -EADDRINUSE if @is_replier and the name already has a
- * replier, or -ENOMEM.
+ * replier, -ENOSPC if the Ksock has ``kbus_max_bindings`` bindings or its
+ * user cannot be charged, or -ENOMEM.
  */
 int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 		     bool is_replier)
 {
 	struct kbus_bus *bus = ks->bus;
+	struct kbus_msg *event = NULL;
 	struct kbus_name_node *node;
 	struct kbus_binding *b;
+	size_t charge;
 
 	lockdep_assert_held(&bus->lock);
 
+	if (ks->num_bindings >= READ_ONCE(kbus_max_bindings))
+		return -ENOSPC;
+	charge = kmalloc_size_roundup(sizeof(*b)) +
+		 kmalloc_size_roundup(struct_size(node, full, len + 1));
+	if (is_replier) {
+		event = kbus_bind_event_alloc(ks->id, name, len, false);
+		if (IS_ERR(event))
+			return PTR_ERR(event);
+		charge += kbus_msg_cost(event);
+	}
+	if (!kbus_user_room_locked(ks->user, charge)) {
+		kbus_msg_put(event);
+		return -ENOSPC;
+	}
+
 	node = node_get_locked(bus, name, len);
-	if (!node)
+	if (!node) {
+		kbus_msg_put(event);
 		return -ENOMEM;
-	if (is_replier && node->replier)
+	}
+	if (is_replier && node->replier) {
+		kbus_msg_put(event);
 		return -EADDRINUSE;
+	}
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b) {
+		kbus_msg_put(event);
 		node_put_locked(node);
 		return -ENOMEM;
 	}
+	b->charge = charge;
+	b->unbind_event = event;
+	kbus_user_charge_locked(ks->user, charge);
+	ks->num_bindings++;
 	b->node = node;
 	b->ksock = ks;
 	b->is_replier = is_replier;
@@ -257,6 +289,9 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 		list_del(&b->name_link);
 	list_del(&b->ksock_link);
 	list_del(&b->bus_link);
+	b->ksock->num_bindings--;
+	kbus_user_uncharge_locked(b->ksock->user, b->charge);
+	kbus_msg_put(b->unbind_event);
 	kfree(b);
 	node_put_locked(node);
 	/*

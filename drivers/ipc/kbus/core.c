@@ -9,6 +9,7 @@
 
 #include <kunit/visibility.h>
 #include <linux/cdev.h>
+#include <linux/cred.h>
 #include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
@@ -21,6 +22,7 @@
 #include <linux/user_namespace.h>
 #include <linux/xarray.h>
 
+#include "account.h"
 #include "bind.h"
 #include "core.h"
 #include "debugfs.h"
@@ -75,12 +77,6 @@ module_param(kbus_num_devices, int, 0444);
 MODULE_PARM_DESC(kbus_num_devices,
 		 "Number of buses created at load (1-256, default 1)");
 
-unsigned long kbus_bus_budget = KBUS_DEF_BUS_BUDGET;
-EXPORT_SYMBOL_IF_KUNIT(kbus_bus_budget);
-module_param(kbus_bus_budget, ulong, 0644);
-MODULE_PARM_DESC(kbus_bus_budget,
-		 "Bytes of queued messages allowed per bus (default 16 MiB)");
-
 /* Protects kbus_buses and the creation of buses. */
 DEFINE_MUTEX(kbus_buses_lock);
 LIST_HEAD(kbus_buses);
@@ -123,7 +119,7 @@ struct kbus_bus *kbus_bus_alloc(u32 index)
 	xa_init_flags(&bus->ksock_ids, XA_FLAGS_ALLOC);
 	init_waitqueue_head(&bus->write_wait);
 	atomic_set(&bus->room_seq, 0);
-	atomic_long_set(&bus->bytes, 0);
+	xa_init(&bus->users);
 	bus->max_msg_size = KBUS_DEF_MAX_MESSAGE_SIZE;
 	bus->user_ns = get_user_ns(&init_user_ns);
 	return bus;
@@ -140,6 +136,7 @@ void kbus_bus_free(struct kbus_bus *bus)
 {
 	WARN_ON_ONCE(!list_empty(&bus->ksocks));
 	xa_destroy(&bus->ksock_ids);
+	xa_destroy(&bus->users);
 	put_user_ns(bus->user_ns);
 	mutex_destroy(&bus->lock);
 	kfree(bus);
@@ -229,7 +226,9 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 		return ERR_PTR(-ENOMEM);
 	ks->bus = bus;
 	ks->pid = get_pid(task_tgid(current));
+	ks->memcg = get_mem_cgroup_from_mm(current->mm);
 	ks->max_msgs = KBUS_DEF_MAX_MESSAGES;
+	ks->max_bytes = KBUS_DEF_MAX_BYTES;
 	INIT_LIST_HEAD(&ks->bus_node);
 	INIT_LIST_HEAD(&ks->queue);
 	INIT_LIST_HEAD(&ks->bindings);
@@ -239,25 +238,31 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 	mutex_init(&ks->rd_lock);
 
 	if (mutex_lock_killable(&bus->lock)) {
-		put_pid(ks->pid);
-		kfree(ks);
-		return ERR_PTR(-EINTR);
+		ret = -EINTR;
+		goto err_free;
 	}
 	if (bus->dead) {
 		ret = -ENODEV;
 		goto err_unlock;
 	}
+	ret = kbus_user_get_locked(ks, current_euid());
+	if (ret)
+		goto err_unlock;
 	ret = xa_alloc_cyclic(&bus->ksock_ids, &ks->id, ks,
 			      XA_LIMIT(1, U32_MAX), &bus->next_ksock_id,
 			      GFP_KERNEL_ACCOUNT);
 	if (ret < 0)
-		goto err_unlock;
+		goto err_user;
 	list_add_tail(&ks->bus_node, &bus->ksocks);
 	mutex_unlock(&bus->lock);
 	return ks;
 
+err_user:
+	kbus_user_put_locked(ks);
 err_unlock:
 	mutex_unlock(&bus->lock);
+err_free:
+	mem_cgroup_put(ks->memcg);
 	put_pid(ks->pid);
 	kfree(ks);
 	return ERR_PTR(ret);
@@ -291,20 +296,18 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 			kbus_binding_free_locked(b);
 	}
 	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link) {
-		/*
-		 * Cannot fail: full listeners get the event all the same, and
-		 * its allocations do not fail (__GFP_NOFAIL).
-		 */
-		kbus_report_bind_locked(ks, b->node->full,
-					strlen(b->node->full), false, true);
+		/* Cannot fail: the event was allocated with the binding. */
+		kbus_report_bind_locked(b, false);
 		kbus_binding_free_locked(b);
 	}
 	kbus_requests_release_locked(ks);
 	/* Nothing queued since can be read: drop it. */
 	kbus_queue_flush_locked(ks, NULL, KBUS_MSG_NAME_REPLIER_GONEAWAY);
+	kbus_user_put_locked(ks);
 	kbus_bus_room_locked(bus);
 	mutex_unlock(&bus->lock);
 
+	mem_cgroup_put(ks->memcg);
 	put_pid(ks->pid);
 	mutex_destroy(&ks->rd_lock);
 	/* A sender may still be waking it (kbus_send()). */

@@ -14,7 +14,6 @@
 
 extern struct mutex kbus_buses_lock;
 extern struct list_head kbus_buses;
-extern unsigned long kbus_bus_budget;
 
 struct kbus_bus *kbus_bus_alloc(u32 index);
 void kbus_bus_free(struct kbus_bus *bus);

@@ -12,6 +12,7 @@
 
 #include "common.h"
 
+#include <linux/cred.h>
 #include <linux/debugfs.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
@@ -55,12 +56,15 @@ static int stats_show(struct seq_file *m, void *v)
 			   bus->index, bus->next_ksock_id, bus->next_serial + 1,
 			   bus->max_msg_size);
 		list_for_each_entry(ks, &bus->ksocks, bus_node) {
-			seq_printf(m, "  ksock %u pid %d queue %u of %u\n",
-				   ks->id, pid_vnr(ks->pid), ks->queue_len,
-				   ks->max_msgs);
-			seq_printf(m, "    outstanding requests %u, unreplied to %u, dropped %llu\n",
+			seq_printf(m, "  ksock %u pid %d uid %u queue %u of %u, %zu of %llu bytes\n",
+				   ks->id, pid_vnr(ks->pid),
+				   from_kuid_munged(current_user_ns(),
+						    ks->user->uid),
+				   ks->queue_len, ks->max_msgs,
+				   ks->queued_bytes, ks->max_bytes);
+			seq_printf(m, "    outstanding requests %u, unreplied to %u, dropped %llu, user bytes %zu\n",
 				   ks->num_outstanding, ks->num_owed,
-				   ks->dropped);
+				   ks->dropped, ks->user->bytes);
 		}
 		mutex_unlock(&bus->lock);
 	}

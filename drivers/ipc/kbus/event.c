@@ -11,6 +11,7 @@
 #include <linux/lockdep.h>
 #include <linux/string.h>
 
+#include "account.h"
 #include "core.h"
 #include "event.h"
 #include "msg.h"
@@ -22,20 +23,32 @@
  * With %KBUS_OPT_REPORT_REPLIER_BINDS on, every time a replier binds to or
  * unbinds from a name, KBUS announces ``$.KBUS.ReplierBindEvent`` (data:
  * struct kbus_replier_bind_event_data) to its listeners: once the binding
- * has been made, or before it is removed.  The event is sent as
- * %KBUS_BIT_ALL_OR_FAIL: if a listener has no room, BIND or UNBIND fails
- * with -EAGAIN and nothing changes (a binding just made is undone).
+ * has been made, or before it is removed, also when the replier's Ksock
+ * closes.
  *
- * A Ksock that closes cannot fail, so its unbind events reach full
- * listeners past their queue limit, up to %KBUS_MAX_UNSENT_UNBIND_MESSAGES
- * such copies per bus; beyond that a full listener gets one
- * ``$.KBUS.UnbindEventsLost`` instead, and no further events until it has
- * read it.
+ * The events are lossy, so that no listener can stop others from binding:
+ * a listener without room for an event (see "Resource accounting") gets
+ * one ``$.KBUS.UnbindEventsLost`` in its place, queued past its limits,
+ * and misses every event after it until it has read that one.  BIND and
+ * UNBIND never wait for nor fail because of a listener.
+ *
+ * The unbind event of a replier binding is allocated with the binding and
+ * the few small allocations that queue it cannot fail, so a closing or
+ * OOM-killed replier always announces that it has gone.
  */
 
-static struct kbus_msg *event_alloc_locked(struct kbus_bus *bus, u32 binder,
-					   const char *name, u32 len,
-					   bool is_bind, gfp_t gfp)
+/**
+ * kbus_bind_event_alloc() - Allocate a replier bind event.
+ * @binder: the replier's Ksock id.
+ * @name: the name or pattern.
+ * @len: its length.
+ * @is_bind: a bind rather than an unbind.
+ *
+ * Context: Process context, may sleep.
+ * Return: the event, without its id, or an ERR_PTR().
+ */
+struct kbus_msg *kbus_bind_event_alloc(u32 binder, const char *name, u32 len,
+				       bool is_bind)
 {
 	static const char event_name[] = KBUS_MSG_NAME_REPLIER_BIND_EVENT;
 	struct kbus_replier_bind_event_data data = {
@@ -47,8 +60,8 @@ static struct kbus_msg *event_alloc_locked(struct kbus_bus *bus, u32 binder,
 	struct kbus_msg *msg;
 	u8 *p;
 
-	msg = kbus_msg_alloc_gfp(name_len,
-				 sizeof(data) + KBUS_PADDED_NAME_LEN(len), gfp);
+	msg = kbus_msg_alloc(name_len,
+			     sizeof(data) + KBUS_PADDED_NAME_LEN(len));
 	if (IS_ERR(msg))
 		return msg;
 	memcpy(msg->body, event_name, name_len);
@@ -56,29 +69,25 @@ static struct kbus_msg *event_alloc_locked(struct kbus_bus *bus, u32 binder,
 	memcpy(p, &data, sizeof(data));
 	memcpy(p + sizeof(data), name, len);	/* NUL and padding are zero */
 	kbus_msg_seal(msg);
-	kbus_next_msg_id_locked(bus, &msg->id);
-	msg->flags = KBUS_BIT_SYNTHETIC | KBUS_BIT_ALL_OR_FAIL;
+	msg->flags = KBUS_BIT_SYNTHETIC;
 	return msg;
 }
+EXPORT_SYMBOL_IF_KUNIT(kbus_bind_event_alloc);
 
 /**
  * kbus_report_bind_locked() - Announce that a replier binds or unbinds.
- * @ks: the replier.
- * @name: the name or pattern.
- * @len: its length.
+ * @b: the replier binding.
  * @is_bind: a bind rather than an unbind.
- * @force: the replier is closing; the event cannot fail, for lack of room
- *         or of memory.
  *
- * Does nothing unless the bus reports replier binds.
+ * Does nothing unless the bus reports replier binds.  An unbind event
+ * uses the one allocated with the binding, and cannot fail.
  *
  * Context: The bus lock is held.
- * Return: 0, or unless @force: -EAGAIN if a listener of the event has no
- * room, -ENOBUFS, or -ENOMEM.
+ * Return: 0, or -ENOMEM (for a bind event only).
  */
-int kbus_report_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
-			    bool is_bind, bool force)
+int kbus_report_bind_locked(struct kbus_binding *b, bool is_bind)
 {
+	struct kbus_ksock *ks = b->ksock;
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_msg *msg;
 	int err;
@@ -87,51 +96,108 @@ int kbus_report_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 
 	if (!bus->report_replier_binds)
 		return 0;
-	/* A closing replier's event cannot fail: it is a page at most. */
-	msg = event_alloc_locked(bus, ks->id, name, len, is_bind,
-				 GFP_KERNEL_ACCOUNT | (force ? __GFP_NOFAIL : 0));
-	if (IS_ERR(msg))
-		return PTR_ERR(msg);
-	err = kbus_send_event_locked(bus, msg, force);
+	if (is_bind) {
+		msg = kbus_bind_event_alloc(ks->id, b->node->full,
+					    strlen(b->node->full), true);
+		if (IS_ERR(msg))
+			return PTR_ERR(msg);
+	} else {
+		msg = b->unbind_event;
+		if (WARN_ON_ONCE(!msg))
+			return 0;
+		b->unbind_event = NULL;
+	}
+	kbus_next_msg_id_locked(bus, &msg->id);
+	err = kbus_send_event_locked(bus, msg, !is_bind);
 	kbus_msg_put(msg);
-	return err == -EBUSY ? -EAGAIN : err;
+	return err;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_report_bind_locked);
 
+static void free_events(struct list_head *events)
+{
+	struct kbus_qentry *qe, *tmp;
+
+	list_for_each_entry_safe(qe, tmp, events, node) {
+		list_del_init(&qe->node);
+		kbus_qentry_free(qe);
+	}
+}
+
+/* Queue a catch-up event on @ks, or the marker in its place if it is full. */
+static void catch_up_one(struct kbus_ksock *ks, struct kbus_qentry *qe,
+			 struct kbus_qentry **lost)
+{
+	struct kbus_bus *bus = ks->bus;
+	struct kbus_msg_id id;
+
+	if (!ks->unbind_lost && !kbus_queue_full_locked(ks) &&
+	    kbus_ksock_room_locked(ks, kbus_msg_cost(qe->msg))) {
+		kbus_next_msg_id_locked(bus, &qe->msg->id);
+		kbus_queue_push_locked(ks, qe, false);
+		return;
+	}
+	if (!ks->unbind_lost) {
+		kbus_next_msg_id_locked(bus, &id);
+		kbus_synth_fill(*lost, KBUS_MSG_NAME_UNBIND_EVENTS_LOST, &id,
+				0, 0, NULL);
+		(*lost)->lost_marker = true;
+		ks->unbind_lost = true;
+		kbus_queue_push_locked(ks, *lost, false);
+		*lost = NULL;
+	}
+	ks->dropped++;
+	kbus_qentry_free(qe);
+}
+
 /**
  * kbus_report_catch_up_locked() - Queue a bind event per existing replier.
- * @ks: the Ksock that turned reporting on; the events go to its queue
- *      only, whether or not it listens to them.
+ * @ks: the Ksock that turns %KBUS_OPT_REPORT_REPLIER_BINDS on.
+ *
+ * Oldest binding first.  Everything is allocated before anything is
+ * queued, so that on failure nothing is; events that do not fit are lost
+ * as those sent to a full listener are.
  *
  * Context: The bus lock is held.
- * Return: 0, -EBUSY if the queue filled up (the events queued so far
- * stay), or -ENOMEM.
+ * Return: 0, or -ENOMEM.
  */
 int kbus_report_catch_up_locked(struct kbus_ksock *ks)
 {
 	struct kbus_bus *bus = ks->bus;
+	struct kbus_qentry *qe, *tmp, *lost = NULL;
 	struct kbus_binding *b;
-	struct kbus_qentry *qe;
 	struct kbus_msg *msg;
+	LIST_HEAD(events);
 
 	lockdep_assert_held(&bus->lock);
 
 	list_for_each_entry_reverse(b, &bus->bindings, bus_link) {
 		if (!b->is_replier)
 			continue;
-		if (kbus_queue_full_locked(ks))
-			return -EBUSY;
-		msg = event_alloc_locked(bus, b->ksock->id, b->node->full,
-					 strlen(b->node->full), true,
-					 GFP_KERNEL_ACCOUNT);
+		msg = kbus_bind_event_alloc(b->ksock->id, b->node->full,
+					    strlen(b->node->full), true);
 		if (IS_ERR(msg))
-			return PTR_ERR(msg);
+			goto err_free;
 		qe = kbus_qentry_alloc(msg, msg->flags);
 		kbus_msg_put(msg);
 		if (!qe)
-			return -ENOMEM;
-		kbus_queue_push_locked(ks, qe, false);
+			goto err_free;
+		list_add_tail(&qe->node, &events);
 	}
+	if (!list_empty(&events) && !ks->unbind_lost) {
+		lost = kbus_synth_alloc();
+		if (!lost)
+			goto err_free;
+	}
+	list_for_each_entry_safe(qe, tmp, &events, node) {
+		list_del_init(&qe->node);
+		catch_up_one(ks, qe, &lost);
+	}
+	kbus_qentry_free(lost);
 	return 0;
+
+err_free:
+	free_events(&events);
+	return -ENOMEM;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_report_catch_up_locked);

@@ -12,8 +12,9 @@
 
 #include "kbus_internal.h"
 
-int kbus_report_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
-			    bool is_bind, bool force);
+struct kbus_msg *kbus_bind_event_alloc(u32 binder, const char *name, u32 len,
+				       bool is_bind);
+int kbus_report_bind_locked(struct kbus_binding *b, bool is_bind);
 int kbus_report_catch_up_locked(struct kbus_ksock *ks);
 
 #endif /* _DRIVERS_IPC_KBUS_EVENT_H */

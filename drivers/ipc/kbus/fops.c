@@ -24,6 +24,7 @@
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
 
+#include "account.h"
 #include "bind.h"
 #include "core.h"
 #include "event.h"
@@ -177,27 +178,26 @@ static int bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 	err = kbus_bind_locked(ks, name, len, is_replier);
 	if (err || !is_replier)
 		return err;
-	err = kbus_report_bind_locked(ks, name, len, true, false);
-	if (err) {
-		b = kbus_binding_find_locked(ks, name, len, true);
-		if (!WARN_ON_ONCE(!b))
-			kbus_binding_free_locked(b);
-	}
+	b = kbus_binding_find_locked(ks, name, len, true);
+	if (WARN_ON_ONCE(!b))
+		return -EINVAL;
+	err = kbus_report_bind_locked(b, true);
+	if (err)
+		kbus_binding_free_locked(b);
 	return err;
 }
 
 static int unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 			 bool is_replier)
 {
-	int err;
+	struct kbus_binding *b;
 
-	if (!kbus_binding_find_locked(ks, name, len, is_replier))
+	b = kbus_binding_find_locked(ks, name, len, is_replier);
+	if (!b)
 		return -EINVAL;
-	if (is_replier) {
-		err = kbus_report_bind_locked(ks, name, len, false, false);
-		if (err)
-			return err;
-	}
+	/* Cannot fail: the event was allocated with the binding. */
+	if (is_replier)
+		kbus_report_bind_locked(b, false);
 	return kbus_unbind_locked(ks, name, len, is_replier);
 }
 
@@ -565,7 +565,8 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
 				     node) == qe) {
 		kbus_queue_take_locked(ks, qe);
-		if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
+		if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) &&
+		    kbus_reply_awaited_locked(ks, qe->msg)) {
 			kbus_owed_add_locked(ks, *owed, &qe->msg->id,
 					     qe->msg->from);
 			*owed = NULL;
@@ -711,6 +712,8 @@ static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 	info.num_unreplied = ks->num_owed;
 	info.num_outstanding = ks->num_outstanding;
 	info.dropped = ks->dropped;
+	info.queued_bytes = ks->queued_bytes;
+	info.user_bytes = ks->user->bytes;
 	mutex_unlock(&ks->bus->lock);
 	return put_sized_arg(uarg, &info, sizeof(info), usize);
 }
@@ -736,6 +739,9 @@ static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
 		break;
 	case KBUS_OPT_ABS_MAX_MSG_SIZE:
 		*value = KBUS_ABS_MAX_MESSAGE_SIZE;
+		break;
+	case KBUS_OPT_MAX_BYTES:
+		*value = ks->max_bytes;
 		break;
 	default:
 		mutex_unlock(&bus->lock);
@@ -765,6 +771,9 @@ static int kbus_check_opt(struct file *file, struct kbus_bus *bus,
 		return may_admin(file, bus) ? 0 : -EPERM;
 	case KBUS_OPT_ABS_MAX_MSG_SIZE:
 		return -EOPNOTSUPP;
+	case KBUS_OPT_MAX_BYTES:
+		return value >= 1 && value <= READ_ONCE(kbus_user_bytes) ?
+		       0 : -EINVAL;
 	default:
 		return -EINVAL;
 	}
@@ -796,12 +805,19 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 		ks->only_once = value;
 		break;
 	case KBUS_OPT_REPORT_REPLIER_BINDS:
-		bus->report_replier_binds = value;
-		if (value)
+		/* Catching up fails with nothing queued and nothing changed. */
+		if (value && !bus->report_replier_binds)
 			err = kbus_report_catch_up_locked(ks);
+		if (!err)
+			bus->report_replier_binds = value;
 		break;
 	case KBUS_OPT_MAX_MSG_SIZE:
 		WRITE_ONCE(bus->max_msg_size, value);
+		break;
+	case KBUS_OPT_MAX_BYTES:
+		if (value > ks->max_bytes)
+			kbus_bus_room_locked(bus);
+		ks->max_bytes = value;
 		break;
 	}
 	mutex_unlock(&bus->lock);

@@ -14,8 +14,10 @@
 #include <linux/kbus.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/memcontrol.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
+#include <linux/rhashtable-types.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -52,10 +54,8 @@
  *              binding goes away.
  * @room_seq: incremented under @lock before @write_wait is woken, so that
  *            a sender that failed for lack of room knows whether to retry.
- * @bytes: bytes of messages and queue entries charged to the bus (atomic;
- *         charged under @lock, uncharged wherever a message is freed).
- * @unsent_unbinds: unbind events queued past queue limits (protected by
- *                  @lock).
+ * @users: the accounts of the users with Ksocks open on the bus, by user
+ *         id (modified and looked up under @lock).
  */
 struct kbus_bus {
 	struct mutex lock;	/* the bus lock: see "Locking overview" */
@@ -76,8 +76,25 @@ struct kbus_bus {
 	struct list_head bus_node;
 	wait_queue_head_t write_wait;
 	atomic_t room_seq;
-	atomic_long_t bytes;
-	u32 unsent_unbinds;
+	struct xarray users;
+};
+
+/**
+ * struct kbus_user - What one user's Ksocks hold on one bus.
+ * @uid: the user (invariant).
+ * @nksocks: the user's open Ksocks on the bus (protected by the bus lock).
+ * @bytes: bytes charged to the user (protected by the bus lock).
+ * @send_bytes: scratch for the send in progress: bytes of the copies
+ *              planned for the user's Ksocks (protected by the bus lock;
+ *              0 between sends).
+ *
+ * See "Resource accounting" for what is charged.
+ */
+struct kbus_user {
+	kuid_t uid;
+	u32 nksocks;
+	size_t bytes;
+	size_t send_bytes;
 };
 
 /**
@@ -87,9 +104,8 @@ struct kbus_bus {
  * @binding: the binding the copy was queued through, or NULL for replies
  *           and messages KBUS generates (protected by the bus lock).
  * @flags: this copy's flags.
- * @charged: the copy is charged to the byte budget of @msg's bus.
- * @over_limit: a replier unbind event queued past the queue limit when its
- *              replier closed (counted in the bus's @unsent_unbinds).
+ * @charge: bytes charged to the Ksock whose queue holds the copy, and to
+ *          its user (protected by the bus lock; 0 when on no queue).
  * @lost_marker: the ``$.KBUS.UnbindEventsLost`` of its Ksock.
  */
 struct kbus_qentry {
@@ -97,8 +113,7 @@ struct kbus_qentry {
 	struct kbus_msg *msg;
 	struct kbus_binding *binding;
 	u32 flags;
-	bool charged;
-	bool over_limit;
+	u32 charge;
 	bool lost_marker;
 };
 
@@ -114,10 +129,7 @@ struct kbus_qentry {
  * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
  * @name_len: length of the name.
  * @data_len: length of the data.
- * @acct_size: bytes charged for the message itself.
  * @body_len: bytes in @body.
- * @acct_bus: the bus whose byte budget the message is charged to, or NULL
- *            (set once, under that bus's lock).
  * @pid: the sending process (thread group), or NULL for messages KBUS
  *       generates; the message holds a reference (invariant after send).
  * @uid: the sender's effective user id (invariant after send).
@@ -144,9 +156,7 @@ struct kbus_msg {
 	struct kbus_orig_from final_to;
 	u32 name_len;
 	u32 data_len;
-	u32 acct_size;
 	u32 body_len;
-	struct kbus_bus *acct_bus;
 	struct pid *pid;
 	kuid_t uid;
 	kgid_t gid;
@@ -178,6 +188,11 @@ struct kbus_request {
  * @id: Ksock id, unique and non-zero on the bus (invariant after open).
  * @pid: the opening process (thread group); the Ksock holds a reference
  *       (invariant after open).
+ * @user: the account of the opening user on the bus (invariant after
+ *        open).
+ * @memcg: the memory cgroup of the opening task, charged with the queue
+ *         entries of the copies sent to this Ksock; a reference, or NULL
+ *         (invariant after open).
  * @bus_node: entry in @bus->ksocks (protected by the bus lock).
  * @queue: queued copies, oldest first (protected by the bus lock).
  * @queue_len: entries in @queue (protected by the bus lock; poll reads it
@@ -187,8 +202,13 @@ struct kbus_request {
  *             is still the same copy (protected by the bus lock).
  * @max_msgs: queue limit; the queue is full when @queue_len plus
  *            @num_outstanding reaches it (protected by the bus lock).
+ * @queued_bytes: bytes charged for the copies on @queue (protected by the
+ *                bus lock).
+ * @max_bytes: the %KBUS_OPT_MAX_BYTES limit of @queued_bytes (protected
+ *             by the bus lock).
  * @bindings: this Ksock's bindings, newest first (protected by the bus
  *            lock).
+ * @num_bindings: entries in @bindings (protected by the bus lock).
  * @outstanding: requests sent and not yet answered, each holding a slot of
  *               the queue for its reply, found in O(log n) (protected by
  *               the bus lock).
@@ -203,6 +223,8 @@ struct kbus_request {
  *           (protected by the bus lock).
  * @send_pending: scratch for the send in progress: copies planned for this
  *                Ksock (protected by the bus lock; 0 between sends).
+ * @send_bytes: scratch for the send in progress: bytes of those copies
+ *              (protected by the bus lock; 0 between sends).
  * @send_chosen: scratch for the send in progress: this Ksock gets a copy
  *               (protected by the bus lock; false between sends).
  * @send_missed: scratch for the send in progress: this Ksock misses the
@@ -234,12 +256,17 @@ struct kbus_ksock {
 	struct kbus_bus *bus;
 	u32 id;
 	struct pid *pid;
+	struct kbus_user *user;
+	struct mem_cgroup *memcg;
 	struct list_head bus_node;
 	struct list_head queue;
 	u32 queue_len;
 	u32 queue_gen;
 	u32 max_msgs;
+	size_t queued_bytes;
+	u64 max_bytes;
 	struct list_head bindings;
+	u32 num_bindings;
 	struct rb_root outstanding;
 	u32 num_outstanding;
 	struct rb_root owed;
@@ -248,6 +275,7 @@ struct kbus_ksock {
 	struct kbus_msg_id last_pushed;
 	u64 dropped;
 	u32 send_pending;
+	size_t send_bytes;
 	bool send_chosen;
 	bool send_missed;
 	bool wake_pending;
@@ -299,6 +327,11 @@ enum {
  * @name_link: entry in @node->listeners (protected by the bus lock).
  * @ksock_link: entry in @ksock->bindings (protected by the bus lock).
  * @bus_link: entry in the bus's bindings (protected by the bus lock).
+ * @charge: bytes charged to the Ksock's user for the binding (invariant).
+ * @unbind_event: for a replier, the ``$.KBUS.ReplierBindEvent`` that will
+ *                announce its unbinding, allocated with the binding so
+ *                that a closing Ksock always has it; NULL for a listener
+ *                (protected by the bus lock).
  * @send_state: scratch for the send in progress: what this binding's Ksock
  *              gets (protected by the bus lock; %KBUS_SEND_NONE between
  *              sends).
@@ -310,6 +343,8 @@ struct kbus_binding {
 	struct list_head name_link;
 	struct list_head ksock_link;
 	struct list_head bus_link;
+	u32 charge;
+	struct kbus_msg *unbind_event;
 	u8 send_state;
 };
 
@@ -318,7 +353,6 @@ enum {
 	KBUS_SEND_NONE,
 	KBUS_SEND_DELIVER,
 	KBUS_SEND_DROP,
-	KBUS_SEND_OVER,		/* unbind event past the queue limit */
 	KBUS_SEND_LOST,		/* $.KBUS.UnbindEventsLost instead */
 };
 

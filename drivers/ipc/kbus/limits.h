@@ -22,8 +22,13 @@
 #define KBUS_ABS_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
 #define KBUS_DEF_MAX_MESSAGE_SIZE	CONFIG_KBUS_ABS_MAX_MESSAGE_SIZE
 
-/* Default byte budget of a bus (module parameter kbus_bus_budget). */
-#define KBUS_DEF_BUS_BUDGET		(16UL << 20)
+/* Per-Ksock receive limit in bytes at open (KBUS_OPT_MAX_BYTES). */
+#define KBUS_DEF_MAX_BYTES		(2U << 20)
+
+/* Defaults of the module parameters of "Resource accounting". */
+#define KBUS_DEF_USER_BYTES		(16UL << 20)
+#define KBUS_DEF_MAX_REQUESTS		1024
+#define KBUS_DEF_MAX_BINDINGS		1024
 
 /* Kernel-defined flag bits accepted on write, and the kernel's half. */
 #define KBUS_FLAGS_KNOWN		KBUS_FLAGS_MASK
@@ -34,7 +39,7 @@
 #define KBUS_REPLIER_SIZE_VER0		24
 #define KBUS_SEND_SIZE_VER0		32
 #define KBUS_RECV_SIZE_VER0		40
-#define KBUS_INFO_SIZE_VER0		40
+#define KBUS_INFO_SIZE_VER0		56
 #define KBUS_OPTION_SIZE_VER0		24
 #define KBUS_NEWDEV_SIZE_VER0		16
 
@@ -48,9 +53,6 @@
 
 /* Longest name of a message KBUS generates itself (with its NUL). */
 #define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_GONEAWAY)
-
-/* Unbind events that may be queued past queue limits, per bus. */
-#define KBUS_MAX_UNSENT_UNBIND_MESSAGES	1000
 
 /* Hash table order for the names bound on one bus. */
 #define KBUS_NAME_HASH_BITS		8

@@ -23,6 +23,7 @@
 #include <linux/string.h>
 #include <linux/wait.h>
 
+#include "account.h"
 #include "core.h"
 #include "msg.h"
 #include "trace.h"
@@ -111,8 +112,6 @@ void kbus_msg_put(struct kbus_msg *msg)
 {
 	if (!msg || !refcount_dec_and_test(&msg->refcount))
 		return;
-	if (msg->acct_bus)
-		atomic_long_sub(msg->acct_size, &msg->acct_bus->bytes);
 	put_pid(msg->pid);
 	kvfree(msg);
 }
@@ -262,8 +261,6 @@ void kbus_qentry_free(struct kbus_qentry *qe)
 	if (!qe)
 		return;
 	msg = qe->msg;
-	if (qe->charged)
-		atomic_long_sub(KBUS_QENTRY_CHARGE, &msg->acct_bus->bytes);
 	if (msg && qe == &msg->entry) {
 		/* Free again for another copy while the sender holds @msg. */
 		qe->msg = NULL;
@@ -348,39 +345,6 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 EXPORT_SYMBOL_IF_KUNIT(kbus_synth_fill);
 
 /**
- * kbus_charge_locked() - Charge a message and its copies to a bus's budget.
- * @bus: the bus.
- * @msg: the message; its body is charged the first time only.
- * @ncopies: the number of copies about to be queued.
- *
- * The caller marks each copy it queues as charged.
- *
- * Context: The bus lock is held.
- * Return: 0, or -ENOBUFS if the bus's byte budget would be exceeded.
- */
-int kbus_charge_locked(struct kbus_bus *bus, struct kbus_msg *msg,
-		       u32 ncopies)
-{
-	size_t body = msg->acct_bus ? 0 : struct_size(msg, body,
-						       msg->body_len);
-	size_t cost = body + (size_t)ncopies * KBUS_QENTRY_CHARGE;
-
-	lockdep_assert_held(&bus->lock);
-
-	if (!ncopies)
-		return 0;
-	if (atomic_long_read(&bus->bytes) + cost > READ_ONCE(kbus_bus_budget))
-		return -ENOBUFS;
-	atomic_long_add(cost, &bus->bytes);
-	if (body) {
-		msg->acct_bus = bus;
-		msg->acct_size = body;
-	}
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_charge_locked);
-
-/**
  * kbus_bus_room_locked() - Tell waiting senders that there may be room.
  * @bus: the bus.
  *
@@ -463,6 +427,9 @@ void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 {
 	lockdep_assert_held(&ks->bus->lock);
 
+	qe->charge = kbus_msg_cost(qe->msg);
+	ks->queued_bytes += qe->charge;
+	kbus_user_charge_locked(ks->user, qe->charge);
 	if (urgent)
 		list_add(&qe->node, &ks->queue);
 	else
@@ -523,10 +490,9 @@ void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 
 	list_del_init(&qe->node);
 	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);
-	if (qe->over_limit) {
-		qe->over_limit = false;
-		ks->bus->unsent_unbinds--;
-	}
+	ks->queued_bytes -= qe->charge;
+	kbus_user_uncharge_locked(ks->user, qe->charge);
+	qe->charge = 0;
 	if (qe->lost_marker) {
 		qe->lost_marker = false;
 		ks->unbind_lost = false;

@@ -57,11 +57,6 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 		     const struct kbus_msg_id *id, u32 from, u32 to,
 		     const struct kbus_msg_id *in_reply_to);
 
-/* Bytes charged to a bus's budget for each recipient's copy. */
-#define KBUS_QENTRY_CHARGE	sizeof(struct kbus_qentry)
-
-int kbus_charge_locked(struct kbus_bus *bus, struct kbus_msg *msg,
-		       u32 ncopies);
 void kbus_bus_room_locked(struct kbus_bus *bus);
 void kbus_bus_room_wake(struct kbus_bus *bus);
 bool kbus_queue_full_locked(const struct kbus_ksock *ks);

@@ -11,6 +11,7 @@
 #include <linux/lockdep.h>
 #include <linux/slab.h>
 
+#include "account.h"
 #include "bind.h"
 #include "core.h"
 #include "msg.h"
@@ -96,6 +97,12 @@ void kbus_request_free(struct kbus_request *req)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_request_free);
 
+/* Bytes charged to a replier per request read and not answered. */
+static size_t owed_cost(void)
+{
+	return kmalloc_size_roundup(sizeof(struct kbus_request));
+}
+
 /* Order of request records in a tree: by peer, then by request id. */
 static int req_cmp(u32 peer_id, const struct kbus_msg_id *id,
 		   const struct kbus_request *req)
@@ -168,6 +175,7 @@ void kbus_outstanding_add_locked(struct kbus_ksock *requester,
 	req->peer_id = replier_id;
 	req_insert(&requester->outstanding, req);
 	requester->num_outstanding++;
+	kbus_user_charge_locked(requester->user, kbus_request_cost());
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_add_locked);
 
@@ -204,8 +212,33 @@ void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
 
 	req_erase(&requester->outstanding, req);
 	requester->num_outstanding--;
+	kbus_user_uncharge_locked(requester->user, kbus_request_cost());
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_remove_locked);
+
+/**
+ * kbus_reply_awaited_locked() - Whether a request still waits for a reply.
+ * @replier: the Ksock the request was delivered to.
+ * @req: the request.
+ *
+ * A request can stop waiting while it is queued: its requester closed, or
+ * the replier answered it before reading it.  Nothing is owed for it then.
+ *
+ * Context: The bus lock is held.
+ * Return: true if its requester still has it outstanding from @replier.
+ */
+bool kbus_reply_awaited_locked(struct kbus_ksock *replier,
+			       const struct kbus_msg *req)
+{
+	struct kbus_ksock *requester;
+
+	lockdep_assert_held(&replier->bus->lock);
+
+	requester = kbus_ksock_lookup_locked(replier->bus, req->from);
+	return requester &&
+	       kbus_outstanding_find_locked(requester, &req->id, replier->id);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_reply_awaited_locked);
 
 /**
  * kbus_owed_add_locked() - Record a request read by its replier.
@@ -225,6 +258,7 @@ void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,
 	req->peer_id = requester_id;
 	req_insert(&replier->owed, req);
 	replier->num_owed++;
+	kbus_user_charge_locked(replier->user, owed_cost());
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_add_locked);
 
@@ -261,6 +295,7 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 
 	req_erase(&replier->owed, req);
 	replier->num_owed--;
+	kbus_user_uncharge_locked(replier->user, owed_cost());
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_remove_locked);
 
@@ -361,6 +396,8 @@ void kbus_requests_release_locked(struct kbus_ksock *ks)
 
 	rbtree_postorder_for_each_entry_safe(req, tmp, &ks->outstanding, node)
 		kbus_request_free(req);
+	kbus_user_uncharge_locked(ks->user,
+				  ks->num_outstanding * kbus_request_cost());
 	ks->outstanding = RB_ROOT;
 	ks->num_outstanding = 0;
 	while (!RB_EMPTY_ROOT(&ks->owed)) {

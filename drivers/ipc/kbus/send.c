@@ -12,8 +12,10 @@
 #include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "account.h"
 #include "bind.h"
 #include "core.h"
 #include "msg.h"
@@ -31,13 +33,15 @@
  *
  * 1. Plan: find the replier (for a request) or the requester (for a
  *    reply) and every matching listener binding, and decide for each
- *    whether it gets a copy, misses it (queue full), or makes the send
- *    fail (%KBUS_BIT_ALL_OR_FAIL, %KBUS_BIT_ALL_OR_WAIT, a full replier).
- * 2. Allocate one queue entry per copy and charge the message and its
- *    copies to the bus's byte budget.  Nothing has been delivered yet, so
- *    a failure here (-ENOMEM, -ENOBUFS) leaves no trace.
- * 3. Deliver: the reply, then the request to its replier, then the
- *    listeners' copies.  This pass cannot fail.
+ *    whether it gets a copy, misses it (no room within its limits, see
+ *    "Resource accounting"), or makes the send fail
+ *    (%KBUS_BIT_ALL_OR_FAIL, %KBUS_BIT_ALL_OR_WAIT, a full replier).
+ *    Each copy's queue entry is allocated as it is planned, charged to
+ *    the memory cgroup of its recipient.  Nothing has been delivered yet,
+ *    so a failure here (-ENOMEM too) leaves no trace.
+ * 2. Deliver: the reply, then the request to its replier, then the
+ *    listeners' copies, each charged to its recipient as it is queued.
+ *    This pass cannot fail.
  *
  * Every recipient shares the one message body.  Because every send and
  * every queue change of a bus happens under its lock, and message ids are
@@ -48,22 +52,24 @@
  * so ids never go backwards on a bus.
  */
 
-/* A Ksock is full if the copies planned for it would exceed its limit. */
-static bool full_pending_locked(const struct kbus_ksock *ks)
+/*
+ * A Ksock is full if one more copy, on top of those planned for it, would
+ * take it past one of its limits.
+ */
+static bool full_pending_locked(const struct kbus_ksock *ks, size_t cost)
 {
 	return (u64)ks->queue_len + ks->num_outstanding + ks->send_pending >=
-	       ks->max_msgs;
+	       ks->max_msgs || !kbus_ksock_room_locked(ks, cost);
 }
 
 struct route {
 	struct kbus_bus *bus;
 	struct kbus_ksock *sender;	/* NULL for KBUS's own messages */
 	struct kbus_msg *msg;
+	size_t cost;			/* kbus_msg_cost() of the message */
 	u32 mode;			/* ALL_OR_* bits in force */
-	bool force;			/* unbind event of a closing Ksock */
-	u32 ncopies;			/* listener copies planned */
-	u32 nover;			/* of which past the queue limit */
-	u32 nlost;			/* UnbindEventsLost planned */
+	bool lossy;			/* a bind event: lost if no room */
+	bool nofail;			/* allocations cannot fail */
 	struct kbus_msg_id lost_id;	/* the one id they all share */
 	struct list_head entries;	/* preallocated queue entries */
 	struct list_head lost;		/* preallocated UnbindEventsLost */
@@ -103,27 +109,70 @@ static void plan_missed(struct kbus_ksock *ks, struct kbus_binding *b)
 	ks->send_missed = true;
 }
 
-/* Plan for a full listener of an unbind event of a closing Ksock. */
-static void plan_forced(struct route *r, struct kbus_binding *b)
+/*
+ * The unbind events of a replier cannot fail, however it goes (a closing
+ * or OOM-killed task): their few small allocations may not either.
+ */
+static gfp_t route_gfp(const struct route *r)
+{
+	return GFP_KERNEL_ACCOUNT | (r->nofail ? __GFP_NOFAIL : 0);
+}
+
+/* Allocate the queue entry of a copy planned for @ks, charged to its memcg. */
+static int alloc_entry(struct route *r, struct kbus_ksock *ks)
+{
+	struct mem_cgroup *old = set_active_memcg(ks->memcg);
+	struct kbus_qentry *qe;
+
+	qe = kbus_qentry_alloc_gfp(r->msg, 0, route_gfp(r));
+	set_active_memcg(old);
+	if (!qe)
+		return -ENOMEM;
+	list_add_tail(&qe->node, &r->entries);
+	return 0;
+}
+
+/* Plan a copy for @ks through @b, charged to @ks's limits. */
+static int plan_copy(struct route *r, struct kbus_ksock *ks,
+		     struct kbus_binding *b)
+{
+	int err = alloc_entry(r, ks);
+
+	if (err)
+		return err;
+	if (b)
+		b->send_state = KBUS_SEND_DELIVER;
+	ks->send_pending++;
+	ks->send_bytes += r->cost;
+	ks->user->send_bytes += r->cost;
+	ks->send_chosen = true;
+	return 0;
+}
+
+/*
+ * A full listener of a replier bind event gets a single
+ * ``$.KBUS.UnbindEventsLost`` in its place, past its limits, and nothing
+ * more until it has read it.
+ */
+static int plan_lost(struct route *r, struct kbus_binding *b)
 {
 	struct kbus_ksock *ks = b->ksock;
+	struct mem_cgroup *old;
+	struct kbus_qentry *qe;
 
-	if (ks->unbind_lost) {
-		/* Nothing more until it has read its UnbindEventsLost. */
+	if (ks->unbind_lost || ks->send_chosen) {
 		plan_missed(ks, b);
-	} else if (ks->bus->unsent_unbinds + r->nover <
-		   KBUS_MAX_UNSENT_UNBIND_MESSAGES) {
-		b->send_state = KBUS_SEND_OVER;
-		r->nover++;
-		r->ncopies++;
-		ks->send_chosen = true;
-	} else if (!ks->send_chosen) {
-		b->send_state = KBUS_SEND_LOST;
-		r->nlost++;
-		ks->send_chosen = true;
-	} else {
-		plan_missed(ks, b);
+		return 0;
 	}
+	old = set_active_memcg(ks->memcg);
+	qe = kbus_synth_alloc_gfp(route_gfp(r));
+	set_active_memcg(old);
+	if (!qe)
+		return -ENOMEM;
+	list_add_tail(&qe->node, &r->lost);
+	b->send_state = KBUS_SEND_LOST;
+	ks->send_chosen = true;
+	return 0;
 }
 
 static int plan_listener(struct kbus_binding *b, void *arg)
@@ -134,11 +183,9 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 	b->send_state = KBUS_SEND_NONE;
 	if (ks->only_once && ks->send_chosen)
 		return 0;
-	if (full_pending_locked(ks)) {
-		if (r->force) {
-			plan_forced(r, b);
-			return 0;
-		}
+	if (full_pending_locked(ks, r->cost)) {
+		if (r->lossy)
+			return plan_lost(r, b);
 		if (r->mode & KBUS_BIT_ALL_OR_FAIL)
 			return -EBUSY;
 		if (r->mode & KBUS_BIT_ALL_OR_WAIT)
@@ -146,17 +193,15 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 		plan_missed(ks, b);
 		return 0;
 	}
-	b->send_state = KBUS_SEND_DELIVER;
-	ks->send_pending++;
-	ks->send_chosen = true;
-	r->ncopies++;
-	return 0;
+	return plan_copy(r, ks, b);
 }
 
 static void reset_ksock(struct kbus_ksock *ks)
 {
 	if (ks) {
 		ks->send_pending = 0;
+		ks->send_bytes = 0;
+		ks->user->send_bytes = 0;
 		ks->send_chosen = false;
 		ks->send_missed = false;
 	}
@@ -178,7 +223,6 @@ static struct kbus_qentry *take_entry(struct route *r, u32 flags,
 	list_del_init(&qe->node);
 	qe->flags = flags;
 	qe->binding = b;
-	qe->charged = !r->force;
 	return qe;
 }
 
@@ -194,12 +238,6 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 		push(r, ks, take_entry(r, flags, b),
 		     r->msg->flags & KBUS_BIT_URGENT);
 		break;
-	case KBUS_SEND_OVER:
-		qe = take_entry(r, flags, b);
-		qe->over_limit = true;
-		ks->bus->unsent_unbinds++;
-		push(r, ks, qe, false);
-		break;
 	case KBUS_SEND_LOST:
 		qe = list_first_entry(&r->lost, struct kbus_qentry, node);
 		list_del_init(&qe->node);
@@ -212,6 +250,9 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 		qe->lost_marker = true;
 		ks->unbind_lost = true;
 		push(r, ks, qe, false);
+		/* The event itself is missed. */
+		ks->dropped++;
+		trace_kbus_drop(ks, r->msg, flags);
 		break;
 	case KBUS_SEND_DROP:
 		ks->dropped++;
@@ -219,42 +260,6 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 		break;
 	}
 	return reset_listener(b, arg);
-}
-
-/*
- * The unbind events of a closing Ksock cannot fail: their few small
- * allocations may not either (a dying task's memcg charge is forced).
- */
-static gfp_t route_gfp(const struct route *r)
-{
-	return GFP_KERNEL_ACCOUNT | (r->force ? __GFP_NOFAIL : 0);
-}
-
-static int alloc_entries(struct route *r, u32 n)
-{
-	struct kbus_qentry *qe;
-
-	while (n--) {
-		qe = kbus_qentry_alloc_gfp(r->msg, 0, route_gfp(r));
-		if (!qe)
-			return -ENOMEM;
-		list_add(&qe->node, &r->entries);
-	}
-	return 0;
-}
-
-static int alloc_lost(struct route *r)
-{
-	struct kbus_qentry *qe;
-	u32 n = r->nlost;
-
-	while (n--) {
-		qe = kbus_synth_alloc_gfp(route_gfp(r));
-		if (!qe)
-			return -ENOMEM;
-		list_add(&qe->node, &r->lost);
-	}
-	return 0;
 }
 
 static void free_entries(struct route *r)
@@ -284,11 +289,11 @@ static int route_locked(struct route *r, struct kbus_request **req)
 	struct kbus_binding *rb = NULL;
 	struct kbus_request *out = NULL, *owed;
 	bool urgent = msg->flags & KBUS_BIT_URGENT;
-	u32 ncopies;
 	int err;
 
 	lockdep_assert_held(&bus->lock);
 
+	r->cost = kbus_msg_cost(msg);
 	if (kbus_msg_is_reply(msg)) {
 		r->mode = 0;	/* ALL_OR_* do not apply to replies */
 		requester = kbus_ksock_lookup_locked(bus, msg->to);
@@ -306,7 +311,13 @@ static int route_locked(struct route *r, struct kbus_request **req)
 						   &msg->in_reply_to, ks->id);
 		if (!out)
 			return -ECONNREFUSED;
-		/* The reply takes the slot reserved when the request went. */
+		/*
+		 * The reply takes the slot reserved when the request went,
+		 * past the requester's byte limits if need be.
+		 */
+		err = alloc_entry(r, requester);
+		if (err)
+			return err;
 		requester->send_chosen = true;
 	} else if (kbus_msg_is_request(msg)) {
 		rb = kbus_replier_for_locked(bus, name, msg->name_len);
@@ -317,31 +328,20 @@ static int route_locked(struct route *r, struct kbus_request **req)
 			return -EPIPE;
 		/* The slot for the reply is taken from the sender's queue. */
 		ks->send_pending++;
-		if (full_pending_locked(replier)) {
+		if (full_pending_locked(replier, r->cost) ||
+		    replier->num_owed >= READ_ONCE(kbus_max_requests)) {
 			err = r->mode & KBUS_BIT_ALL_OR_WAIT ? -EAGAIN : -EBUSY;
 			goto out_reset;
 		}
-		replier->send_pending++;
-		replier->send_chosen = true;
+		err = plan_copy(r, replier, NULL);
+		if (err)
+			goto out_reset;
 	}
 
 	err = kbus_visit_listeners_locked(bus, name, msg->name_len,
 					  plan_listener, r);
 	if (err)
 		goto out_reset;
-
-	ncopies = r->ncopies + (requester ? 1 : 0) + (replier ? 1 : 0);
-	err = alloc_entries(r, ncopies);
-	if (!err)
-		err = alloc_lost(r);
-	if (err)
-		goto out_reset;
-	/* A closing Ksock's unbind events cannot fail for lack of budget. */
-	if (!r->force) {
-		err = kbus_charge_locked(bus, msg, ncopies);
-		if (err)
-			goto out_reset;
-	}
 
 	if (requester) {
 		kbus_outstanding_remove_locked(requester, out);
@@ -392,14 +392,15 @@ out_ksocks:
  *
  * Context: Process context; takes the bus lock (killably).
  * Return: 0; -EINVAL if the message is both a request and a reply;
- * -ENOLCK if a request finds no room for its reply in the sender's queue;
+ * -ENOLCK if a request finds no room for its reply in the sender's queue,
+ * or the sender has ``kbus_max_requests`` outstanding; -ENOBUFS if a
+ * request would take the sender's user past ``kbus_user_bytes``;
  * -EADDRNOTAVAIL if a request has no replier or a reply's requester has
  * gone; -ECONNREFUSED if a reply answers no request
  * outstanding from this Ksock; -EPIPE if a stateful request's replier is
  * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
- * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOBUFS if the bus's byte
- * budget would be exceeded; -ENOMEM; -EINTR if a fatal signal arrived
- * while it waited for the bus lock.
+ * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM; -EINTR if a fatal
+ * signal arrived while it waited for the bus lock.
  */
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id)
@@ -432,8 +433,13 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 		kbus_request_free(req);
 		return -EINTR;
 	}
-	if (req && kbus_queue_full_locked(ks)) {
+	if (req && (kbus_queue_full_locked(ks) ||
+		    ks->num_outstanding >= READ_ONCE(kbus_max_requests))) {
 		err = -ENOLCK;
+		goto out_unlock;
+	}
+	if (req && !kbus_user_room_locked(ks->user, kbus_request_cost())) {
+		err = -ENOBUFS;
 		goto out_unlock;
 	}
 	msg->from = ks->id;
@@ -468,29 +474,27 @@ out_unlock:
 EXPORT_SYMBOL_IF_KUNIT(kbus_send);
 
 /**
- * kbus_send_event_locked() - Send an announcement that KBUS generates.
+ * kbus_send_event_locked() - Send a replier bind event.
  * @bus: the bus.
- * @msg: the message, with its id, flags and addressing set; the caller
- *       keeps its reference.
- * @force: the event of a closing Ksock, which cannot fail: listeners with
- *         a full queue get it past their limit (at most
- *         %KBUS_MAX_UNSENT_UNBIND_MESSAGES such copies per bus), and once
- *         that many are queued, a single ``$.KBUS.UnbindEventsLost``.
+ * @msg: the event, with its id, flags and addressing set; the caller keeps
+ *       its reference.
+ * @nofail: an unbind event, which cannot fail: its allocations do not.
  *
- * Unless @force, the message is sent as %KBUS_BIT_ALL_OR_FAIL.
+ * The event never waits for nor fails for a slow listener: one without
+ * room gets a single ``$.KBUS.UnbindEventsLost`` in its place, past its
+ * limits, and misses every event after it until it has read that one.
  *
  * Context: The bus lock is held.
- * Return: 0, -EBUSY if a listener is full (unless @force), -ENOBUFS, or
- * -ENOMEM.
+ * Return: 0, or -ENOMEM (never with @nofail).
  */
 int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
-			   bool force)
+			   bool nofail)
 {
 	struct route r = {
 		.bus = bus,
 		.msg = msg,
-		.mode = force ? 0 : KBUS_BIT_ALL_OR_FAIL,
-		.force = force,
+		.lossy = true,
+		.nofail = nofail,
 		.entries = LIST_HEAD_INIT(r.entries),
 		.lost = LIST_HEAD_INIT(r.lost),
 	};

@@ -15,6 +15,6 @@
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id);
 int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
-			   bool force);
+			   bool nofail);
 
 #endif /* _DRIVERS_IPC_KBUS_SEND_H */

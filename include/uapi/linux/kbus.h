@@ -356,7 +356,13 @@ struct kbus_recv {
  * @num_outstanding: out: requests this Ksock has sent and not yet had a
  *                   reply to; each holds a slot of its queue.
  * @__reserved: must be 0.
- * @dropped: out: messages this Ksock missed because its queue was full.
+ * @dropped: out: messages this Ksock missed because its queue was full
+ *           (by %KBUS_OPT_MAX_MSGS, %KBUS_OPT_MAX_BYTES or its user's
+ *           limit).
+ * @queued_bytes: out: bytes charged for the messages queued for this
+ *                Ksock, limited by %KBUS_OPT_MAX_BYTES.
+ * @user_bytes: out: bytes charged on this bus to the user that opened
+ *              this Ksock, for all its Ksocks.
  *
  * All out fields must be 0 on input.
  */
@@ -370,6 +376,8 @@ struct kbus_ksock_info {
 	__u32 num_outstanding;
 	__u32 __reserved;
 	__aligned_u64 dropped;
+	__aligned_u64 queued_bytes;
+	__aligned_u64 user_bytes;
 };
 
 /**
@@ -412,6 +420,13 @@ struct kbus_option {
 #define KBUS_OPT_MAX_MSG_SIZE		4
 /* Read-only: the absolute maximum of %KBUS_OPT_MAX_MSG_SIZE. */
 #define KBUS_OPT_ABS_MAX_MSG_SIZE	5
+/*
+ * Ksock: limit of the bytes charged for the messages queued for it
+ * (default 2 MiB), 1 to the ``kbus_user_bytes`` module parameter.  A
+ * message that would take it past the limit is missed as for a full
+ * queue, unless nothing is queued.
+ */
+#define KBUS_OPT_MAX_BYTES		6
 
 /* Bounds of the options above. */
 #define KBUS_MAX_MAX_MSGS		100000

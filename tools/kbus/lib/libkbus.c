@@ -784,7 +784,7 @@ const char *kbus_strerror(int err)
 	case ENOLCK:
 		return "no room in our own queue for the reply to this request";
 	case ENOBUFS:
-		return "the bus's byte budget is used up";
+		return "this user's byte limit on the bus is used up";
 	case ENOMSG:
 		return "no message to send";
 	case EPIPE:

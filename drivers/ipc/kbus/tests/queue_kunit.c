@@ -9,6 +9,7 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
+#include "../account.h"
 #include "../bind.h"
 #include "../core.h"
 #include "../event.h"
@@ -483,69 +484,103 @@ static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
 	kbus_msg_put(msg);
 }
 
-static void byte_budget_limits_queued_bytes(struct kunit *test)
+static void byte_limits_charge_the_holder(struct kunit *test)
 {
-	unsigned long saved = kbus_bus_budget;
+	unsigned long saved = kbus_user_bytes;
 	struct kbus_bus *bus = kbus_test_bus(test);
 	struct kbus_ksock *sender = kbus_test_ksock(test, bus);
 	struct kbus_ksock *l = kbus_test_ksock(test, bus);
 	struct kbus_qentry *qe;
 	struct kbus_msg_id id;
 	struct kbus_msg *msg;
-	int i, sent = 0, err = 0;
+	size_t cost;
+	int i;
 
+	l->max_bytes = 8192;
 	mutex_lock(&bus->lock);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.B", 3, false));
 	mutex_unlock(&bus->lock);
-	kbus_bus_budget = 8192;
-	for (i = 0; i < 10 && !err; i++) {
+	msg = kbus_test_msg(test, "$.B", 0, 1000);
+	cost = kbus_msg_cost(msg);
+	kbus_msg_put(msg);
+	KUNIT_ASSERT_GT(test, cost, 1000);
+	for (i = 0; i < 20; i++) {
 		msg = kbus_test_msg(test, "$.B", 0, 1000);
-		err = kbus_send(sender, msg, &id);
+		KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 		kbus_msg_put(msg);
-		if (!err)
-			sent++;
 	}
-	kbus_bus_budget = saved;
-	KUNIT_EXPECT_EQ(test, err, -ENOBUFS);
-	KUNIT_EXPECT_GT(test, sent, 0);
-	KUNIT_EXPECT_EQ(test, l->queue_len, sent);
-	KUNIT_EXPECT_LE(test, atomic_long_read(&bus->bytes), 8192);
+	/* The listener holds what fits and missed the rest. */
+	KUNIT_EXPECT_EQ(test, l->queue_len, 8192 / cost);
+	KUNIT_EXPECT_EQ(test, l->queued_bytes, l->queue_len * cost);
+	KUNIT_EXPECT_EQ(test, l->dropped, 20 - l->queue_len);
+	/* Its user pays (the sender's too: one user), the sender nothing. */
+	KUNIT_EXPECT_EQ(test, sender->queued_bytes, 0);
+	KUNIT_EXPECT_PTR_EQ(test, l->user, sender->user);
+	KUNIT_EXPECT_GE(test, l->user->bytes, l->queued_bytes);
+
+	/* The user's limit holds whatever the Ksock's limit says. */
+	l->max_bytes = 1 << 20;
+	kbus_user_bytes = l->user->bytes;
+	msg = kbus_test_msg(test, "$.B", 0, 1000);
+	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
+	kbus_msg_put(msg);
+	kbus_user_bytes = saved;
+	KUNIT_EXPECT_EQ(test, l->queue_len, 8192 / cost);
+
 	/* Reading gives the bytes back. */
 	while ((qe = kbus_test_pop(test, l)))
 		kunit_release_action(test, kbus_test_qentry_free, qe);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&bus->bytes), 0);
+	KUNIT_EXPECT_EQ(test, l->queued_bytes, 0);
 }
 
-static void bind_event_fails_if_a_listener_is_full(struct kunit *test)
+/* Find the binding of @ks to @name, which must exist. */
+static struct kbus_binding *find_binding(struct kunit *test,
+					 struct kbus_ksock *ks,
+					 const char *name, bool is_replier)
+{
+	struct kbus_binding *b;
+
+	b = kbus_binding_find_locked(ks, name, strlen(name), is_replier);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	return b;
+}
+
+static void bind_events_to_a_full_listener_are_lost(struct kunit *test)
 {
 	struct kbus_bus *bus = kbus_test_bus(test);
 	struct kbus_ksock *rep = kbus_test_ksock(test, bus);
 	struct kbus_ksock *l = kbus_test_ksock(test, bus);
+	const char *ev = KBUS_MSG_NAME_REPLIER_BIND_EVENT;
+	struct kbus_binding *b;
 	struct kbus_qentry *qe;
 	const u32 *data;
 
 	bus->report_replier_binds = true;
 	l->max_msgs = 1;
 	mutex_lock(&bus->lock);
-	KUNIT_ASSERT_EQ(test, 0,
-			kbus_bind_locked(l, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
-					 strlen(KBUS_MSG_NAME_REPLIER_BIND_EVENT),
-					 false));
-	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, true,
-							 false));
-	KUNIT_EXPECT_EQ(test, -EAGAIN,
-			kbus_report_bind_locked(rep, "$.E", 3, false, false));
-	/* A closing replier's event goes past the limit. */
-	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, false,
-							 true));
-	KUNIT_EXPECT_EQ(test, bus->unsent_unbinds, 1);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, ev, strlen(ev), false));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(rep, "$.E", 3, true));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(rep, "$.F", 3, true));
+	b = find_binding(test, rep, "$.E", true);
+	KUNIT_EXPECT_NOT_NULL(test, b->unbind_event);
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(b, true));
+	/* Full: the unbind event is lost, and said to be, past the limit. */
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(b, false));
+	KUNIT_EXPECT_NULL(test, b->unbind_event);
+	kbus_binding_free_locked(b);
+	KUNIT_EXPECT_EQ(test, l->queue_len, 2);
+	KUNIT_EXPECT_TRUE(test, l->unbind_lost);
+	/* Then nothing more until the marker has been read. */
+	b = find_binding(test, rep, "$.F", true);
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(b, true));
+	KUNIT_EXPECT_EQ(test, l->queue_len, 2);
+	KUNIT_EXPECT_EQ(test, l->dropped, 2);
 	mutex_unlock(&bus->lock);
 
 	qe = kbus_test_pop(test, l);
 	KUNIT_ASSERT_NOT_NULL(test, qe);
-	KUNIT_EXPECT_STREQ(test, kbus_msg_name(qe->msg),
-			   KBUS_MSG_NAME_REPLIER_BIND_EVENT);
-	KUNIT_EXPECT_TRUE(test, qe->flags & KBUS_BIT_SYNTHETIC);
+	KUNIT_EXPECT_STREQ(test, kbus_msg_name(qe->msg), ev);
+	KUNIT_EXPECT_EQ(test, qe->flags, KBUS_BIT_SYNTHETIC);
 	data = (const u32 *)kbus_msg_data(qe->msg);
 	KUNIT_EXPECT_EQ(test, data[0], 1);
 	KUNIT_EXPECT_EQ(test, data[1], rep->id);
@@ -553,11 +588,13 @@ static void bind_event_fails_if_a_listener_is_full(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, qe->msg->data_len, 12 + KBUS_PADDED_NAME_LEN(3));
 	qe = kbus_test_pop(test, l);
 	KUNIT_ASSERT_NOT_NULL(test, qe);
-	KUNIT_EXPECT_EQ(test, ((const u32 *)kbus_msg_data(qe->msg))[0], 0);
-	KUNIT_EXPECT_EQ(test, bus->unsent_unbinds, 0);
+	KUNIT_EXPECT_STREQ(test, kbus_msg_name(qe->msg),
+			   KBUS_MSG_NAME_UNBIND_EVENTS_LOST);
+	KUNIT_EXPECT_FALSE(test, l->unbind_lost);
+	KUNIT_EXPECT_EQ(test, l->queued_bytes, 0);
 }
 
-/* Full listeners of a closing replier's unbind event, past the cap. */
+/* Full listeners of one unbind event: one marker, with one id. */
 static void unbind_events_lost_is_one_message(struct kunit *test)
 {
 	struct kbus_bus *bus = kbus_test_bus(test);
@@ -566,6 +603,7 @@ static void unbind_events_lost_is_one_message(struct kunit *test)
 	struct kbus_ksock *l2 = kbus_test_ksock(test, bus);
 	const char *ev = KBUS_MSG_NAME_REPLIER_BIND_EVENT;
 	struct kbus_qentry *q1, *q2;
+	struct kbus_binding *b;
 
 	bus->report_replier_binds = true;
 	l1->max_msgs = 1;
@@ -573,13 +611,12 @@ static void unbind_events_lost_is_one_message(struct kunit *test)
 	mutex_lock(&bus->lock);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l1, ev, strlen(ev), false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l2, ev, strlen(ev), false));
-	/* Fill both queues, and use up the cap of events past the limits. */
-	KUNIT_ASSERT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, true,
-							 false));
-	bus->unsent_unbinds = KBUS_MAX_UNSENT_UNBIND_MESSAGES;
-	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(rep, "$.E", 3, false,
-							 true));
-	bus->unsent_unbinds = 0;
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(rep, "$.E", 3, true));
+	b = find_binding(test, rep, "$.E", true);
+	/* Fill both queues, then the unbind event finds them full. */
+	KUNIT_ASSERT_EQ(test, 0, kbus_report_bind_locked(b, true));
+	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(b, false));
+	kbus_binding_free_locked(b);
 	mutex_unlock(&bus->lock);
 
 	KUNIT_ASSERT_NOT_NULL(test, kbus_test_pop(test, l1));
@@ -616,8 +653,8 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(dropped_counts_a_message_once),
 	KUNIT_CASE(only_once_delivers_one_copy),
 	KUNIT_CASE(all_or_fail_delivers_to_nobody_if_one_is_full),
-	KUNIT_CASE(byte_budget_limits_queued_bytes),
-	KUNIT_CASE(bind_event_fails_if_a_listener_is_full),
+	KUNIT_CASE(byte_limits_charge_the_holder),
+	KUNIT_CASE(bind_events_to_a_full_listener_are_lost),
 	KUNIT_CASE(unbind_events_lost_is_one_message),
 	{}
 };

@@ -159,7 +159,7 @@ TEST(struct_layout)
 	EXPECT_EQ(32, offsetof(struct kbus_recv, gid));
 	EXPECT_EQ(36, offsetof(struct kbus_recv, __reserved));
 
-	EXPECT_EQ(40, sizeof(struct kbus_ksock_info));
+	EXPECT_EQ(56, sizeof(struct kbus_ksock_info));
 	EXPECT_EQ(0, offsetof(struct kbus_ksock_info, size));
 	EXPECT_EQ(4, offsetof(struct kbus_ksock_info, flags));
 	EXPECT_EQ(8, offsetof(struct kbus_ksock_info, abi_version));
@@ -169,6 +169,8 @@ TEST(struct_layout)
 	EXPECT_EQ(24, offsetof(struct kbus_ksock_info, num_outstanding));
 	EXPECT_EQ(28, offsetof(struct kbus_ksock_info, __reserved));
 	EXPECT_EQ(32, offsetof(struct kbus_ksock_info, dropped));
+	EXPECT_EQ(40, offsetof(struct kbus_ksock_info, queued_bytes));
+	EXPECT_EQ(48, offsetof(struct kbus_ksock_info, user_bytes));
 
 	EXPECT_EQ(24, sizeof(struct kbus_option));
 	EXPECT_EQ(0, offsetof(struct kbus_option, size));
@@ -205,6 +207,7 @@ TEST(constants)
 	EXPECT_EQ(3, KBUS_OPT_REPORT_REPLIER_BINDS);
 	EXPECT_EQ(4, KBUS_OPT_MAX_MSG_SIZE);
 	EXPECT_EQ(5, KBUS_OPT_ABS_MAX_MSG_SIZE);
+	EXPECT_EQ(6, KBUS_OPT_MAX_BYTES);
 	EXPECT_EQ(100000, KBUS_MAX_MAX_MSGS);
 	EXPECT_EQ(100, KBUS_MIN_MAX_MSG_SIZE);
 }
@@ -669,7 +672,7 @@ static const struct arg_op arg_ops[] = {
 	  check_sendmsg, .writes = true },
 	{ "RECVMSG", KBUS_IOC_RECVMSG, 40, fill_recvmsg, prepare_recvmsg,
 	  check_recvmsg, .writes = true },
-	{ "KSOCK_INFO", KBUS_IOC_KSOCK_INFO, 40, fill_info, prepare_nothing,
+	{ "KSOCK_INFO", KBUS_IOC_KSOCK_INFO, 56, fill_info, prepare_nothing,
 	  check_info, .writes = true },
 	{ "GET_OPTION", KBUS_IOC_GET_OPTION, 24, fill_get_option,
 	  prepare_nothing, check_get_option, .writes = true },
@@ -806,6 +809,8 @@ static const struct {
 	{ KBUS_IOC_KSOCK_INFO, "__reserved", 28, 4, 1 },
 	{ KBUS_IOC_KSOCK_INFO, "dropped (out)", 32, 8, 1 },
 	{ KBUS_IOC_KSOCK_INFO, "dropped (out), top bit", 32, 8, 1ULL << 63 },
+	{ KBUS_IOC_KSOCK_INFO, "queued_bytes (out)", 40, 8, 1 },
+	{ KBUS_IOC_KSOCK_INFO, "user_bytes (out)", 48, 8, 1 },
 	{ KBUS_IOC_GET_OPTION, "flags", 8, 4, 1 },
 	{ KBUS_IOC_GET_OPTION, "__reserved", 12, 4, 1 },
 	{ KBUS_IOC_GET_OPTION, "value (out)", 16, 8, 1 },
@@ -1275,7 +1280,7 @@ TEST_F(kbus, abs_max_msg_size_is_read_only)
 
 TEST_F(kbus, unknown_option_fails_einval)
 {
-	const __u32 options[] = { 0, 6, 7, 0x100, 0x80000000U, 0xFFFFFFFFU };
+	const __u32 options[] = { 0, 7, 8, 0x100, 0x80000000U, 0xFFFFFFFFU };
 	__u64 val;
 	size_t i;
 

@@ -740,8 +740,8 @@ recv_bind_event(struct __test_metadata *const _metadata, int fd)
 	struct kbus_entire_message *m = kbus_recv(_metadata, fd);
 
 	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT, kbus_msg_name(m));
-	/* From KBUS itself, and never waiting for room. */
-	EXPECT_EQ(KBUS_BIT_SYNTHETIC | KBUS_BIT_ALL_OR_FAIL, m->header.flags);
+	/* From KBUS itself. */
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, m->header.flags);
 	EXPECT_EQ(0, m->header.from);
 	EXPECT_EQ(0, m->header.to);
 	EXPECT_EQ(0, m->header.in_reply_to.serial_num);
@@ -948,7 +948,20 @@ TEST_F(kbus, turning_reporting_on_catches_up_on_existing_repliers)
 	kbus_expect_empty(_metadata, self->b);
 }
 
-TEST_F(kbus, catch_up_into_a_full_queue_fails_ebusy_but_turns_reporting_on)
+/* The next message of @fd must be the marker of lost bind events. */
+static void expect_events_lost(struct __test_metadata *const _metadata,
+			       int fd)
+{
+	struct kbus_entire_message *m = kbus_recv(_metadata, fd);
+
+	EXPECT_STREQ(KBUS_MSG_NAME_UNBIND_EVENTS_LOST, kbus_msg_name(m));
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, m->header.flags);
+	EXPECT_EQ(0, m->header.from);
+	EXPECT_EQ(0, m->header.data_len);
+	free(m);
+}
+
+TEST_F(kbus, catch_up_into_a_full_queue_loses_events_and_says_so)
 {
 	__u32 cid = kbus_ksock_id(_metadata, self->c);
 	const struct bind_event bound[] = {
@@ -960,17 +973,16 @@ TEST_F(kbus, catch_up_into_a_full_queue_fails_ebusy_but_turns_reporting_on)
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.One", true));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Two", true));
 	kbus_set_max_msgs(_metadata, self->a, 1);
-	EXPECT_EQ(-EBUSY, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS,
-				       1));
-	EXPECT_EQ(1, kbus_opt(_metadata, self->a,
-			      KBUS_OPT_REPORT_REPLIER_BINDS));
-	/* The events that fitted stay. */
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+	set_report(_metadata, self->a, 1);
+	/* What fitted, then the marker past the limit. */
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->a));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->a));
 	expect_bind_events(_metadata, self->a, bound, ARRAY_SIZE(bound), 1);
+	expect_events_lost(_metadata, self->a);
 	kbus_expect_empty(_metadata, self->a);
 }
 
-TEST_F(kbus, full_event_listener_makes_bind_fail_eagain_and_binds_nothing)
+TEST_F(kbus, full_event_listener_loses_events_and_binds_go_on)
 {
 	__u32 aid = kbus_ksock_id(_metadata, self->a);
 	__u32 cid = kbus_ksock_id(_metadata, self->c);
@@ -983,57 +995,27 @@ TEST_F(kbus, full_event_listener_makes_bind_fail_eagain_and_binds_nothing)
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.A", true));
 	ASSERT_EQ(1, kbus_num_msgs(_metadata, self->b));
 
-	EXPECT_EQ(-EAGAIN, kbus_bind(self->c, "$.Full.B", true));
-	/* No binding was made. */
-	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Full.B"));
-	EXPECT_EQ(-EINVAL, kbus_unbind(self->c, "$.Full.B", true));
-	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->a, "$.Full.B", NULL, 0, 0,
-					       NULL));
-	/* The name is free: another Ksock is refused for room, not for it. */
-	EXPECT_EQ(-EAGAIN, kbus_bind(self->a, "$.Full.B", true));
-	/* Binding a listener needs no event. */
-	EXPECT_EQ(0, kbus_bind(self->c, "$.Full.L", false));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-
-	/* Once there is room, the bind goes, and is reported. */
-	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
-	EXPECT_EQ(0, kbus_bind(self->a, "$.Full.B", true));
-	EXPECT_EQ(aid, replier_of(_metadata, self->c, "$.Full.B"));
-	expect_bind_event(_metadata, self->b, 1, aid, "$.Full.B");
-	kbus_expect_empty(_metadata, self->b);
-}
-
-TEST_F(kbus, full_event_listener_makes_unbind_fail_eagain_and_keeps_binding)
-{
-	__u32 cid = kbus_ksock_id(_metadata, self->c);
-	struct kbus_entire_message *m;
-
-	set_report(_metadata, self->a, 1);
-	kbus_expect_empty(_metadata, self->a);
-	kbus_set_max_msgs(_metadata, self->b, 1);
-	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
-			       false));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.A", true));
-	ASSERT_EQ(1, kbus_num_msgs(_metadata, self->b));
-
-	EXPECT_EQ(-EAGAIN, kbus_unbind(self->c, "$.Full.A", true));
-	/* The binding stays, and works. */
-	EXPECT_EQ(cid, replier_of(_metadata, self->a, "$.Full.A"));
-	ASSERT_EQ(0, kbus_request(self->a, "$.Full.A", NULL, 0, 0, NULL));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-
-	/* Once there is room, the unbind goes, and is reported. */
-	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
-	ASSERT_EQ(0, kbus_unbind(self->c, "$.Full.A", true));
+	/* Neither a bind nor an unbind waits for the listener. */
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Full.B", true));
+	EXPECT_EQ(cid, replier_of(_metadata, self->a, "$.Full.B"));
+	EXPECT_EQ(0, kbus_unbind(self->c, "$.Full.A", true));
 	EXPECT_EQ(0, replier_of(_metadata, self->a, "$.Full.A"));
-	expect_bind_event(_metadata, self->b, 0, cid, "$.Full.A");
+	EXPECT_EQ(0, kbus_bind(self->a, "$.Full.A", true));
+	EXPECT_EQ(aid, replier_of(_metadata, self->c, "$.Full.A"));
+	/* One marker says events were lost; the rest went unrecorded. */
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(3, kbus_dropped(_metadata, self->b));
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
+	expect_events_lost(_metadata, self->b);
 	kbus_expect_empty(_metadata, self->b);
-	/* The request it had not read was answered for it. */
-	kbus_expect_empty(_metadata, self->c);
-	m = kbus_recv(_metadata, self->a);
-	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_UNBOUND, kbus_msg_name(m));
-	free(m);
+
+	/* Once the marker is read, events come again. */
+	EXPECT_EQ(0, kbus_unbind(self->c, "$.Full.B", true));
+	expect_bind_event(_metadata, self->b, 0, cid, "$.Full.B");
+	kbus_expect_empty(_metadata, self->b);
+	/* A request still finds the replier bound after the lost events. */
+	ASSERT_EQ(0, kbus_request(self->c, "$.Full.A", NULL, 0, 0, NULL));
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
 }
 
 TEST_F(kbus, kbus_names_can_be_listened_to)

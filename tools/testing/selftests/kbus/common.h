@@ -42,7 +42,41 @@
 
 #define KBUS_HDR_LEN		sizeof(struct kbus_message_header)
 
+/* Module parameters of the resource limits. */
+#define KBUS_PARAM_DIR		"/sys/module/kbus/parameters/"
+#define KBUS_PARAM_USER_BYTES	KBUS_PARAM_DIR "kbus_user_bytes"
+#define KBUS_PARAM_MAX_REQUESTS	KBUS_PARAM_DIR "kbus_max_requests"
+#define KBUS_PARAM_MAX_BINDINGS	KBUS_PARAM_DIR "kbus_max_bindings"
+
 /* ---- Plain wrappers: no harness, usable in children ---- */
+
+/* Write a module parameter: 0 or -errno. */
+static inline int kbus_write_param(const char *path, unsigned long val)
+{
+	char buf[32];
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%lu\n", val);
+	n = write(fd, buf, n) == n ? 0 : -errno;
+	close(fd);
+	return n;
+}
+
+/* Read a module parameter, 0 if it cannot be read. */
+static inline unsigned long kbus_read_param(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return strtoul(buf, NULL, 10);
+}
 
 static inline int kbus_ioctl(int fd, unsigned long cmd, void *arg)
 {

@@ -12,35 +12,7 @@
 
 #include "common.h"
 
-#define BUDGET_PARAM "/sys/module/kbus/parameters/kbus_bus_budget"
-
 /* ---- Plain helpers: no harness, usable in children and threads ---- */
-
-static int write_param(const char *path, unsigned long val)
-{
-	char buf[32];
-	int fd = open(path, O_WRONLY | O_CLOEXEC), n;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%lu\n", val);
-	n = write(fd, buf, n) == n ? 0 : -errno;
-	close(fd);
-	return n;
-}
-
-static unsigned long read_param(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return strtoul(buf, NULL, 10);
-}
 
 /* SENDMSG of a message named @name, no data, header flags @flags. */
 static int send_named(int fd, const char *name, __u32 flags, __u32 sflags,
@@ -156,7 +128,7 @@ FIXTURE(flow) {
 	int b;
 	int c;
 	bool reporting;			/* replier bind reports turned on */
-	unsigned long saved_budget;	/* to put back, 0 if unchanged */
+	unsigned long saved_user_bytes;	/* to put back, 0 if unchanged */
 };
 
 FIXTURE_SETUP(flow)
@@ -178,8 +150,9 @@ FIXTURE_TEARDOWN(flow)
 	if (self->reporting)
 		EXPECT_EQ(0, kbus_set_opt(self->a,
 					  KBUS_OPT_REPORT_REPLIER_BINDS, 0));
-	if (self->saved_budget)
-		EXPECT_EQ(0, write_param(BUDGET_PARAM, self->saved_budget));
+	if (self->saved_user_bytes)
+		EXPECT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES,
+					      self->saved_user_bytes));
 	close(self->c);
 	close(self->b);
 	close(self->a);
@@ -764,7 +737,7 @@ static void expect_bind_event(struct __test_metadata *const _metadata, int fd,
 	const struct kbus_replier_bind_event_data *d = kbus_msg_data(m);
 
 	EXPECT_STREQ(KBUS_MSG_NAME_REPLIER_BIND_EVENT, kbus_msg_name(m));
-	EXPECT_EQ(KBUS_BIT_SYNTHETIC | KBUS_BIT_ALL_OR_FAIL, m->header.flags);
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, m->header.flags);
 	EXPECT_EQ(0, m->header.from);
 	EXPECT_EQ(12 + KBUS_PADDED_NAME_LEN(strlen(name)), m->header.data_len);
 	EXPECT_EQ(is_bind, d->is_bind);
@@ -802,9 +775,10 @@ TEST_F(flow, replier_bind_events_arrive_in_order)
 	kbus_expect_empty(_metadata, self->b);
 }
 
-TEST_F(flow, full_bind_event_listener_makes_replier_bind_fail)
+TEST_F(flow, full_bind_event_listener_loses_events_closing_too)
 {
 	__u32 cid = kbus_ksock_id(_metadata, self->c), id = 1;
+	struct kbus_entire_message *m;
 	int ret;
 
 	ret = reports_on(&self->reporting, self->a);
@@ -814,23 +788,22 @@ TEST_F(flow, full_bind_event_listener_makes_replier_bind_fail)
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.*", 0));
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Full.A", 1));
-	EXPECT_EQ(-EAGAIN, kbus_bind(self->c, "$.Full.B", 1));
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Full.B", 1));
 	EXPECT_EQ(0, kbus_replier(self->a, "$.Full.B", &id));
-	EXPECT_EQ(0, id);
-	EXPECT_EQ(-EAGAIN, kbus_unbind(self->c, "$.Full.A", 1));
-	EXPECT_EQ(0, kbus_replier(self->a, "$.Full.A", &id));
 	EXPECT_EQ(cid, id);
-	/* A missed event is not a dropped message: the bind failed. */
-	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
 
-	/* A closing replier cannot fail: its event goes past the limit. */
+	/* A closing replier's events are lost the same way. */
 	close(self->c);
 	self->c = kbus_open(_metadata);
-	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(0, kbus_replier(self->a, "$.Full.A", &id));
 	EXPECT_EQ(0, id);
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(3, kbus_dropped(_metadata, self->b));
 	expect_bind_event(_metadata, self->b, 1, cid, "$.Full.A");
-	expect_bind_event(_metadata, self->b, 0, cid, "$.Full.A");
+	m = kbus_recv(_metadata, self->b);
+	EXPECT_STREQ(KBUS_MSG_NAME_UNBIND_EVENTS_LOST, kbus_msg_name(m));
+	free(m);
+	kbus_expect_empty(_metadata, self->b);
 }
 
 TEST_F(flow, turning_reports_on_catches_up_on_existing_repliers)
@@ -851,23 +824,6 @@ TEST_F(flow, turning_reports_on_catches_up_on_existing_repliers)
 			      KBUS_OPT_REPORT_REPLIER_BINDS));
 	/* Only the Ksock that turned reports on catches up. */
 	kbus_expect_empty(_metadata, self->b);
-}
-
-TEST_F(flow, catch_up_into_a_full_queue_is_busy)
-{
-	int ret;
-
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.One", 1));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Catch.Two", 1));
-	kbus_set_max_msgs(_metadata, self->a, 1);
-	ret = reports_on(&self->reporting, self->a);
-	if (ret == -EPERM)
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	EXPECT_EQ(-EBUSY, ret);
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
-	/* The option is set all the same. */
-	EXPECT_EQ(1, kbus_opt(_metadata, self->a,
-			      KBUS_OPT_REPORT_REPLIER_BINDS));
 }
 
 /* ---- Bus-wide settings ---- */
@@ -949,84 +905,122 @@ TEST_F(flow, bus_settings_need_cap_sys_admin_of_the_opener)
 	kbus_child_done(_metadata, &c);
 }
 
-/* ---- The byte budget ---- */
+/* ---- Byte limits ---- */
 
-TEST_F(flow, byte_budget_stops_a_sender_and_nothing_else)
+TEST_F(flow, max_bytes_option_is_bounded)
 {
-	static char data[4000], big[8000];
+	unsigned long user_bytes = kbus_read_param(KBUS_PARAM_USER_BYTES);
+
+	ASSERT_LT(0, user_bytes);
+	EXPECT_EQ(2 << 20, kbus_opt(_metadata, self->a, KBUS_OPT_MAX_BYTES));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_MAX_BYTES, 0));
+	EXPECT_EQ(-EINVAL, kbus_set_opt(self->a, KBUS_OPT_MAX_BYTES,
+					user_bytes + 1));
+	EXPECT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_MAX_BYTES, user_bytes));
+	EXPECT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_MAX_BYTES, 1));
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a, KBUS_OPT_MAX_BYTES));
+	/* Per Ksock. */
+	EXPECT_EQ(2 << 20, kbus_opt(_metadata, self->b, KBUS_OPT_MAX_BYTES));
+}
+
+TEST_F(flow, byte_limit_stops_a_listener_and_nothing_else)
+{
+	static char data[3000];
 	__u32 a_id = kbus_ksock_id(_metadata, self->a);
 	struct kbus_message_header h;
 	struct kbus_entire_message *m;
-	unsigned long saved;
-	int i, d, sent = 0, ret = 0;
+	struct kbus_ksock_info info;
+	__u32 i, held;
 
-	if (access(BUDGET_PARAM, W_OK))
-		SKIP(return, "no writable " BUDGET_PARAM);
-	saved = read_param(BUDGET_PARAM);
-	ASSERT_LT(0, saved);
-	self->saved_budget = saved;
 	memset(data, 'b', sizeof(data));
-	memset(big, 'B', sizeof(big));
-	kbus_set_max_msgs(_metadata, self->b, 1000);
-	kbus_set_max_msgs(_metadata, self->c, 1000);
-	ASSERT_EQ(0, kbus_bind(self->b, "$.Budget", 0));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Budget", 0));
-	ASSERT_EQ(0, kbus_bind(self->c, "$.Budget.Ask", 1));
-	ASSERT_EQ(0, write_param(BUDGET_PARAM, 64 * 1024));
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_MAX_BYTES, 20000));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bytes", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Bytes", 0));
+	kbus_msg_init(&h, "$.Bytes", data, sizeof(data));
+	for (i = 0; i < 10; i++)
+		EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 
-	kbus_msg_init(&h, "$.Budget", data, sizeof(data));
-	for (i = 0; i < 100 && !ret; i++) {
-		ret = kbus_send_msg(self->a, &h, false, NULL);
-		if (!ret)
-			sent++;
-	}
-	EXPECT_EQ(-ENOBUFS, ret);
-	EXPECT_LT(5, sent);
-	EXPECT_GT(64 * 1024 / (int)sizeof(data) + 1, sent);
-	/* Nobody got the message that did not fit, and nobody missed one. */
-	EXPECT_EQ(sent, kbus_num_msgs(_metadata, self->b));
-	EXPECT_EQ(sent, kbus_num_msgs(_metadata, self->c));
-	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
-	EXPECT_EQ(0, kbus_dropped(_metadata, self->c));
-
-	/* Every sender, every way: refused at once, nothing kept. */
-	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->a, &h, true, NULL));
-	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->b, &h, false, NULL));
-	h.flags = KBUS_BIT_ALL_OR_WAIT;
-	EXPECT_EQ(-ENOBUFS, kbus_sendmsg(self->a, &h, sizeof(h),
-					 KBUS_SEND_NONBLOCK, NULL));
-	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
-	kbus_msg_init(&h, "$.Budget.Ask", big, sizeof(big));
-	h.flags = KBUS_BIT_WANT_A_REPLY;
-	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->a, &h, false, NULL));
-	EXPECT_EQ(0, kbus_info_of(_metadata, self->a).num_outstanding);
-	EXPECT_EQ(sent, kbus_num_msgs(_metadata, self->c));
-
-	/* Nothing else stops: a message for nobody costs nothing... */
-	EXPECT_EQ(0, kbus_announce(self->a, "$.Budget.Nobody", big,
-				   sizeof(big), NULL));
-	/* ... and binding and options work as ever. */
-	d = kbus_open(_metadata);
-	EXPECT_EQ(0, kbus_bind(d, "$.Budget.Other", 0));
-	EXPECT_EQ(0, kbus_unbind(d, "$.Budget.Other", 0));
-	kbus_set_max_msgs(_metadata, d, 10);
-	close(d);
+	/* The small listener holds what fits and missed the rest... */
+	info = kbus_info_of(_metadata, self->b);
+	held = info.num_msgs;
+	EXPECT_LT(0, held);
+	EXPECT_GT(10, held);
+	EXPECT_EQ(10 - held, info.dropped);
+	EXPECT_GE(20000, info.queued_bytes);
+	EXPECT_LT(held * sizeof(data), info.queued_bytes);
+	/* ... the other got everything; the sender holds nothing. */
+	EXPECT_EQ(10, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(0, kbus_info_of(_metadata, self->a).queued_bytes);
+	/* ALL_OR_FAIL is refused for it, as for a full queue. */
+	h.flags = KBUS_BIT_ALL_OR_FAIL;
+	EXPECT_EQ(-EBUSY, kbus_send_msg(self->a, &h, false, NULL));
+	h.flags = 0;
 
 	/* What was queued is intact; reading it makes room again. */
-	for (i = 0; i < sent; i++) {
+	for (i = 0; i < held; i++) {
 		m = kbus_recv(_metadata, self->b);
-		kbus_check_msg(_metadata, m, "$.Budget", data, sizeof(data),
-			       a_id);
-		free(m);
-		m = kbus_recv(_metadata, self->c);
-		kbus_check_msg(_metadata, m, "$.Budget", data, sizeof(data),
+		kbus_check_msg(_metadata, m, "$.Bytes", data, sizeof(data),
 			       a_id);
 		free(m);
 	}
-	kbus_msg_init(&h, "$.Budget", data, sizeof(data));
+	EXPECT_EQ(0, kbus_info_of(_metadata, self->b).queued_bytes);
 	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
-	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
+}
+
+TEST_F(flow, user_limit_covers_all_of_a_users_ksocks)
+{
+	static char data[8000];
+	struct kbus_message_header h;
+	struct kbus_ksock_info info;
+	unsigned long saved;
+	__u32 held_b, held_c;
+	int i;
+
+	if (access(KBUS_PARAM_USER_BYTES, W_OK))
+		SKIP(return, "no writable " KBUS_PARAM_USER_BYTES);
+	saved = kbus_read_param(KBUS_PARAM_USER_BYTES);
+	ASSERT_LT(0, saved);
+	self->saved_user_bytes = saved;
+	kbus_set_max_msgs(_metadata, self->b, 1000);
+	kbus_set_max_msgs(_metadata, self->c, 1000);
+	ASSERT_EQ(0, kbus_bind(self->b, "$.User", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.User", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.User.Ask", 1));
+	ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES, 128 * 1024));
+
+	kbus_msg_init(&h, "$.User", data, sizeof(data));
+	for (i = 0; i < 20; i++)
+		EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	/* The user's Ksocks share the limit, whatever their own say. */
+	info = kbus_info_of(_metadata, self->b);
+	held_b = info.num_msgs;
+	held_c = kbus_num_msgs(_metadata, self->c);
+	EXPECT_GE(128 * 1024, info.user_bytes);
+	EXPECT_LT((held_b + held_c) * sizeof(data), info.user_bytes);
+	EXPECT_GT(20, held_b);
+	EXPECT_GT(20, held_c);
+	EXPECT_EQ(20 - held_b, kbus_dropped(_metadata, self->b));
+
+	/* What the user would add fails: a request, a binding. */
+	kbus_msg_init(&h, "$.User.Ask", NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES,
+				      kbus_info_of(_metadata, self->a).user_bytes));
+	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-ENOSPC, kbus_bind(self->a, "$.User.More", 0));
+	EXPECT_EQ(0, kbus_info_of(_metadata, self->a).num_outstanding);
+
+	/* Reading gives it back. */
+	ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES, saved));
+	self->saved_user_bytes = 0;
+	while (kbus_num_msgs(_metadata, self->b))
+		free(kbus_recv(_metadata, self->b));
+	while (kbus_num_msgs(_metadata, self->c))
+		free(kbus_recv(_metadata, self->c));
+	EXPECT_GT(held_b * sizeof(data), kbus_info_of(_metadata, self->a).user_bytes);
+	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(0, kbus_bind(self->a, "$.User.More", 0));
 }
 
 TEST_HARNESS_MAIN

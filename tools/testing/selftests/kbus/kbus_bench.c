@@ -6,8 +6,8 @@
  *
  * Not a test: it is built and installed with the kbus selftests but not
  * run by run_kselftest.sh.  It needs /dev/kbus0 and root (it raises the
- * bus's byte budget through /sys/module/kbus/parameters/kbus_bus_budget
- * and restores it on exit).
+ * resource limits in /sys/module/kbus/parameters/ for the run, and
+ * restores them on exit).
  *
  * Shapes measured, each over KBUS and over baselines, from one run:
  *
@@ -96,9 +96,10 @@
 #include "../kselftest.h"
 
 #define KBUS_DEV0	"/dev/kbus0"
-#define BUDGET_PARAM	"/sys/module/kbus/parameters/kbus_bus_budget"
-/* Bus byte budget while the benchmark runs. */
-#define BENCH_BUDGET	(1024UL << 20)
+#define PARAM_DIR	"/sys/module/kbus/parameters/"
+/* Limits while the benchmark runs: the user's bytes, and per Ksock. */
+#define BENCH_USER_BYTES	(1024UL << 20)
+#define BENCH_MAX_COUNT		200000
 
 #define NAME_RTT	"$.bench.rtt"
 #define NAME_TPUT	"$.bench.tput"
@@ -161,8 +162,18 @@ static unsigned long call_iters = 10000;
 static bool have_mq = true;
 static char mq_note[160];
 
-static char budget_saved[64];
-static bool budget_changed;
+/* The module parameters raised for the run. */
+static struct bench_param {
+	const char *name;
+	unsigned long value;
+	char saved[64];
+	bool changed;
+} params[] = {
+	{ "kbus_user_bytes", BENCH_USER_BYTES },
+	{ "kbus_max_requests", BENCH_MAX_COUNT },
+	{ "kbus_max_bindings", BENCH_MAX_COUNT },
+};
+
 static const char *cur_shape = "setup";
 
 /* Progress of the main process, for the watchdog: see alive(). */
@@ -179,17 +190,28 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void restore_budget(void)
+static int open_param(const struct bench_param *p, int flags)
 {
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", p->name);
+	return open(path, flags);
+}
+
+static void restore_params(void)
+{
+	struct bench_param *p;
 	int fd;
 
-	if (!budget_changed)
-		return;
-	fd = open(BUDGET_PARAM, O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, budget_saved, strlen(budget_saved)) > 0)
-			budget_changed = false;
-		close(fd);
+	for (p = params; p < params + ARRAY_SIZE(params); p++) {
+		if (!p->changed)
+			continue;
+		fd = open_param(p, O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, p->saved, strlen(p->saved)) > 0)
+				p->changed = false;
+			close(fd);
+		}
 	}
 }
 
@@ -204,7 +226,7 @@ die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	restore_budget();
+	restore_params();
 	exit(1);
 }
 
@@ -250,7 +272,7 @@ static void on_alarm(int sig)
 	if (write(2, moved ? slow : stalled,
 		  moved ? sizeof(slow) - 1 : sizeof(stalled) - 1) < 0)
 		_exit(2);
-	restore_budget();
+	restore_params();
 	_exit(1);
 }
 
@@ -278,7 +300,7 @@ static void watch_stop(void)
 static void on_term(int sig)
 {
 	(void)sig;
-	restore_budget();
+	restore_params();
 	_exit(1);
 }
 
@@ -549,10 +571,18 @@ static int kbus_max_msgs(int fd, __u32 max)
 		.option = KBUS_OPT_MAX_MSGS,
 		.value = max,
 	};
+	struct kbus_option b = {
+		.size = sizeof(b),
+		.option = KBUS_OPT_MAX_BYTES,
+		.value = BENCH_USER_BYTES,
+	};
 	int ret = kbus_ioctl(fd, KBUS_IOC_SET_OPTION, &o);
 
 	if (ret)
 		return ret;
+	/* Bytes for as many messages: fails if the limits stayed low. */
+	if (kbus_ioctl(fd, KBUS_IOC_SET_OPTION, &b))
+		printf("note: KBUS_OPT_MAX_BYTES stays at its default\n");
 	o.value = 0;
 	ret = kbus_ioctl(fd, KBUS_IOC_GET_OPTION, &o);
 	if (ret)
@@ -1997,7 +2027,7 @@ static int close_other_main(void *arg, int out)
  * requester Ksock, both in this process, then time the close of the
  * replier while another process calls into the bus in a loop; then
  * receive and check the requester's synthetic replies, one per request.
- * Fewer than @n are sent if the bus's byte budget or the requester's
+ * Fewer than @n are sent if the user's byte limit or the requester's
  * queue runs out (ENOBUFS, ENOLCK): the result says how many.
  */
 static struct close_result close_one(unsigned long n, bool urgent,
@@ -2218,39 +2248,42 @@ static void bench_close(void)
 
 /* ---- Main ---- */
 
-static void raise_budget(void)
+static void raise_params(void)
 {
+	struct bench_param *p;
 	char val[64];
 	ssize_t n;
 	int fd;
 
-	fd = open(BUDGET_PARAM, O_RDONLY);
-	if (fd < 0) {
-		printf("note: %s: %s; the byte budget stays as it is\n",
-		       BUDGET_PARAM, strerror(errno));
-		return;
+	atexit(restore_params);
+	for (p = params; p < params + ARRAY_SIZE(params); p++) {
+		fd = open_param(p, O_RDONLY);
+		if (fd < 0) {
+			printf("note: %s: %s; it stays as it is\n", p->name,
+			       strerror(errno));
+			continue;
+		}
+		n = read(fd, p->saved, sizeof(p->saved) - 1);
+		close(fd);
+		if (n <= 0) {
+			printf("note: cannot read %s\n", p->name);
+			continue;
+		}
+		p->saved[n] = 0;
+		fd = open_param(p, O_WRONLY);
+		snprintf(val, sizeof(val), "%lu", p->value);
+		if (fd < 0 || write(fd, val, strlen(val)) < 0) {
+			printf("note: cannot raise %s: %s\n", p->name,
+			       strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		p->changed = true;
+		printf("%s: raised from %.*s to %lu for the run\n", p->name,
+		       (int)strcspn(p->saved, "\n"), p->saved, p->value);
 	}
-	n = read(fd, budget_saved, sizeof(budget_saved) - 1);
-	close(fd);
-	if (n <= 0) {
-		printf("note: cannot read %s\n", BUDGET_PARAM);
-		return;
-	}
-	budget_saved[n] = 0;
-	fd = open(BUDGET_PARAM, O_WRONLY);
-	snprintf(val, sizeof(val), "%lu", BENCH_BUDGET);
-	if (fd < 0 || write(fd, val, strlen(val)) < 0) {
-		printf("note: cannot raise the bus byte budget: %s\n",
-		       strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	close(fd);
-	budget_changed = true;
-	atexit(restore_budget);
-	printf("bus byte budget: raised from %.*s to %lu bytes for the run\n",
-	       (int)strcspn(budget_saved, "\n"), budget_saved, BENCH_BUDGET);
 }
 
 static void bad_usage(const char *prog)
@@ -2368,7 +2401,7 @@ int main(int argc, char **argv)
 	for (i = 1; i < X_NKINDS; i++)
 		printf("%s%s = %s", i > 1 ? ", " : "", xname[i], xdesc[i]);
 	printf("\n");
-	raise_budget();
+	raise_params();
 	mq_prepare();
 	if (!have_mq)
 		printf("note: %s\n", mq_note);
@@ -2429,7 +2462,7 @@ int main(int argc, char **argv)
 			print_ratio(a, b);
 		}
 	}
-	restore_budget();
+	restore_params();
 	fprintf(stderr, "kbus_bench: done in %.0f s\n",
 		(now_ns() - t_begin) / 1e9);
 	return 0;

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KBUS - accounting: who pays for what is held
+ *
+ * Copyright (C) 2026 The KBUS Authors
+ */
+
+#include "common.h"
+
+#include <kunit/visibility.h>
+#include <linux/lockdep.h>
+#include <linux/moduleparam.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "account.h"
+
+/**
+ * DOC: Resource accounting
+ *
+ * Everything KBUS keeps on behalf of a Ksock is charged to whoever holds
+ * it, never to a bystander, and is limited:
+ *
+ * - A copy of a message is charged, while it is queued, to the Ksock
+ *   whose queue holds it and to the user that opened that Ksock: the
+ *   message as allocated plus its queue entry.  Recipients that share one
+ *   message body are each charged all of it, so the charges bound the
+ *   memory used.
+ * - A user's account on a bus is also charged with its Ksocks' requests
+ *   in flight (the record of each and the status kept ready in case the
+ *   reply never comes), with the requests they have read and not
+ *   answered, and with their bindings (a replier's with the event that
+ *   will announce its unbinding).
+ * - A reply always reaches its requester: a slot of the requester's queue
+ *   was reserved for it when the request was sent, and its bytes are
+ *   charged to the requester without checking the byte limits, which it
+ *   can therefore pass by at most its outstanding requests' replies.  The
+ *   same holds for the status that stands in for a reply that will never
+ *   come, and for the one ``$.KBUS.UnbindEventsLost`` of a listener.
+ * - Memory is charged to a memory cgroup as well (%GFP_KERNEL_ACCOUNT): a
+ *   message's body to the sender's, since all its recipients share it,
+ *   and each recipient's queue entry to the cgroup of the task that
+ *   opened the recipient's Ksock.
+ *
+ * So one user holds at most ``kbus_user_bytes`` on a bus, and whatever it
+ * does, messages and replies between other users' Ksocks go through.  A
+ * smaller limit set at run time applies to what is charged from then on.
+ */
+
+unsigned long kbus_user_bytes = KBUS_DEF_USER_BYTES;
+EXPORT_SYMBOL_IF_KUNIT(kbus_user_bytes);
+module_param(kbus_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(kbus_user_bytes,
+		 "Bytes one user's Ksocks may hold on a bus (default 16 MiB)");
+
+unsigned int kbus_max_requests = KBUS_DEF_MAX_REQUESTS;
+EXPORT_SYMBOL_IF_KUNIT(kbus_max_requests);
+module_param(kbus_max_requests, uint, 0644);
+MODULE_PARM_DESC(kbus_max_requests,
+		 "Requests a Ksock may have outstanding, and unanswered (default 1024)");
+
+unsigned int kbus_max_bindings = KBUS_DEF_MAX_BINDINGS;
+EXPORT_SYMBOL_IF_KUNIT(kbus_max_bindings);
+module_param(kbus_max_bindings, uint, 0644);
+MODULE_PARM_DESC(kbus_max_bindings,
+		 "Bindings a Ksock may have (default 1024)");
+
+/**
+ * kbus_user_get_locked() - Attach a new Ksock to its user's account.
+ * @ks: the Ksock, not yet attached.
+ * @uid: its user.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or -ENOMEM.
+ */
+int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid)
+{
+	struct kbus_bus *bus = ks->bus;
+	unsigned long index = __kuid_val(uid);
+	struct kbus_user *user;
+	int err;
+
+	lockdep_assert_held(&bus->lock);
+
+	user = xa_load(&bus->users, index);
+	if (!user) {
+		user = kzalloc(sizeof(*user), GFP_KERNEL_ACCOUNT);
+		if (!user)
+			return -ENOMEM;
+		user->uid = uid;
+		err = xa_err(xa_store(&bus->users, index, user,
+				      GFP_KERNEL_ACCOUNT));
+		if (err) {
+			kfree(user);
+			return err;
+		}
+	}
+	user->nksocks++;
+	ks->user = user;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_user_get_locked);
+
+/**
+ * kbus_user_put_locked() - Detach a closing Ksock from its user's account.
+ * @ks: the Ksock, which holds nothing any more.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_user_put_locked(struct kbus_ksock *ks)
+{
+	struct kbus_user *user = ks->user;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	ks->user = NULL;
+	if (--user->nksocks)
+		return;
+	/* Everything charged was held by the user's Ksocks, now gone. */
+	WARN_ON_ONCE(user->bytes);
+	xa_erase(&ks->bus->users, __kuid_val(user->uid));
+	kfree(user);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_user_put_locked);
+
+/**
+ * kbus_user_room_locked() - Whether a user's account can take a charge.
+ * @user: the account.
+ * @cost: the bytes to charge, on top of those planned for the send in
+ *        progress.
+ *
+ * Context: The bus lock is held.
+ * Return: true if the charge stays within ``kbus_user_bytes``.
+ */
+bool kbus_user_room_locked(const struct kbus_user *user, size_t cost)
+{
+	return (u64)user->bytes + user->send_bytes + cost <=
+	       READ_ONCE(kbus_user_bytes);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_user_room_locked);
+
+/**
+ * kbus_user_charge_locked() - Charge a user's account.
+ * @user: the account.
+ * @cost: bytes.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_user_charge_locked(struct kbus_user *user, size_t cost)
+{
+	user->bytes += cost;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_user_charge_locked);
+
+/**
+ * kbus_user_uncharge_locked() - Give back what was charged to a user.
+ * @user: the account.
+ * @cost: bytes charged earlier.
+ *
+ * Context: The bus lock is held.
+ */
+void kbus_user_uncharge_locked(struct kbus_user *user, size_t cost)
+{
+	if (WARN_ON_ONCE(cost > user->bytes))
+		cost = user->bytes;
+	user->bytes -= cost;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_user_uncharge_locked);
+
+/**
+ * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
+ * @msg: the message.
+ *
+ * Return: the message as allocated, plus a queue entry.
+ */
+size_t kbus_msg_cost(const struct kbus_msg *msg)
+{
+	return kmalloc_size_roundup(struct_size(msg, body, msg->body_len)) +
+	       sizeof(struct kbus_qentry);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_cost);
+
+/**
+ * kbus_request_cost() - Bytes charged to a requester per request in flight.
+ *
+ * Return: the request record and the status kept ready with it.
+ */
+size_t kbus_request_cost(void)
+{
+	u32 body = KBUS_PADDED_NAME_LEN(KBUS_SYNTH_NAME_MAX - 1) + 4;
+
+	return kmalloc_size_roundup(sizeof(struct kbus_request)) +
+	       kmalloc_size_roundup(struct_size_t(struct kbus_msg, body, body));
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_request_cost);
+
+/**
+ * kbus_ksock_room_locked() - Whether a copy fits in a Ksock's limits.
+ * @ks: the recipient.
+ * @cost: the copy's kbus_msg_cost().
+ *
+ * The copies already planned for @ks and its user in the send in
+ * progress count as queued.  A Ksock with nothing queued has room for one
+ * copy however large, so that a small %KBUS_OPT_MAX_BYTES only slows a
+ * receiver down; the user's limit is never passed.
+ *
+ * Context: The bus lock is held.
+ * Return: true if the copy may be queued.
+ */
+bool kbus_ksock_room_locked(const struct kbus_ksock *ks, size_t cost)
+{
+	u64 queued = (u64)ks->queued_bytes + ks->send_bytes;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	if (queued && queued + cost > ks->max_bytes)
+		return false;
+	return kbus_user_room_locked(ks->user, cost);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_room_locked);
