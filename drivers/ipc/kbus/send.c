@@ -252,7 +252,6 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 		push(r, ks, qe, false);
 		/* The event itself is missed. */
 		ks->dropped++;
-		trace_kbus_drop(ks, r->msg, flags);
 		break;
 	case KBUS_SEND_DROP:
 		ks->dropped++;

@@ -40,6 +40,12 @@
  *           reply is received and checked.  No baseline; the issue's
  *           target (close N=100000 in at most 1 s) is printed as met or
  *           missed.
+ *   names   the cost of a SENDMSG of a 64 B announcement to one listener
+ *           on a bus with nothing else bound, and on the same bus once
+ *           another process has bound N = 100000 other names, all
+ *           sharing the first levels of the message's name.  Target: at
+ *           most 2 times the cost on the unloaded bus, printed as met or
+ *           missed.
  *
  * Receives block without a timeout, as a program would use them; a
  * watchdog in the main process gives up on a shape that makes no
@@ -55,7 +61,7 @@
  *
  * Usage: kbus_bench [-n iterations] [-w warm-up] [-F fan-out deliveries]
  *                   [-c call iterations]
- *                   [-t rtt,tput,fanout,calls,mem,close]
+ *                   [-t rtt,tput,fanout,calls,mem,close,names]
  *
  * The round trip and throughput shapes run -n iterations (default
  * 100000).  Each fan-out row makes about -F deliveries (default: the
@@ -108,6 +114,8 @@
 #define NAME_CALL	"$.bench.call"
 #define NAME_CALLREQ	"$.bench.callreq"
 #define NAME_CLOSE	"$.bench.close"
+#define NAME_NAMES	"$.bench.names.Target"
+#define NAMES_LOAD	100000
 
 #define MAX_PAYLOAD	4096
 #define TPUT_PAYLOAD	64
@@ -2246,6 +2254,113 @@ static void bench_close(void)
 	munmap(shm, sizeof(*shm));
 }
 
+/* ---- Many names bound ---- */
+
+/* Time @call_iters SENDMSGs from @s to @l's binding; @l drains them. */
+static double names_send_p50(int s, int l, const char *label)
+{
+	uint64_t *v = samples(call_iters), t0, t1;
+	unsigned long i, total = warmup + call_iters;
+	ssize_t want = KBUS_RLEN(NAME_NAMES, 64), n;
+	char buf[64], *rbuf = malloc(RBUF_LEN);
+	struct kbus_message_header h;
+	struct stats st;
+	int ret;
+
+	if (!rbuf)
+		die("out of memory");
+	memset(buf, 0x22, sizeof(buf));
+	kbus_hdr(&h, NAME_NAMES, buf, sizeof(buf));
+	for (i = 0; i < total; i++) {
+		t0 = now_ns();
+		ret = kbus_sendmsg(s, &h);
+		t1 = now_ns();
+		if (ret)
+			die("SENDMSG: %s", strerror(-ret));
+		if (i >= warmup)
+			v[i - warmup] = t1 - t0;
+		n = kbus_recvmsg(l, rbuf, want, KBUS_RECV_NONBLOCK);
+		if (n != want)
+			die("RECVMSG: %s", n < 0 ? strerror(-n) : "bad length");
+		alive();
+	}
+	call_row(label, v, call_iters);
+	st = stats_of(v, call_iters);
+	free(v);
+	free(rbuf);
+	return st.p50;
+}
+
+/* Bind @n names below the message's own name, from a child process. */
+static pid_t names_load(int n, int ready[2])
+{
+	char name[64], c = 1;
+	pid_t pid;
+	int fd, i, ret;
+
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid)
+		return pid;
+	fd = kbus_open();
+	if (fd < 0)
+		die("open: %s", strerror(-fd));
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "$.bench.names.L%d.N%d", i % 64,
+			 i);
+		ret = kbus_bind(fd, name, i & 1);
+		if (ret)
+			die("binding %s: %s", name, strerror(-ret));
+	}
+	if (write(ready[1], &c, 1) != 1 || read(ready[0], &c, 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static void bench_names(void)
+{
+	double base, loaded;
+	int s, l, up[2], down[2];
+	pid_t pid;
+	char c;
+
+	cur_shape = "names";
+	progress("names");
+	watch_start();
+	printf("\n7. SENDMSG of a 64 B announcement to one listener, one process:\n"
+	       "   on a bus with nothing else bound, then with %d other names\n"
+	       "   (listeners and repliers) bound by another process under\n"
+	       "   the same first levels.  %lu sends each after %lu of warm-up.\n\n",
+	       NAMES_LOAD, call_iters, warmup);
+	printf("   %-40s %9s %9s %9s\n", "", "p50 us", "p99 us", "p99.9 us");
+	s = kbus_open();
+	l = kbus_open();
+	if (s < 0 || l < 0)
+		die("open: %s", strerror(-(s < 0 ? s : l)));
+	if (kbus_bind(l, NAME_NAMES, false))
+		die("bind %s", NAME_NAMES);
+	base = names_send_p50(s, l, "unloaded bus");
+	if (pipe(up) || pipe(down))
+		die("pipe: %s", strerror(errno));
+	pid = names_load(NAMES_LOAD, (int[2]){ down[0], up[1] });
+	if (read(up[0], &c, 1) != 1)
+		die("the process binding %d names failed", NAMES_LOAD);
+	loaded = names_send_p50(s, l, "100000 names bound");
+	close(down[1]);
+	waitpid(pid, NULL, 0);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(s);
+	close(l);
+	metric(base, "kbus_names_unloaded_send_p50");
+	metric(loaded, "kbus_names_loaded_send_p50");
+	printf("\n   target: the loaded send at most 2 times the unloaded one: %s (%.2f)\n",
+	       loaded <= 2 * base ? "met" : "missed", loaded / base);
+	watch_stop();
+}
+
 /* ---- Main ---- */
 
 static void raise_params(void)
@@ -2296,8 +2411,8 @@ static void bad_usage(const char *prog)
 		"  -w N  warm-up iterations (default 1000)\n"
 		"  -F N  deliveries per fan-out row: N / listeners messages, at most\n"
 		"        the iterations and at least 1000 (default: the iterations)\n"
-		"  -c N  timed calls of each kind in the calls shape (default 10000)\n"
-		"  -t L  comma-separated shapes: rtt,tput,fanout,calls,mem,close\n"
+		"  -c N  timed calls of each kind in the calls and names shapes (default 10000)\n"
+		"  -t L  comma-separated shapes: rtt,tput,fanout,calls,mem,close,names\n"
 		"        (default all)\n",
 		prog);
 	exit(2);
@@ -2318,7 +2433,7 @@ static bool want(const char *list, const char *shape)
 
 int main(int argc, char **argv)
 {
-	const char *shapes = "rtt,tput,fanout,calls,mem,close";
+	const char *shapes = "rtt,tput,fanout,calls,mem,close,names";
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	struct kbus_ksock_info info;
 	struct utsname u;
@@ -2421,6 +2536,8 @@ int main(int argc, char **argv)
 		bench_mem();
 	if (want(shapes, "close"))
 		bench_close();
+	if (want(shapes, "names"))
+		bench_names();
 	cur_shape = "ratios";
 
 	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
@@ -2462,6 +2579,9 @@ int main(int argc, char **argv)
 			print_ratio(a, b);
 		}
 	}
+	if (want(shapes, "names"))
+		print_ratio("kbus_names_loaded_send_p50",
+			    "kbus_names_unloaded_send_p50");
 	restore_params();
 	fprintf(stderr, "kbus_bench: done in %.0f s\n",
 		(now_ns() - t_begin) / 1e9);
