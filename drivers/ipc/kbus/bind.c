@@ -9,11 +9,12 @@
 
 #include <kunit/visibility.h>
 #include <linux/ctype.h>
-#include <linux/hashtable.h>
+#include <linux/hash.h>
 #include <linux/lockdep.h>
+#include <linux/random.h>
+#include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/stringhash.h>
 
 #include "account.h"
 #include "bind.h"
@@ -30,7 +31,10 @@
  * the prefix); messages are never sent to such patterns.
  *
  * Each distinct name or pattern bound on a bus has a &struct kbus_name_node
- * in the bus's hash table.  A wildcard node is hashed by its prefix, so the
+ * in the bus's hash table.  The table has about one node per bucket (it
+ * doubles and halves with the names, under the bus lock) and a keyed hash
+ * (SipHash) with a random key, so that no set of names, however chosen,
+ * makes the chains long.  A wildcard node is hashed by its prefix, so the
  * nodes that match a name ``$.A.B.C`` are found with one lookup per level:
  * the exact node ``$.A.B.C``, the ``%`` node keyed ``$.A.B`` and the ``*``
  * nodes keyed ``$.A.B``, ``$.A`` and ``$``.  Sending never scans the
@@ -91,21 +95,93 @@ static u32 last_dot(const char *name, u32 len)
 	return 1;	/* valid names start with "$." */
 }
 
-static u32 name_hash(u8 kind, const char *key, u32 len)
+/**
+ * kbus_names_init() - Create the name table of a new bus.
+ * @bus: the bus.
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+int kbus_names_init(struct kbus_bus *bus)
 {
-	return full_name_hash(NULL, key, len) + kind;
+	struct kbus_names *t = &bus->names;
+
+	t->bits = KBUS_NAMES_MIN_BITS;
+	t->count = 0;
+	t->buckets = kvcalloc(1U << t->bits, sizeof(*t->buckets),
+			      GFP_KERNEL_ACCOUNT);
+	if (!t->buckets)
+		return -ENOMEM;
+	get_random_bytes(&t->key, sizeof(t->key));
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_names_init);
+
+/**
+ * kbus_names_destroy() - Free the name table of a bus with nothing bound.
+ * @bus: the bus.
+ *
+ * Context: Process context.
+ */
+void kbus_names_destroy(struct kbus_bus *bus)
+{
+	WARN_ON_ONCE(bus->names.count);
+	kvfree(bus->names.buckets);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_names_destroy);
+
+static u64 name_hash(const struct kbus_names *t, u8 kind, const char *key,
+		     u32 len)
+{
+	return siphash(key, len, &t->key) + kind;
+}
+
+static struct hlist_head *name_bucket(const struct kbus_names *t, u64 hash)
+{
+	return &t->buckets[hash_64(hash, t->bits)];
+}
+
+/*
+ * Move every node to a table of 1 << @bits buckets.  If that cannot be
+ * allocated the table stays as it is: only longer chains.
+ */
+static void names_resize(struct kbus_names *t, u32 bits)
+{
+	struct hlist_head *old = t->buckets;
+	struct kbus_name_node *node;
+	struct hlist_node *tmp;
+	u32 old_bits = t->bits, i;
+
+	t->buckets = kvcalloc(1U << bits, sizeof(*t->buckets),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!t->buckets) {
+		t->buckets = old;
+		return;
+	}
+	t->bits = bits;
+	for (i = 0; i < 1U << old_bits; i++) {
+		hlist_for_each_entry_safe(node, tmp, &old[i], hnode) {
+			hlist_del(&node->hnode);
+			hlist_add_head(&node->hnode,
+				       name_bucket(t, name_hash(t, node->kind,
+								node->key,
+								node->len)));
+		}
+	}
+	kvfree(old);
 }
 
 static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
 						 u8 kind, const char *key,
 						 u32 len)
 {
+	struct kbus_names *t = &bus->names;
 	struct kbus_name_node *node;
 
 	lockdep_assert_held(&bus->lock);
 
-	hash_for_each_possible(bus->names, node, hnode,
-			       name_hash(kind, key, len)) {
+	hlist_for_each_entry(node, name_bucket(t, name_hash(t, kind, key, len)),
+			     hnode) {
 		if (node->kind == kind && node->len == len &&
 		    !memcmp(node->key, key, len))
 			return node;
@@ -134,6 +210,7 @@ static struct kbus_name_node *node_get_locked(struct kbus_bus *bus,
 					      const char *name, u32 len)
 {
 	struct kbus_name_node *node;
+	struct kbus_names *t;
 	u32 keylen;
 	u8 kind;
 
@@ -150,16 +227,25 @@ static struct kbus_name_node *node_get_locked(struct kbus_bus *bus,
 	node->len = keylen;
 	memcpy(node->full, name, len);
 	node->key = node->full;
-	hash_add(bus->names, &node->hnode, name_hash(kind, name, keylen));
+	t = &bus->names;
+	hlist_add_head(&node->hnode,
+		       name_bucket(t, name_hash(t, kind, name, keylen)));
+	/* At most one node per bucket on average: a chain stays short. */
+	if (++t->count > 1U << t->bits && t->bits < 31)
+		names_resize(t, t->bits + 1);
 	return node;
 }
 
-static void node_put_locked(struct kbus_name_node *node)
+static void node_put_locked(struct kbus_bus *bus, struct kbus_name_node *node)
 {
+	struct kbus_names *t = &bus->names;
+
 	if (node->replier || !list_empty(&node->listeners))
 		return;
-	hash_del(&node->hnode);
+	hlist_del(&node->hnode);
 	kfree(node);
+	if (--t->count < 1U << t->bits >> 3 && t->bits > KBUS_NAMES_MIN_BITS)
+		names_resize(t, t->bits - 1);
 }
 
 /**
@@ -216,7 +302,7 @@ int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
 	if (!b) {
 		kbus_msg_put(event);
-		node_put_locked(node);
+		node_put_locked(bus, node);
 		return -ENOMEM;
 	}
 	b->charge = charge;
@@ -293,7 +379,7 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 	kbus_user_uncharge_locked(b->ksock->user, b->charge);
 	kbus_msg_put(b->unbind_event);
 	kfree(b);
-	node_put_locked(node);
+	node_put_locked(bus, node);
 	/*
 	 * A sender waiting for this replier must learn that it has gone, and
 	 * one waiting for room at this listener need not wait any more.

@@ -110,9 +110,12 @@ struct kbus_bus *kbus_bus_alloc(u32 index)
 	bus = kzalloc(sizeof(*bus), GFP_KERNEL_ACCOUNT);
 	if (!bus)
 		return ERR_PTR(-ENOMEM);
+	if (kbus_names_init(bus)) {
+		kfree(bus);
+		return ERR_PTR(-ENOMEM);
+	}
 	mutex_init(&bus->lock);
 	bus->index = index;
-	hash_init(bus->names);
 	INIT_LIST_HEAD(&bus->bindings);
 	INIT_LIST_HEAD(&bus->ksocks);
 	INIT_LIST_HEAD(&bus->bus_node);
@@ -137,6 +140,7 @@ void kbus_bus_free(struct kbus_bus *bus)
 	WARN_ON_ONCE(!list_empty(&bus->ksocks));
 	xa_destroy(&bus->ksock_ids);
 	xa_destroy(&bus->users);
+	kbus_names_destroy(bus);
 	put_user_ns(bus->user_ns);
 	mutex_destroy(&bus->lock);
 	kfree(bus);

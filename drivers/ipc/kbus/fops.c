@@ -806,7 +806,7 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 		break;
 	case KBUS_OPT_REPORT_REPLIER_BINDS:
 		/* Catching up fails with nothing queued and nothing changed. */
-		if (value && !bus->report_replier_binds)
+		if (value)
 			err = kbus_report_catch_up_locked(ks);
 		if (!err)
 			bus->report_replier_binds = value;

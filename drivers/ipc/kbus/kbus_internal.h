@@ -10,14 +10,13 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
-#include <linux/hashtable.h>
 #include <linux/kbus.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/memcontrol.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
-#include <linux/rhashtable-types.h>
+#include <linux/siphash.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -25,6 +24,23 @@
 
 #include "common.h"
 #include "limits.h"
+
+/**
+ * struct kbus_names - The names bound on a bus, hashed.
+ * @buckets: 1 << @bits chains of &struct kbus_name_node.
+ * @bits: log2 of the number of buckets.
+ * @count: nodes in the table.
+ * @key: the key of the keyed hash (SipHash), random, so that the names
+ *       bound cannot be chosen to fall into one chain.
+ *
+ * All protected by the bus lock.
+ */
+struct kbus_names {
+	struct hlist_head *buckets;
+	u32 bits;
+	u32 count;
+	siphash_key_t key;
+};
 
 /**
  * struct kbus_bus - One bus: a /dev/kbusN device and everything on it.
@@ -36,7 +52,8 @@
  * @registered: the device was added to the driver core (invariant after
  *              init).
  * @dead: the device is being removed; opens fail (protected by @lock).
- * @names: names bound on this bus, hashed (protected by @lock).
+ * @names: names bound on this bus, in a hash table that grows and shrinks
+ *         with them, with a random key (protected by @lock).
  * @bindings: all bindings, newest first (protected by @lock).
  * @ksocks: all open Ksocks (protected by @lock).
  * @ksock_ids: Ksock id to Ksock (modified under @lock; lookups under @lock).
@@ -64,7 +81,7 @@ struct kbus_bus {
 	struct cdev cdev;
 	bool registered;
 	bool dead;
-	DECLARE_HASHTABLE(names, KBUS_NAME_HASH_BITS);
+	struct kbus_names names;
 	struct list_head bindings;
 	struct list_head ksocks;
 	struct xarray ksock_ids;
@@ -291,7 +308,7 @@ struct kbus_ksock {
 
 /**
  * struct kbus_name_node - A name (or wildcard pattern) bound on a bus.
- * @hnode: entry in the bus's name hash (protected by the bus lock).
+ * @hnode: entry in the bus's name table (protected by the bus lock).
  * @listeners: listener bindings to this name, oldest first (protected by
  *             the bus lock).
  * @replier: the replier binding, or NULL (protected by the bus lock).

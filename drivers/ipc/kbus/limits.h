@@ -43,6 +43,9 @@
 #define KBUS_OPTION_SIZE_VER0		24
 #define KBUS_NEWDEV_SIZE_VER0		16
 
+/* log2 of the buckets of a bus's name table: at first, and at least. */
+#define KBUS_NAMES_MIN_BITS		4
+
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16
 
@@ -53,8 +56,5 @@
 
 /* Longest name of a message KBUS generates itself (with its NUL). */
 #define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_GONEAWAY)
-
-/* Hash table order for the names bound on one bus. */
-#define KBUS_NAME_HASH_BITS		8
 
 #endif /* _DRIVERS_IPC_KBUS_LIMITS_H */

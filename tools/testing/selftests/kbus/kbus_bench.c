@@ -2320,8 +2320,8 @@ static pid_t names_load(int n, int ready[2])
 
 static void bench_names(void)
 {
+	int s, l, up[2], down[2], ready[2];
 	double base, loaded;
-	int s, l, up[2], down[2];
 	pid_t pid;
 	char c;
 
@@ -2343,7 +2343,9 @@ static void bench_names(void)
 	base = names_send_p50(s, l, "unloaded bus");
 	if (pipe(up) || pipe(down))
 		die("pipe: %s", strerror(errno));
-	pid = names_load(NAMES_LOAD, (int[2]){ down[0], up[1] });
+	ready[0] = down[0];
+	ready[1] = up[1];
+	pid = names_load(NAMES_LOAD, ready);
 	/* Binding takes a while: it is progress all the same. */
 	while (!poll(&(struct pollfd){ .fd = up[0], .events = POLLIN }, 1,
 		     1000))
