@@ -76,6 +76,15 @@ static void build_check_abi(void)
 	BUILD_BUG_ON(sizeof(struct kbus_option) != KBUS_OPTION_SIZE_VER0);
 	BUILD_BUG_ON(offsetof(struct kbus_option, value) != 16);
 	BUILD_BUG_ON(sizeof(struct kbus_new_device) != KBUS_NEWDEV_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kbus_cancel) != KBUS_CANCEL_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct kbus_cancel, id) != 8);
+
+	/* Every status fits the spare allocated with each request. */
+	BUILD_BUG_ON(sizeof(KBUS_MSG_NAME_REPLIER_GONEAWAY) > KBUS_SYNTH_NAME_MAX);
+	BUILD_BUG_ON(sizeof(KBUS_MSG_NAME_REPLIER_IGNORED) > KBUS_SYNTH_NAME_MAX);
+	BUILD_BUG_ON(sizeof(KBUS_MSG_NAME_REPLIER_UNBOUND) > KBUS_SYNTH_NAME_MAX);
+	BUILD_BUG_ON(sizeof(KBUS_MSG_NAME_UNBIND_EVENTS_LOST) >
+		     KBUS_SYNTH_NAME_MAX);
 }
 
 static int kbus_open(struct inode *inode, struct file *file)
@@ -520,6 +529,24 @@ static long ioc_cancel(struct kbus_ksock *ks)
 	return 0;
 }
 
+static long ioc_cancel_request(struct kbus_ksock *ks,
+			       const void __user *uarg)
+{
+	struct kbus_cancel args;
+	int err;
+
+	err = get_sized_arg(&args, sizeof(args), KBUS_CANCEL_SIZE_VER0, uarg);
+	if (err < 0)
+		return err;
+	if (args.flags)
+		return -EINVAL;
+	if (mutex_lock_killable(&ks->bus->lock))
+		return -EINTR;
+	err = kbus_cancel_request_locked(ks, &args.id);
+	mutex_unlock(&ks->bus->lock);
+	return err;
+}
+
 /* ---- Receiving ---- */
 
 /*
@@ -883,8 +910,8 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KBUS_IOC_RECVMSG:
 		return ioc_recvmsg(file, ks, uarg);
 	case KBUS_IOC_CANCEL:
-		/* No argument: kept 0, so that one can be given a meaning. */
-		return arg ? -EINVAL : ioc_cancel(ks);
+		/* No argument: the waiting sends; a struct: a request. */
+		return arg ? ioc_cancel_request(ks, uarg) : ioc_cancel(ks);
 	case KBUS_IOC_KSOCK_INFO:
 		return ioc_ksock_info(ks, uarg);
 	case KBUS_IOC_GET_OPTION:

@@ -42,6 +42,7 @@
 #define KBUS_INFO_SIZE_VER0		56
 #define KBUS_OPTION_SIZE_VER0		24
 #define KBUS_NEWDEV_SIZE_VER0		16
+#define KBUS_CANCEL_SIZE_VER0		16
 
 /* log2 of the buckets of a bus's name table: at first, and at least. */
 #define KBUS_NAMES_MIN_BITS		4
@@ -54,7 +55,7 @@
 #define KBUS_SEND_FLAGS			KBUS_SEND_NONBLOCK
 #define KBUS_RECV_FLAGS			(KBUS_RECV_NONBLOCK | KBUS_RECV_CREDS)
 
-/* Longest name of a message KBUS generates itself (with its NUL). */
-#define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REPLIER_GONEAWAY)
+/* Longest name of a status KBUS generates itself (with its NUL). */
+#define KBUS_SYNTH_NAME_MAX		sizeof(KBUS_MSG_NAME_REQUEST_CANCELLED)
 
 #endif /* _DRIVERS_IPC_KBUS_LIMITS_H */

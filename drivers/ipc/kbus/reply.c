@@ -49,10 +49,15 @@
  *   which the unread request was queued.
  * - ``$.KBUS.Replier.Ignored``: the replier closed with the request read
  *   and not replied to.
+ * - ``$.KBUS.Request.Cancelled``: the requester gave the request up
+ *   (%KBUS_IOC_CANCEL with its id), so that a replier that never answers
+ *   cannot keep its slot forever.
  *
  * If the requester closes first, its records and spares are freed; a later
  * reply fails with -EADDRNOTAVAIL and is removed from the replier's owed
- * requests.
+ * requests.  A request that nobody waits for any more when its replier
+ * reads it (its requester closed or cancelled it, or it was answered
+ * before it was read) is not owed.
  */
 
 /**
@@ -347,6 +352,52 @@ bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_synth_reply_locked);
+
+/**
+ * kbus_cancel_request_locked() - Give up a request sent and not answered.
+ * @ks: the requester.
+ * @id: the request's id.
+ *
+ * The requester gets ``$.KBUS.Request.Cancelled`` in place of the reply,
+ * in the slot reserved for it; the replier owes nothing any more.  A
+ * request still queued at the replier stays there (it is not owed when
+ * read either).
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or -ENOENT if no request with @id is outstanding from @ks.
+ */
+int kbus_cancel_request_locked(struct kbus_ksock *ks,
+			       const struct kbus_msg_id *id)
+{
+	struct kbus_request *req = NULL, *owed;
+	struct kbus_ksock *replier;
+	struct rb_node *n;
+
+	lockdep_assert_held(&ks->bus->lock);
+
+	/* Ordered by replier first: at most kbus_max_requests to look at. */
+	for (n = rb_first(&ks->outstanding); n; n = rb_next(n)) {
+		req = rb_entry(n, struct kbus_request, node);
+		if (req->id.network_id == id->network_id &&
+		    req->id.serial_num == id->serial_num)
+			break;
+	}
+	if (!n || !id->serial_num)
+		return -ENOENT;
+
+	replier = kbus_ksock_lookup_locked(ks->bus, req->peer_id);
+	owed = replier ? kbus_owed_find_locked(replier, id, ks->id) : NULL;
+	if (owed) {
+		kbus_owed_remove_locked(replier, owed);
+		kbus_request_free(owed);
+		/* The replier may take another request now. */
+		kbus_bus_room_locked(ks->bus);
+	}
+	kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REQUEST_CANCELLED,
+				ks->id, id, req->peer_id, 0);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_cancel_request_locked);
 
 /**
  * kbus_queue_flush_locked() - Drop unread copies from a Ksock's queue.

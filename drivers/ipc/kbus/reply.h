@@ -24,6 +24,8 @@ struct kbus_request *kbus_outstanding_find_locked(struct kbus_ksock *requester,
 void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
 				    struct kbus_request *req);
 
+int kbus_cancel_request_locked(struct kbus_ksock *ks,
+			       const struct kbus_msg_id *id);
 bool kbus_reply_awaited_locked(struct kbus_ksock *replier,
 			       const struct kbus_msg *req);
 void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,

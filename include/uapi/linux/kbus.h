@@ -49,15 +49,14 @@
  * - %EADDRNOTAVAIL: a request found no replier, or a reply's requester has
  *   gone away.
  * - %EAGAIN: the call would wait (O_NONBLOCK or a NONBLOCK flag): nothing
- *   to receive, or a %KBUS_BIT_ALL_OR_WAIT send must wait for room; or a
- *   listener of a replier bind event has no room (BIND, UNBIND).
+ *   to receive, or a %KBUS_BIT_ALL_OR_WAIT send must wait for room.
  * - %EBADF: the file is not open for writing (BIND, UNBIND, SENDMSG) or
  *   for reading (BIND, RECVMSG, SENDMSG of a request, whose reply must be
  *   received).
  * - %EBADMSG: a message name is not valid (or is a wildcard where one is
  *   not allowed).
- * - %EBUSY: a recipient's queue is full (%KBUS_BIT_ALL_OR_FAIL, requests);
- *   the caller's queue filled up while catching up on replier binds.
+ * - %EBUSY: a recipient has no room within its limits
+ *   (%KBUS_BIT_ALL_OR_FAIL, requests).
  * - %ECANCELED: a waiting send was cancelled with %KBUS_IOC_CANCEL.
  * - %ECONNREFUSED: a reply answers no request that is outstanding from this
  *   Ksock to the requester (wrong id, second reply, unsolicited reply).
@@ -66,13 +65,17 @@
  * - %EINVAL: a field, flag, reserved field or guard is not valid; a
  *   message length that does not match its header; UNBIND of a binding
  *   that does not exist; an unknown option; no bus number left.
+ * - %ENOENT: no request with that id is outstanding from this Ksock
+ *   (%KBUS_IOC_CANCEL of a request).
  * - %EMSGSIZE: the message is larger than the bus's maximum message size,
  *   or than the receiver's buffer.
  * - %ENAMETOOLONG: a name is longer than %KBUS_MAX_NAME_LEN.
- * - %ENOBUFS: the message would take the bus past its byte budget.
+ * - %ENOBUFS: a request would take the sender's user past its byte limit
+ *   on the bus (the ``kbus_user_bytes`` module parameter).
  * - %ENODEV: the bus has gone away.
  * - %ENOLCK: a request cannot be sent because the sender's own queue has no
- *   room left for its reply.
+ *   room left for its reply, or the sender has ``kbus_max_requests``
+ *   requests outstanding.
  * - %ENOMEM: out of memory.
  * - %ENOTTY: unknown ioctl.
  * - %EOPNOTSUPP: an option that cannot be set.
@@ -80,6 +83,8 @@
  *   user namespace that owns the bus (the initial one for the buses of
  *   ``/dev``), held by the opener of the file; a ``$.KBUS`` name, which
  *   only KBUS sends.
+ * - %ENOSPC: a binding would take the Ksock past ``kbus_max_bindings``
+ *   or its user past its byte limit.
  * - %EPIPE: a stateful request names a replier that is no longer the one
  *   bound.
  */
@@ -240,6 +245,7 @@ struct kbus_replier_bind_event_data {
 #define KBUS_MSG_NAME_REPLIER_IGNORED		"$.KBUS.Replier.Ignored"
 #define KBUS_MSG_NAME_REPLIER_UNBOUND		"$.KBUS.Replier.Unbound"
 #define KBUS_MSG_NAME_UNBIND_EVENTS_LOST	"$.KBUS.UnbindEventsLost"
+#define KBUS_MSG_NAME_REQUEST_CANCELLED		"$.KBUS.Request.Cancelled"
 #define KBUS_MSG_NAME_REPLIER_BIND_EVENT	"$.KBUS.ReplierBindEvent"
 
 /* The ABI this header describes (struct kbus_ksock_info @abi_version). */
@@ -433,6 +439,18 @@ struct kbus_option {
 #define KBUS_MIN_MAX_MSG_SIZE		100
 
 /**
+ * struct kbus_cancel - Argument of %KBUS_IOC_CANCEL for a request.
+ * @size: sizeof(struct kbus_cancel).
+ * @flags: must be 0.
+ * @id: the id of a request this Ksock sent and has had no reply to.
+ */
+struct kbus_cancel {
+	__u32 size;
+	__u32 flags;
+	struct kbus_msg_id id;
+};
+
+/**
  * struct kbus_new_device - Argument of %KBUS_IOC_NEWDEVICE.
  * @size: sizeof(struct kbus_new_device).
  * @flags: must be 0.
@@ -458,16 +476,14 @@ struct kbus_new_device {
  * to a name several times as a listener (it then gets a copy per binding);
  * a name has at most one replier.  Fails with %EBADMSG (empty or invalid
  * name, or ``$.KBUS.ReplierBindEvent`` as replier), %ENAMETOOLONG,
- * %EADDRINUSE (a replier is bound to that name), %EAGAIN (replier bind
- * events are reported and a listener of them has no room), %ENOBUFS (the
- * event would exceed the bus's byte budget), %EBADF, %EINVAL, %E2BIG,
- * %EFAULT, %ENOMEM.
+ * %EADDRINUSE (a replier is bound to that name), %ENOSPC (a limit), %EBADF,
+ * %EINVAL, %E2BIG, %EFAULT, %ENOMEM.  A listener of replier bind events
+ * that has no room never makes it fail: it misses the event.
  *
  * %KBUS_IOC_UNBIND: remove the most recent matching binding of this Ksock;
  * unread messages queued through it are dropped (requests among them get
  * ``$.KBUS.Replier.Unbound``).  Fails with %EBADMSG, %ENAMETOOLONG,
- * %EINVAL (no such binding), %EAGAIN, %ENOBUFS, %EBADF, %E2BIG, %EFAULT,
- * %ENOMEM.
+ * %EINVAL (no such binding), %EBADF, %E2BIG, %EFAULT, %ENOMEM.
  *
  * %KBUS_IOC_REPLIER: which Ksock a request to a name would reach (struct
  * kbus_replier).  Fails with %EBADMSG, %ENAMETOOLONG, %EINVAL, %E2BIG,
@@ -501,9 +517,14 @@ struct kbus_new_device {
  * %E2BIG, %EBADF, %EMSGSIZE, %EAGAIN (nothing queued), %EFAULT (the
  * buffer is not writable: the message stays queued), %ENOMEM, %EINTR.
  *
- * %KBUS_IOC_CANCEL: make every %KBUS_IOC_SENDMSG of this Ksock that is
- * waiting for room fail with %ECANCELED.  No argument: the ioctl's
- * argument must be 0 (%EINVAL otherwise).
+ * %KBUS_IOC_CANCEL: with no argument (0), make every %KBUS_IOC_SENDMSG of
+ * this Ksock that is waiting for room fail with %ECANCELED.  With a
+ * struct kbus_cancel, give up a request this Ksock sent and has had no
+ * reply to: its requester is sent ``$.KBUS.Request.Cancelled`` in place
+ * of the reply, its replier owes nothing any more (a reply from it fails
+ * with %ECONNREFUSED), and once the status is read its queue slot is
+ * free.  Fails with %ENOENT (no such request outstanding), %EINVAL,
+ * %E2BIG, %EFAULT.
  *
  * %KBUS_IOC_KSOCK_INFO: about this Ksock and the ABI (struct
  * kbus_ksock_info).  Fails with %EINVAL, %E2BIG, %EFAULT.
@@ -511,9 +532,8 @@ struct kbus_new_device {
  * %KBUS_IOC_GET_OPTION, %KBUS_IOC_SET_OPTION: read or change an option
  * (struct kbus_option).  Fail with %EINVAL (unknown option, or a value out
  * of its range), %EOPNOTSUPP (setting a read-only option), %EPERM (setting
- * a bus option without %CAP_SYS_ADMIN), %EBUSY (catching up on replier
- * binds filled the caller's queue; the option is set), %E2BIG, %EFAULT,
- * %ENOMEM.  Lowering a Ksock's queue limit below its queued messages
+ * a bus option without %CAP_SYS_ADMIN), %E2BIG, %EFAULT, %ENOMEM (the
+ * option is not changed).  Lowering a Ksock's queue limit below its queued messages
  * drops none of them.
  *
  * %KBUS_IOC_NEWDEVICE: create a new bus (struct kbus_new_device).  Fails

@@ -781,8 +781,10 @@ const char *kbus_strerror(int err)
 		return "message too large for this bus";
 	case ENAMETOOLONG:
 		return "message name too long";
+	case ENOSPC:
+		return "too many bindings, or this user's byte limit on the bus is used up";
 	case ENOLCK:
-		return "no room in our own queue for the reply to this request";
+		return "no room in our own queue for the reply to this request, or too many requests outstanding";
 	case ENOBUFS:
 		return "this user's byte limit on the bus is used up";
 	case ENOMSG:

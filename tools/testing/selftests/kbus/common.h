@@ -329,6 +329,17 @@ static inline int kbus_reply(int fd, const struct kbus_entire_message *req,
 	return kbus_send_msg(fd, &h, false, id);
 }
 
+/* Give up the request @id sent from @fd: 0 or -errno. */
+static inline int kbus_cancel_request(int fd, const struct kbus_msg_id *id)
+{
+	struct kbus_cancel c = {
+		.size = sizeof(c),
+		.id = *id,
+	};
+
+	return kbus_ioctl(fd, KBUS_IOC_CANCEL, &c);
+}
+
 /* ---- Receiving ---- */
 
 /*

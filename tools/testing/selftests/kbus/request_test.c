@@ -1132,6 +1132,122 @@ TEST_F_TIMEOUT(synthetic, requester_gets_exactly_one_synthetic_reply, 60)
 				  NULL));
 }
 
+/* ---- Giving up a request ---- */
+
+TEST_F(kbus, cancelled_request_gets_its_status_and_frees_both_ends)
+{
+	struct kbus_entire_message *req, *m;
+	struct kbus_msg_id id, other;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Hung", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Hung", NULL, 0, 0,
+				  &id));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Hung", NULL, 0, 0,
+				  &other));
+	req = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+
+	ASSERT_EQ(0, kbus_cancel_request(self->requester, &id));
+	/* The status stands in for the reply, in its reserved slot. */
+	EXPECT_EQ(1, kbus_info_of(_metadata, self->requester).num_outstanding);
+	m = kbus_recv(_metadata, self->requester);
+	EXPECT_STREQ(KBUS_MSG_NAME_REQUEST_CANCELLED, kbus_msg_name(m));
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, m->header.flags);
+	EXPECT_EQ(0, m->header.from);
+	EXPECT_EQ(id.serial_num, m->header.in_reply_to.serial_num);
+	free(m);
+	/* The replier owes nothing, and cannot answer any more. */
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(-ECONNREFUSED, kbus_reply(self->replier, req, NULL, 0,
+					    NULL));
+	kbus_expect_empty(_metadata, self->requester);
+	/* Only once; the other request is untouched and still answered. */
+	EXPECT_EQ(-ENOENT, kbus_cancel_request(self->requester, &id));
+	free(req);
+	req = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(other.serial_num, req->header.id.serial_num);
+	ASSERT_EQ(0, kbus_reply(self->replier, req, "ok", 2, NULL));
+	m = kbus_recv(_metadata, self->requester);
+	EXPECT_EQ(other.serial_num, m->header.in_reply_to.serial_num);
+	EXPECT_EQ(0, m->header.flags & KBUS_BIT_SYNTHETIC);
+	free(m);
+	free(req);
+}
+
+TEST_F(kbus, hung_replier_holds_no_requester_hostage)
+{
+	struct kbus_entire_message *m;
+	struct kbus_msg_id id[2];
+	int i;
+
+	/* Room for two: both slots go to requests nobody answers. */
+	kbus_set_max_msgs(_metadata, self->requester, 2);
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Hung", 1));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Hung", NULL,
+					  0, 0, &id[i]));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Hung", NULL,
+					0, 0, NULL));
+	/* Giving one up, once the status is read, makes room. */
+	ASSERT_EQ(0, kbus_cancel_request(self->requester, &id[0]));
+	EXPECT_EQ(-ENOLCK, kbus_request(self->requester, "$.Req.Hung", NULL,
+					0, 0, NULL));
+	m = kbus_recv(_metadata, self->requester);
+	EXPECT_STREQ(KBUS_MSG_NAME_REQUEST_CANCELLED, kbus_msg_name(m));
+	free(m);
+	EXPECT_EQ(0, kbus_request(self->requester, "$.Req.Hung", NULL, 0, 0,
+				  NULL));
+	/* The cancelled request, read now, is owed to nobody. */
+	m = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(id[0].serial_num, m->header.id.serial_num);
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	free(m);
+	m = kbus_recv(_metadata, self->replier);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->replier));
+	free(m);
+}
+
+TEST_F(kbus, cancel_of_a_request_checks_its_argument)
+{
+	struct kbus_cancel c = { .size = sizeof(c) };
+	struct kbus_msg_id id;
+	char big[64] = {};
+	void *page;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Arg", 1));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Arg", NULL, 0, 0,
+				  &id));
+	c.id = id;
+	/* Nothing outstanding with the id: from another Ksock, or none. */
+	EXPECT_EQ(-ENOENT, kbus_ioctl(self->listener, KBUS_IOC_CANCEL, &c));
+	c.id.serial_num = 0;
+	EXPECT_EQ(-ENOENT, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, &c));
+	c.id = id;
+	c.id.network_id = 1;
+	EXPECT_EQ(-ENOENT, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, &c));
+	c.id = id;
+	c.flags = 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, &c));
+	c.flags = 0;
+	c.size = sizeof(c) - 1;
+	EXPECT_EQ(-EINVAL, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, &c));
+	/* A larger struct is fine if its tail is zero, E2BIG if not. */
+	c.size = sizeof(big);
+	memcpy(big, &c, sizeof(c));
+	big[sizeof(big) - 1] = 1;
+	EXPECT_EQ(-E2BIG, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, big));
+	page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, page));
+	munmap(page, 4096);
+	/* Nothing was cancelled by the bad calls. */
+	EXPECT_EQ(1, kbus_info_of(_metadata, self->requester).num_outstanding);
+	kbus_expect_empty(_metadata, self->requester);
+	big[sizeof(big) - 1] = 0;
+	EXPECT_EQ(0, kbus_ioctl(self->requester, KBUS_IOC_CANCEL, big));
+	EXPECT_EQ(0, kbus_info_of(_metadata, self->requester).num_outstanding);
+}
+
 /* ---- Replier bind events when a replier closes ---- */
 
 /* Replier bindings of a closing replier. */
