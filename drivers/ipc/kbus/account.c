@@ -27,8 +27,8 @@
  *   message as allocated plus its queue entry.  Recipients that share one
  *   message body are each charged all of it, so the charges bound the
  *   memory used.
- * - A user's account on a bus is also charged with its Ksocks' requests
- *   in flight (the record of each and the status kept ready in case the
+ * - A user's account on a bus is also charged with its open Ksocks, their
+ *   requests in flight (the record of each and the status kept ready in case the
  *   reply never comes), with the requests they have read and not
  *   answered, and with their bindings (a replier's with the event that
  *   will announce its unbinding).
@@ -66,13 +66,21 @@ module_param(kbus_max_bindings, uint, 0644);
 MODULE_PARM_DESC(kbus_max_bindings,
 		 "Bindings a Ksock may have (default 1024)");
 
+/* Bytes charged to a user for each of its open Ksocks. */
+static size_t ksock_cost(void)
+{
+	return kmalloc_size_roundup(sizeof(struct kbus_ksock));
+}
+
 /**
  * kbus_user_get_locked() - Attach a new Ksock to its user's account.
  * @ks: the Ksock, not yet attached.
  * @uid: its user.
  *
+ * The Ksock itself is charged to the account.
+ *
  * Context: The bus lock is held.
- * Return: 0, or -ENOMEM.
+ * Return: 0, -EMFILE if the user cannot be charged, or -ENOMEM.
  */
 int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid)
 {
@@ -84,6 +92,8 @@ int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid)
 	lockdep_assert_held(&bus->lock);
 
 	user = xa_load(&bus->users, index);
+	if (user && !kbus_user_room_locked(user, ksock_cost()))
+		return -EMFILE;
 	if (!user) {
 		user = kzalloc(sizeof(*user), GFP_KERNEL_ACCOUNT);
 		if (!user)
@@ -97,6 +107,7 @@ int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid)
 		}
 	}
 	user->nksocks++;
+	kbus_user_charge_locked(user, ksock_cost());
 	ks->user = user;
 	return 0;
 }
@@ -115,6 +126,7 @@ void kbus_user_put_locked(struct kbus_ksock *ks)
 	lockdep_assert_held(&ks->bus->lock);
 
 	ks->user = NULL;
+	kbus_user_uncharge_locked(user, ksock_cost());
 	if (--user->nksocks)
 		return;
 	/* Everything charged was held by the user's Ksocks, now gone. */

@@ -217,8 +217,9 @@ static void kbus_bus_destroy(struct kbus_bus *bus)
  *
  * Context: Process context; takes the bus lock (killably).
  * Return: the Ksock, ERR_PTR(-EINTR) on a fatal signal, ERR_PTR(-ENODEV)
- * if the bus is going away,
- * ERR_PTR(-EBUSY) if every Ksock id is in use, or ERR_PTR(-ENOMEM).
+ * if the bus is going away, ERR_PTR(-EMFILE) if the opening user is at its
+ * byte limit on the bus, ERR_PTR(-EBUSY) if every Ksock id is in use, or
+ * ERR_PTR(-ENOMEM).
  */
 struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 {

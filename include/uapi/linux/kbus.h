@@ -72,6 +72,7 @@
  * - %ENAMETOOLONG: a name is longer than %KBUS_MAX_NAME_LEN.
  * - %ENOBUFS: a request would take the sender's user past its byte limit
  *   on the bus (the ``kbus_user_bytes`` module parameter).
+ * - %EMFILE: opening a bus would take the user past its byte limit on it.
  * - %ENODEV: the bus has gone away.
  * - %ENOLCK: a request cannot be sent because the sender's own queue has no
  *   room left for its reply, or the sender has ``kbus_max_requests``

@@ -633,6 +633,41 @@ static void unbind_events_lost_is_one_message(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, q1->msg->id.serial_num, q2->msg->id.serial_num);
 }
 
+static void name_table_grows_and_shrinks_with_the_names(struct kunit *test)
+{
+	unsigned int saved = kbus_max_bindings;
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
+	char name[32];
+	int i, found = 0, len;
+
+	kbus_max_bindings = 2000;
+	mutex_lock(&bus->lock);
+	for (i = 0; i < 1000; i++) {
+		len = snprintf(name, sizeof(name), "$.T.N%d", i);
+		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, name, len, false));
+	}
+	kbus_max_bindings = saved;
+	KUNIT_EXPECT_EQ(test, bus->names.count, 1000);
+	/* About one name per bucket. */
+	KUNIT_EXPECT_GE(test, 1U << bus->names.bits, 1000);
+	KUNIT_EXPECT_LE(test, 1U << bus->names.bits, 2048);
+	for (i = 0; i < 1000; i++) {
+		len = snprintf(name, sizeof(name), "$.T.N%d", i);
+		kbus_visit_listeners_locked(bus, name, len, count_listener,
+					    &found);
+	}
+	KUNIT_EXPECT_EQ(test, found, 1000);
+	for (i = 0; i < 1000; i++) {
+		len = snprintf(name, sizeof(name), "$.T.N%d", i);
+		KUNIT_ASSERT_EQ(test, 0,
+				kbus_unbind_locked(ks, name, len, false));
+	}
+	KUNIT_EXPECT_EQ(test, bus->names.count, 0);
+	KUNIT_EXPECT_EQ(test, bus->names.bits, KBUS_NAMES_MIN_BITS);
+	mutex_unlock(&bus->lock);
+}
+
 static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(queue_pop_returns_fifo_order),
 	KUNIT_CASE(queue_pop_empty_returns_null),
@@ -655,6 +690,7 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(all_or_fail_delivers_to_nobody_if_one_is_full),
 	KUNIT_CASE(byte_limits_charge_the_holder),
 	KUNIT_CASE(bind_events_to_a_full_listener_are_lost),
+	KUNIT_CASE(name_table_grows_and_shrinks_with_the_names),
 	KUNIT_CASE(unbind_events_lost_is_one_message),
 	{}
 };

@@ -1009,6 +1009,8 @@ TEST_F(flow, user_limit_covers_all_of_a_users_ksocks)
 				      kbus_info_of(_metadata, self->a).user_bytes));
 	EXPECT_EQ(-ENOBUFS, kbus_send_msg(self->a, &h, false, NULL));
 	EXPECT_EQ(-ENOSPC, kbus_bind(self->a, "$.User.More", 0));
+	EXPECT_EQ(-1, open(KBUS_DEV0, O_RDWR | O_CLOEXEC));
+	EXPECT_EQ(EMFILE, errno);
 	EXPECT_EQ(0, kbus_info_of(_metadata, self->a).num_outstanding);
 
 	/* Reading gives it back. */
