@@ -129,6 +129,8 @@ FIXTURE(flow) {
 	int c;
 	bool reporting;			/* replier bind reports turned on */
 	unsigned long saved_user_bytes;	/* to put back, 0 if unchanged */
+	unsigned long saved_requests;	/* likewise */
+	unsigned long saved_bindings;	/* likewise */
 };
 
 FIXTURE_SETUP(flow)
@@ -153,6 +155,12 @@ FIXTURE_TEARDOWN(flow)
 	if (self->saved_user_bytes)
 		EXPECT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES,
 					      self->saved_user_bytes));
+	if (self->saved_requests)
+		EXPECT_EQ(0, kbus_write_param(KBUS_PARAM_MAX_REQUESTS,
+					      self->saved_requests));
+	if (self->saved_bindings)
+		EXPECT_EQ(0, kbus_write_param(KBUS_PARAM_MAX_BINDINGS,
+					      self->saved_bindings));
 	close(self->c);
 	close(self->b);
 	close(self->a);
@@ -1023,6 +1031,62 @@ TEST_F(flow, user_limit_covers_all_of_a_users_ksocks)
 	EXPECT_GT(held_b * sizeof(data), kbus_info_of(_metadata, self->a).user_bytes);
 	EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 	EXPECT_EQ(0, kbus_bind(self->a, "$.User.More", 0));
+}
+
+/* ---- Count limits ---- */
+
+TEST_F(flow, requests_and_bindings_of_a_ksock_are_limited)
+{
+	struct kbus_message_header h;
+	struct kbus_entire_message *m;
+	struct kbus_msg_id id;
+	int d;
+
+	if (access(KBUS_PARAM_MAX_REQUESTS, W_OK) ||
+	    access(KBUS_PARAM_MAX_BINDINGS, W_OK))
+		SKIP(return, "no writable kbus_max_requests, kbus_max_bindings");
+	self->saved_requests = kbus_read_param(KBUS_PARAM_MAX_REQUESTS);
+	self->saved_bindings = kbus_read_param(KBUS_PARAM_MAX_BINDINGS);
+	ASSERT_EQ(1024, self->saved_requests);
+	ASSERT_EQ(1024, self->saved_bindings);
+	ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_MAX_REQUESTS, 2));
+	ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_MAX_BINDINGS, 2));
+
+	/* Bindings: the third fails, whatever its kind. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Count.Ask", 1));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Count.News", 0));
+	EXPECT_EQ(-ENOSPC, kbus_bind(self->c, "$.Count.More", 0));
+	EXPECT_EQ(-ENOSPC, kbus_bind(self->c, "$.Count.More", 1));
+	ASSERT_EQ(0, kbus_unbind(self->c, "$.Count.News", 0));
+	EXPECT_EQ(0, kbus_bind(self->c, "$.Count.More", 0));
+
+	/* Outstanding requests: the third fails, and takes nothing. */
+	kbus_msg_init(&h, "$.Count.Ask", NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, &id));
+	ASSERT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(-ENOLCK, kbus_send_msg(self->a, &h, false, NULL));
+	EXPECT_EQ(2, kbus_info_of(_metadata, self->a).num_outstanding);
+
+	/* Requests read and not answered: a third is refused as if full. */
+	free(kbus_recv(_metadata, self->c));
+	m = kbus_recv(_metadata, self->c);
+	EXPECT_EQ(2, kbus_unreplied(_metadata, self->c));
+	EXPECT_EQ(-EBUSY, kbus_send_msg(self->b, &h, false, NULL));
+	h.flags |= KBUS_BIT_ALL_OR_WAIT;
+	EXPECT_EQ(-EAGAIN, kbus_sendmsg(self->b, &h, sizeof(h),
+					KBUS_SEND_NONBLOCK, NULL));
+	/* Answering one makes room for it. */
+	ASSERT_EQ(0, kbus_reply(self->c, m, NULL, 0, NULL));
+	free(m);
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	EXPECT_EQ(0, kbus_send_msg(self->b, &h, false, NULL));
+	/* A Ksock opened now has the same limits. */
+	d = kbus_open(_metadata);
+	EXPECT_EQ(0, kbus_bind(d, "$.Count.D1", 0));
+	EXPECT_EQ(0, kbus_bind(d, "$.Count.D2", 0));
+	EXPECT_EQ(-ENOSPC, kbus_bind(d, "$.Count.D3", 0));
+	close(d);
 }
 
 TEST_HARNESS_MAIN
