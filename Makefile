@@ -3,10 +3,11 @@
 # Entry points of the KBUS repository.  The kernel work happens under out/
 # (see README); the scripts doing it are in devel/.
 
-.PHONY: help test check run shell patches check-patches kunit selftests bench bench-smp prepare clean distclean
+.PHONY: help test check run shell patches check-patches kunit selftests smp-test bench bench-smp prepare clean distclean
 
 help:
-	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML"
+	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML,"
+	@echo "                    stress and fuzz tests in an SMP guest"
 	@echo "make run            boot the UML kernel with KBUS and run the set-top box demo"
 	@echo "make shell          boot the UML kernel with an interactive shell and the kbus tool"
 	@echo "make patches        regenerate patches/ from the tree"
@@ -14,6 +15,7 @@ help:
 	@echo "make check          upstream checks: checkpatch, shellcheck, sparse, W=1, coccicheck, docs, =y/=m/=n, modules"
 	@echo "make kunit          run the KBUS KUnit suites (kunit.py, UML)"
 	@echo "make selftests      run the kbus kselftests in a booted UML kernel"
+	@echo "make smp-test       run the stress and fuzz tests in a 2-CPU x86_64 guest"
 	@echo "make bench          run kbus_bench in UML, write bench/results-uml.txt"
 	@echo "make bench-smp      run kbus_bench in QEMU (emulated x86_64, 2 CPUs)"
 	@echo "make prepare        install the host packages, set up out/linux"
@@ -47,6 +49,10 @@ selftests:
 	@devel/build-tree
 	@devel/selftests
 
+smp-test:
+	@devel/build-tree
+	@devel/smp-test
+
 bench:
 	@devel/bench uml
 
@@ -59,7 +65,7 @@ prepare:
 # out/linux (the pristine base, slow to recreate) is kept by "clean".
 clean:
 	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
-		out/uml-bench out/x86-bench out/bench-kselftest out/bench-kselftest-install \
+		out/uml-bench out/x86-bench out/x86-test out/bench-kselftest out/bench-kselftest-install \
 		out/tmp out/series out/am-check out/series-head out/check-patches.* out/check
 	-git -C out/linux worktree prune 2>/dev/null
 

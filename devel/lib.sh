@@ -156,3 +156,54 @@ ensure_packages() {
 	fi
 	[ -f "$KSRC_TARBALL" ] || die "$KSRC_TARBALL is missing after installing $KSRC_PKG"
 }
+
+# Configure the kernel build directory $1 for "make ARCH=$2" from the
+# fragment $4.new with "make $3", if the fragment changed since the last
+# time (kept as $4), and check that every line of the fragment ends up in
+# the .config.
+configure_kernel() {
+	local build=$1 arch=$2 base=$3 frag=$4 line opt bad=0
+	local cfg=$build/.config
+
+	if [ ! -f "$cfg" ] || ! cmp -s "$frag.new" "$frag"; then
+		log "$arch: configuring $build"
+		rm -f "$frag"
+		make -s -C "$LINUX" O="$build" ARCH="$arch" SUBARCH=x86_64 \
+			KCONFIG_ALLCONFIG="$frag.new" "$base"
+		mv "$frag.new" "$frag"
+	else
+		rm -f "$frag.new"
+	fi
+	make -s -C "$LINUX" O="$build" ARCH="$arch" SUBARCH=x86_64 olddefconfig
+
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF -- "$line" "$cfg" || {
+				echo "$build: requested '$line', got '$(grep -E "^(# )?${line%%=*}[= ]" "$cfg" || echo "<absent>")'" >&2
+				bad=1
+			} ;;
+		"# CONFIG_"*" is not set")
+			opt=${line#\# }; opt=${opt%% *}
+			if grep -qE "^$opt=" "$cfg"; then
+				echo "$build: requested '$line', got '$(grep -E "^$opt=" "$cfg")'" >&2
+				bad=1
+			fi ;;
+		esac
+	done < "$frag"
+	[ "$bad" = 0 ] || die "$build does not have the requested options (see above)"
+}
+
+# Install those of the Debian packages $@ that are missing.
+need_packages() {
+	local p missing=()
+
+	for p in "$@"; do
+		[ -n "$(pkg_installed_version "$p")" ] || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	apt_update_once
+	log "installing: ${missing[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${missing[@]}"
+}

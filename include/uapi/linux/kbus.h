@@ -420,7 +420,8 @@ struct kbus_option {
 /*
  * Bus: 1 to send ``$.KBUS.ReplierBindEvent`` whenever a replier binds or
  * unbinds (default 0).  Setting 1 also queues, on the caller's queue, one
- * bind event for each replier already bound (%EBUSY if it fills up).
+ * bind event for each replier already bound; those that do not fit are
+ * lost as for any full listener.
  */
 #define KBUS_OPT_REPORT_REPLIER_BINDS	3
 /* Bus: largest entire message, %KBUS_MIN_MAX_MSG_SIZE to the absolute one. */
