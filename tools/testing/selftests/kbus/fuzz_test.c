@@ -2226,8 +2226,8 @@ TEST_F_TIMEOUT(fuzz, every_call, FUZZ_TEST_SECS)
 	ksft_print_msg("fuzz: seed %llu%s, %llu processes, %llu system calls\n",
 		       seed, seed_given ? "" : " (from the clock)", procs,
 		       calls);
-	ksft_print_msg("fuzz: to repeat: KBUS_FUZZ_SEED=%llu KBUS_FUZZ_PROCS=%llu KBUS_FUZZ_CALLS=%llu\n",
-		       seed, procs, calls);
+	ksft_print_msg("fuzz: to repeat: KBUS_FUZZ_SEED=%llu ", seed);
+	printf("KBUS_FUZZ_PROCS=%llu KBUS_FUZZ_CALLS=%llu\n", procs, calls);
 
 	sh = mmap(NULL, procs * sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
