@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -64,12 +65,17 @@ static void usage(FILE *f)
 "  replier NAME                   print the Ksock id of NAME's replier\n"
 "  bindings                       list the bindings (from debugfs)\n"
 "  stats                          show bus and Ksock statistics (debugfs)\n"
-"  new-bus                        create a new bus and print its number\n"
+"  add-bus CONTROL                add a bus to the kbus filesystem whose\n"
+"                                 kbus-control node is CONTROL; print its\n"
+"                                 number, a tab and the path of its node\n"
+"  remove-bus CONTROL N           remove bus N of that kbus filesystem\n"
 "  version                        show the KBUS ABI version and limits\n"
 "  help                           show this text\n"
 "\n"
 "Options:\n"
-"  -b BUS    bus number or device path (default 0, /dev/kbus0)\n"
+"  -b BUS    bus number N (/dev/kbusN) or path with a '/': a device node,\n"
+"            or a bus node DIR/kbusN of a kbus filesystem mounted on DIR\n"
+"            (mount -t kbus none DIR); default 0, /dev/kbus0\n"
 "  -v        more output (message ids, requests served)\n"
 "  -i        read DATA from standard input\n"
 "  -t MS     give up after MS milliseconds (request: default %d)\n"
@@ -123,8 +129,9 @@ static int parse_uint(const char *s, const char *what, long max, long *val)
 }
 
 /*
- * Open the bus named by -b: a bus number ("0") or a device path
- * ("/dev/kbus1").  The Ksock is not passed on to the commands that
+ * Open the bus named by -b: a bus number ("0") or a path with a '/', of a
+ * device node ("/dev/kbus1") or of a bus node of a mounted kbus filesystem
+ * ("/mnt/kbus/kbus0").  The Ksock is not passed on to the commands that
  * "kbus reply" runs.  Returns it, or -EINVAL if -b is neither, or -errno.
  */
 static int open_spec(const char *spec)
@@ -149,22 +156,25 @@ static int open_bus(void)
 	int ks = open_spec(bus_spec);
 
 	if (ks == -EINVAL) {
-		err_msg("invalid bus '%s': give a number or a device path",
+		err_msg("invalid bus '%s': give a number or a path (with a '/')",
 			bus_spec);
 		return ks;
 	}
 	if (ks < 0) {
+		bool is_path = strchr(bus_spec, '/');
 		char path[PATH_MAX];
 
-		if (strchr(bus_spec, '/'))
+		if (is_path)
 			snprintf(path, sizeof(path), "%s", bus_spec);
 		else
 			snprintf(path, sizeof(path), "/dev/kbus%s", bus_spec);
-		if (ks == -ENOENT)
+		if (ks == -ENOENT && is_path)
+			err_msg("cannot open %s: no such bus", path);
+		else if (ks == -ENOENT)
 			err_msg("cannot open %s: no such bus (is the kbus driver loaded?)",
 				path);
 		else if (ks == -EACCES)
-			err_msg("cannot open %s: permission denied (bus devices are 0600 by default)",
+			err_msg("cannot open %s: permission denied (bus nodes are 0600 by default)",
 				path);
 		else
 			err_msg("cannot open %s: %s", path, strerror(-ks));
@@ -867,7 +877,7 @@ static int cmd_monitor(int argc, char **argv)
 	return ret;
 }
 
-/* ---- replier, version, new-bus ---- */
+/* ---- replier, version ---- */
 
 static int cmd_replier(int argc, char **argv)
 {
@@ -922,32 +932,96 @@ static int cmd_version(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmd_new_bus(int argc, char **argv)
-{
-	uint32_t bus;
-	int ks, err;
+/* ---- add-bus, remove-bus ---- */
 
-	(void)argv;
-	if (argc != 1)
-		return usage_error("usage: kbus new-bus");
-	ks = open_bus();
-	if (ks < 0)
-		return EXIT_KBUS;
-	err = kbus_ksock_new_device(ks, &bus);
-	kbus_ksock_close(ks);
-	if (err == -EPERM) {
-		err_msg("new-bus: creating a bus needs CAP_SYS_ADMIN");
-		return EXIT_KBUS;
-	}
-	if (err == -EINVAL) {
-		err_msg("new-bus: no bus numbers left");
+/*
+ * Explain the error @err that @cmd ("add-bus" or "remove-bus") got from
+ * the kbus-control node @control.  The errors that mean something else to
+ * each of them (ENOSPC, ENOENT of a bus, EBUSY) are their own business.
+ */
+static void bus_ctl_error(const char *cmd, const char *control, int err)
+{
+	if (err == -EPERM)
+		err_msg("%s: not permitted: needs CAP_SYS_ADMIN over the user namespace of the kbus filesystem",
+			cmd);
+	else if (err == -ENOENT)
+		err_msg("%s: no such control node %s (is a kbus filesystem mounted there?)",
+			cmd, control);
+	else if (err == -EACCES)
+		err_msg("%s: cannot open %s: permission denied", cmd, control);
+	else if (err == -ENOTTY)
+		err_msg("%s: %s is not the kbus-control node of a kbus filesystem",
+			cmd, control);
+	else
+		err_msg("%s: %s", cmd, kbus_strerror(err));
+}
+
+/* The path of bus @bus's node: kbus<N> next to the node @control. */
+static int bus_node_path(const char *control, uint32_t bus, char *path,
+			 size_t size)
+{
+	char *copy = strdup(control);
+	const char *dir;
+
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	snprintf(path, size, "%s%s" KBUS_FS_BUS_FMT, dir,
+		 dir[strlen(dir) - 1] == '/' ? "" : "/", bus);
+	free(copy);
+	return 0;
+}
+
+static int cmd_add_bus(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	uint32_t bus;
+	int err;
+
+	if (argc != 2)
+		return usage_error("usage: kbus add-bus CONTROL");
+	err = kbus_bus_add(argv[1], &bus);
+	if (err == -ENOSPC) {
+		err_msg("add-bus: no bus numbers left: every bus number of the kbus filesystem is in use");
 		return EXIT_KBUS;
 	}
 	if (err) {
-		err_msg("new-bus: %s", kbus_strerror(err));
+		bus_ctl_error("add-bus", argv[1], err);
 		return EXIT_KBUS;
 	}
-	printf("%u\n", bus);
+	err = bus_node_path(argv[1], bus, path, sizeof(path));
+	if (err) {
+		err_msg("add-bus: added bus %u: %s", bus, strerror(-err));
+		return EXIT_KBUS;
+	}
+	printf("%u\t%s\n", bus, path);
+	return EXIT_OK;
+}
+
+static int cmd_remove_bus(int argc, char **argv)
+{
+	long bus;
+	int err;
+
+	if (argc != 3)
+		return usage_error("usage: kbus remove-bus CONTROL N");
+	if (parse_uint(argv[2], "bus number", UINT32_MAX, &bus))
+		return EXIT_USAGE;
+	err = kbus_bus_remove(argv[1], bus);
+	/* -ENOENT: no control node, or no such bus on it. */
+	if (err == -ENOENT && !access(argv[1], F_OK)) {
+		err_msg("remove-bus: no such bus %ld on %s", bus, argv[1]);
+		return EXIT_KBUS;
+	}
+	if (err == -EBUSY) {
+		err_msg("remove-bus: bus %ld is open (every Ksock on it must be closed first)",
+			bus);
+		return EXIT_KBUS;
+	}
+	if (err) {
+		bus_ctl_error("remove-bus", argv[1], err);
+		return EXIT_KBUS;
+	}
 	return EXIT_OK;
 }
 
@@ -1062,7 +1136,8 @@ static const struct {
 	{ "replier", cmd_replier },
 	{ "bindings", cmd_bindings },
 	{ "stats", cmd_stats },
-	{ "new-bus", cmd_new_bus },
+	{ "add-bus", cmd_add_bus },
+	{ "remove-bus", cmd_remove_bus },
 	{ "version", cmd_version },
 	{ "help", cmd_help },
 };

@@ -7,7 +7,9 @@
 #
 # BUILD_DIR holds the kbus program and demo/ (the output directory of
 # "make -C tools/kbus").  Run as root on a system with the kbus driver
-# loaded (/dev/kbus0) and debugfs mounted.  Prints TAP-like lines
+# loaded (/dev/kbus0) and debugfs mounted; a kbus filesystem is mounted
+# under a temporary directory for the checks of add-bus and remove-bus.
+# Prints TAP-like lines
 # ("ok N - ..." / "not ok N - ...") and exits with 0 if every check
 # passed, 1 otherwise.
 
@@ -20,12 +22,18 @@ tmp=$(mktemp -d /tmp/kbus-tools.XXXXXX) || exit 1
 n=0
 failed=0
 pids=
+mnt=
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
 	done
+	# Never remove files through a kbus filesystem still mounted in $tmp.
+	if [ -n "$mnt" ]; then
+		umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null ||
+			return
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -274,19 +282,127 @@ check "kbus bindings prints the bindings file" \
 "$K" stats > "$tmp/stats" 2>&1
 check "kbus stats shows bus $bus" grep -q "^dev *$bus:" "$tmp/stats"
 
-# --- new-bus ---
-new=$("$K" -b "$bus" new-bus 2> "$tmp/err")
-case $new in
-''|*[!0-9]*) not_ok "kbus new-bus prints the new bus number" \
-		"got '$new': $(cat "$tmp/err")" ;;
-*)
-	if retry test -e "/dev/kbus$new"; then
-		ok "kbus new-bus prints the new bus number ($new)"
+# --- a kbus filesystem: add-bus, remove-bus, bus paths ---
+
+# heard_on_fs: send $.Test.Fs on the filesystem's bus 0, and has its
+# listener printed it yet?  (Its buses are not in debugfs: no "bound".)
+# shellcheck disable=SC2317 # run by retry "$@"
+heard_on_fs() {
+	"$K" -b "$fs/kbus0" send '$.Test.Fs' on-fs 2>/dev/null &&
+		grep -q '\$\.Test\.Fs.*"on-fs"' "$tmp/fs-listen"
+}
+
+fs="$tmp/kbusfs"
+mkdir "$fs"
+if mount -t kbus -o buses=0 none "$fs" 2> "$tmp/err"; then
+	mnt=$fs
+	if [ -e "$fs/kbus-control" ] && [ ! -e "$fs/kbus0" ]; then
+		ok "mount -t kbus -o buses=0: kbus-control and no bus"
 	else
-		not_ok "kbus new-bus prints the new bus number" \
-			"/dev/kbus$new does not appear"
-	fi ;;
-esac
+		not_ok "mount -t kbus -o buses=0: kbus-control and no bus" \
+			"$(ls -la "$fs")"
+	fi
+else
+	not_ok "mount -t kbus -o buses=0 none $fs" "$(cat "$tmp/err")"
+fi
+
+if [ -n "$mnt" ]; then
+	tab=$(printf '\t')
+	out=$("$K" add-bus "$fs/kbus-control" 2> "$tmp/err")
+	st=$?
+	if [ $st = 0 ] && [ "$out" = "0$tab$fs/kbus0" ] &&
+		[ -e "$fs/kbus0" ]; then
+		ok "kbus add-bus prints 0 and the path of the new node"
+	else
+		not_ok "kbus add-bus prints 0 and the path of the new node" \
+			"exit status $st, got '$out': $(cat "$tmp/err")"
+	fi
+	out=$("$K" add-bus "$fs/kbus-control" 2> "$tmp/err")
+	st=$?
+	if [ $st = 0 ] && [ "$out" = "1$tab$fs/kbus1" ] &&
+		[ -e "$fs/kbus1" ]; then
+		ok "a second kbus add-bus prints 1"
+	else
+		not_ok "a second kbus add-bus prints 1" \
+			"exit status $st, got '$out': $(cat "$tmp/err")"
+	fi
+
+	"$K" -b "$fs/kbus1" version > "$tmp/version" 2>&1
+	if grep -q '^KBUS ABI version 2 ' "$tmp/version"; then
+		ok "kbus -b PATH version works on a bus node"
+	else
+		not_ok "kbus -b PATH version works on a bus node" \
+			"$(cat "$tmp/version")"
+	fi
+
+	# A message on the filesystem's bus 0 stays there: /dev/kbus$bus
+	# gets only its own.
+	"$K" -b "$fs/kbus0" listen -n 1 -t 10000 '$.Test.Fs' \
+		> "$tmp/fs-listen" 2>&1 &
+	fpid=$!
+	"$K" -b "$bus" listen -n 1 -t 10000 '$.Test.Fs' \
+		> "$tmp/dev-listen" 2>&1 &
+	dpid=$!
+	pids="$pids $fpid $dpid"
+	retry bound "$dpid" L '$.Test.Fs'
+	retry heard_on_fs
+	wait_exit "$fpid"
+	st=$?
+	if [ $st = 0 ] && grep -q '\$\.Test\.Fs.*"on-fs"' "$tmp/fs-listen"
+	then
+		ok "a message sent on a bus node reaches its listener"
+	else
+		not_ok "a message sent on a bus node reaches its listener" \
+			"exit status $st, output:" "$(cat "$tmp/fs-listen")"
+	fi
+	"$K" -b "$bus" send '$.Test.Fs' on-dev
+	wait_exit "$dpid"
+	st=$?
+	if [ $st = 0 ] && grep -q '"on-dev"' "$tmp/dev-listen" &&
+		! grep -q '"on-fs"' "$tmp/dev-listen"; then
+		ok "a message sent on a bus node does not reach /dev/kbus$bus"
+	else
+		not_ok "a message sent on a bus node does not reach /dev/kbus$bus" \
+			"exit status $st, output:" "$(cat "$tmp/dev-listen")"
+	fi
+
+	# Its standard input keeps the bus open while it runs.
+	"$K" remove-bus "$fs/kbus-control" 0 < "$fs/kbus0" > /dev/null \
+		2> "$tmp/err"
+	st=$?
+	if [ $st = 2 ] && grep -q 'is open' "$tmp/err" && [ -e "$fs/kbus0" ]
+	then
+		ok "kbus remove-bus of an open bus fails (EBUSY)"
+	else
+		not_ok "kbus remove-bus of an open bus fails (EBUSY)" \
+			"exit status $st: $(cat "$tmp/err")"
+	fi
+
+	"$K" remove-bus "$fs/kbus-control" 1 > /dev/null 2> "$tmp/err"
+	st=$?
+	if [ $st = 0 ] && [ ! -e "$fs/kbus1" ]; then
+		ok "kbus remove-bus removes the bus and its node"
+	else
+		not_ok "kbus remove-bus removes the bus and its node" \
+			"exit status $st: $(cat "$tmp/err")"
+	fi
+
+	"$K" remove-bus "$fs/kbus-control" 7 > /dev/null 2> "$tmp/err"
+	st=$?
+	if [ $st != 0 ] && grep -q 'no such bus' "$tmp/err"; then
+		ok "kbus remove-bus of a bus that does not exist fails"
+	else
+		not_ok "kbus remove-bus of a bus that does not exist fails" \
+			"exit status $st: $(cat "$tmp/err")"
+	fi
+
+	if umount "$fs" 2> "$tmp/err"; then
+		mnt=
+		ok "umount of the kbus filesystem"
+	else
+		not_ok "umount of the kbus filesystem" "$(cat "$tmp/err")"
+	fi
+fi
 
 # --- the demo ---
 timeout 120 "$DEMO" -b "$bus" > "$tmp/demo" 2>&1

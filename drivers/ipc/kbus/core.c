@@ -28,6 +28,7 @@
 #include "debugfs.h"
 #include "event.h"
 #include "fops.h"
+#include "fs.h"
 #include "msg.h"
 #include "reply.h"
 
@@ -65,8 +66,10 @@
  * its last send (smp_load_acquire()/smp_store_release()) after
  * registering on the wait queue, so a message queued in between wakes it.
  *
- * Lifetimes: a bus is freed by the release of its &struct device, after
- * the last open file has dropped its reference; a Ksock lives from open to
+ * Lifetimes: a bus of /dev is freed by the release of its &struct device,
+ * after the last open file has dropped its reference; a bus of a kbus
+ * filesystem is freed with its inode, which every open file of the bus
+ * pins (see "kbus filesystem"); a Ksock lives from open to
  * release and is reachable by others only through its bus, under the bus
  * lock; a message lives while a queue entry, a reader or a sender holds a
  * reference to it.
@@ -99,11 +102,12 @@ static const struct class kbus_class = {
 /**
  * kbus_bus_alloc() - Allocate and initialise a bus without a device.
  * @index: the bus number.
+ * @user_ns: the user namespace that owns the bus (a reference is taken).
  *
  * Context: Process context, may sleep.
  * Return: the bus, or ERR_PTR(-ENOMEM).
  */
-struct kbus_bus *kbus_bus_alloc(u32 index)
+struct kbus_bus *kbus_bus_alloc(u32 index, struct user_namespace *user_ns)
 {
 	struct kbus_bus *bus;
 
@@ -124,7 +128,7 @@ struct kbus_bus *kbus_bus_alloc(u32 index)
 	atomic_set(&bus->room_seq, 0);
 	xa_init(&bus->users);
 	bus->max_msg_size = KBUS_DEF_MAX_MESSAGE_SIZE;
-	bus->user_ns = get_user_ns(&init_user_ns);
+	bus->user_ns = get_user_ns(user_ns);
 	return bus;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_alloc);
@@ -155,23 +159,17 @@ static void kbus_bus_release(struct device *dev)
 	kbus_bus_free(bus);
 }
 
-/**
- * kbus_bus_create() - Create a bus and its device node.
- * @index: where to store the new bus's number.
- *
- * Context: Process context; takes kbus_buses_lock.
- * Return: 0, -EINVAL if all bus numbers are in use, or -ENOMEM.
- */
-int kbus_bus_create(u32 *index)
+/* Create a bus of /dev and its device node, at load. */
+static int kbus_bus_create(void)
 {
 	struct kbus_bus *bus;
 	int ret;
 
 	ret = ida_alloc_max(&kbus_ida, KBUS_MAX_NUM_DEVICES - 1, GFP_KERNEL);
 	if (ret < 0)
-		return ret == -ENOSPC ? -EINVAL : ret;
+		return ret;
 
-	bus = kbus_bus_alloc(ret);
+	bus = kbus_bus_alloc(ret, &init_user_ns);
 	if (IS_ERR(bus)) {
 		ida_free(&kbus_ida, ret);
 		return PTR_ERR(bus);
@@ -194,7 +192,6 @@ int kbus_bus_create(u32 *index)
 	mutex_lock(&kbus_buses_lock);
 	list_add_tail(&bus->bus_node, &kbus_buses);
 	mutex_unlock(&kbus_buses_lock);
-	*index = bus->index;
 	return 0;
 
 err_put:
@@ -370,7 +367,6 @@ static void kbus_destroy_all(void)
 
 static int __init kbus_init(void)
 {
-	u32 index;
 	int ret, i;
 
 	if (kbus_num_devices < 1 || kbus_num_devices > KBUS_MAX_NUM_DEVICES) {
@@ -391,10 +387,13 @@ static int __init kbus_init(void)
 		goto err_region;
 
 	for (i = 0; i < kbus_num_devices; i++) {
-		ret = kbus_bus_create(&index);
+		ret = kbus_bus_create();
 		if (ret)
 			goto err_buses;
 	}
+	ret = kbus_fs_init();
+	if (ret)
+		goto err_buses;
 	kbus_debugfs_init();
 	return 0;
 
@@ -411,6 +410,7 @@ err_cache:
 static void __exit kbus_exit(void)
 {
 	kbus_debugfs_exit();
+	kbus_fs_exit();
 	kbus_destroy_all();
 	class_unregister(&kbus_class);
 	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);

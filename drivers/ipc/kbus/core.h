@@ -9,16 +9,15 @@
 #define _DRIVERS_IPC_KBUS_CORE_H
 
 #include <linux/types.h>
+#include <linux/user_namespace.h>
 
 #include "kbus_internal.h"
 
 extern struct mutex kbus_buses_lock;
 extern struct list_head kbus_buses;
 
-struct kbus_bus *kbus_bus_alloc(u32 index);
+struct kbus_bus *kbus_bus_alloc(u32 index, struct user_namespace *user_ns);
 void kbus_bus_free(struct kbus_bus *bus);
-int kbus_bus_create(u32 *index);
-struct kbus_bus *kbus_bus_get_by_minor(unsigned int minor);
 
 struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus);
 void kbus_ksock_release(struct kbus_ksock *ks);

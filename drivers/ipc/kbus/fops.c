@@ -29,6 +29,7 @@
 #include "core.h"
 #include "event.h"
 #include "fops.h"
+#include "fs.h"
 #include "msg.h"
 #include "reply.h"
 #include "send.h"
@@ -75,7 +76,7 @@ static void build_check_abi(void)
 	BUILD_BUG_ON(offsetof(struct kbus_ksock_info, dropped) != 32);
 	BUILD_BUG_ON(sizeof(struct kbus_option) != KBUS_OPTION_SIZE_VER0);
 	BUILD_BUG_ON(offsetof(struct kbus_option, value) != 16);
-	BUILD_BUG_ON(sizeof(struct kbus_new_device) != KBUS_NEWDEV_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kbus_bus_ctl) != KBUS_BUS_CTL_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kbus_cancel) != KBUS_CANCEL_SIZE_VER0);
 	BUILD_BUG_ON(offsetof(struct kbus_cancel, id) != 8);
 
@@ -87,17 +88,29 @@ static void build_check_abi(void)
 		     KBUS_SYNTH_NAME_MAX);
 }
 
+/*
+ * A bus of /dev is found through its cdev and kept by its device; a bus of
+ * a kbus filesystem is the inode's, which the file pins.
+ */
+static struct kbus_bus *kbus_inode_bus(struct inode *inode)
+{
+	if (S_ISCHR(inode->i_mode))
+		return container_of(inode->i_cdev, struct kbus_bus, cdev);
+	return inode->i_private;
+}
+
 static int kbus_open(struct inode *inode, struct file *file)
 {
-	struct kbus_bus *bus = container_of(inode->i_cdev, struct kbus_bus,
-					    cdev);
+	struct kbus_bus *bus = kbus_inode_bus(inode);
 	struct kbus_ksock *ks;
 
 	build_check_abi();
-	get_device(&bus->dev);
+	if (bus->registered)
+		get_device(&bus->dev);
 	ks = kbus_ksock_create(bus);
 	if (IS_ERR(ks)) {
-		put_device(&bus->dev);
+		if (bus->registered)
+			put_device(&bus->dev);
 		return PTR_ERR(ks);
 	}
 	file->private_data = ks;
@@ -110,7 +123,8 @@ static int kbus_release(struct inode *inode, struct file *file)
 	struct kbus_bus *bus = ks->bus;
 
 	kbus_ksock_release(ks);
-	put_device(&bus->dev);
+	if (bus->registered)
+		put_device(&bus->dev);
 	return 0;
 }
 
@@ -870,29 +884,6 @@ static long ioc_option(struct file *file, struct kbus_ksock *ks,
 	return put_user(args.value, &uarg->value);
 }
 
-static long ioc_newdevice(struct file *file, struct kbus_ksock *ks,
-			  struct kbus_new_device __user *uarg)
-{
-	struct kbus_new_device args;
-	u32 index;
-	int err;
-
-	err = get_sized_arg(&args, sizeof(args), KBUS_NEWDEV_SIZE_VER0, uarg);
-	if (err < 0)
-		return err;
-	if (args.flags || args.index || args.__reserved)
-		return -EINVAL;
-	if (!may_admin(file, ks->bus))
-		return -EPERM;
-	/* Fail before creating anything if the answer cannot be written. */
-	if (put_user(0, &uarg->index))
-		return -EFAULT;
-	err = kbus_bus_create(&index);
-	if (err)
-		return err;
-	return put_user(index, &uarg->index);
-}
-
 static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct kbus_ksock *ks = file->private_data;
@@ -918,8 +909,6 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ioc_option(file, ks, uarg, false);
 	case KBUS_IOC_SET_OPTION:
 		return ioc_option(file, ks, uarg, true);
-	case KBUS_IOC_NEWDEVICE:
-		return ioc_newdevice(file, ks, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -967,4 +956,55 @@ const struct file_operations kbus_fops = {
 	.poll = kbus_poll,
 	.unlocked_ioctl = kbus_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/* ---- The control node of a kbus filesystem ---- */
+
+static long ioc_bus_ctl(struct file *file, struct kbus_bus_ctl __user *uarg,
+			bool add)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct kbus_bus_ctl args;
+	int err;
+
+	err = get_sized_arg(&args, sizeof(args), KBUS_BUS_CTL_SIZE_VER0, uarg);
+	if (err < 0)
+		return err;
+	if (args.flags || args.__reserved || (add && args.index))
+		return -EINVAL;
+	if (!file_ns_capable(file, sb->s_user_ns, CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!add)
+		return kbus_fs_remove_bus(sb, args.index);
+
+	/* Fail before creating anything if the answer cannot be written. */
+	if (put_user(0, &uarg->index))
+		return -EFAULT;
+	err = kbus_fs_add_bus(sb, &args.index);
+	if (err)
+		return err;
+	/* The bus stays if this fails: its node shows it. */
+	return put_user(args.index, &uarg->index);
+}
+
+static long kbus_control_ioctl(struct file *file, unsigned int cmd,
+			       unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case KBUS_IOC_ADD_BUS:
+		return ioc_bus_ctl(file, uarg, true);
+	case KBUS_IOC_REMOVE_BUS:
+		return ioc_bus_ctl(file, uarg, false);
+	default:
+		return -ENOTTY;
+	}
+}
+
+const struct file_operations kbus_control_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = kbus_control_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
 };

@@ -11,5 +11,6 @@
 #include <linux/fs.h>
 
 extern const struct file_operations kbus_fops;
+extern const struct file_operations kbus_control_fops;
 
 #endif /* _DRIVERS_IPC_KBUS_FOPS_H */

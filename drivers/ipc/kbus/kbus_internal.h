@@ -49,8 +49,9 @@ struct kbus_names {
  * @index: bus number N (invariant after init).
  * @dev: the device; its release frees the bus (invariant after init).
  * @cdev: the character device (invariant after init).
- * @registered: the device was added to the driver core (invariant after
- *              init).
+ * @registered: a bus of /dev, whose device was added to the driver core
+ *              and keeps it alive; otherwise a bus of a kbus filesystem,
+ *              kept by its inode (invariant after init).
  * @dead: the device is being removed; opens fail (protected by @lock).
  * @names: names bound on this bus, in a hash table that grows and shrinks
  *         with them, with a random key (protected by @lock).
@@ -65,7 +66,10 @@ struct kbus_names {
  *           needed to change bus-wide settings (a reference; invariant).
  * @report_replier_binds: the %KBUS_OPT_REPORT_REPLIER_BINDS option
  *                        (protected by @lock).
- * @bus_node: entry in the list of all buses (protected by kbus_buses_lock).
+ * @bus_node: entry in the list of the buses of /dev (protected by
+ *            kbus_buses_lock).
+ * @dentry: for a bus of a kbus filesystem, its node (protected by the lock
+ *          of the filesystem's root directory).
  * @write_wait: senders waiting for room (%KBUS_BIT_ALL_OR_WAIT); woken
  *              whenever a queue of the bus gets room or a Ksock or
  *              binding goes away.
@@ -91,6 +95,7 @@ struct kbus_bus {
 	struct user_namespace *user_ns;
 	bool report_replier_binds;
 	struct list_head bus_node;
+	struct dentry *dentry;
 	wait_queue_head_t write_wait;
 	atomic_t room_seq;
 	struct xarray users;

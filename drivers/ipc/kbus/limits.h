@@ -41,7 +41,7 @@
 #define KBUS_RECV_SIZE_VER0		40
 #define KBUS_INFO_SIZE_VER0		56
 #define KBUS_OPTION_SIZE_VER0		24
-#define KBUS_NEWDEV_SIZE_VER0		16
+#define KBUS_BUS_CTL_SIZE_VER0		16
 #define KBUS_CANCEL_SIZE_VER0		16
 
 /* log2 of the buckets of a bus's name table: at first, and at least. */

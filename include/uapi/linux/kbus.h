@@ -14,8 +14,10 @@
 /**
  * DOC: KBUS userspace ABI
  *
- * Each bus is a character device, ``/dev/kbus<N>``.  Every open file of a
- * bus is a *Ksock*.  A Ksock binds to message names as a listener or as the
+ * Each bus is a character device, ``/dev/kbus<N>``, or a node ``kbus<N>``
+ * of a kbus filesystem (each mount of which is an independent set of
+ * buses, created and removed through its ``kbus-control`` node).  Every
+ * open file of a bus is a *Ksock*.  A Ksock binds to message names as a listener or as the
  * one replier for a name (%KBUS_IOC_BIND), sends a message with one
  * %KBUS_IOC_SENDMSG and receives one with one %KBUS_IOC_RECVMSG, and waits
  * with poll() or epoll.
@@ -56,7 +58,7 @@
  * - %EBADMSG: a message name is not valid (or is a wildcard where one is
  *   not allowed).
  * - %EBUSY: a recipient has no room within its limits
- *   (%KBUS_BIT_ALL_OR_FAIL, requests).
+ *   (%KBUS_BIT_ALL_OR_FAIL, requests); a bus to remove is open.
  * - %ECANCELED: a waiting send was cancelled with %KBUS_IOC_CANCEL.
  * - %ECONNREFUSED: a reply answers no request that is outstanding from this
  *   Ksock to the requester (wrong id, second reply, unsolicited reply).
@@ -64,9 +66,10 @@
  * - %EINTR: a signal arrived while the call waited.
  * - %EINVAL: a field, flag, reserved field or guard is not valid; a
  *   message length that does not match its header; UNBIND of a binding
- *   that does not exist; an unknown option; no bus number left.
+ *   that does not exist; an unknown option.
  * - %ENOENT: no request with that id is outstanding from this Ksock
- *   (%KBUS_IOC_CANCEL of a request).
+ *   (%KBUS_IOC_CANCEL of a request); no bus with that number
+ *   (%KBUS_IOC_REMOVE_BUS).
  * - %EMSGSIZE: the message is larger than the bus's maximum message size,
  *   or than the receiver's buffer.
  * - %ENAMETOOLONG: a name is longer than %KBUS_MAX_NAME_LEN.
@@ -80,12 +83,13 @@
  * - %ENOMEM: out of memory.
  * - %ENOTTY: unknown ioctl.
  * - %EOPNOTSUPP: an option that cannot be set.
- * - %EPERM: a bus-wide setting or a new bus needs %CAP_SYS_ADMIN in the
- *   user namespace that owns the bus (the initial one for the buses of
- *   ``/dev``), held by the opener of the file; a ``$.KBUS`` name, which
- *   only KBUS sends.
+ * - %EPERM: a bus-wide setting, or adding or removing a bus, needs
+ *   %CAP_SYS_ADMIN in the user namespace that owns the bus or the kbus
+ *   filesystem (the initial one for the buses of ``/dev``), held by the
+ *   opener of the file; a ``$.KBUS`` name, which only KBUS sends.
  * - %ENOSPC: a binding would take the Ksock past ``kbus_max_bindings``
- *   or its user past its byte limit.
+ *   or its user past its byte limit; every bus number of a kbus
+ *   filesystem is in use.
  * - %EPIPE: a stateful request names a replier that is no longer the one
  *   bound.
  */
@@ -453,13 +457,16 @@ struct kbus_cancel {
 };
 
 /**
- * struct kbus_new_device - Argument of %KBUS_IOC_NEWDEVICE.
- * @size: sizeof(struct kbus_new_device).
+ * struct kbus_bus_ctl - Argument of %KBUS_IOC_ADD_BUS and
+ * %KBUS_IOC_REMOVE_BUS, on the ``kbus-control`` node of a kbus filesystem.
+ * @size: sizeof(struct kbus_bus_ctl).
  * @flags: must be 0.
- * @index: out (0 on input): the new bus's number N, ``/dev/kbus<N>``.
+ * @index: %KBUS_IOC_ADD_BUS: out (0 on input), the new bus's number N, whose
+ *         node is ``kbus<N>`` in the same directory.
+ *         %KBUS_IOC_REMOVE_BUS: in, the number of the bus to remove.
  * @__reserved: must be 0.
  */
-struct kbus_new_device {
+struct kbus_bus_ctl {
 	__u32 size;
 	__u32 flags;
 	__u32 index;
@@ -467,6 +474,9 @@ struct kbus_new_device {
 };
 
 #define KBUS_IOC_MAGIC	0xB9
+
+/* f_type of a kbus filesystem in statfs(2): "kbus". */
+#define KBUS_SUPER_MAGIC	0x6b627573
 
 /**
  * DOC: KBUS ioctls
@@ -538,9 +548,16 @@ struct kbus_new_device {
  * option is not changed).  Lowering a Ksock's queue limit below its queued messages
  * drops none of them.
  *
- * %KBUS_IOC_NEWDEVICE: create a new bus (struct kbus_new_device).  Fails
- * with %EPERM (needs %CAP_SYS_ADMIN), %EINVAL (no bus number left),
- * %E2BIG, %EFAULT, %ENOMEM.
+ * On the ``kbus-control`` node of a kbus filesystem only:
+ *
+ * %KBUS_IOC_ADD_BUS: create a bus in the instance (struct kbus_bus_ctl),
+ * with the lowest free number.  Fails with %EPERM (needs %CAP_SYS_ADMIN
+ * in the user namespace that owns the instance), %ENOSPC (every bus number
+ * is in use), %EINVAL, %E2BIG, %EFAULT, %ENOMEM.
+ *
+ * %KBUS_IOC_REMOVE_BUS: remove a bus of the instance (struct kbus_bus_ctl)
+ * that nobody has open.  Fails with %EPERM, %ENOENT (no such bus), %EBUSY
+ * (the bus is open), %EINVAL, %E2BIG, %EFAULT.
  */
 #define KBUS_IOC_BIND		_IO(KBUS_IOC_MAGIC, 1)
 #define KBUS_IOC_UNBIND		_IO(KBUS_IOC_MAGIC, 2)
@@ -551,6 +568,7 @@ struct kbus_new_device {
 #define KBUS_IOC_KSOCK_INFO	_IO(KBUS_IOC_MAGIC, 7)
 #define KBUS_IOC_GET_OPTION	_IO(KBUS_IOC_MAGIC, 8)
 #define KBUS_IOC_SET_OPTION	_IO(KBUS_IOC_MAGIC, 9)
-#define KBUS_IOC_NEWDEVICE	_IO(KBUS_IOC_MAGIC, 10)
+#define KBUS_IOC_ADD_BUS	_IO(KBUS_IOC_MAGIC, 10)
+#define KBUS_IOC_REMOVE_BUS	_IO(KBUS_IOC_MAGIC, 11)
 
 #endif /* _UAPI_LINUX_KBUS_H */

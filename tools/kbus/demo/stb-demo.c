@@ -11,10 +11,11 @@
  * the effect it should.  The last line is "demo: ok", or
  * "demo: FAILED: <reason>"; the exit status matches (0 or 1).
  *
- *   stb-demo [-b BUS] [-N] [-t MS]
+ *   stb-demo [-b BUS] [-t MS]
  *
- *   -b BUS   use /dev/kbus<BUS> (default 0)
- *   -N       create a new bus for the demo (needs CAP_SYS_ADMIN)
+ *   -b BUS   the bus: a number N for /dev/kbus<N> (default 0), or a path
+ *            with a '/', of a device node or of a bus node (kbus<N>) of a
+ *            mounted kbus filesystem; the programs get the same -b BUS
  *   -t MS    how long to wait for each expected event (default 5000)
  */
 
@@ -69,7 +70,6 @@ static struct event *events;
 static size_t nr_events, events_size;
 
 static char prog_dir[PATH_MAX];
-static unsigned int bus;
 static int step_timeout_ms = 5000;
 static int events_rd = -1, events_wr = -1, sig_fd = -1;
 static struct timespec t0;
@@ -319,13 +319,12 @@ static uint32_t ksock_in(const char *text, const char *after)
 
 static void spawn(struct child *c)
 {
-	char path[PATH_MAX + 32], bus_arg[16];
+	char path[PATH_MAX + 32];
 	int in[2];
 	sigset_t none;
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", prog_dir, c->prog);
-	snprintf(bus_arg, sizeof(bus_arg), "%u", bus);
 	if (pipe2(in, O_CLOEXEC))
 		fail("pipe: %s", strerror(errno));
 	pid = fork();
@@ -338,7 +337,7 @@ static void spawn(struct child *c)
 		if (dup2(in[0], STDIN_FILENO) < 0 ||
 		    dup2(events_wr, STDOUT_FILENO) < 0)
 			_exit(126);
-		execl(path, c->prog, "-b", bus_arg, (char *)NULL);
+		execl(path, c->prog, "-b", stb_bus, (char *)NULL);
 		fprintf(stderr, "stb-demo: cannot run %s: %s\n", path,
 			strerror(errno));
 		_exit(127);
@@ -455,38 +454,20 @@ static void find_programs(const char *argv0)
 	}
 }
 
-/* Open the bus (creating a new one if asked); make sure it is free. */
-static void setup_bus(bool new_bus)
+/* Open the bus; make sure it is free. */
+static void setup_bus(void)
 {
 	static const char * const names[] = {
 		STB_PLAY, STB_WHERE, STB_TRICK, STB_RECORD,
 	};
 	struct kbus_ksock_info info;
-	char path[32];
 	uint32_t id;
 	unsigned int i;
 	int ks, err;
 
-	ks = kbus_ksock_open(bus, O_RDWR | O_CLOEXEC);
+	ks = stb_bus_open();
 	if (ks < 0)
-		fail("cannot open /dev/kbus%u: %s", bus, kbus_strerror(ks));
-	if (new_bus) {
-		err = kbus_ksock_new_device(ks, &id);
-		if (err)
-			fail("cannot create a bus: %s", kbus_strerror(err));
-		kbus_ksock_close(ks);
-		bus = id;
-		snprintf(path, sizeof(path), KBUS_DEV_FMT, bus);
-		for (i = 0; i < 200; i++) {
-			ks = kbus_ksock_open(bus, O_RDWR | O_CLOEXEC);
-			if (ks != -ENOENT)
-				break;
-			usleep(10000);
-		}
-		if (ks < 0)
-			fail("cannot open the new bus %s: %s", path,
-			     kbus_strerror(ks));
-	}
+		fail("cannot open %s: %s", stb_bus_path(), kbus_strerror(ks));
 	err = kbus_ksock_info(ks, &info);
 	if (err)
 		fail("KBUS_IOC_KSOCK_INFO: %s", kbus_strerror(err));
@@ -496,12 +477,12 @@ static void setup_bus(bool new_bus)
 			fail("KBUS_IOC_REPLIER %s: %s", names[i],
 			     kbus_strerror(err));
 		if (err)
-			fail("bus %u is in use: Ksock %u is already the replier for %s",
-			     bus, id, names[i]);
+			fail("bus %s is in use: Ksock %u is already the replier for %s",
+			     stb_bus_path(), id, names[i]);
 	}
 	kbus_ksock_close(ks);
-	timeline("demo", "set-top box on /dev/kbus%u (KBUS ABI %u)%s", bus,
-		 info.abi_version, new_bus ? ", a new bus" : "");
+	timeline("demo", "set-top box on %s (KBUS ABI %u)", stb_bus_path(),
+		 info.abi_version);
 }
 
 static void setup_process(void)
@@ -524,7 +505,7 @@ static void setup_process(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stb-demo [-b BUS] [-N] [-t MS]\n");
+	fprintf(stderr, "usage: stb-demo [-b BUS] [-t MS]\n");
 	exit(1);
 }
 
@@ -538,7 +519,6 @@ int main(int argc, char **argv)
 	uint32_t old_player, new_player;
 	unsigned int msgs, senders;
 	const char *text;
-	bool new_bus = false;
 	static const char * const want_leds[] = {
 		"IR", "Power", "Phone", "Play", "Record", "Trick",
 	};
@@ -549,15 +529,11 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "b:Nt:h")) != -1) {
+	while ((opt = getopt(argc, argv, "b:t:h")) != -1) {
 		switch (opt) {
 		case 'b':
-			bus = strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
+			if (!stb_set_bus(optarg))
 				usage();
-			break;
-		case 'N':
-			new_bus = true;
 			break;
 		case 't':
 			step_timeout_ms = strtol(optarg, &end, 10);
@@ -573,7 +549,7 @@ int main(int argc, char **argv)
 
 	setup_process();
 	find_programs(argv[0]);
-	setup_bus(new_bus);
+	setup_bus();
 
 	step("power on: start the programs");
 	start(&children[LED]);

@@ -17,19 +17,53 @@
 #include "stb.h"
 
 const char *stb_name = "stb";
-unsigned int stb_bus;
+const char *stb_bus = "0";
+/* The number of the bus if stb_bus is one. */
+static unsigned int bus_nr;
+
+bool stb_set_bus(const char *arg)
+{
+	unsigned long nr;
+	char *end;
+
+	if (!strchr(arg, '/')) {
+		nr = strtoul(arg, &end, 10);
+		if (*end || !*arg)
+			return false;
+		bus_nr = nr;
+	}
+	stb_bus = arg;
+	return true;
+}
+
+const char *stb_bus_path(void)
+{
+	static char path[32];
+
+	if (strchr(stb_bus, '/'))
+		return stb_bus;
+	snprintf(path, sizeof(path), KBUS_DEV_FMT, bus_nr);
+	return path;
+}
+
+int stb_bus_open(void)
+{
+	const int flags = O_RDWR | O_CLOEXEC;
+
+	if (strchr(stb_bus, '/'))
+		return kbus_ksock_open_by_name(stb_bus, flags);
+	return kbus_ksock_open(bus_nr, flags);
+}
 
 void stb_init(const char *name, int argc, char **argv)
 {
-	char *end;
 	int opt;
 
 	stb_name = name;
 	while ((opt = getopt(argc, argv, "b:")) != -1) {
 		switch (opt) {
 		case 'b':
-			stb_bus = strtoul(optarg, &end, 10);
-			if (*end || !*optarg) {
+			if (!stb_set_bus(optarg)) {
 				fprintf(stderr, "%s: invalid bus '%s'\n", name,
 					optarg);
 				exit(1);
@@ -88,10 +122,10 @@ void stb_fail(const char *fmt, ...)
 
 int stb_open(void)
 {
-	int ks = kbus_ksock_open(stb_bus, O_RDWR | O_CLOEXEC);
+	int ks = stb_bus_open();
 
 	if (ks < 0)
-		stb_fail("cannot open /dev/kbus%u: %s", stb_bus,
+		stb_fail("cannot open %s: %s", stb_bus_path(),
 			 kbus_strerror(ks));
 	return ks;
 }

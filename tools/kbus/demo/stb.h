@@ -39,12 +39,25 @@
 /* How long a program waits for an answer from another, in ms. */
 #define STB_REPLY_TIMEOUT_MS	3000
 
-/* Name of this program in events, and the bus it uses (from -b BUS). */
+/*
+ * Name of this program in events, and the bus it uses (-b BUS, as given):
+ * a bus number N (/dev/kbus<N>, by default 0) or a path with a '/', of a
+ * device node or of a bus node (kbus<N>) of a mounted kbus filesystem.
+ */
 extern const char *stb_name;
-extern unsigned int stb_bus;
+extern const char *stb_bus;
 
 /* Parse the common arguments ([-b BUS]); exits on a usage error. */
 void stb_init(const char *name, int argc, char **argv);
+
+/* Use the bus @arg (as -b BUS); false if it is neither a number nor a path. */
+bool stb_set_bus(const char *arg);
+
+/* The path of the bus: stb_bus itself, or /dev/kbus<N> for a number. */
+const char *stb_bus_path(void);
+
+/* Open the bus read-write: the Ksock, or -errno. */
+int stb_bus_open(void);
 
 /* Report an event. */
 void stb_event(const char *event, const char *fmt, ...)

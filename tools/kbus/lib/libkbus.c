@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libkbus - Ksocks: opening, binding, options, waiting, receiving, sending,
- * and what their errors mean
+ * and what their errors mean; the buses of a kbus filesystem
  *
  * Copyright (C) 2026 The KBUS Authors
  */
@@ -224,16 +224,6 @@ int kbus_ksock_find_replier(kbus_ksock_t ksock, const char *name,
 	return q.replier_id ? 1 : 0;
 }
 
-int kbus_ksock_new_device(kbus_ksock_t ksock, uint32_t *device_number)
-{
-	struct kbus_new_device nd = { .size = sizeof(nd) };
-	int ret = kbus_ioctl(ksock, KBUS_IOC_NEWDEVICE, &nd);
-
-	if (!ret)
-		*device_number = nd.index;
-	return ret;
-}
-
 /* ---- Options ---- */
 
 static int get_opt(int ks, uint32_t option, uint64_t *value)
@@ -335,6 +325,39 @@ int kbus_ksock_max_message_size(kbus_ksock_t ksock,
 	if (!ret)
 		*max_message_size = v;
 	return ret;
+}
+
+/* ==== Buses of a kbus filesystem ==== */
+
+/* One KBUS_IOC_ADD_BUS or KBUS_IOC_REMOVE_BUS on the control node. */
+static int bus_ctl(const char *control_path, unsigned long cmd,
+		   struct kbus_bus_ctl *ctl)
+{
+	int fd, ret;
+
+	fd = open(control_path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = kbus_ioctl(fd, cmd, ctl);
+	close(fd);
+	return ret;
+}
+
+int kbus_bus_add(const char *control_path, uint32_t *index)
+{
+	struct kbus_bus_ctl ctl = { .size = sizeof(ctl) };
+	int ret = bus_ctl(control_path, KBUS_IOC_ADD_BUS, &ctl);
+
+	if (!ret)
+		*index = ctl.index;
+	return ret;
+}
+
+int kbus_bus_remove(const char *control_path, uint32_t index)
+{
+	struct kbus_bus_ctl ctl = { .size = sizeof(ctl), .index = index };
+
+	return bus_ctl(control_path, KBUS_IOC_REMOVE_BUS, &ctl);
 }
 
 /* ==== Waiting ==== */

@@ -28,7 +28,10 @@
  * - The id of a message is known only once it has been sent: a send that
  *   fails has none.  kbus_ksock_last_msg_id() is kept by the library.
  * - Setting bus-wide options (replier bind events, the maximum message
- *   size) and creating buses need CAP_SYS_ADMIN (-EPERM).
+ *   size) needs CAP_SYS_ADMIN (-EPERM).  Buses are no longer created
+ *   through a Ksock: each mount of the kbus filesystem is a set of buses,
+ *   added and removed through its kbus-control node (kbus_bus_add(),
+ *   kbus_bus_remove()).
  * - The header's name and data fields are 64-bit integers (__aligned_u64),
  *   not pointers: code that sets them directly needs a (uintptr_t) cast;
  *   kbus_msg_create*(), kbus_msg_name_ptr() and kbus_msg_data_ptr() hide
@@ -53,8 +56,13 @@
 extern "C" {
 #endif
 
-/* Where the buses and the debugfs files are. */
+/*
+ * Where the buses and the debugfs files are.  In a kbus filesystem, bus N
+ * is the node KBUS_FS_BUS_FMT next to its KBUS_FS_CONTROL node.
+ */
 #define KBUS_DEV_FMT		"/dev/kbus%u"
+#define KBUS_FS_CONTROL		"kbus-control"
+#define KBUS_FS_BUS_FMT		"kbus%u"
 #define KBUS_DEBUGFS_DIR	"/sys/kernel/debug/kbus"
 #define KBUS_DEBUGFS_BINDINGS	KBUS_DEBUGFS_DIR "/bindings"
 #define KBUS_DEBUGFS_STATS	KBUS_DEBUGFS_DIR "/stats"
@@ -157,7 +165,10 @@ static inline int kbus_msg_compare_ids(const kbus_msg_id_t *id1,
  */
 kbus_ksock_t kbus_ksock_open(uint32_t device_number, int flags);
 
-/* Open a bus by its device path, as kbus_ksock_open(). */
+/*
+ * Open a bus by its path, as kbus_ksock_open(): a device node such as
+ * /dev/kbus1, or a bus node (kbus<N>) of a mounted kbus filesystem.
+ */
 kbus_ksock_t kbus_ksock_open_by_name(const char *device_name, int flags);
 
 /* Close a Ksock, dropping what the library keeps for it. */
@@ -270,11 +281,25 @@ int kbus_ksock_kernel_module_verbose(kbus_ksock_t ksock, uint32_t request);
 int kbus_ksock_max_message_size(kbus_ksock_t ksock,
 				uint32_t *max_message_size);
 
+/* ==== Buses of a kbus filesystem ==== */
+
 /*
- * Create a new bus; *@device_number is its N (/dev/kbus<N>, which udev may
- * take a moment to create).  Needs CAP_SYS_ADMIN.
+ * Add a bus to the kbus filesystem whose kbus-control node is
+ * @control_path (opened read-write for the call): the lowest free number,
+ * stored in *@index; its node is kbus<N> (KBUS_FS_BUS_FMT) in the same
+ * directory.  -EPERM without CAP_SYS_ADMIN in the user namespace that
+ * owns the filesystem, -ENOSPC if every bus number is in use, -ENOTTY if
+ * @control_path is not a kbus-control node.
  */
-int kbus_ksock_new_device(kbus_ksock_t ksock, uint32_t *device_number);
+int kbus_bus_add(const char *control_path, uint32_t *index);
+
+/*
+ * Remove bus @index of the kbus filesystem whose kbus-control node is
+ * @control_path; its node goes at once.  -ENOENT if there is no such bus
+ * (or no @control_path), -EBUSY if the bus is open, -EPERM as
+ * kbus_bus_add().
+ */
+int kbus_bus_remove(const char *control_path, uint32_t index);
 
 /* ==== Waiting ==== */
 

@@ -25,7 +25,7 @@ KUNIT_DEFINE_ACTION_WRAPPER(kbus_test_qentry_free, kbus_qentry_free,
 /* A bus without a device, freed when the test ends. */
 static inline struct kbus_bus *kbus_test_bus(struct kunit *test)
 {
-	struct kbus_bus *bus = kbus_bus_alloc(0);
+	struct kbus_bus *bus = kbus_bus_alloc(0, &init_user_ns);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bus);
 	KUNIT_ASSERT_EQ(test, 0,

@@ -11,19 +11,15 @@
  */
 
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <grp.h>
 #include <stddef.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 
 #include "common.h"
 
 /* The user and group that the permission tests become. */
 #define NOBODY		65534
-
-#define KBUS_CLASS_DIR	"/sys/class/kbus"
 
 /* ---- Plain helpers: no harness, usable in children ---- */
 
@@ -55,32 +51,6 @@ static void base_drain(int fd)
 
 	while (kbus_read_next(fd, &m) > 0)
 		free(m);
-}
-
-/* NEWDEVICE: 0 and *@index set, or -errno. */
-static int base_newdevice(int fd, __u32 *index)
-{
-	struct kbus_new_device nd = { .size = sizeof(nd) };
-	int ret = kbus_ioctl(fd, KBUS_IOC_NEWDEVICE, &nd);
-
-	if (index)
-		*index = nd.index;
-	return ret;
-}
-
-/* The number of buses in sysfs, or -1 if it cannot be read. */
-static int count_buses(void)
-{
-	DIR *d = opendir(KBUS_CLASS_DIR);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, "kbus", 4);
-	closedir(d);
-	return n;
 }
 
 /* Become uid and gid NOBODY, with no supplementary groups, for good. */
@@ -179,11 +149,11 @@ TEST(struct_layout)
 	EXPECT_EQ(12, offsetof(struct kbus_option, __reserved));
 	EXPECT_EQ(16, offsetof(struct kbus_option, value));
 
-	EXPECT_EQ(16, sizeof(struct kbus_new_device));
-	EXPECT_EQ(0, offsetof(struct kbus_new_device, size));
-	EXPECT_EQ(4, offsetof(struct kbus_new_device, flags));
-	EXPECT_EQ(8, offsetof(struct kbus_new_device, index));
-	EXPECT_EQ(12, offsetof(struct kbus_new_device, __reserved));
+	EXPECT_EQ(16, sizeof(struct kbus_bus_ctl));
+	EXPECT_EQ(0, offsetof(struct kbus_bus_ctl, size));
+	EXPECT_EQ(4, offsetof(struct kbus_bus_ctl, flags));
+	EXPECT_EQ(8, offsetof(struct kbus_bus_ctl, index));
+	EXPECT_EQ(12, offsetof(struct kbus_bus_ctl, __reserved));
 }
 
 TEST(constants)
@@ -251,7 +221,8 @@ static const struct {
 	{ KBUS_IOC_KSOCK_INFO, "KSOCK_INFO", 7 },
 	{ KBUS_IOC_GET_OPTION, "GET_OPTION", 8 },
 	{ KBUS_IOC_SET_OPTION, "SET_OPTION", 9 },
-	{ KBUS_IOC_NEWDEVICE, "NEWDEVICE", 10 },
+	{ KBUS_IOC_ADD_BUS, "ADD_BUS", 10 },
+	{ KBUS_IOC_REMOVE_BUS, "REMOVE_BUS", 11 },
 };
 
 TEST(ioctl_numbers_are_io_without_size)
@@ -438,7 +409,8 @@ struct arg_ctx {
 	int other;		/* another Ksock of the bus */
 	__u32 fd_id;
 	__u32 other_id;
-	int buses;		/* buses before, for NEWDEVICE */
+	int control;		/* kbus-control of an instance of our own */
+	char dir[32];		/* where the instance is mounted */
 };
 
 static struct kbus_message_header arg_msg;
@@ -459,7 +431,7 @@ struct arg_op {
 	int (*prepare)(struct arg_ctx *c);
 	int (*check)(struct arg_ctx *c, const void *arg, bool done);
 	bool writes;		/* it writes to the struct */
-	bool creates;		/* a valid call creates a bus */
+	bool control;		/* an ioctl of kbus-control, not of a Ksock */
 };
 
 static void fill_name(void *arg, const char *name)
@@ -535,11 +507,22 @@ static void fill_set_option(void *arg)
 	o->value = 7;
 }
 
-static void fill_newdevice(void *arg)
+static void fill_add_bus(void *arg)
 {
-	struct kbus_new_device *nd = arg;
+	struct kbus_bus_ctl *bc = arg;
 
-	nd->size = sizeof(*nd);
+	bc->size = sizeof(*bc);
+}
+
+/* The bus the REMOVE_BUS tests remove: prepare_remove_bus() adds it. */
+#define ARG_BUS		1
+
+static void fill_remove_bus(void *arg)
+{
+	struct kbus_bus_ctl *bc = arg;
+
+	bc->size = sizeof(*bc);
+	bc->index = ARG_BUS;
 }
 
 static int prepare_nothing(struct arg_ctx *c)
@@ -562,10 +545,24 @@ static int prepare_set_option(struct arg_ctx *c)
 	return kbus_set_opt(c->fd, KBUS_OPT_MAX_MSGS, 100);
 }
 
-static int prepare_newdevice(struct arg_ctx *c)
+/* Whether bus @index of the test's instance has a node. */
+static bool arg_bus_exists(struct arg_ctx *c, __u32 index)
 {
-	c->buses = count_buses();
-	return 0;
+	char path[KBUS_PATH_MAX], name[16];
+
+	snprintf(name, sizeof(name), "kbus%u", index);
+	return !access(kbus_fs_path(path, c->dir, name), F_OK);
+}
+
+static int prepare_remove_bus(struct arg_ctx *c)
+{
+	__u32 index;
+
+	if (arg_bus_exists(c, ARG_BUS))
+		return 0;
+	if (kbus_bus_ctl(c->control, KBUS_IOC_ADD_BUS, &index))
+		return 1;
+	return index == ARG_BUS ? 0 : 2;
 }
 
 static int check_bind(struct arg_ctx *c, const void *arg, bool done)
@@ -652,13 +649,30 @@ static int check_set_option(struct arg_ctx *c, const void *arg, bool done)
 	return val == (done ? 7 : 100) ? 0 : 3;
 }
 
-static int check_newdevice(struct arg_ctx *c, const void *arg, bool done)
+/* Bus 0 is there from the mount: a valid call added bus 1. */
+static int check_add_bus(struct arg_ctx *c, const void *arg, bool done)
 {
-	const struct kbus_new_device *nd = arg;
+	const struct kbus_bus_ctl *bc = arg;
+	__u32 index = ARG_BUS;
 
-	if (c->buses >= 0 && count_buses() != c->buses + done)
+	if (arg_bus_exists(c, ARG_BUS) != done)
 		return 1;
-	return !done || (nd->index && nd->index < 256) ? 0 : 2;
+	if (!done)
+		return 0;
+	if (bc->index != ARG_BUS)
+		return 2;
+	return kbus_bus_ctl(c->control, KBUS_IOC_REMOVE_BUS, &index) ? 3 : 0;
+}
+
+static int check_remove_bus(struct arg_ctx *c, const void *arg, bool done)
+{
+	__u32 index = ARG_BUS;
+
+	if (arg_bus_exists(c, ARG_BUS) == done)
+		return 1;
+	if (done)
+		return 0;
+	return kbus_bus_ctl(c->control, KBUS_IOC_REMOVE_BUS, &index) ? 2 : 0;
 }
 
 static const struct arg_op arg_ops[] = {
@@ -678,23 +692,38 @@ static const struct arg_op arg_ops[] = {
 	  prepare_nothing, check_get_option, .writes = true },
 	{ "SET_OPTION", KBUS_IOC_SET_OPTION, 24, fill_set_option,
 	  prepare_set_option, check_set_option },
-	{ "NEWDEVICE", KBUS_IOC_NEWDEVICE, 16, fill_newdevice,
-	  prepare_newdevice, check_newdevice, .writes = true,
-	  .creates = true },
+	{ "ADD_BUS", KBUS_IOC_ADD_BUS, 16, fill_add_bus, prepare_nothing,
+	  check_add_bus, .writes = true, .control = true },
+	{ "REMOVE_BUS", KBUS_IOC_REMOVE_BUS, 16, fill_remove_bus,
+	  prepare_remove_bus, check_remove_bus, .control = true },
 };
 
 /* Set up the Ksocks for the argument tests. */
 static void arg_setup(struct __test_metadata *const _metadata, int fd,
 		      int other, struct arg_ctx *c)
 {
+	char path[KBUS_PATH_MAX];
+	int ret;
+
 	c->fd = fd;
 	c->other = other;
 	c->fd_id = kbus_ksock_id(_metadata, fd);
 	c->other_id = kbus_ksock_id(_metadata, other);
-	c->buses = -1;
+	ret = kbus_mount_instance(c->dir, "buses=1");
+	ASSERT_EQ(0, ret)
+		TH_LOG("cannot mount a kbus filesystem: %s", strerror(-ret));
+	c->control = open(kbus_fs_path(path, c->dir, "kbus-control"),
+			  O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, c->control);
 	ASSERT_EQ(0, kbus_bind(other, ARG_SEND, false));
 	ASSERT_EQ(0, kbus_bind(other, ARG_ASK, true));
 	ASSERT_EQ(0, kbus_bind(fd, ARG_RECV, false));
+}
+
+/* The file @op is an ioctl of. */
+static int arg_fd(const struct arg_ctx *c, const struct arg_op *op)
+{
+	return op->control ? c->control : c->fd;
 }
 
 /*
@@ -709,7 +738,7 @@ static int arg_call(const struct arg_ctx *c, const struct arg_op *op,
 	*(__u32 *)arg = size;
 	if (poke)
 		((unsigned char *)arg)[poke] = 0x5a;
-	return kbus_ioctl(c->fd, op->cmd, arg);
+	return kbus_ioctl(arg_fd(c, op), op->cmd, arg);
 }
 
 TEST_F(kbus, argument_size_edges_of_every_ioctl)
@@ -758,9 +787,6 @@ TEST_F(kbus, argument_size_edges_of_every_ioctl)
 
 		/* The first version, and larger ones with a zero tail. */
 		for (s = 0; s < ARRAY_SIZE(good); s++) {
-			/* Each valid call makes a bus: one is enough. */
-			if (op->creates && good[s] != op->size + 8)
-				continue;
 			ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
 			EXPECT_EQ(0, arg_call(&c, op, buf, 2 * pg, good[s], 0))
 				TH_LOG("%s size %u", op->name, good[s]);
@@ -818,10 +844,12 @@ static const struct {
 	{ KBUS_IOC_SET_OPTION, "flags", 8, 4, 1 },
 	{ KBUS_IOC_SET_OPTION, "flags bit 31", 8, 4, 1U << 31 },
 	{ KBUS_IOC_SET_OPTION, "__reserved", 12, 4, 1 },
-	{ KBUS_IOC_NEWDEVICE, "flags", 4, 4, 1 },
-	{ KBUS_IOC_NEWDEVICE, "index (out)", 8, 4, 1 },
-	{ KBUS_IOC_NEWDEVICE, "index (out), top bit", 8, 4, 1U << 31 },
-	{ KBUS_IOC_NEWDEVICE, "__reserved", 12, 4, 1 },
+	{ KBUS_IOC_ADD_BUS, "flags", 4, 4, 1 },
+	{ KBUS_IOC_ADD_BUS, "index (out)", 8, 4, 1 },
+	{ KBUS_IOC_ADD_BUS, "index (out), top bit", 8, 4, 1U << 31 },
+	{ KBUS_IOC_ADD_BUS, "__reserved", 12, 4, 1 },
+	{ KBUS_IOC_REMOVE_BUS, "flags", 4, 4, 1 },
+	{ KBUS_IOC_REMOVE_BUS, "__reserved", 12, 4, 1 },
 };
 
 TEST_F(kbus, unknown_flags_reserved_and_out_fields_fail_einval)
@@ -852,13 +880,13 @@ TEST_F(kbus, unknown_flags_reserved_and_out_fields_fail_einval)
 				memcpy(u.raw + arg_spoils[s].offset, &v64, 8);
 			else
 				memcpy(u.raw + arg_spoils[s].offset, &v32, 4);
-			EXPECT_EQ(-EINVAL, kbus_ioctl(self->fd, op->cmd, u.raw))
+			EXPECT_EQ(-EINVAL, kbus_ioctl(arg_fd(&c, op), op->cmd, u.raw))
 				TH_LOG("%s with %s", op->name,
 				       arg_spoils[s].what);
 			/* The size is checked before anything else. */
 			*(__u32 *)u.raw = op->size + 8;
 			u.raw[op->size + 4] = 1;
-			EXPECT_EQ(-E2BIG, kbus_ioctl(self->fd, op->cmd, u.raw))
+			EXPECT_EQ(-E2BIG, kbus_ioctl(arg_fd(&c, op), op->cmd, u.raw))
 				TH_LOG("%s with %s", op->name,
 				       arg_spoils[s].what);
 		}
@@ -893,11 +921,11 @@ TEST_F(kbus, bad_argument_pointers_fail_efault)
 	for (i = 0; i < ARRAY_SIZE(arg_ops); i++) {
 		op = &arg_ops[i];
 		ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, NULL))
+		EXPECT_EQ(-EFAULT, kbus_ioctl(arg_fd(&c, op), op->cmd, NULL))
 			TH_LOG("%s with NULL", op->name);
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, none))
+		EXPECT_EQ(-EFAULT, kbus_ioctl(arg_fd(&c, op), op->cmd, none))
 			TH_LOG("%s with PROT_NONE", op->name);
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd,
+		EXPECT_EQ(-EFAULT, kbus_ioctl(arg_fd(&c, op), op->cmd,
 					      (void *)(uintptr_t)-4096))
 			TH_LOG("%s with a kernel address", op->name);
 
@@ -907,7 +935,7 @@ TEST_F(kbus, bad_argument_pointers_fail_efault)
 		arg = two + pg - 8;
 		memset(two, 0, pg);
 		memcpy(arg, u.raw, 8);
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, arg))
+		EXPECT_EQ(-EFAULT, kbus_ioctl(arg_fd(&c, op), op->cmd, arg))
 			TH_LOG("%s across the end of a mapping", op->name);
 
 		/* The struct can be read, the tail its size claims cannot. */
@@ -915,7 +943,7 @@ TEST_F(kbus, bad_argument_pointers_fail_efault)
 		memset(two, 0, pg);
 		op->fill(arg);
 		*(__u32 *)arg = op->size + 8;
-		EXPECT_EQ(-EFAULT, kbus_ioctl(self->fd, op->cmd, arg))
+		EXPECT_EQ(-EFAULT, kbus_ioctl(arg_fd(&c, op), op->cmd, arg))
 			TH_LOG("%s with a tail past a mapping", op->name);
 		EXPECT_EQ(0, op->check(&c, arg, false))
 			TH_LOG("%s: a refused call did something", op->name);
@@ -930,7 +958,7 @@ TEST_F(kbus, bad_argument_pointers_fail_efault)
 		ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
 		ASSERT_EQ(0, op->prepare(&c)) TH_LOG("%s", op->name);
 		EXPECT_EQ(op->writes ? -EFAULT : 0,
-			  kbus_ioctl(self->fd, op->cmd, ro))
+			  kbus_ioctl(arg_fd(&c, op), op->cmd, ro))
 			TH_LOG("%s with a read-only struct", op->name);
 		/* REPLIER only answers a question: nothing to undo. */
 		if (op->cmd != KBUS_IOC_REPLIER) {
@@ -1330,8 +1358,6 @@ static int nobody_opens(void *arg, int in, int out)
 		return 9;
 	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, size) != -EPERM)
 		return 10;
-	if (base_newdevice(fd, NULL) != -EPERM)
-		return 11;
 	/* A bad value or a read-only option is refused as such first. */
 	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 2) != -EINVAL)
 		return 12;
@@ -1454,8 +1480,6 @@ static int nobody_opens_then_root_uses(void *arg, int in, int out)
 		return 8;
 	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 1000) != -EPERM)
 		return 9;
-	if (base_newdevice(fd, NULL) != -EPERM)
-		return 10;
 	/* Its Ksock options are still its own. */
 	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSGS, 5))
 		return 11;
@@ -1477,56 +1501,6 @@ TEST_F(kbus, file_opened_unprivileged_may_not_change_the_bus_as_root)
 					 KBUS_OPT_REPORT_REPLIER_BINDS));
 	EXPECT_EQ(self->max_size, kbus_opt(_metadata, self->fd,
 					   KBUS_OPT_MAX_MSG_SIZE));
-}
-
-/* ---- NEWDEVICE ---- */
-
-TEST_F(kbus, newdevice_creates_a_bus_node)
-{
-	struct kbus_new_device nd;
-	struct kbus_ksock_info info;
-	struct stat st0, st;
-	char path[64];
-	int buses = count_buses(), fd, ret;
-
-	memset(&nd, 0, sizeof(nd));
-	nd.size = sizeof(nd);
-	ret = kbus_ioctl(self->fd, KBUS_IOC_NEWDEVICE, &nd);
-	if (ret == -EPERM)
-		SKIP(return, "needs CAP_SYS_ADMIN");
-	ASSERT_EQ(0, ret);
-	EXPECT_EQ(sizeof(nd), nd.size);
-	EXPECT_EQ(0, nd.flags);
-	EXPECT_EQ(0, nd.__reserved);
-	/* Bus 0 exists already. */
-	ASSERT_NE(0, nd.index);
-	ASSERT_GT(256, nd.index);
-	if (buses >= 0)
-		EXPECT_EQ(buses + 1, count_buses());
-
-	snprintf(path, sizeof(path), KBUS_CLASS_DIR "/kbus%u", nd.index);
-	EXPECT_EQ(0, access(path, F_OK))
-		TH_LOG("no %s", path);
-	snprintf(path, sizeof(path), "/dev/kbus%u", nd.index);
-	if (stat(path, &st) && errno == ENOENT)
-		SKIP(return, "%s did not appear (no devtmpfs on /dev?)", path);
-	ASSERT_EQ(0, stat(path, &st));
-	ASSERT_EQ(0, stat(KBUS_DEV0, &st0));
-	EXPECT_TRUE(S_ISCHR(st.st_mode));
-	EXPECT_EQ(major(st0.st_rdev), major(st.st_rdev));
-	EXPECT_EQ(nd.index, minor(st.st_rdev));
-
-	/* A bus of its own, with the defaults. */
-	fd = kbus_open_path(_metadata, path, O_RDWR);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kbus_info(fd, &info));
-	EXPECT_EQ(KBUS_ABI_VERSION, info.abi_version);
-	EXPECT_NE(0, info.ksock_id);
-	EXPECT_EQ(0, info.num_msgs);
-	EXPECT_EQ(kbus_opt(_metadata, fd, KBUS_OPT_ABS_MAX_MSG_SIZE),
-		  kbus_opt(_metadata, fd, KBUS_OPT_MAX_MSG_SIZE));
-	EXPECT_EQ(0, kbus_opt(_metadata, fd, KBUS_OPT_REPORT_REPLIER_BINDS));
-	close(fd);
 }
 
 /* ---- Messages ---- */

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <linux/kbus.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -448,6 +450,47 @@ static inline int kbus_open_path(struct __test_metadata *const _metadata,
 	ASSERT_LE(0, fd)
 		TH_LOG("cannot open %s: %s", path, strerror(errno));
 	return fd;
+}
+
+/*
+ * Mount a kbus filesystem with @opts on a new directory, whose path is
+ * stored in @dir (at least 32 bytes), in a mount namespace of the calling
+ * process's own, on a tmpfs over /tmp: nobody else sees the mounts and
+ * nothing is left behind when the process exits.  0, or -errno.
+ */
+static inline int kbus_mount_instance(char *dir, const char *opts)
+{
+	strcpy(dir, "/tmp/kbusfs.XXXXXX");
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", "/tmp", "tmpfs", 0, NULL))
+		return -errno;
+	if (!mkdtemp(dir))
+		return -errno;
+	return mount("none", dir, "kbus", 0, opts) ? -errno : 0;
+}
+
+/* @dir/@name into @buf (of KBUS_PATH_MAX bytes). */
+#define KBUS_PATH_MAX	64
+static inline const char *kbus_fs_path(char *buf, const char *dir,
+				       const char *name)
+{
+	snprintf(buf, KBUS_PATH_MAX, "%s/%s", dir, name);
+	return buf;
+}
+
+/* KBUS_IOC_ADD_BUS or KBUS_IOC_REMOVE_BUS on a control node: 0 or -errno. */
+static inline int kbus_bus_ctl(int control, unsigned long cmd, __u32 *index)
+{
+	struct kbus_bus_ctl bc = { .size = sizeof(bc) };
+	int ret;
+
+	if (cmd == KBUS_IOC_REMOVE_BUS)
+		bc.index = *index;
+	ret = kbus_ioctl(control, cmd, &bc);
+	if (!ret && cmd == KBUS_IOC_ADD_BUS)
+		*index = bc.index;
+	return ret;
 }
 
 /* Open another Ksock of bus 0, which the fixture already found. */

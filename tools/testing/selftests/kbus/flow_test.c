@@ -852,7 +852,6 @@ static int drop_sys_admin(void)
 
 static int unprivileged(void *arg, int in, int out)
 {
-	struct kbus_new_device nd = { .size = sizeof(nd) };
 	__u64 size, val;
 	int before, fd;
 
@@ -873,8 +872,6 @@ static int unprivileged(void *arg, int in, int out)
 		return 6;
 	if (kbus_set_opt(fd, KBUS_OPT_REPORT_REPLIER_BINDS, 0) != -EPERM)
 		return 7;
-	if (kbus_ioctl(fd, KBUS_IOC_NEWDEVICE, &nd) != -EPERM || nd.index)
-		return 8;
 	/* A value out of range is refused first; a read-only option always. */
 	if (kbus_set_opt(fd, KBUS_OPT_MAX_MSG_SIZE, 1) != -EINVAL)
 		return 9;

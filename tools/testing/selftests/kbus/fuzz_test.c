@@ -6,10 +6,10 @@
  *
  * Forked children each keep a small pool of Ksocks of bus 0 (read-write,
  * read-only, write-only, non-blocking, duplicated, closed and opened
- * again) and make random calls on them: every ioctl but NEWDEVICE (the
- * buses it makes cannot be removed), with valid and hostile arguments,
- * poll(), unknown ioctls and calls on numbers that are not open; now and
- * then a timer signal interrupts a call.  Each result must be success or
+ * again) and make random calls on them: every ioctl of a Ksock, with
+ * valid and hostile arguments, poll(), unknown ioctls and calls on
+ * numbers that are not open; now and then a timer signal interrupts a
+ * call.  Each result must be success or
  * an errno that the documentation in <linux/kbus.h> gives for that call.
  * A child that sees another, or dies of a signal, fails the test with the
  * seed and its last operations.  Afterwards the bus must still work.
@@ -1854,7 +1854,7 @@ static void op_unknown(struct fuzz *f)
 	fz_judge(f, &t, ret, fz_ok_unknown, false, "unknown ioctl");
 }
 
-/* Any ioctl but NEWDEVICE on a number that is not open. */
+/* Any ioctl of a Ksock on a number that is not open. */
 static void op_not_open(struct fuzz *f)
 {
 	static const unsigned long cmds[] = {

@@ -11,6 +11,7 @@
  * status.
  */
 
+#define _GNU_SOURCE
 #include <grp.h>
 #include <sys/stat.h>
 

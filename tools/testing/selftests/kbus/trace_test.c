@@ -5,6 +5,7 @@
  * Copyright (C) 2026 The KBUS Authors
  */
 
+#define _GNU_SOURCE
 #include <sys/stat.h>
 
 #include "common.h"
