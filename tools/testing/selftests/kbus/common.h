@@ -460,7 +460,9 @@ static inline int kbus_open_path(struct __test_metadata *const _metadata,
  */
 static inline int kbus_mount_instance(char *dir, const char *opts)
 {
-	strcpy(dir, "/tmp/kbusfs.XXXXXX");
+	static const char tmpl[] = "/tmp/kbusfs.XXXXXX";
+
+	memcpy(dir, tmpl, sizeof(tmpl));
 	if (unshare(CLONE_NEWNS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("none", "/tmp", "tmpfs", 0, NULL))

@@ -108,15 +108,14 @@ static bool mountinfo_has(const char *dir, const char *opt)
 	return found;
 }
 
-#define FS_MOUNT(dir, opts)						\
-	do {								\
-		int __ret = kbus_mount_instance(dir, opts);		\
-									\
-		if (__ret == -ENODEV)					\
-			SKIP(return, "no kbus filesystem (CONFIG_KBUS=y)"); \
-		ASSERT_EQ(0, __ret)					\
-			TH_LOG("mount -o %s: %s", opts, strerror(-__ret)); \
-	} while (0)
+/* Mount an instance of our own with @opts on a new directory @dir. */
+static void fs_mount(struct __test_metadata *const _metadata, char *dir,
+		     const char *opts)
+{
+	int ret = kbus_mount_instance(dir, opts);
+
+	ASSERT_EQ(0, ret) TH_LOG("mount -o %s: %s", opts, strerror(-ret));
+}
 
 /* ---- Mounting ---- */
 
@@ -126,7 +125,7 @@ TEST(mount_has_control_node_and_buses)
 	struct stat st;
 	char dir[32], path[KBUS_PATH_MAX];
 
-	FS_MOUNT(dir, "buses=3");
+	fs_mount(_metadata, dir, "buses=3");
 	ASSERT_EQ(0, statfs(dir, &sfs));
 	EXPECT_EQ(KBUS_SUPER_MAGIC, sfs.f_type);
 
@@ -149,7 +148,7 @@ TEST(mount_defaults_to_one_bus)
 {
 	char dir[32];
 
-	FS_MOUNT(dir, "");
+	fs_mount(_metadata, dir, "");
 	EXPECT_TRUE(fs_exists(dir, "kbus0"));
 	EXPECT_FALSE(fs_exists(dir, "kbus1"));
 }
@@ -161,7 +160,7 @@ TEST(mount_options_set_owner_and_mode_of_new_nodes)
 	__u32 index;
 	int control;
 
-	FS_MOUNT(dir, "uid=65534,gid=65533,mode=0660,buses=1");
+	fs_mount(_metadata, dir, "uid=65534,gid=65533,mode=0660,buses=1");
 	ASSERT_EQ(0, stat(kbus_fs_path(path, dir, "kbus0"), &st));
 	EXPECT_EQ(0660, st.st_mode & 07777);
 	EXPECT_EQ(NOBODY, st.st_uid);
@@ -208,7 +207,7 @@ TEST(bad_mount_options_fail_einval)
 	char dir[32];
 	size_t i;
 
-	FS_MOUNT(dir, "buses=0");
+	fs_mount(_metadata, dir, "buses=0");
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, mount("none", dir, "kbus", 0, bad[i]))
@@ -228,7 +227,7 @@ TEST(control_adds_and_removes_buses)
 	__u32 index;
 	int control, fd;
 
-	FS_MOUNT(dir, "buses=0");
+	fs_mount(_metadata, dir, "buses=0");
 	EXPECT_FALSE(fs_exists(dir, "kbus0"));
 	control = fs_open(dir, "kbus-control", O_RDWR);
 	ASSERT_LE(0, control);
@@ -280,7 +279,7 @@ TEST(control_runs_out_of_bus_numbers_enospc)
 	__u32 index;
 	int control;
 
-	FS_MOUNT(dir, "buses=256");
+	fs_mount(_metadata, dir, "buses=256");
 	control = fs_open(dir, "kbus-control", O_RDWR);
 	ASSERT_LE(0, control);
 	EXPECT_EQ(-ENOSPC, fs_add(control, &index));
@@ -298,7 +297,7 @@ TEST(control_and_ksock_ioctls_do_not_mix_enotty)
 	char dir[32], buf[8];
 	int control, fd, dev;
 
-	FS_MOUNT(dir, "buses=1");
+	fs_mount(_metadata, dir, "buses=1");
 	control = fs_open(dir, "kbus-control", O_RDWR);
 	ASSERT_LE(0, control);
 	fd = fs_open(dir, "kbus0", O_RDWR);
@@ -366,7 +365,7 @@ TEST(control_needs_cap_sys_admin_eperm)
 
 	if (geteuid())
 		SKIP(return, "needs root");
-	FS_MOUNT(dir, "buses=1");
+	fs_mount(_metadata, dir, "buses=1");
 	kbus_spawn(_metadata, &c, add_without_sys_admin, dir);
 	kbus_child_done(_metadata, &c);
 	EXPECT_TRUE(fs_exists(dir, "kbus0"));
@@ -455,7 +454,7 @@ static void instances_do_not_share(struct __test_metadata *const _metadata,
 	__u64 size;
 	int a, b;
 
-	FS_MOUNT(dir, "buses=1");
+	fs_mount(_metadata, dir, "buses=1");
 	a = fs_open(dir, "kbus0", O_RDWR);
 	ASSERT_LE(0, a);
 	b = fs_open(dir, "kbus0", O_RDWR);
@@ -538,7 +537,7 @@ TEST(unmount_with_ksocks_open)
 	char dir[32];
 	int a, b, control;
 
-	FS_MOUNT(dir, "buses=2");
+	fs_mount(_metadata, dir, "buses=2");
 	a = fs_open(dir, "kbus0", O_RDWR);
 	ASSERT_LE(0, a);
 	b = fs_open(dir, "kbus0", O_RDWR);
@@ -577,7 +576,7 @@ TEST(close_in_any_order_after_unmount)
 	int fds[6], control, i;
 	__u32 index;
 
-	FS_MOUNT(dir, "buses=1");
+	fs_mount(_metadata, dir, "buses=1");
 	control = fs_open(dir, "kbus-control", O_RDWR);
 	ASSERT_LE(0, control);
 	ASSERT_EQ(0, fs_add(control, &index));
@@ -604,7 +603,7 @@ TEST(removed_bus_keeps_no_name)
 	char dir[32], path[KBUS_PATH_MAX];
 	int control, dfd;
 
-	FS_MOUNT(dir, "buses=1");
+	fs_mount(_metadata, dir, "buses=1");
 	control = fs_open(dir, "kbus-control", O_RDWR);
 	ASSERT_LE(0, control);
 	/* A directory file descriptor does not hold the bus. */
