@@ -17,6 +17,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/kbus.h>
+#include <linux/mount.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/sched.h>
@@ -89,14 +90,14 @@ static void build_check_abi(void)
 }
 
 /*
- * A bus of /dev is found through its cdev and kept by its device; a bus of
- * a kbus filesystem is the inode's, which the file pins.
+ * A bus of a kbus filesystem is the inode's, which the file pins; a bus of
+ * /dev is found through its cdev and kept by its device.
  */
 static struct kbus_bus *kbus_inode_bus(struct inode *inode)
 {
-	if (S_ISCHR(inode->i_mode))
-		return container_of(inode->i_cdev, struct kbus_bus, cdev);
-	return inode->i_private;
+	if (inode->i_sb->s_type == &kbus_fs_type)
+		return inode->i_private;
+	return container_of(inode->i_cdev, struct kbus_bus, cdev);
 }
 
 static int kbus_open(struct inode *inode, struct file *file)
@@ -974,14 +975,19 @@ static long ioc_bus_ctl(struct file *file, struct kbus_bus_ctl __user *uarg,
 		return -EINVAL;
 	if (!file_ns_capable(file, sb->s_user_ns, CAP_SYS_ADMIN))
 		return -EPERM;
-	if (!add)
-		return kbus_fs_remove_bus(sb, args.index);
-
 	/* Fail before creating anything if the answer cannot be written. */
-	if (put_user(0, &uarg->index))
+	if (add && put_user(0, &uarg->index))
 		return -EFAULT;
-	err = kbus_fs_add_bus(sb, &args.index);
+	/* Not on a read-only mount. */
+	err = mnt_want_write_file(file);
 	if (err)
+		return err;
+	if (add)
+		err = kbus_fs_add_bus(sb, &args.index);
+	else
+		err = kbus_fs_remove_bus(sb, args.index);
+	mnt_drop_write_file(file);
+	if (err || !add)
 		return err;
 	/* The bus stays if this fails: its node shows it. */
 	return put_user(args.index, &uarg->index);

@@ -12,6 +12,8 @@
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
+#include <linux/fsnotify.h>
+#include <linux/namei.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -41,8 +43,10 @@
  * Mount options: ``uid=``, ``gid=`` and ``mode=`` give the owner and mode
  * (read and write bits only) of the bus nodes created from then on
  * (default: the namespace's root and 0600); ``buses=`` the number of buses
- * created at mount (default 1, at most 256).  ``kbus-control`` is the
- * namespace root's, mode 0600.
+ * created at mount (default 1, at most 256; ignored by a remount).
+ * ``kbus-control`` is the namespace root's, mode 0600.  Bus nodes are
+ * regular files without contents: on a read-only mount they open for
+ * reading only, and buses are neither added nor removed.
  *
  * Lifetimes: a bus lives as long as its inode, which its node and every
  * open file of it pin.  A bus can be removed only while nobody has it
@@ -76,13 +80,17 @@ struct kbus_fs_opts {
  *             directory of the instance takes inside the directory's
  *             inode lock.
  * @opts: its options.
- * @buses: bus number to bus (modified under the root directory's inode
- *         lock).
+ * @buses: bus number to bus; NULL (reserved) while a bus is being removed
+ *         (modified under the root directory's inode lock).
+ * @next_ino: the inode number of the next bus node, never reused while
+ *            the instance lives (protected by the root directory's inode
+ *            lock).
  */
 struct kbus_instance {
 	spinlock_t opts_lock;	/* see @opts_lock above */
 	struct kbus_fs_opts opts;
 	struct xarray buses;
+	unsigned long next_ino;
 };
 
 static struct kbus_fs_opts kbus_fs_get_opts(struct kbus_instance *inst)
@@ -95,7 +103,7 @@ static struct kbus_fs_opts kbus_fs_get_opts(struct kbus_instance *inst)
 	return opts;
 }
 
-/* Inode numbers: the root, the control node, then bus N at N + 3. */
+/* Inode numbers: the root, the control node, then the bus nodes. */
 enum {
 	KBUS_FS_ROOT_INO = 1,
 	KBUS_FS_CONTROL_INO,
@@ -138,20 +146,46 @@ static struct inode *kbus_fs_new_inode(struct super_block *sb,
 	return inode;
 }
 
-/* Add a pinned node for @inode to the root directory, locked. */
+/*
+ * Give @inode the name @name in the root directory, whose inode lock is
+ * held; the inode is put on failure.  Return: the node, pinned until it
+ * is removed, or an ERR_PTR().
+ */
 static struct dentry *kbus_fs_add_node(struct super_block *sb,
 				       const char *name, struct inode *inode)
 {
-	struct dentry *dentry = d_alloc_name(sb->s_root, name);
+	struct inode *dir = d_inode(sb->s_root);
+	struct dentry *dentry;
 
-	if (!dentry) {
+	dentry = lookup_one_len(name, sb->s_root, strlen(name));
+	if (IS_ERR(dentry)) {
 		iput(inode);
-		return NULL;
+		return dentry;
 	}
-	/* The reference from d_alloc_name() pins it until it is removed. */
-	d_add(dentry, inode);
+	if (d_really_is_positive(dentry)) {
+		dput(dentry);
+		iput(inode);
+		return ERR_PTR(-EEXIST);
+	}
+	/* The reference from the lookup is the pin. */
+	d_instantiate(dentry, inode);
+	inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
+	fsnotify_create(dir, dentry);
 	return dentry;
 }
+
+static int kbus_fs_bus_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
+			       struct iattr *attr)
+{
+	/* A bus node has no contents to truncate. */
+	if (attr->ia_valid & ATTR_SIZE)
+		return -EINVAL;
+	return simple_setattr(idmap, dentry, attr);
+}
+
+static const struct inode_operations kbus_fs_bus_iops = {
+	.setattr = kbus_fs_bus_setattr,
+};
 
 /**
  * kbus_fs_add_bus() - Add a bus to an instance.
@@ -167,6 +201,7 @@ int kbus_fs_add_bus(struct super_block *sb, u32 *index)
 	struct kbus_fs_opts opts = kbus_fs_get_opts(inst);
 	struct inode *dir = d_inode(sb->s_root);
 	char name[sizeof(KBUS_NAME "4294967295")];
+	struct dentry *dentry;
 	struct kbus_bus *bus;
 	struct inode *inode;
 	u32 id;
@@ -175,7 +210,8 @@ int kbus_fs_add_bus(struct super_block *sb, u32 *index)
 	inode_lock(dir);
 	/* Reserve the number: NULL until the bus is complete. */
 	ret = xa_alloc(&inst->buses, &id, NULL,
-		       XA_LIMIT(0, KBUS_MAX_NUM_DEVICES - 1), GFP_KERNEL);
+		       XA_LIMIT(0, KBUS_MAX_NUM_DEVICES - 1),
+		       GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		ret = ret == -EBUSY ? -ENOSPC : ret;
 		goto out_unlock;
@@ -185,23 +221,26 @@ int kbus_fs_add_bus(struct super_block *sb, u32 *index)
 		ret = PTR_ERR(bus);
 		goto err_id;
 	}
-	inode = kbus_fs_new_inode(sb, KBUS_FS_FIRST_BUS_INO + id,
-				  S_IFREG | opts.mode, opts.uid, opts.gid);
+	inode = kbus_fs_new_inode(sb, inst->next_ino++, S_IFREG | opts.mode,
+				  opts.uid, opts.gid);
 	if (!inode) {
 		kbus_bus_free(bus);
 		ret = -ENOMEM;
 		goto err_id;
 	}
 	/* From here on the inode frees the bus when it goes. */
+	inode->i_op = &kbus_fs_bus_iops;
 	inode->i_fop = &kbus_fops;
 	inode->i_private = bus;
 	snprintf(name, sizeof(name), KBUS_NAME "%u", id);
-	bus->dentry = kbus_fs_add_node(sb, name, inode);
-	if (!bus->dentry) {
-		ret = -ENOMEM;
+	dentry = kbus_fs_add_node(sb, name, inode);
+	if (IS_ERR(dentry)) {
+		ret = PTR_ERR(dentry);
 		goto err_id;
 	}
-	xa_store(&inst->buses, id, bus, GFP_KERNEL);
+	bus->dentry = dentry;
+	/* Cannot fail: the entry is reserved. */
+	xa_store(&inst->buses, id, bus, GFP_KERNEL_ACCOUNT);
 	*index = id;
 	inode_unlock(dir);
 	return 0;
@@ -219,9 +258,10 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_fs_add_bus);
  * @sb: the instance.
  * @index: the bus number.
  *
- * The bus's node goes at once and its number is free; the bus is freed
- * when its inode goes, once any path lookup that found the node is done
- * (an open of it from then on fails with -ENODEV).
+ * The bus's node goes (with anything mounted on it) and then its number
+ * is free; the bus is freed when its inode goes, once any path lookup
+ * that found the node is done (an open of it from now on fails with
+ * -ENODEV).
  *
  * Context: Process context; takes the root directory's inode lock and the
  * bus lock.
@@ -249,14 +289,17 @@ int kbus_fs_remove_bus(struct super_block *sb, u32 index)
 	mutex_unlock(&bus->lock);
 	if (ret)
 		goto out_unlock;
-
-	xa_erase(&inst->buses, index);
+	/* Keep the number reserved, and the bus out of reach, until done. */
+	xa_store(&inst->buses, index, NULL, GFP_KERNEL_ACCOUNT);
 	dentry = bus->dentry;
 	bus->dentry = NULL;
-	dget(dentry);
-	simple_unlink(dir, dentry);	/* drops the pin */
-	d_delete(dentry);
-	dput(dentry);
+	inode_unlock(dir);
+
+	/* Takes the lock itself; drops the pin: the bus may go now. */
+	simple_recursive_removal(dentry, NULL);
+	xa_erase(&inst->buses, index);
+	return 0;
+
 out_unlock:
 	inode_unlock(dir);
 	return ret;
@@ -316,12 +359,11 @@ static const struct super_operations kbus_fs_super_ops = {
 
 /**
  * struct kbus_fs_context - A mount or remount being set up.
- * @opts: the options given, over the defaults.
- * @buses_set: ``buses=`` was given.
+ * @opts: the options given, over the defaults (a mount) or the instance's
+ *        (a remount).
  */
 struct kbus_fs_context {
 	struct kbus_fs_opts opts;
-	bool buses_set;
 };
 
 enum {
@@ -378,7 +420,6 @@ static int kbus_fs_parse_param(struct fs_context *fc,
 			return invalfc(fc, "buses %u: at most %d",
 				       result.uint_32, KBUS_MAX_NUM_DEVICES);
 		ctx->opts.buses = result.uint_32;
-		ctx->buses_set = true;
 		break;
 	}
 	return 0;
@@ -388,6 +429,7 @@ static int kbus_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 {
 	struct kbus_fs_context *ctx = fc->fs_private;
 	struct kbus_instance *inst;
+	struct dentry *dentry;
 	struct inode *inode;
 	u32 i, index;
 	int ret;
@@ -396,6 +438,7 @@ static int kbus_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_magic = KBUS_SUPER_MAGIC;
 	sb->s_op = &kbus_fs_super_ops;
+	sb->s_d_op = &simple_dentry_operations;
 	sb->s_time_gran = 1;
 	sb->s_iflags |= SB_I_NOEXEC | SB_I_NODEV;
 
@@ -405,6 +448,7 @@ static int kbus_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	spin_lock_init(&inst->opts_lock);
 	inst->opts = ctx->opts;
 	xa_init_flags(&inst->buses, XA_FLAGS_ALLOC);
+	inst->next_ino = KBUS_FS_FIRST_BUS_INO;
 	sb->s_fs_info = inst;
 
 	inode = kbus_fs_new_inode(sb, KBUS_FS_ROOT_INO, S_IFDIR | 0755,
@@ -425,8 +469,11 @@ static int kbus_fs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!inode)
 		return -ENOMEM;
 	inode->i_fop = &kbus_control_fops;
-	if (!kbus_fs_add_node(sb, KBUS_NAME "-control", inode))
-		return -ENOMEM;
+	inode_lock(d_inode(sb->s_root));
+	dentry = kbus_fs_add_node(sb, KBUS_NAME "-control", inode);
+	inode_unlock(d_inode(sb->s_root));
+	if (IS_ERR(dentry))
+		return PTR_ERR(dentry);
 
 	for (i = 0; i < ctx->opts.buses; i++) {
 		ret = kbus_fs_add_bus(sb, &index);
@@ -447,8 +494,7 @@ static int kbus_fs_reconfigure(struct fs_context *fc)
 	struct super_block *sb = fc->root->d_sb;
 	struct kbus_instance *inst = sb->s_fs_info;
 
-	if (ctx->buses_set)
-		return invalfc(fc, "buses applies at mount only");
+	/* buses= applies at mount only: ignored, so that fstab's lines work. */
 	spin_lock(&inst->opts_lock);
 	inst->opts.uid = ctx->opts.uid;
 	inst->opts.gid = ctx->opts.gid;

@@ -87,6 +87,7 @@
  *   %CAP_SYS_ADMIN in the user namespace that owns the bus or the kbus
  *   filesystem (the initial one for the buses of ``/dev``), held by the
  *   opener of the file; a ``$.KBUS`` name, which only KBUS sends.
+ * - %EROFS: adding or removing a bus of a read-only kbus filesystem.
  * - %ENOSPC: a binding would take the Ksock past ``kbus_max_bindings``
  *   or its user past its byte limit; every bus number of a kbus
  *   filesystem is in use.
@@ -553,11 +554,13 @@ struct kbus_bus_ctl {
  * %KBUS_IOC_ADD_BUS: create a bus in the instance (struct kbus_bus_ctl),
  * with the lowest free number.  Fails with %EPERM (needs %CAP_SYS_ADMIN
  * in the user namespace that owns the instance), %ENOSPC (every bus number
- * is in use), %EINVAL, %E2BIG, %EFAULT, %ENOMEM.
+ * is in use), %EROFS (a read-only mount), %EINVAL, %E2BIG, %EFAULT,
+ * %ENOMEM.
  *
  * %KBUS_IOC_REMOVE_BUS: remove a bus of the instance (struct kbus_bus_ctl)
- * that nobody has open.  Fails with %EPERM, %ENOENT (no such bus), %EBUSY
- * (the bus is open), %EINVAL, %E2BIG, %EFAULT.
+ * that nobody has open, and its node with anything mounted on it.  Fails
+ * with %EPERM, %ENOENT (no such bus), %EBUSY (the bus is open), %EROFS,
+ * %EINVAL, %E2BIG, %EFAULT.
  */
 #define KBUS_IOC_BIND		_IO(KBUS_IOC_MAGIC, 1)
 #define KBUS_IOC_UNBIND		_IO(KBUS_IOC_MAGIC, 2)

@@ -11,6 +11,7 @@
 
 #define _GNU_SOURCE
 #include <linux/capability.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -190,9 +191,8 @@ TEST(mount_options_set_owner_and_mode_of_new_nodes)
 	ASSERT_EQ(0, stat(kbus_fs_path(path, dir, "kbus0"), &st));
 	EXPECT_EQ(0660, st.st_mode & 07777);
 
-	/* buses= applies at mount only. */
-	EXPECT_EQ(-1, mount(NULL, dir, NULL, MS_REMOUNT, "buses=2"));
-	EXPECT_EQ(EINVAL, errno);
+	/* buses= applies at mount only: a remount ignores it. */
+	EXPECT_EQ(0, mount(NULL, dir, NULL, MS_REMOUNT, "buses=5"));
 	EXPECT_FALSE(fs_exists(dir, "kbus2"));
 	close(control);
 }
@@ -370,6 +370,108 @@ TEST(control_needs_cap_sys_admin_eperm)
 	kbus_child_done(_metadata, &c);
 	EXPECT_TRUE(fs_exists(dir, "kbus0"));
 	EXPECT_FALSE(fs_exists(dir, "kbus1"));
+}
+
+TEST(read_only_mount_adds_and_removes_nothing_erofs)
+{
+	char dir[32];
+	__u32 index;
+	int control, fd;
+
+	fs_mount(_metadata, dir, "buses=1");
+	ASSERT_EQ(0, mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL));
+	control = fs_open(dir, "kbus-control", O_RDONLY);
+	ASSERT_LE(0, control);
+	EXPECT_EQ(-EROFS, fs_add(control, &index));
+	EXPECT_EQ(-EROFS, fs_remove(control, 0));
+	EXPECT_FALSE(fs_exists(dir, "kbus1"));
+	/* Its buses open for reading only. */
+	EXPECT_EQ(-EROFS, fs_open(dir, "kbus0", O_RDWR));
+	fd = fs_open(dir, "kbus0", O_RDONLY);
+	ASSERT_LE(0, fd);
+	close(fd);
+
+	ASSERT_EQ(0, mount(NULL, dir, NULL, MS_REMOUNT, NULL));
+	EXPECT_EQ(0, fs_add(control, &index));
+	EXPECT_EQ(1, index);
+	EXPECT_EQ(0, fs_remove(control, 0));
+	close(control);
+}
+
+TEST(bus_node_has_nothing_to_truncate_einval)
+{
+	char dir[32], path[KBUS_PATH_MAX];
+	struct stat st;
+	int fd;
+
+	fs_mount(_metadata, dir, "buses=1");
+	kbus_fs_path(path, dir, "kbus0");
+	EXPECT_EQ(-1, open(path, O_RDWR | O_TRUNC | O_CLOEXEC));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, truncate(path, 0));
+	EXPECT_EQ(EINVAL, errno);
+	fd = fs_open(dir, "kbus0", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ftruncate(fd, 0));
+	close(fd);
+	/* Its owner and mode can change. */
+	EXPECT_EQ(0, chmod(path, 0666));
+	EXPECT_EQ(0, chown(path, NOBODY, NOBODY));
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0666, st.st_mode & 07777);
+	EXPECT_EQ(NOBODY, st.st_uid);
+	EXPECT_EQ(0, st.st_size);
+}
+
+TEST(adding_and_removing_is_seen_by_inotify)
+{
+	char dir[32], buf[4096];
+	struct inotify_event *ev;
+	int control, in, mask = 0;
+	__u32 index;
+	ssize_t n;
+	char *p;
+
+	fs_mount(_metadata, dir, "buses=0");
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ASSERT_LE(0, in);
+	ASSERT_LE(0, inotify_add_watch(in, dir, IN_CREATE | IN_DELETE));
+	control = fs_open(dir, "kbus-control", O_RDWR);
+	ASSERT_LE(0, control);
+	ASSERT_EQ(0, fs_add(control, &index));
+	ASSERT_EQ(0, fs_remove(control, index));
+	n = read(in, buf, sizeof(buf));
+	ASSERT_LT(0, n);
+	for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+		ev = (struct inotify_event *)p;
+		EXPECT_STREQ("kbus0", ev->name);
+		mask |= ev->mask;
+	}
+	EXPECT_EQ(IN_CREATE | IN_DELETE, mask);
+	close(control);
+	close(in);
+}
+
+/* A mount on a bus node goes with it, not lost in the instance. */
+TEST(removing_a_bus_detaches_what_is_mounted_on_it)
+{
+	char dir[32], path[KBUS_PATH_MAX];
+	int control, fd;
+
+	fs_mount(_metadata, dir, "buses=2");
+	fd = open("/tmp/kbus-fs-file", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, mount("/tmp/kbus-fs-file", kbus_fs_path(path, dir, "kbus1"),
+			   NULL, MS_BIND, NULL))
+		TH_LOG("bind mount: %s", strerror(errno));
+	control = fs_open(dir, "kbus-control", O_RDWR);
+	ASSERT_LE(0, control);
+	ASSERT_EQ(0, fs_remove(control, 1));
+	EXPECT_FALSE(fs_exists(dir, "kbus1"));
+	close(control);
+	/* Nothing is left mounted below: a plain unmount works. */
+	EXPECT_EQ(0, umount(dir)) TH_LOG("umount: %s", strerror(errno));
 }
 
 /* ---- Instances are independent ---- */
