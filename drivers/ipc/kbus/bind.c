@@ -46,6 +46,23 @@
  */
 
 /**
+ * kbus_name_reserved() - Whether only KBUS itself may send a name.
+ * @name: the name.
+ * @len: its length.
+ *
+ * Context: Any context.
+ * Return: true for ``$.KBUS`` and ``$.KBUS.<anything>``.
+ */
+bool kbus_name_reserved(const char *name, u32 len)
+{
+	static const char prefix[] = "$.KBUS";
+	size_t n = sizeof(prefix) - 1;
+
+	return len >= n && !memcmp(name, prefix, n) &&
+	       (len == n || name[n] == '.');
+}
+
+/**
  * kbus_name_valid() - Whether a name or binding pattern is well formed.
  * @name: the name (need not be NUL-terminated).
  * @len: its length.

@@ -209,8 +209,44 @@ static void kbus_bus_destroy(struct kbus_bus *bus)
 }
 
 /**
+ * kbus_bus_get() - Find a bus of /dev by number, and hold it.
+ * @index: the bus number N of /dev/kbus<N>.
+ *
+ * Context: Process context; takes kbus_buses_lock.
+ * Return: the bus, to be given back with kbus_bus_put(), or NULL.
+ */
+struct kbus_bus *kbus_bus_get(u32 index)
+{
+	struct kbus_bus *bus, *found = NULL;
+
+	mutex_lock(&kbus_buses_lock);
+	list_for_each_entry(bus, &kbus_buses, bus_node) {
+		if (bus->index == index) {
+			get_device(&bus->dev);
+			found = bus;
+			break;
+		}
+	}
+	mutex_unlock(&kbus_buses_lock);
+	return found;
+}
+
+/**
+ * kbus_bus_put() - Give back a bus of /dev found with kbus_bus_get().
+ * @bus: the bus.
+ *
+ * Context: Process context.
+ */
+void kbus_bus_put(struct kbus_bus *bus)
+{
+	put_device(&bus->dev);
+}
+
+/**
  * kbus_ksock_create() - Open a Ksock on a bus.
  * @bus: the bus.
+ * @kernel: for a kernel client: the Ksock belongs to no process and no
+ *          memory cgroup, and is charged to the initial user's account.
  *
  * Context: Process context; takes the bus lock (killably).
  * Return: the Ksock, ERR_PTR(-EINTR) on a fatal signal, ERR_PTR(-ENODEV)
@@ -218,7 +254,7 @@ static void kbus_bus_destroy(struct kbus_bus *bus)
  * byte limit on the bus, ERR_PTR(-EBUSY) if every Ksock id is in use, or
  * ERR_PTR(-ENOMEM).
  */
-struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
+struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool kernel)
 {
 	struct kbus_ksock *ks;
 	int ret;
@@ -227,8 +263,10 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 	if (!ks)
 		return ERR_PTR(-ENOMEM);
 	ks->bus = bus;
-	ks->pid = get_pid(task_tgid(current));
-	ks->memcg = get_mem_cgroup_from_mm(current->mm);
+	if (!kernel) {
+		ks->pid = get_pid(task_tgid(current));
+		ks->memcg = get_mem_cgroup_from_mm(current->mm);
+	}
 	ks->max_msgs = KBUS_DEF_MAX_MESSAGES;
 	ks->max_bytes = KBUS_DEF_MAX_BYTES;
 	INIT_LIST_HEAD(&ks->bus_node);
@@ -247,7 +285,8 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus)
 		ret = -ENODEV;
 		goto err_unlock;
 	}
-	ret = kbus_user_get_locked(ks, current_euid());
+	ret = kbus_user_get_locked(ks, kernel ? GLOBAL_ROOT_UID :
+					   current_euid());
 	if (ret)
 		goto err_unlock;
 	ret = xa_alloc_cyclic(&bus->ksock_ids, &ks->id, ks,

@@ -19,7 +19,9 @@ extern struct list_head kbus_buses;
 struct kbus_bus *kbus_bus_alloc(u32 index, struct user_namespace *user_ns);
 void kbus_bus_free(struct kbus_bus *bus);
 
-struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus);
+struct kbus_bus *kbus_bus_get(u32 index);
+void kbus_bus_put(struct kbus_bus *bus);
+struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool kernel);
 void kbus_ksock_release(struct kbus_ksock *ks);
 struct kbus_ksock *kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id);
 void kbus_next_msg_id_locked(struct kbus_bus *bus, struct kbus_msg_id *id);

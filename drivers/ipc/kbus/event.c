@@ -12,9 +12,11 @@
 #include <linux/string.h>
 
 #include "account.h"
+#include "bind.h"
 #include "core.h"
 #include "event.h"
 #include "msg.h"
+#include "reply.h"
 #include "send.h"
 
 /**
@@ -201,3 +203,59 @@ err_free:
 	return -ENOMEM;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_report_catch_up_locked);
+
+/**
+ * kbus_bind_report_locked() - Bind a Ksock, and report a replier binding.
+ * @ks: the Ksock.
+ * @name: the name or pattern, valid.
+ * @len: its length.
+ * @is_replier: bind as the replier.
+ *
+ * The binding is made first, so that an event never announces a binding
+ * that failed; if the event cannot go, the binding is undone.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or an error of kbus_bind_locked() or of the event.
+ */
+int kbus_bind_report_locked(struct kbus_ksock *ks, const char *name, u32 len,
+			    bool is_replier)
+{
+	struct kbus_binding *b;
+	int err;
+
+	err = kbus_bind_locked(ks, name, len, is_replier);
+	if (err || !is_replier)
+		return err;
+	b = kbus_binding_find_locked(ks, name, len, true);
+	if (WARN_ON_ONCE(!b))
+		return -EINVAL;
+	err = kbus_report_bind_locked(b, true);
+	if (err)
+		kbus_binding_free_locked(b);
+	return err;
+}
+
+/**
+ * kbus_unbind_report_locked() - Unbind a Ksock, and report a replier's
+ * unbinding.
+ * @ks: the Ksock.
+ * @name: the name or pattern.
+ * @len: its length.
+ * @is_replier: the replier binding.
+ *
+ * Context: The bus lock is held.
+ * Return: 0, or -EINVAL if there is no such binding.
+ */
+int kbus_unbind_report_locked(struct kbus_ksock *ks, const char *name,
+			      u32 len, bool is_replier)
+{
+	struct kbus_binding *b;
+
+	b = kbus_binding_find_locked(ks, name, len, is_replier);
+	if (!b)
+		return -EINVAL;
+	/* Cannot fail: the event was allocated with the binding. */
+	if (is_replier)
+		kbus_report_bind_locked(b, false);
+	return kbus_unbind_locked(ks, name, len, is_replier);
+}

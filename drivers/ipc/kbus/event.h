@@ -16,5 +16,9 @@ struct kbus_msg *kbus_bind_event_alloc(u32 binder, const char *name, u32 len,
 				       bool is_bind);
 int kbus_report_bind_locked(struct kbus_binding *b, bool is_bind);
 int kbus_report_catch_up_locked(struct kbus_ksock *ks);
+int kbus_bind_report_locked(struct kbus_ksock *ks, const char *name, u32 len,
+			    bool is_replier);
+int kbus_unbind_report_locked(struct kbus_ksock *ks, const char *name,
+			      u32 len, bool is_replier);
 
 #endif /* _DRIVERS_IPC_KBUS_EVENT_H */

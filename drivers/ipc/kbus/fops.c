@@ -108,7 +108,7 @@ static int kbus_open(struct inode *inode, struct file *file)
 	build_check_abi();
 	if (bus->registered)
 		get_device(&bus->dev);
-	ks = kbus_ksock_create(bus);
+	ks = kbus_ksock_create(bus, false);
 	if (IS_ERR(ks)) {
 		if (bus->registered)
 			put_device(&bus->dev);
@@ -188,43 +188,6 @@ static char *get_name(u64 uname, u32 len, bool wildcard_ok)
 	return name;
 }
 
-/*
- * Bind, then tell the listeners of replier bind events: the binding is
- * made first, so that an event never announces a binding that failed; if
- * the event cannot go, the binding is undone.
- */
-static int bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
-		       bool is_replier)
-{
-	struct kbus_binding *b;
-	int err;
-
-	err = kbus_bind_locked(ks, name, len, is_replier);
-	if (err || !is_replier)
-		return err;
-	b = kbus_binding_find_locked(ks, name, len, true);
-	if (WARN_ON_ONCE(!b))
-		return -EINVAL;
-	err = kbus_report_bind_locked(b, true);
-	if (err)
-		kbus_binding_free_locked(b);
-	return err;
-}
-
-static int unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
-			 bool is_replier)
-{
-	struct kbus_binding *b;
-
-	b = kbus_binding_find_locked(ks, name, len, is_replier);
-	if (!b)
-		return -EINVAL;
-	/* Cannot fail: the event was allocated with the binding. */
-	if (is_replier)
-		kbus_report_bind_locked(b, false);
-	return kbus_unbind_locked(ks, name, len, is_replier);
-}
-
 static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 		     const void __user *uarg, bool bind)
 {
@@ -256,9 +219,11 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 	if (mutex_lock_killable(&ks->bus->lock))
 		goto out_free;
 	if (bind)
-		err = bind_locked(ks, name, args.name_len, is_replier);
+		err = kbus_bind_report_locked(ks, name, args.name_len,
+					      is_replier);
 	else
-		err = unbind_locked(ks, name, args.name_len, is_replier);
+		err = kbus_unbind_report_locked(ks, name, args.name_len,
+						is_replier);
 	mutex_unlock(&ks->bus->lock);
 	kbus_dbg(ks->bus, "ksock %u %s %s %s: %ld\n", ks->id,
 		 bind ? "bind" : "unbind", is_replier ? "replier" : "listener",
@@ -408,16 +373,6 @@ err_put:
 	return ERR_PTR(err);
 }
 
-/* Whether a name is one that only KBUS itself may send: $.KBUS[.*]. */
-static bool name_reserved(const char *name, u32 len)
-{
-	static const char prefix[] = "$.KBUS";
-	size_t n = sizeof(prefix) - 1;
-
-	return len >= n && !memcmp(name, prefix, n) &&
-	       (len == n || name[n] == '.');
-}
-
 /* The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one. */
 static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 				      u32 len)
@@ -444,7 +399,7 @@ static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 	}
 	if (IS_ERR(msg))
 		return msg;
-	if (name_reserved(kbus_msg_name(msg), msg->name_len)) {
+	if (kbus_name_reserved(kbus_msg_name(msg), msg->name_len)) {
 		kbus_msg_put(msg);
 		return ERR_PTR(-EPERM);
 	}

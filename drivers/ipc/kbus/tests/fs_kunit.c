@@ -104,7 +104,7 @@ static void open_bus_cannot_be_removed(struct kunit *test)
 	struct kbus_ksock *ks;
 
 	KUNIT_ASSERT_NOT_NULL(test, bus);
-	ks = kbus_ksock_create(bus);
+	ks = kbus_ksock_create(bus, false);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ks);
 	KUNIT_EXPECT_EQ(test, -EBUSY, kbus_fs_remove_bus(sb, 0));
 	KUNIT_EXPECT_PTR_EQ(test, bus, kbus_fs_bus(sb, 0));
@@ -134,7 +134,7 @@ static void removed_bus_outlives_its_node_but_refuses_opens(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, (void *)bus, d_inode(dentry)->i_private);
 	KUNIT_EXPECT_TRUE(test, bus->dead);
 	KUNIT_EXPECT_NULL(test, bus->dentry);
-	ks = kbus_ksock_create(bus);
+	ks = kbus_ksock_create(bus, false);
 	KUNIT_EXPECT_EQ(test, -ENODEV, PTR_ERR_OR_ZERO(ks));
 	if (!IS_ERR(ks))
 		kbus_ksock_release(ks);

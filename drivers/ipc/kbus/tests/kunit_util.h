@@ -38,7 +38,7 @@ static inline struct kbus_bus *kbus_test_bus(struct kunit *test)
 static inline struct kbus_ksock *kbus_test_ksock(struct kunit *test,
 						 struct kbus_bus *bus)
 {
-	struct kbus_ksock *ks = kbus_ksock_create(bus);
+	struct kbus_ksock *ks = kbus_ksock_create(bus, false);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ks);
 	KUNIT_ASSERT_EQ(test, 0,
