@@ -76,6 +76,7 @@ rel=$(uname -r)
 dir=$modroot/lib/modules/$rel/kernel/drivers/ipc/kbus
 kbus=$dir/kbus.ko
 kunit=$dir/tests/kbus_kunit.ko
+trig=$modroot/lib/modules/$rel/kernel/drivers/leds/trigger/ledtrig-kbus.ko
 echo "modules: $dir" >> "$results/modules.log"
 
 # Before the series adds its KUnit tests, there is no kbus_kunit.ko.
@@ -117,6 +118,26 @@ if [ -n "$ksft" ]; then
 	check "kselftest kbus/base_test passes" \
 		sh -c 'cd "$1" && timeout "$2" ./base_test > "$3/base_test.tap" 2>&1' \
 		sh "$ksft/kbus" "$per_test_timeout" "$results"
+fi
+# The LED trigger: loaded on kbus, unloaded with requests in flight.
+if [ -f "$trig" ]; then
+	check "insmod ledtrig-kbus.ko" insmod "$trig"
+	check "the kbus LED trigger is registered" \
+		test -d /sys/module/ledtrig_kbus
+	check "rmmod kbus fails while ledtrig-kbus uses it" eval '! rmmod kbus'
+	if [ -n "$ksft" ] && [ -x "$ksft/kbus/leds_test" ]; then
+		# shellcheck disable=SC2016 # $1..$3 are the inner sh's arguments
+		check "kselftest kbus/leds_test passes with the trigger a module" \
+			sh -c 'cd "$1" && timeout "$2" ./leds_test > "$3/leds_test.tap" 2>&1' \
+			sh "$ksft/kbus" "$per_test_timeout" "$results"
+		# shellcheck disable=SC2016 # $1..$3 are the inner sh's arguments
+		check "unloading ledtrig-kbus with requests in flight answers each once" \
+			sh -c 'cd "$1" && KBUS_LEDS_UNLOAD=ledtrig_kbus timeout "$2" ./leds_test -t losing_the_trigger_answers_every_request > "$3/leds_unload.tap" 2>&1' \
+			sh "$ksft/kbus" "$per_test_timeout" "$results"
+	else
+		check "rmmod ledtrig-kbus" rmmod ledtrig_kbus
+	fi
+	check "the ledtrig_kbus module is gone" absent /sys/module/ledtrig_kbus
 fi
 check "rmmod kbus" rmmod kbus
 check "/dev/kbus0 is gone" absent /dev/kbus0
