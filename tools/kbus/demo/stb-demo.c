@@ -11,18 +11,29 @@
  * the effect it should.  The last line is "demo: ok", or
  * "demo: FAILED: <reason>"; the exit status matches (0 or 1).
  *
+ * The box's LEDs are kernel LEDs driven by the kbus LED trigger, with no
+ * LED process: each follows the announcements of its name
+ * ($.STB.Led.<LED>) and answers requests to it with its state.  For the
+ * demo they are user LEDs (stb::ir, stb::power, ...) made with
+ * /dev/uleds, which tells the director each change of brightness: an
+ * "led" event on the timeline.  This needs CONFIG_LEDS_USER and
+ * CONFIG_LEDS_TRIGGER_KBUS.
+ *
  *   stb-demo [-b BUS] [-t MS]
  *
- *   -b BUS   the bus: a number N for /dev/kbus<N> (default 0), or a path
- *            with a '/', of a device node or of a bus node (kbus<N>) of a
- *            mounted kbus filesystem; the programs get the same -b BUS
+ *   -b BUS   the bus: a number N for /dev/kbus<N> (default 0); the
+ *            programs get the same -b BUS.  The LEDs follow a bus of
+ *            /dev, so a path (of a bus node of a kbus filesystem) is
+ *            refused
  *   -t MS    how long to wait for each expected event (default 5000)
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <linux/uleds.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,7 +48,7 @@
 
 #include "stb.h"
 
-enum { LED, PLAYER, RECORDER, TRICKPLAY, GUI, PHONE, IR, NR_CHILDREN };
+enum { PLAYER, RECORDER, TRICKPLAY, GUI, PHONE, IR, NR_CHILDREN };
 
 struct child {
 	const char *name;	/* as in its events */
@@ -51,13 +62,42 @@ struct child {
 };
 
 static struct child children[NR_CHILDREN] = {
-	[LED]		= { "led", "stb-led" },
 	[PLAYER]	= { "player", "stb-player" },
 	[RECORDER]	= { "recorder", "stb-recorder" },
 	[TRICKPLAY]	= { "trickplay", "stb-trickplay" },
 	[GUI]		= { "gui", "stb-gui" },
 	[PHONE]		= { "phone", "stb-phone" },
 	[IR]		= { "ir", "stb-ir" },
+};
+
+#define ULEDS		"/dev/uleds"
+#define LEDS_DIR	"/sys/class/leds/"
+#define LED_MAX		255
+#define LED_SHOWN	4	/* changes of an LED shown on the timeline */
+
+enum { LED_IR, LED_POWER, LED_PHONE, LED_PLAY, LED_RECORD, LED_TRICK,
+       NR_LEDS };
+
+/*
+ * An LED of the box: the user LED stb::<word> (in lower case), with the
+ * kbus trigger following STB_LED_PREFIX <word>.
+ */
+struct led {
+	const char *word;
+	bool blinks;		/* its sender makes it blink */
+	int fd;			/* of /dev/uleds, -1 if not made */
+	char name[LED_MAX_NAME_SIZE];
+	unsigned int changes;	/* of brightness */
+	int brightness;		/* the last */
+};
+
+static struct led leds[NR_LEDS] = {
+	[LED_IR]	= { .word = "IR", .blinks = true, .fd = -1 },
+	[LED_POWER]	= { .word = "Power", .fd = -1 },
+	[LED_PHONE]	= { .word = "Phone", .fd = -1 },
+	[LED_PLAY]	= { .word = "Play", .fd = -1 },
+	[LED_RECORD]	= { .word = "Record", .fd = -1 },
+	[LED_TRICK]	= { .word = "Trick", .blinks = true, .fd = -1 },
 };
 
 struct event {
@@ -124,6 +164,22 @@ static void stop_children(void)
 	}
 }
 
+/*
+ * Unregister the LEDs.  Each loses its trigger, which closes its Ksock:
+ * KBUS answers the requests it still held.
+ */
+static void close_leds(void)
+{
+	int i;
+
+	for (i = 0; i < NR_LEDS; i++) {
+		if (leds[i].fd >= 0) {
+			close(leds[i].fd);
+			leds[i].fd = -1;
+		}
+	}
+}
+
 static void fail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
@@ -132,6 +188,7 @@ static void fail(const char *fmt, ...)
 	va_list ap;
 
 	stop_children();
+	close_leds();
 	fflush(stdout);
 	printf("demo: FAILED: ");
 	va_start(ap, fmt);
@@ -169,20 +226,12 @@ static const char *describe_status(int status, char *buf, size_t size)
 	return buf;
 }
 
-/* ---- Events from the programs ---- */
+/* ---- Events from the programs and the LEDs ---- */
 
-static void add_event(char *line)
+/* Record an event, and show it on the timeline if @show. */
+static void record_event(const char *proc, const char *key, const char *text,
+			 bool show)
 {
-	char *proc = line, *key, *text;
-
-	key = strchr(proc, '\t');
-	text = key ? strchr(key + 1, '\t') : NULL;
-	if (!key || !text) {
-		timeline("?", "%s", line);
-		return;
-	}
-	*key++ = '\0';
-	*text++ = '\0';
 	if (nr_events == events_size) {
 		events_size = events_size ? 2 * events_size : 64;
 		events = realloc(events, events_size * sizeof(*events));
@@ -196,9 +245,31 @@ static void add_event(char *line)
 	    !events[nr_events].text)
 		fail("out of memory");
 	nr_events++;
-	timeline(proc, "%s", text);
+	if (show)
+		timeline(proc, "%s", text);
 	if (!strcmp(key, "error") || !strcmp(key, "timeout"))
 		fail("%s: %s", proc, text);
+}
+
+static void new_event(const char *proc, const char *key, const char *text)
+{
+	record_event(proc, key, text, true);
+}
+
+/* An event line of a program: "<program> TAB <event> TAB <text>". */
+static void add_event(char *line)
+{
+	char *proc = line, *key, *text;
+
+	key = strchr(proc, '\t');
+	text = key ? strchr(key + 1, '\t') : NULL;
+	if (!key || !text) {
+		timeline("?", "%s", line);
+		return;
+	}
+	*key++ = '\0';
+	*text++ = '\0';
+	new_event(proc, key, text);
 }
 
 static void read_events(void)
@@ -223,6 +294,29 @@ static void read_events(void)
 	}
 	if (len == sizeof(buf) - 1)
 		fail("overlong event line");
+}
+
+/* A change of brightness of @led (if any): an "led" event. */
+static void read_led(struct led *led)
+{
+	char text[64];
+	int brightness;
+	ssize_t n;
+
+	n = read(led->fd, &brightness, sizeof(brightness));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n != (ssize_t)sizeof(brightness))
+		fail("cannot read the brightness of LED %s: %s", led->name,
+		     n < 0 ? strerror(errno) : "short read");
+	led->changes++;
+	led->brightness = brightness;
+	snprintf(text, sizeof(text), "LED %s: brightness %d", led->word,
+		 brightness);
+	/* A blinking LED changes all the time: show its first changes. */
+	record_event("led", "led", text, led->changes <= LED_SHOWN);
+	if (led->changes == LED_SHOWN + 1)
+		timeline("led", "LED %s: further changes not shown", led->word);
 }
 
 static void reap_children(void)
@@ -250,16 +344,24 @@ static void reap_children(void)
 	}
 }
 
-/* Wait up to @timeout_ms for events or children's exits, handle them. */
+/*
+ * Wait up to @timeout_ms for events, changes of the LEDs or children's
+ * exits, handle them.
+ */
 static void pump(int timeout_ms)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[2 + NR_LEDS] = {
 		{ .fd = events_rd, .events = POLLIN },
 		{ .fd = sig_fd, .events = POLLIN },
 	};
-	int ret;
+	int i, ret;
 
-	ret = poll(pfd, 2, timeout_ms);
+	/* LEDs not made yet (fd -1) are ignored by poll(). */
+	for (i = 0; i < NR_LEDS; i++) {
+		pfd[2 + i].fd = leds[i].fd;
+		pfd[2 + i].events = POLLIN;
+	}
+	ret = poll(pfd, ARRAY_SIZE(pfd), timeout_ms);
 	if (ret < 0 && errno != EINTR)
 		fail("poll: %s", strerror(errno));
 	if (ret <= 0)
@@ -267,6 +369,9 @@ static void pump(int timeout_ms)
 	/* Events first: a program's "error" explains its exit. */
 	if (pfd[0].revents)
 		read_events();
+	for (i = 0; i < NR_LEDS; i++)
+		if (pfd[2 + i].revents)
+			read_led(&leds[i]);
 	if (pfd[1].revents)
 		reap_children();
 }
@@ -430,6 +535,66 @@ static void wait_stopped(struct child *c)
 	     step_timeout_ms);
 }
 
+/* ---- LEDs ---- */
+
+/*
+ * Wait until every LED has changed brightness, and each that blinks at
+ * least twice.
+ */
+static void wait_leds(void)
+{
+	int64_t deadline = now_ms() + step_timeout_ms, left;
+	int i;
+
+	for (i = 0; i < NR_LEDS; i++) {
+		const struct led *led = &leds[i];
+		unsigned int want = led->blinks ? 2 : 1;
+
+		while (led->changes < want) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				fail("LED %s changed brightness %u times, expected %u or more",
+				     led->name, led->changes, want);
+			pump(left);
+		}
+	}
+}
+
+/*
+ * Ask @led for its state: a request with no data to its name, which the
+ * LED answers itself.  Shows the reply on the timeline and returns its
+ * data in @state.
+ */
+static void ask_led(const struct led *led, char *state, size_t size)
+{
+	kbus_message_t *reply;
+	kbus_msg_id_t id;
+	char name[64];
+	int ks, err;
+
+	snprintf(name, sizeof(name), STB_LED_PREFIX "%s", led->word);
+	ks = stb_bus_open();
+	if (ks < 0)
+		fail("cannot open %s: %s", stb_bus_path(), kbus_strerror(ks));
+	err = kbus_request(ks, name, NULL, 0, &id);
+	if (err)
+		fail("cannot ask %s: %s", name, kbus_strerror(err));
+	err = kbus_wait_reply(ks, &id, &reply, step_timeout_ms, NULL, NULL);
+	if (err <= 0)
+		fail("no reply to %s request %u:%u: %s", name, id.network_id,
+		     id.serial_num, err ? kbus_strerror(err) : "timed out");
+	if (kbus_msg_is_synthetic(reply))
+		fail("LED %s did not answer %s request %u:%u: %s", led->name,
+		     name, id.network_id, id.serial_num, stb_name_of(reply));
+	stb_data(reply, state, size);
+	timeline("demo",
+		 "asked LED %s: %s request %u:%u answered by Ksock %u: %s",
+		 led->name, name, id.network_id, id.serial_num, reply->from,
+		 state);
+	kbus_msg_delete(&reply);
+	kbus_ksock_close(ks);
+}
+
 /* ---- Setup ---- */
 
 static void find_programs(const char *argv0)
@@ -485,6 +650,77 @@ static void setup_bus(void)
 		 info.abi_version);
 }
 
+/* Write @s to the attribute @attr of @led: 0 or -errno. */
+static int led_attr_write(const struct led *led, const char *attr,
+			  const char *s)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), LEDS_DIR "%s/%s", led->name, attr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/*
+ * Make the LEDs: a user LED each, given the kbus trigger, which makes it
+ * follow its message name on /dev/kbus<@bus_nr> (the LED is then also the
+ * replier for that name).  Their senders drive them; /dev/uleds tells us
+ * each change of brightness.
+ */
+static void setup_leds(unsigned int bus_nr)
+{
+	struct uleds_user_dev dev = { .max_brightness = LED_MAX };
+	char bus[16], msg[64], path[128], *p;
+	int i, err;
+
+	snprintf(bus, sizeof(bus), "%u", bus_nr);
+	for (i = 0; i < NR_LEDS; i++) {
+		struct led *led = &leds[i];
+
+		snprintf(led->name, sizeof(led->name), "stb::%s", led->word);
+		for (p = led->name; *p; p++)
+			*p = tolower((unsigned char)*p);
+		/* Another LED of that name would make ours stb::<word>_1. */
+		snprintf(path, sizeof(path), LEDS_DIR "%s", led->name);
+		if (!access(path, F_OK))
+			fail("there is an LED %s already: is another stb-demo running?",
+			     led->name);
+		led->fd = open(ULEDS, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (led->fd < 0)
+			fail("cannot open %s: %s%s", ULEDS, strerror(errno),
+			     errno == ENOENT || errno == ENODEV ?
+			     " (the LEDs need CONFIG_LEDS_USER)" : "");
+		memcpy(dev.name, led->name, sizeof(dev.name));
+		if (write(led->fd, &dev, sizeof(dev)) != (ssize_t)sizeof(dev))
+			fail("cannot make LED %s: %s", led->name,
+			     strerror(errno));
+		err = led_attr_write(led, "trigger", "kbus");
+		if (err)
+			fail("cannot give LED %s the kbus trigger: %s%s",
+			     led->name, strerror(-err), err == -EINVAL ?
+			     " (the LEDs need CONFIG_LEDS_TRIGGER_KBUS)" : "");
+		snprintf(msg, sizeof(msg), STB_LED_PREFIX "%s", led->word);
+		err = led_attr_write(led, "bus", bus);
+		if (!err)
+			err = led_attr_write(led, "message", msg);
+		if (err)
+			fail("LED %s cannot follow %s on %s: %s", led->name,
+			     msg, stb_bus_path(), kbus_strerror(err));
+		timeline("demo", "LED %s follows %s (kbus trigger)",
+			 led->name, msg);
+	}
+}
+
 static void setup_process(void)
 {
 	int p[2];
@@ -517,12 +753,9 @@ int main(int argc, char **argv)
 	struct child *recorder = &children[RECORDER];
 	struct child *gui = &children[GUI];
 	uint32_t old_player, new_player;
-	unsigned int msgs, senders;
+	unsigned int bus_nr, changes = 0;
 	const char *text;
-	static const char * const want_leds[] = {
-		"IR", "Power", "Phone", "Play", "Record", "Trick",
-	};
-	char want[128], leds[260];
+	char want[128], state[64];
 	char *end;
 	size_t mark;
 	int i, opt;
@@ -546,13 +779,16 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		usage();
+	/* The LEDs' trigger takes the number N of /dev/kbus<N>. */
+	if (!stb_bus_nr(&bus_nr))
+		fail("the LEDs follow a bus of /dev: give -b with a number");
 
 	setup_process();
 	find_programs(argv[0]);
 	setup_bus();
+	setup_leds(bus_nr);
 
 	step("power on: start the programs");
-	start(&children[LED]);
 	old_player = start(player);
 	start(recorder);
 	start(&children[TRICKPLAY]);
@@ -568,8 +804,7 @@ int main(int argc, char **argv)
 		fail("the Play reply did not come from the player");
 	expect(mark, "gui", "state", STB_STATE_PLAYER ":", "channel 4");
 	expect(mark, "phone", "now-playing", "playing channel 4", NULL);
-	snprintf(want, sizeof(want), "(from Ksock %u)", old_player);
-	expect(mark, "led", "led", "LED Play:", want);
+	expect(mark, "led", "led", "LED Play: brightness 255", NULL);
 
 	step("the user types rec on the phone");
 	mark = nr_events;
@@ -649,11 +884,14 @@ int main(int argc, char **argv)
 	snprintf(want, sizeof(want), "answered by Ksock %u: playing channel 5",
 		 new_player);
 	expect(mark, "gui", "reply", STB_PLAY, want);
-	snprintf(want, sizeof(want), "(from Ksock %u)", new_player);
-	expect(mark, "led", "led", "LED Play:", want);
+	/* The play LED was on already: no change to see, ask it instead. */
+	ask_led(&leds[LED_PLAY], state, sizeof(state));
+	snprintf(want, sizeof(want), "on %d", LED_MAX);
+	if (strcmp(state, want))
+		fail("LED %s answered '%s', expected '%s'",
+		     leds[LED_PLAY].name, state, want);
 
 	step("power off: close every program's input");
-	mark = nr_events;
 	shutting_down = true;
 	for (i = NR_CHILDREN - 1; i >= 0; i--) {
 		if (children[i].in >= 0) {
@@ -661,7 +899,6 @@ int main(int argc, char **argv)
 			children[i].in = -1;
 		}
 	}
-	text = expect(mark, "led", "summary", NULL, NULL);
 	for (i = 0; i < NR_CHILDREN; i++) {
 		char how[64];
 
@@ -676,28 +913,21 @@ int main(int argc, char **argv)
 	}
 
 	/*
-	 * Senders of LED messages: ir, gui, phone, both players, recorder,
-	 * trick play.  $.STB.Led.Phone.Battery must not have reached the
-	 * "%" binding.
+	 * Every LED has changed, those that blink more than once.  The phone
+	 * LED is still on: $.STB.Led.Phone.Battery, one level deeper, is not
+	 * its name.
 	 */
-	if (sscanf(text, "saw %u messages from %u senders, for LEDs %255s",
-		   &msgs, &senders, leds + 1) != 3)
-		fail("bad LED summary '%s'", text);
-	leds[0] = ',';
-	strcat(leds, ",");
-	for (i = 0; i < (int)ARRAY_SIZE(want_leds); i++) {
-		snprintf(want, sizeof(want), ",%s,", want_leds[i]);
-		if (!strstr(leds, want))
-			fail("the LED controller never saw %s%s",
-			     STB_LED_PREFIX, want_leds[i]);
-	}
-	if (strstr(leds, ",Phone.Battery,"))
-		fail("%sPhone.Battery reached the LED controller's %s binding",
-		     STB_LED_PREFIX, STB_LEDS);
-	if (senders != 7)
-		fail("the LED controller saw %u senders, expected 7", senders);
-	timeline("demo", "all steps checked (LEDs: %u messages, %u senders)",
-		 msgs, senders);
+	wait_leds();
+	if (leds[LED_PHONE].brightness != LED_MAX)
+		fail("LED %s is at brightness %d, not %d: %sPhone.Battery reached it?",
+		     leds[LED_PHONE].name, leds[LED_PHONE].brightness,
+		     LED_MAX, STB_LED_PREFIX);
+	for (i = 0; i < NR_LEDS; i++)
+		changes += leds[i].changes;
+	close_leds();
+	timeline("demo",
+		 "all steps checked (LEDs: %u brightness changes on %d LEDs)",
+		 changes, NR_LEDS);
 	printf("demo: ok\n");
 	return 0;
 }

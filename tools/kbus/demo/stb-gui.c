@@ -19,6 +19,8 @@
  * Every request gets an answer: the replier's reply or KBUS's message
  * saying why there will be none.  The interface reports which, and gives
  * up on a request after STB_REPLY_TIMEOUT_MS (a "timeout" event).
+ *
+ * On start it turns the power LED on ("on" to $.STB.Led.Power).
  */
 
 #include <ctype.h>

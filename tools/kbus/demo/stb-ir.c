@@ -5,8 +5,8 @@
  * Copyright (C) 2026 The KBUS Authors
  *
  * Reads key presses (here: one key name per line on standard input) and
- * announces each as $.STB.Input.IR, blinking the IR LED ($.STB.Led.IR)
- * first.  It does not know or care who listens.
+ * announces each as $.STB.Input.IR, first setting the IR LED blinking
+ * ("blink 50 50" to $.STB.Led.IR).  It does not know or care who listens.
  */
 
 #include <string.h>
@@ -17,7 +17,7 @@ static int ks;
 
 static void on_line(char *key)
 {
-	stb_announce(ks, STB_LED_PREFIX "IR", "blink");
+	stb_announce(ks, STB_LED_PREFIX "IR", "blink 50 50");
 	stb_announce(ks, STB_INPUT_IR, key);
 	stb_event("key", "key '%s' pressed: announced %s", key, STB_INPUT_IR);
 }

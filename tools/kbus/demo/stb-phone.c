@@ -7,8 +7,9 @@
  * A phone paired with the box: commands typed on the phone (here: lines on
  * standard input) are announced as $.STB.Input.Phone, and what the player
  * announces ($.STB.State.Player) is shown on the phone.  On pairing it
- * lights the phone LED ($.STB.Led.Phone) and reports its battery as
- * $.STB.Led.Phone.Battery, one level too deep for the LED controller.
+ * turns the phone LED on ("on" to $.STB.Led.Phone) and reports its
+ * battery as $.STB.Led.Phone.Battery: one level deeper, a name that the
+ * phone LED does not follow.
  */
 
 #include "stb.h"
@@ -39,8 +40,8 @@ int main(int argc, char **argv)
 	stb_init("phone", argc, argv);
 	ks = stb_open();
 	stb_bind(ks, STB_STATE_PLAYER, false);
-	stb_announce(ks, STB_LED_PREFIX "Phone", "paired");
-	stb_announce(ks, STB_LED_PREFIX "Phone.Battery", "42%");
+	stb_announce(ks, STB_LED_PREFIX "Phone", "on");
+	stb_announce(ks, STB_LED_PREFIX "Phone.Battery", "42");
 	stb_event("ready",
 		  "phone paired as Ksock %u: announced %sPhone and %sPhone.Battery, listening to %s",
 		  stb_ksock_id(ks), STB_LED_PREFIX, STB_LED_PREFIX,

@@ -6,7 +6,8 @@
  *
  * The replier for $.STB.Player.Play ("play channel N") and
  * $.STB.Player.Where ("where are you in the stream?").  It announces what
- * it plays as $.STB.State.Player and lights the play LED.
+ * it plays as $.STB.State.Player and turns the play LED on ("on" to
+ * $.STB.Led.Play).
  *
  * Channel 13 hits a decoder bug: the player calls abort() with the Play
  * request read but not answered.  KBUS then sends the requester

@@ -5,7 +5,8 @@
  * Copyright (C) 2026 The KBUS Authors
  *
  * The replier for $.STB.Recorder.Record ("record channel N").  It announces
- * what it records as $.STB.State.Recorder and lights the record LED.
+ * what it records as $.STB.State.Recorder and turns the record LED on
+ * ("on" to $.STB.Led.Record).
  */
 
 #include <stdio.h>

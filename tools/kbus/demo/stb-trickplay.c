@@ -6,8 +6,8 @@
  *
  * The replier for $.STB.Player.Trick: "ff", "rew" or "skip".  To do its
  * work it first asks the player where it is ($.STB.Player.Where), from a
- * second Ksock, then announces $.STB.State.Player.Trick and lights the
- * trick LED, and replies.
+ * second Ksock, then announces $.STB.State.Player.Trick, sets the trick
+ * LED blinking ("blink 100 100" to $.STB.Led.Trick), and replies.
  */
 
 #include <stdio.h>
@@ -63,7 +63,7 @@ static void on_msg(int ks, const kbus_message_t *msg)
 	} else {
 		snprintf(text, sizeof(text), "%s from %s", op, where);
 		stb_announce(ks, STB_STATE_TRICK, text);
-		stb_announce(ks, STB_LED_PREFIX "Trick", op);
+		stb_announce(ks, STB_LED_PREFIX "Trick", "blink 100 100");
 	}
 	stb_reply(ks, msg, text);
 	stb_event("trick", "request %u:%u from Ksock %u: %s",

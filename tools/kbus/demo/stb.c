@@ -46,6 +46,14 @@ const char *stb_bus_path(void)
 	return path;
 }
 
+bool stb_bus_nr(unsigned int *nr)
+{
+	if (strchr(stb_bus, '/'))
+		return false;
+	*nr = bus_nr;
+	return true;
+}
+
 int stb_bus_open(void)
 {
 	const int flags = O_RDWR | O_CLOEXEC;

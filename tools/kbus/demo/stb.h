@@ -33,7 +33,12 @@
 #define STB_WHERE		"$.STB.Player.Where"
 #define STB_TRICK		"$.STB.Player.Trick"
 #define STB_RECORD		"$.STB.Recorder.Record"
-#define STB_LEDS		"$.STB.Led.%"
+
+/*
+ * The LEDs: STB_LED_PREFIX and IR, Power, Phone, Play, Record or Trick,
+ * each followed by an LED with the kbus LED trigger.  The data is a
+ * command of the trigger: "on", "off", a brightness, "blink <on> <off>".
+ */
 #define STB_LED_PREFIX		"$.STB.Led."
 
 /* How long a program waits for an answer from another, in ms. */
@@ -55,6 +60,9 @@ bool stb_set_bus(const char *arg);
 
 /* The path of the bus: stb_bus itself, or /dev/kbus<N> for a number. */
 const char *stb_bus_path(void);
+
+/* The number N of the bus /dev/kbus<N>; false if the bus is a path. */
+bool stb_bus_nr(unsigned int *nr);
 
 /* Open the bus read-write: the Ksock, or -errno. */
 int stb_bus_open(void);
