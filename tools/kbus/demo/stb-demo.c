@@ -75,8 +75,10 @@ static struct child children[NR_CHILDREN] = {
 #define LED_MAX		255
 #define LED_SHOWN	4	/* changes of an LED shown on the timeline */
 
-enum { LED_IR, LED_POWER, LED_PHONE, LED_PLAY, LED_RECORD, LED_TRICK,
-       NR_LEDS };
+enum {
+	LED_IR, LED_POWER, LED_PHONE, LED_PLAY, LED_RECORD, LED_TRICK,
+	NR_LEDS
+};
 
 /*
  * An LED of the box: the user LED stb::<word> (in lower case), with the
