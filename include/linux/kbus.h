@@ -19,8 +19,10 @@ struct kbus_client;
  * @in_reply_to: for a reply, the id of the request it answers.
  * @from: the Ksock id of the sender, 0 for KBUS itself.
  * @to: the Ksock id it was addressed to, or 0.
- * @flags: the flags of this copy: %KBUS_BIT_WANT_YOU_TO_REPLY if this
- *         client is the replier that must answer it (kbus_client_reply()).
+ * @flags: the flags of this copy, as %KBUS_IOC_RECVMSG gives them (the
+ *         sender's user bits included): %KBUS_BIT_WANT_YOU_TO_REPLY if
+ *         this client is the replier that must answer it, with
+ *         kbus_client_reply() during the call.
  * @name: the message name (not NUL-terminated).
  * @name_len: its length.
  * @data: the data, or NULL.
@@ -43,9 +45,10 @@ struct kbus_client_msg {
 /**
  * struct kbus_client_ops - What a kernel client is called for.
  * @recv: a message was queued for the client.  Called in process context
- *        (a workqueue), one message at a time, in the order of the bus;
- *        may sleep and may call any kbus_client_*() function but
- *        kbus_client_close() of its own client.
+ *        (a workqueue), one message at a time, in queue order; may sleep
+ *        and may call any kbus_client_*() function but kbus_client_close().
+ *        A request it is the replier for and does not reply to during the
+ *        call is answered with ``$.KBUS.Replier.Ignored`` when it returns.
  */
 struct kbus_client_ops {
 	void (*recv)(struct kbus_client *client,

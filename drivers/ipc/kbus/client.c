@@ -9,9 +9,11 @@
 
 #include <kunit/visibility.h>
 #include <linux/cred.h>
+#include <linux/delay.h>
 #include <linux/export.h>
 #include <linux/kbus.h>
 #include <linux/lockdep.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/wait.h>
@@ -39,16 +41,25 @@
  *
  * Messages queued for it are handed to its &kbus_client_ops.recv in
  * process context, from a work item that a wake-up of its Ksock queues:
- * one at a time, in queue order, each taken off the queue before the call
- * (so a request handed over is owed a reply from then on).
+ * one at a time, in queue order (the bus's order, but for
+ * %KBUS_BIT_URGENT messages, which go to the head of the queue), each
+ * taken off the queue before the call.  A client gets each message once,
+ * however many of its bindings match it (as with %KBUS_OPT_ONLY_ONCE): a
+ * request it is the replier for comes with %KBUS_BIT_WANT_YOU_TO_REPLY.
+ * Such a request must be answered with kbus_client_reply() during the
+ * call; if it is not, KBUS answers it with ``$.KBUS.Replier.Ignored`` as
+ * soon as the call returns, so that no requester waits for a reply that
+ * cannot come.
  *
  * Every function may sleep (might_sleep()) and none may be called with
  * the bus lock held (lockdep); kbus_client_close() may not be called from
- * the client's own callback.
+ * any client's callback (it waits for the client's callback to return).
  */
 
 /* Messages handed over per run of the work item, before it yields. */
 #define KBUS_CLIENT_BATCH	32
+/* How long the work item waits for memory before it tries again. */
+#define KBUS_CLIENT_RETRY_MS	20
 
 static void kbus_client_check_context(struct kbus_client *client)
 {
@@ -56,15 +67,20 @@ static void kbus_client_check_context(struct kbus_client *client)
 	lockdep_assert_not_held(&client->ks->bus->lock);
 }
 
-/* Wake-up of the Ksock's wait queue: queue the delivery work. */
+/*
+ * Wake-up of the Ksock's wait queue, for a message queued: queue the
+ * delivery work (on an unbound workqueue: a callback may take its time).
+ */
 static int kbus_client_wake(struct wait_queue_entry *wait, unsigned int mode,
 			    int sync, void *key)
 {
 	struct kbus_client *client = container_of(wait, struct kbus_client,
 						  wait);
 
+	if (key && !(key_to_poll(key) & EPOLLIN))
+		return 0;
 	if (!READ_ONCE(client->closing))
-		queue_work(system_wq, &client->work);
+		queue_work(system_unbound_wq, &client->work);
 	return 0;
 }
 
@@ -114,6 +130,29 @@ static void kbus_client_deliver(struct kbus_client *client,
 	client->ops->recv(client, &m);
 }
 
+/*
+ * A request handed to the callback and not answered during it: answer it
+ * for the client, as a closing Ksock does.
+ */
+static void kbus_client_unanswered(struct kbus_client *client,
+				   const struct kbus_qentry *qe)
+{
+	struct kbus_ksock *ks = client->ks;
+	struct kbus_request *req;
+
+	if (!(qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY))
+		return;
+	mutex_lock(&ks->bus->lock);
+	req = kbus_owed_find_locked(ks, &qe->msg->id, qe->msg->from);
+	if (req) {
+		kbus_owed_remove_locked(ks, req);
+		kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REPLIER_IGNORED,
+					req->peer_id, &req->id, ks->id, 0);
+		kbus_request_free(req);
+	}
+	mutex_unlock(&ks->bus->lock);
+}
+
 static void kbus_client_work(struct work_struct *work)
 {
 	struct kbus_client *client = container_of(work, struct kbus_client,
@@ -132,21 +171,22 @@ static void kbus_client_work(struct work_struct *work)
 		if (!owed) {
 			owed = kbus_request_alloc(false);
 			if (!owed) {
-				/* Try again later rather than lose it. */
-				queue_work(system_wq, work);
-				return;
+				/* Lose nothing: wait for memory, then retry. */
+				msleep(KBUS_CLIENT_RETRY_MS);
+				continue;
 			}
 		}
 		qe = kbus_client_take(ks, &owed);
 		if (!qe)
 			break;
 		kbus_client_deliver(client, qe);
+		kbus_client_unanswered(client, qe);
 		kbus_qentry_free(qe);
 	}
 	kbus_request_free(owed);
 	/* More left: let others run first. */
 	if (n == KBUS_CLIENT_BATCH && !READ_ONCE(client->closing))
-		queue_work(system_wq, work);
+		queue_work(system_unbound_wq, work);
 }
 
 /**
@@ -183,6 +223,10 @@ struct kbus_client *kbus_client_open(u32 bus,
 		err = PTR_ERR(client->ks);
 		goto err_put;
 	}
+	/* Each message once: see "Kernel clients". */
+	mutex_lock(&b->lock);
+	client->ks->only_once = true;
+	mutex_unlock(&b->lock);
 	client->ops = ops;
 	client->priv = priv;
 	INIT_WORK(&client->work, kbus_client_work);
@@ -207,8 +251,7 @@ EXPORT_SYMBOL_GPL(kbus_client_open);
  * for it with ``$.KBUS.Replier.GoneAway`` (not handed over) or
  * ``$.KBUS.Replier.Ignored`` (handed over and not replied to).
  *
- * Context: Process context, may sleep; not from the client's own
- * callback.
+ * Context: Process context, may sleep; not from a client's callback.
  */
 void kbus_client_close(struct kbus_client *client)
 {
@@ -217,7 +260,9 @@ void kbus_client_close(struct kbus_client *client)
 	if (!client)
 		return;
 	kbus_client_check_context(client);
-	if (WARN_ON_ONCE(current_work() == &client->work))
+	/* It would wait for a callback, maybe for this one. */
+	if (WARN_ON_ONCE(current_work() &&
+			 current_work()->func == kbus_client_work))
 		return;
 	bus = client->ks->bus;
 	/* The work item hands over nothing more once it sees this. */
@@ -269,6 +314,9 @@ static int kbus_client_bind_op(struct kbus_client *client, const char *name,
 		return -ENAMETOOLONG;
 	if (!kbus_name_valid(name, len, true))
 		return -EBADMSG;
+	/* Only KBUS sends replier bind events: nobody may be their replier. */
+	if (bind && replier && !strcmp(name, KBUS_MSG_NAME_REPLIER_BIND_EVENT))
+		return -EBADMSG;
 	mutex_lock(&ks->bus->lock);
 	if (bind)
 		err = kbus_bind_report_locked(ks, name, len, replier);
@@ -285,8 +333,9 @@ static int kbus_client_bind_op(struct kbus_client *client, const char *name,
  * @replier: as the replier for @name, or as a listener.
  *
  * Context: Process context, may sleep.
- * Return: 0, -EBADMSG (not a valid name), -ENAMETOOLONG, -EADDRINUSE
- * (@name has a replier), -ENOSPC (a limit) or -ENOMEM.
+ * Return: 0, -EBADMSG (not a valid name, or ``$.KBUS.ReplierBindEvent`` as
+ * replier), -ENAMETOOLONG, -EADDRINUSE (@name has a replier), -ENOSPC (a
+ * limit) or -ENOMEM.
  */
 int kbus_client_bind(struct kbus_client *client, const char *name,
 		     bool replier)
@@ -323,6 +372,8 @@ static int kbus_client_send_msg(struct kbus_client *client, const char *name,
 	int err;
 
 	kbus_client_check_context(client);
+	if (WARN_ON_ONCE(!data && data_len))
+		return -EINVAL;
 	if (flags & ~(KBUS_USER_FLAGS_MASK | KBUS_BIT_WANT_A_REPLY |
 		      KBUS_BIT_ALL_OR_FAIL | KBUS_BIT_URGENT))
 		return -EINVAL;
@@ -371,10 +422,10 @@ static int kbus_client_send_msg(struct kbus_client *client, const char *name,
  * A kernel client never waits for room: %KBUS_BIT_ALL_OR_WAIT is refused.
  *
  * Context: Process context, may sleep.
- * Return: 0, -EINVAL (a flag), -EBADMSG (not a valid name), -ENAMETOOLONG,
- * -EMSGSIZE, -EPERM (a ``$.KBUS`` name), or an error of sending a message
- * (see %KBUS_IOC_SENDMSG): -EADDRNOTAVAIL, -EBUSY, -ENOLCK, -ENOBUFS,
- * -ENOMEM.
+ * Return: 0, -EINVAL (a flag, or no @data for @data_len), -EBADMSG (not a
+ * valid name), -ENAMETOOLONG, -EMSGSIZE, -EPERM (a ``$.KBUS`` name), or an
+ * error of sending a message (see %KBUS_IOC_SENDMSG): -EADDRNOTAVAIL,
+ * -EBUSY, -ENOLCK, -ENOBUFS, -ENOMEM, -EINTR (a fatal signal).
  */
 int kbus_client_send(struct kbus_client *client, const char *name,
 		     const void *data, u32 data_len, u32 flags,
@@ -398,7 +449,7 @@ EXPORT_SYMBOL_GPL(kbus_client_send);
  *
  * Context: Process context, may sleep.
  * Return: 0, -ECONNREFUSED (no reply is owed to that request any more),
- * -EADDRNOTAVAIL (its sender has gone), -EMSGSIZE or -ENOMEM.
+ * -EADDRNOTAVAIL (its sender has gone), -EMSGSIZE, -ENOMEM or -EINTR.
  */
 int kbus_client_reply(struct kbus_client *client,
 		      const struct kbus_client_msg *request, const void *data,

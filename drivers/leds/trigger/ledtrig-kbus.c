@@ -10,7 +10,8 @@
  *
  *   on, off          full brightness, or off
  *   <n>              brightness n (at most max_brightness)
- *   blink [on off]   blink, on and off for the times in ms (default 500)
+ *   blink [on off]   blink, on and off for the times in ms (default 500,
+ *                    10 to 60000)
  *
  * A request with no data changes nothing; every request is answered with
  * the state after it ("off", "on <brightness>", "blink <on> <off>", or
@@ -31,6 +32,8 @@
 #include "../leds.h"
 
 #define KBUS_LED_BLINK_MS	500
+#define KBUS_LED_BLINK_MIN_MS	10
+#define KBUS_LED_BLINK_MAX_MS	60000
 #define KBUS_LED_CMD_MAX	32
 
 /**
@@ -41,6 +44,10 @@
  * @client: the KBUS client, open while @name is set.
  * @bus: the bus number N of /dev/kbus<N>.
  * @name: the message name followed, or "" for none.
+ * @blinking: the last command was a blink (only the client's callback
+ *            uses it and the two below).
+ * @delay_on: its on time, as the LED core set it.
+ * @delay_off: its off time, likewise.
  */
 struct kbus_led {
 	struct led_classdev *led_cdev;
@@ -48,25 +55,45 @@ struct kbus_led {
 	struct kbus_client *client;
 	u32 bus;
 	char name[KBUS_MAX_NAME_LEN + 1];
+	bool blinking;
+	unsigned long delay_on;
+	unsigned long delay_off;
 };
 
-static int kbus_led_apply(struct led_classdev *led, const void *data,
-			  u32 len)
+/* A blink time in ms, from the next word of *@cmd. */
+static int kbus_led_delay(char **cmd, unsigned long *ms)
+{
+	char *word = strsep(cmd, " \t");
+
+	if (!word || kstrtoul(word, 10, ms))
+		return -EINVAL;
+	if (*ms < KBUS_LED_BLINK_MIN_MS || *ms > KBUS_LED_BLINK_MAX_MS)
+		return -EINVAL;
+	return 0;
+}
+
+static int kbus_led_apply(struct kbus_led *kl, const void *data, u32 len)
 {
 	unsigned long on = KBUS_LED_BLINK_MS, off = KBUS_LED_BLINK_MS;
+	struct led_classdev *led = kl->led_cdev;
 	char buf[KBUS_LED_CMD_MAX], *cmd;
 	unsigned int level;
 
-	if (len >= sizeof(buf))
+	if (len >= sizeof(buf) || memchr(data, '\0', len))
 		return -EINVAL;
 	memcpy(buf, data, len);
 	buf[len] = '\0';
 	cmd = strim(buf);
 
 	if (!strncmp(cmd, "blink", 5) && (!cmd[5] || isspace(cmd[5]))) {
-		if (cmd[5] && sscanf(cmd + 5, "%lu %lu", &on, &off) != 2)
+		cmd = skip_spaces(cmd + 5);
+		if (*cmd && (kbus_led_delay(&cmd, &on) ||
+			     kbus_led_delay(&cmd, &off) || cmd))
 			return -EINVAL;
 		led_blink_set(led, &on, &off);
+		kl->blinking = true;
+		kl->delay_on = on;
+		kl->delay_off = off;
 		return 0;
 	}
 	if (!strcmp(cmd, "on"))
@@ -77,19 +104,26 @@ static int kbus_led_apply(struct led_classdev *led, const void *data,
 		level = min(level, led->max_brightness);
 	else
 		return -EINVAL;
-	led_stop_software_blink(led);
+	if (kl->blinking) {
+		/* Off first: that stops a blink done by the hardware too. */
+		led_stop_software_blink(led);
+		led_set_brightness(led, LED_OFF);
+		kl->blinking = false;
+	}
 	led_set_brightness(led, level);
 	return 0;
 }
 
-static int kbus_led_state(struct led_classdev *led, char *buf, size_t size)
+static int kbus_led_state(struct kbus_led *kl, char *buf, size_t size)
 {
-	if (test_bit(LED_BLINK_SW, &led->work_flags))
-		return scnprintf(buf, size, "blink %lu %lu",
-				 led->blink_delay_on, led->blink_delay_off);
-	if (!led->brightness)
+	unsigned int brightness = READ_ONCE(kl->led_cdev->brightness);
+
+	if (kl->blinking)
+		return scnprintf(buf, size, "blink %lu %lu", kl->delay_on,
+				 kl->delay_off);
+	if (!brightness)
 		return scnprintf(buf, size, "off");
-	return scnprintf(buf, size, "on %u", led->brightness);
+	return scnprintf(buf, size, "on %u", brightness);
 }
 
 static void kbus_led_recv(struct kbus_client *client,
@@ -100,14 +134,17 @@ static void kbus_led_recv(struct kbus_client *client,
 	int err = 0, len;
 
 	if (msg->data_len)
-		err = kbus_led_apply(kl->led_cdev, msg->data, msg->data_len);
+		err = kbus_led_apply(kl, msg->data, msg->data_len);
 	if (!(msg->flags & KBUS_BIT_WANT_YOU_TO_REPLY))
 		return;
 	if (err)
 		len = scnprintf(state, sizeof(state), "invalid");
 	else
-		len = kbus_led_state(kl->led_cdev, state, sizeof(state));
-	kbus_client_reply(client, msg, state, len);
+		len = kbus_led_state(kl, state, sizeof(state));
+	/* If the reply cannot go, KBUS answers for the LED when this returns. */
+	if (kbus_client_reply(client, msg, state, len))
+		dev_dbg(kl->led_cdev->dev, "no reply to a request of %s\n",
+			kl->name);
 }
 
 static const struct kbus_client_ops kbus_led_ops = {
@@ -125,7 +162,7 @@ static void kbus_led_stop(struct kbus_led *kl)
 
 /*
  * Follow @name on @bus: a new client, bound as a listener and as the
- * replier.  On failure the LED follows nothing.
+ * replier, in place of the old one.  On failure nothing changes.
  */
 static int kbus_led_start(struct kbus_led *kl, u32 bus, const char *name)
 {
@@ -133,7 +170,6 @@ static int kbus_led_start(struct kbus_led *kl, u32 bus, const char *name)
 	int err;
 
 	lockdep_assert_held(&kl->lock);
-	kbus_led_stop(kl);
 	client = kbus_client_open(bus, &kbus_led_ops, kl);
 	if (IS_ERR(client))
 		return PTR_ERR(client);
@@ -144,6 +180,7 @@ static int kbus_led_start(struct kbus_led *kl, u32 bus, const char *name)
 		kbus_client_close(client);
 		return err;
 	}
+	kbus_led_stop(kl);
 	kl->client = client;
 	strscpy(kl->name, name, sizeof(kl->name));
 	return 0;
@@ -165,15 +202,15 @@ static ssize_t message_store(struct device *dev, struct device_attribute *attr,
 			     const char *buf, size_t size)
 {
 	struct kbus_led *kl = led_trigger_get_drvdata(dev);
-	char *name;
+	char *copy, *name;
 	int err = 0;
 
-	name = kstrndup(buf, size, GFP_KERNEL);
-	if (!name)
+	copy = kstrndup(buf, size, GFP_KERNEL);
+	if (!copy)
 		return -ENOMEM;
-	strim(name);
+	name = strim(copy);
 	if (strlen(name) > KBUS_MAX_NAME_LEN) {
-		kfree(name);
+		kfree(copy);
 		return -ENAMETOOLONG;
 	}
 	mutex_lock(&kl->lock);
@@ -182,7 +219,7 @@ static ssize_t message_store(struct device *dev, struct device_attribute *attr,
 	else
 		err = kbus_led_start(kl, kl->bus, name);
 	mutex_unlock(&kl->lock);
-	kfree(name);
+	kfree(copy);
 	return err ? err : size;
 }
 static DEVICE_ATTR_RW(message);

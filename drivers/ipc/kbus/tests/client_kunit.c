@@ -163,6 +163,9 @@ static void client_request_gets_reply(struct kunit *test)
 	rr->reply = true;
 	KUNIT_ASSERT_EQ(test, 0, kbus_client_bind(replier, "$.KUnit.Ask",
 						  true));
+	/* A listener too: it still gets the request once. */
+	KUNIT_ASSERT_EQ(test, 0, kbus_client_bind(replier, "$.KUnit.*",
+						  false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_client_send(q, "$.KUnit.Ask", "ping", 4,
 						  KBUS_BIT_WANT_A_REPLY, &id));
 	KUNIT_ASSERT_TRUE(test, rec_wait(rq, 1));
@@ -170,11 +173,19 @@ static void client_request_gets_reply(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, memcmp("pong", rq->msgs[0].data, 4));
 	KUNIT_EXPECT_EQ(test, id.serial_num, rq->msgs[0].in_reply_to.serial_num);
 	KUNIT_EXPECT_EQ(test, kbus_client_id(replier), rq->msgs[0].from);
-	/* The replier was asked, and told to reply. */
-	KUNIT_ASSERT_EQ(test, 1, rec_count(rr));
+	/*
+	 * The replier was asked once, and told to reply; as a listener it
+	 * hears its own reply.
+	 */
+	msleep(20);
+	KUNIT_ASSERT_EQ(test, 2, rec_count(rr));
 	KUNIT_EXPECT_TRUE(test, rr->msgs[0].flags & KBUS_BIT_WANT_YOU_TO_REPLY);
 	KUNIT_EXPECT_EQ(test, 4, rr->msgs[0].data_len);
 	KUNIT_EXPECT_EQ(test, 0, memcmp("ping", rr->msgs[0].data, 4));
+	KUNIT_EXPECT_EQ(test, id.serial_num,
+			rr->msgs[1].in_reply_to.serial_num);
+	KUNIT_EXPECT_FALSE(test,
+			   rr->msgs[1].flags & KBUS_BIT_WANT_YOU_TO_REPLY);
 }
 
 static int close_thread(void *arg)
@@ -217,15 +228,18 @@ static void replier_closed_with_requests_in_flight_and_queued(struct kunit *test
 		schedule_timeout_uninterruptible(1);
 	complete(&rr->proceed);
 
-	/* The queue is flushed first, then the requests held are answered. */
+	/*
+	 * The first is answered when its callback returns, the second when
+	 * the close flushes the queue.
+	 */
 	KUNIT_ASSERT_TRUE(test, rec_wait(rq, 2));
-	KUNIT_EXPECT_STREQ(test, KBUS_MSG_NAME_REPLIER_GONEAWAY,
-			   rq->msgs[0].name);
-	KUNIT_EXPECT_EQ(test, id2.serial_num,
-			rq->msgs[0].in_reply_to.serial_num);
 	KUNIT_EXPECT_STREQ(test, KBUS_MSG_NAME_REPLIER_IGNORED,
-			   rq->msgs[1].name);
+			   rq->msgs[0].name);
 	KUNIT_EXPECT_EQ(test, id1.serial_num,
+			rq->msgs[0].in_reply_to.serial_num);
+	KUNIT_EXPECT_STREQ(test, KBUS_MSG_NAME_REPLIER_GONEAWAY,
+			   rq->msgs[1].name);
+	KUNIT_EXPECT_EQ(test, id2.serial_num,
 			rq->msgs[1].in_reply_to.serial_num);
 	/* The replier's callback saw only the first. */
 	KUNIT_EXPECT_EQ(test, 1, rec_count(rr));
@@ -233,7 +247,10 @@ static void replier_closed_with_requests_in_flight_and_queued(struct kunit *test
 	KUNIT_EXPECT_EQ(test, 2, rec_count(rq));
 }
 
-/* A kernel client's request to a replier that goes is answered. */
+/*
+ * A kernel client's request is always answered: by KBUS when its replier
+ * returns without replying, and when its replier goes.
+ */
 static void kernel_requester_always_gets_an_answer(struct kunit *test)
 {
 	struct rec *rr = rec_alloc(test), *rq = rec_alloc(test);
@@ -249,18 +266,23 @@ static void kernel_requester_always_gets_an_answer(struct kunit *test)
 						  KBUS_BIT_WANT_A_REPLY, &id));
 	KUNIT_ASSERT_TRUE(test, rec_wait(rr, 1));
 	KUNIT_EXPECT_EQ(test, 0, memcmp("x", rr->msgs[0].data, 1));
-	/* Read and not replied to: the module goes. */
-	kbus_client_close(replier);
+	/* Not replied to in the callback: Ignored, at once. */
 	KUNIT_ASSERT_TRUE(test, rec_wait(rq, 1));
 	KUNIT_EXPECT_STREQ(test, KBUS_MSG_NAME_REPLIER_IGNORED,
 			   rq->msgs[0].name);
 	KUNIT_EXPECT_EQ(test, id.serial_num,
 			rq->msgs[0].in_reply_to.serial_num);
 	KUNIT_EXPECT_TRUE(test, rq->msgs[0].flags & KBUS_BIT_SYNTHETIC);
-	/* No replier now: the next request is refused at once. */
+	KUNIT_EXPECT_EQ(test, 0, READ_ONCE(replier->ks->num_owed));
+
+	/* Queued and not handed over when the module goes: GoneAway. */
+	rr->block_first = true;
+	reinit_completion(&rr->blocked);
+	kbus_client_close(replier);
 	KUNIT_EXPECT_EQ(test, -EADDRNOTAVAIL,
 			kbus_client_send(q, "$.KUnit.Gone", NULL, 0,
 					 KBUS_BIT_WANT_A_REPLY, NULL));
+	KUNIT_EXPECT_EQ(test, 1, rec_count(rq));
 }
 
 static void client_errors(struct kunit *test)
@@ -276,6 +298,9 @@ static void client_errors(struct kunit *test)
 			PTR_ERR(kbus_client_open(KBUS_MAX_NUM_DEVICES, &rec_ops,
 						 r)));
 	KUNIT_EXPECT_EQ(test, -EBADMSG, kbus_client_bind(c, "$.", false));
+	KUNIT_EXPECT_EQ(test, -EBADMSG,
+			kbus_client_bind(c, KBUS_MSG_NAME_REPLIER_BIND_EVENT,
+					 true));
 	KUNIT_EXPECT_EQ(test, -EBADMSG, kbus_client_send(c, "nope", NULL, 0,
 							 0, NULL));
 	KUNIT_EXPECT_EQ(test, -EBADMSG, kbus_client_send(c, "$.A.*", NULL, 0,

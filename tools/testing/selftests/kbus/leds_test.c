@@ -168,6 +168,16 @@ TEST_F(led, answers_requests_with_its_state)
 	EXPECT_EQ(0, led_wait(self->uled, 42));
 	ASSERT_EQ(0, led_ask(self->fd, "bogus", state, sizeof(state)));
 	EXPECT_STREQ("invalid", state);
+	/* Blink times from 10 ms to 60 s, two of them or none. */
+	ASSERT_EQ(0, led_ask(self->fd, "blink 1 1", state, sizeof(state)));
+	EXPECT_STREQ("invalid", state);
+	ASSERT_EQ(0, led_ask(self->fd, "blink 20 30 40", state, sizeof(state)));
+	EXPECT_STREQ("invalid", state);
+	ASSERT_EQ(0, led_ask(self->fd, "blink 20", state, sizeof(state)));
+	EXPECT_STREQ("invalid", state);
+	ASSERT_EQ(0, led_ask(self->fd, "blink 20 70000", state,
+			     sizeof(state)));
+	EXPECT_STREQ("invalid", state);
 	ASSERT_EQ(0, led_ask(self->fd, "", state, sizeof(state)));
 	EXPECT_STREQ("on 42", state);
 	ASSERT_EQ(0, led_ask(self->fd, "blink 20 30", state, sizeof(state)));
@@ -197,11 +207,21 @@ TEST_F(led, bad_message_name_or_bus_is_refused)
 
 	EXPECT_EQ(-EBADMSG, write_str(LED_DIR "/message", "nope"));
 	EXPECT_EQ(-EBADMSG, write_str(LED_DIR "/message", "$.A.*.B"));
-	/* A name with a replier already. */
+	/* A name with a replier already: the LED follows what it did. */
+	ASSERT_EQ(0, write_str(LED_DIR "/message", "  " LED_MSG "\n"));
 	other = kbus_open(_metadata);
 	ASSERT_EQ(0, kbus_bind(other, LED_MSG ".Taken", true));
 	EXPECT_EQ(-EADDRINUSE, write_str(LED_DIR "/message",
 					 LED_MSG ".Taken"));
+	ASSERT_EQ(0, read_str(LED_DIR "/message", buf, sizeof(buf)));
+	EXPECT_STREQ(LED_MSG, buf);
+	ASSERT_EQ(0, kbus_announce(self->fd, LED_MSG, "9", 1, NULL));
+	EXPECT_EQ(0, led_wait(self->uled, 9));
+	/* A bus that does not exist: likewise. */
+	EXPECT_EQ(-ENODEV, write_str(LED_DIR "/bus", "200"));
+	ASSERT_EQ(0, read_str(LED_DIR "/bus", buf, sizeof(buf)));
+	EXPECT_STREQ("0", buf);
+	ASSERT_EQ(0, write_str(LED_DIR "/message", "\n"));
 	ASSERT_EQ(0, read_str(LED_DIR "/message", buf, sizeof(buf)));
 	EXPECT_STREQ("", buf);
 	close(other);
