@@ -836,20 +836,6 @@ TEST_F(flow, turning_reports_on_catches_up_on_existing_repliers)
 
 /* ---- Bus-wide settings ---- */
 
-/* Drop CAP_SYS_ADMIN from the effective set of this process. */
-static int drop_sys_admin(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
-	return syscall(SYS_capset, &hdr, data);
-}
-
 static int unprivileged(void *arg, int in, int out)
 {
 	__u64 size, val;
@@ -861,7 +847,7 @@ static int unprivileged(void *arg, int in, int out)
 		return 1;
 	if (kbus_get_opt(before, KBUS_OPT_MAX_MSG_SIZE, &size))
 		return 2;
-	if (drop_sys_admin())
+	if (kbus_drop_sys_admin())
 		return 3;
 	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
 	if (fd < 0)

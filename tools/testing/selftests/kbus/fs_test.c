@@ -47,18 +47,6 @@ static int fs_remove(int control, __u32 index)
 	return kbus_bus_ctl(control, KBUS_IOC_REMOVE_BUS, &index);
 }
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* Become root of a new user namespace (mapped to the caller's ids). */
 static int enter_userns(void)
 {
@@ -68,27 +56,13 @@ static int enter_userns(void)
 
 	if (unshare(CLONE_NEWUSER))
 		return -errno;
-	if (write_file("/proc/self/setgroups", "deny"))
+	if (kbus_write_file("/proc/self/setgroups", "deny"))
 		return -EIO;
 	snprintf(map, sizeof(map), "0 %u 1", uid);
-	if (write_file("/proc/self/uid_map", map))
+	if (kbus_write_file("/proc/self/uid_map", map))
 		return -EIO;
 	snprintf(map, sizeof(map), "0 %u 1", gid);
-	return write_file("/proc/self/gid_map", map);
-}
-
-/* Drop CAP_SYS_ADMIN from the effective set. */
-static int drop_sys_admin(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
-	return syscall(SYS_capset, &hdr, data);
+	return kbus_write_file("/proc/self/gid_map", map);
 }
 
 /* Whether /proc/self/mountinfo's line for @dir has all of @opts. */
@@ -338,7 +312,7 @@ static int add_without_sys_admin(void *arg, int in, int out)
 	before = fs_open(dir, "kbus-control", O_RDWR);
 	if (before < 0)
 		return 1;
-	if (drop_sys_admin())
+	if (kbus_drop_sys_admin())
 		return 2;
 	control = fs_open(dir, "kbus-control", O_RDWR);
 	if (control < 0)

@@ -21,37 +21,6 @@
 #define LED_MSG		"$.Test.Led"
 #define LED_WAIT_MS	3000
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	return err;
-}
-
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
-}
-
 /* Wait until the LED's brightness is @want: 0, or -ETIMEDOUT. */
 static int led_wait(int uled, int want)
 {
@@ -108,7 +77,7 @@ FIXTURE_SETUP(led)
 		TH_LOG("cannot open " ULEDS ": %s (CONFIG_LEDS_USER=y needed)",
 		       strerror(errno));
 	ASSERT_EQ(sizeof(dev), write(self->uled, &dev, sizeof(dev)));
-	ASSERT_EQ(0, write_str(LED_DIR "/trigger", "kbus"))
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/trigger", "kbus"))
 		TH_LOG("no kbus trigger (CONFIG_LEDS_TRIGGER_KBUS=y needed)");
 	self->fd = kbus_open_path(_metadata, KBUS_DEV0, O_RDWR);
 	ASSERT_LE(0, self->fd);
@@ -126,10 +95,10 @@ TEST_F(led, follows_announcements)
 	char name[64];
 	__u32 replier;
 
-	ASSERT_EQ(0, write_str(LED_DIR "/message", LED_MSG "\n"));
-	ASSERT_EQ(0, read_str(LED_DIR "/message", name, sizeof(name)));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/message", LED_MSG "\n"));
+	ASSERT_EQ(0, kbus_read_file(LED_DIR "/message", name, sizeof(name)));
 	EXPECT_STREQ(LED_MSG, name);
-	ASSERT_EQ(0, read_str(LED_DIR "/bus", name, sizeof(name)));
+	ASSERT_EQ(0, kbus_read_file(LED_DIR "/bus", name, sizeof(name)));
 	EXPECT_STREQ("0", name);
 	/* The LED is the replier for its name. */
 	ASSERT_EQ(0, kbus_replier(self->fd, LED_MSG, &replier));
@@ -160,7 +129,7 @@ TEST_F(led, answers_requests_with_its_state)
 	char state[64];
 	int i, flips = 0, last = -1, b;
 
-	ASSERT_EQ(0, write_str(LED_DIR "/message", LED_MSG));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/message", LED_MSG));
 	ASSERT_EQ(0, led_ask(self->fd, NULL, state, sizeof(state)));
 	EXPECT_STREQ("off", state);
 	ASSERT_EQ(0, led_ask(self->fd, "42", state, sizeof(state)));
@@ -205,36 +174,36 @@ TEST_F(led, bad_message_name_or_bus_is_refused)
 	char buf[64];
 	int other;
 
-	EXPECT_EQ(-EBADMSG, write_str(LED_DIR "/message", "nope"));
-	EXPECT_EQ(-EBADMSG, write_str(LED_DIR "/message", "$.A.*.B"));
+	EXPECT_EQ(-EBADMSG, kbus_write_file(LED_DIR "/message", "nope"));
+	EXPECT_EQ(-EBADMSG, kbus_write_file(LED_DIR "/message", "$.A.*.B"));
 	/* A name with a replier already: the LED follows what it did. */
-	ASSERT_EQ(0, write_str(LED_DIR "/message", "  " LED_MSG "\n"));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/message", "  " LED_MSG "\n"));
 	other = kbus_open(_metadata);
 	ASSERT_EQ(0, kbus_bind(other, LED_MSG ".Taken", true));
-	EXPECT_EQ(-EADDRINUSE, write_str(LED_DIR "/message",
-					 LED_MSG ".Taken"));
-	ASSERT_EQ(0, read_str(LED_DIR "/message", buf, sizeof(buf)));
+	EXPECT_EQ(-EADDRINUSE,
+		  kbus_write_file(LED_DIR "/message", LED_MSG ".Taken"));
+	ASSERT_EQ(0, kbus_read_file(LED_DIR "/message", buf, sizeof(buf)));
 	EXPECT_STREQ(LED_MSG, buf);
 	ASSERT_EQ(0, kbus_announce(self->fd, LED_MSG, "9", 1, NULL));
 	EXPECT_EQ(0, led_wait(self->uled, 9));
 	/* A bus that does not exist: likewise. */
-	EXPECT_EQ(-ENODEV, write_str(LED_DIR "/bus", "200"));
-	ASSERT_EQ(0, read_str(LED_DIR "/bus", buf, sizeof(buf)));
+	EXPECT_EQ(-ENODEV, kbus_write_file(LED_DIR "/bus", "200"));
+	ASSERT_EQ(0, kbus_read_file(LED_DIR "/bus", buf, sizeof(buf)));
 	EXPECT_STREQ("0", buf);
-	ASSERT_EQ(0, write_str(LED_DIR "/message", "\n"));
-	ASSERT_EQ(0, read_str(LED_DIR "/message", buf, sizeof(buf)));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/message", "\n"));
+	ASSERT_EQ(0, kbus_read_file(LED_DIR "/message", buf, sizeof(buf)));
 	EXPECT_STREQ("", buf);
 	close(other);
 
-	EXPECT_EQ(-EINVAL, write_str(LED_DIR "/bus", "x"));
-	EXPECT_EQ(-ERANGE, write_str(LED_DIR "/bus", "99999999999"));
+	EXPECT_EQ(-EINVAL, kbus_write_file(LED_DIR "/bus", "x"));
+	EXPECT_EQ(-ERANGE, kbus_write_file(LED_DIR "/bus", "99999999999"));
 	/* No such bus: found out when there is a name to follow. */
-	ASSERT_EQ(0, write_str(LED_DIR "/bus", "200"));
-	EXPECT_EQ(-ENODEV, write_str(LED_DIR "/message", LED_MSG));
-	ASSERT_EQ(0, write_str(LED_DIR "/bus", "0"));
-	EXPECT_EQ(0, write_str(LED_DIR "/message", LED_MSG));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/bus", "200"));
+	EXPECT_EQ(-ENODEV, kbus_write_file(LED_DIR "/message", LED_MSG));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/bus", "0"));
+	EXPECT_EQ(0, kbus_write_file(LED_DIR "/message", LED_MSG));
 	/* An empty name: following nothing, bound to nothing. */
-	EXPECT_EQ(0, write_str(LED_DIR "/message", "\n"));
+	EXPECT_EQ(0, kbus_write_file(LED_DIR "/message", "\n"));
 	EXPECT_EQ(-EADDRNOTAVAIL, kbus_request(self->fd, LED_MSG, NULL, 0, 0,
 					       NULL));
 }
@@ -253,7 +222,7 @@ TEST_F(led, losing_the_trigger_answers_every_request)
 	int i, j, n = 0, synthetic = 0;
 
 	kbus_set_max_msgs(_metadata, self->fd, 2 * N);
-	ASSERT_EQ(0, write_str(LED_DIR "/message", LED_MSG));
+	ASSERT_EQ(0, kbus_write_file(LED_DIR "/message", LED_MSG));
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(0, kbus_request(self->fd, LED_MSG, i % 2 ? "on" :
 					  "off", i % 2 ? 2 : 3, 0, &ids[i]));
@@ -265,7 +234,7 @@ TEST_F(led, losing_the_trigger_answers_every_request)
 		ASSERT_EQ(0, syscall(SYS_delete_module, unload, O_NONBLOCK))
 			TH_LOG("cannot unload %s: %s", unload, strerror(errno));
 	} else {
-		ASSERT_EQ(0, write_str(LED_DIR "/trigger", "none"));
+		ASSERT_EQ(0, kbus_write_file(LED_DIR "/trigger", "none"));
 	}
 
 	while (n < N && kbus_wait_fd(self->fd, POLLIN, LED_WAIT_MS) > 0 &&

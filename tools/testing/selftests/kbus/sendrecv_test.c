@@ -72,23 +72,6 @@ static int sr_recv_named(int fd, const char *name, struct kbus_recv *r)
 	return ret;
 }
 
-static int write_file(const char *path, const char *s)
-{
-	size_t len = strlen(s);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 /* ---- Harness helpers ---- */
 
 /*
@@ -1054,13 +1037,13 @@ static int userns_child(void *arg, int in, int out)
 	/* A change of user namespace clears the parent-death signal. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (ua->map) {
-		ret = write_file("/proc/self/setgroups", "deny");
+		ret = kbus_write_file("/proc/self/setgroups", "deny");
 		snprintf(map, sizeof(map), "1000 %u 1", (unsigned int)uid);
 		if (!ret)
-			ret = write_file("/proc/self/uid_map", map);
+			ret = kbus_write_file("/proc/self/uid_map", map);
 		snprintf(map, sizeof(map), "1000 %u 1", (unsigned int)gid);
 		if (!ret)
-			ret = write_file("/proc/self/gid_map", map);
+			ret = kbus_write_file("/proc/self/gid_map", map);
 		if (ret)
 			return ns_tell(out, NS_MAP, ret, 0, 0, 0);
 	}
