@@ -89,6 +89,8 @@ HOST_PACKAGES=(
 	# make check: coccicheck (spatch compiles the OCaml rules of some
 	# semantic patches) and htmldocs (Documentation/sphinx/requirements.txt)
 	coccinelle ocaml python3-sphinx python3-alabaster python3-yaml
+	# make test: the SMP guest (devel/smp-test)
+	qemu-system-x86 busybox-static
 )
 
 as_root() {
