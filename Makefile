@@ -3,7 +3,7 @@
 # Entry points of the KBUS repository.  The kernel work happens under out/
 # (see README); the scripts doing it are in devel/.
 
-.PHONY: help test check run shell patches check-patches kunit selftests smp-test smp-test-kcsan bench bench-smp prepare clean distclean
+.PHONY: help test check run shell patches check-patches kunit selftests smp-test smp-test-kcsan smp-race bench bench-smp prepare clean distclean
 
 help:
 	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML,"
@@ -17,6 +17,7 @@ help:
 	@echo "make selftests      run the kbus kselftests in a booted UML kernel"
 	@echo "make smp-test       run the stress and fuzz tests in a 2-CPU x86_64 guest"
 	@echo "make smp-test-kcsan the same with KCSAN (data races) in place of KASAN"
+	@echo "make smp-race       check that the SMP stage fails on a known race"
 	@echo "make bench          run kbus_bench in UML, write bench/results-uml.txt"
 	@echo "make bench-smp      run kbus_bench in QEMU (emulated x86_64, 2 CPUs)"
 	@echo "make prepare        install the host packages, set up out/linux"
@@ -57,6 +58,10 @@ smp-test:
 smp-test-kcsan:
 	@devel/build-tree
 	@SMP_KCSAN=1 devel/smp-test
+
+smp-race:
+	@devel/build-tree
+	@SMP_RACE=devel/races/recv-take-unlocked.diff devel/smp-test
 
 bench:
 	@devel/bench uml

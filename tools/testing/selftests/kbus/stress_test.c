@@ -43,6 +43,15 @@
  * 4. Once all have exited, /sys/kernel/debug/kbus shows no "$.S." binding
  *    and no Ksock of any of the test's processes.
  *
+ * A second test, one_queue_under_contention, makes the senders and the
+ * receiver of one queue meet as often as they can: one sender process per
+ * CPU (at least two) sends to "$.S.Hot" with KBUS_BIT_ALL_OR_WAIT for a
+ * quarter of KBUS_STRESS_SECS (at least 2 s) while one listener receives
+ * as fast as it can, its queue mostly empty or short, so that a send adds
+ * to the queue while a receive takes from it, on two CPUs where there are
+ * two.  Every message must arrive once, each sender's in the order sent,
+ * with ids that increase, and nothing may be dropped or left queued.
+ *
  * KBUS_STRESS_SEED repeats a run's random choices (not its timing); it is
  * always printed.  KBUS_STRESS_PROCS (3 by default, 1 to 8) is the number
  * of repliers and of requesters.  A value out of range is ignored.  Every
@@ -2233,6 +2242,137 @@ TEST_F_TIMEOUT(stress, invariants_hold_under_load, MAX_SECS + SLACK_SECS)
 	check_children(_metadata);
 	check_requests(_metadata);
 	check_debugfs(_metadata);
+}
+
+/* ---- One queue under contention ---- */
+
+#define HOT_NAME		"$.S.Hot"
+#define HOT_MAX_SENDERS		16
+#define HOT_MAX_MSGS		64	/* the listener's queue limit */
+#define HOT_END			0xffffffffU	/* seq of a sender's last */
+
+struct hot_data {
+	__u32 sender;
+	__u32 seq;	/* HOT_END: the last, @count is how many came before */
+	__u32 count;
+};
+
+/*
+ * A sender (number *@arg): once open, waits for the time to stop at
+ * (CLOCK_MONOTONIC ms) and sends until then, then its last.
+ */
+static int hot_sender(void *arg, int in, int out)
+{
+	struct hot_data d = { .sender = *(const __u32 *)arg };
+	struct kbus_message_header h;
+	long long end;
+	int fd, ret;
+
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	if (kbus_post(out) || kbus_pipe_read(in, &end, sizeof(end)))
+		return 2;
+	kbus_msg_init(&h, HOT_NAME, &d, sizeof(d));
+	h.flags = KBUS_BIT_ALL_OR_WAIT;
+	for (;;) {
+		if (now_ms() >= end) {
+			d.count = d.seq;
+			d.seq = HOT_END;
+		}
+		ret = kbus_sendmsg(fd, &h, sizeof(h), 0, NULL);
+		if (ret) {
+			fprintf(stderr, "hot sender %u: message %u: %s\n",
+				d.sender, d.seq, strerror(-ret));
+			return 3;
+		}
+		if (d.seq == HOT_END)
+			break;
+		d.seq++;
+	}
+	close(fd);
+	return 0;
+}
+
+TEST_F_TIMEOUT(stress, one_queue_under_contention, MAX_SECS + SLACK_SECS)
+{
+	struct kbus_child kids[HOT_MAX_SENDERS];
+	__u32 nums[HOT_MAX_SENDERS];
+	__u32 next[HOT_MAX_SENDERS] = { 0 };
+	struct kbus_ksock_info info;
+	const struct hot_data *d;
+	int nsend, ended = 0, fd, i, ret, secs;
+	__u64 received = 0, last_serial = 0;
+	long long end;
+	union msgbuf b;
+
+	if (self->skip)
+		return;
+	secs = stress_secs() / 4;
+	if (secs < 2)
+		secs = 2;
+	nsend = sysconf(_SC_NPROCESSORS_ONLN);
+	if (nsend < 2)
+		nsend = 2;
+	if (nsend > HOT_MAX_SENDERS)
+		nsend = HOT_MAX_SENDERS;
+
+	fd = kbus_open(_metadata);
+	kbus_set_max_msgs(_metadata, fd, HOT_MAX_MSGS);
+	ASSERT_EQ(0, kbus_bind(fd, HOT_NAME, false));
+	for (i = 0; i < nsend; i++) {
+		nums[i] = i;
+		kbus_spawn(_metadata, &kids[i], hot_sender, &nums[i]);
+		ASSERT_EQ(0, kbus_wait(kids[i].from_child))
+			TH_LOG("hot sender %d did not start", i);
+	}
+	/* Start them together; they stop at the same time. */
+	end = now_ms() + secs * 1000LL;
+	for (i = 0; i < nsend; i++)
+		ASSERT_EQ(0, kbus_pipe_write(kids[i].to_child, &end,
+					     sizeof(end)));
+
+	while (ended < nsend) {
+		ASSERT_EQ(1, kbus_wait_fd(fd, POLLIN, DRAIN_MS))
+			TH_LOG("no message for %d ms: %llu received, %d of %d senders ended",
+			       DRAIN_MS, (unsigned long long)received, ended,
+			       nsend);
+		ret = kbus_recvmsg(fd, &b, sizeof(b), 0, NULL);
+		ASSERT_EQ(0, ret)
+			TH_LOG("receive %llu: %s",
+			       (unsigned long long)received, strerror(-ret));
+		ASSERT_EQ(sizeof(*d), b.m.header.data_len);
+		d = kbus_msg_data(&b.m);
+		ASSERT_LT(d->sender, (__u32)nsend);
+		/* One order for the bus: ids only increase. */
+		ASSERT_LT(last_serial, b.m.header.id.serial_num)
+			TH_LOG("message %llu: id %u after %llu",
+			       (unsigned long long)received,
+			       b.m.header.id.serial_num,
+			       (unsigned long long)last_serial);
+		last_serial = b.m.header.id.serial_num;
+		if (d->seq == HOT_END) {
+			ASSERT_EQ(next[d->sender], d->count)
+				TH_LOG("sender %u sent %u, %u arrived",
+				       d->sender, d->count, next[d->sender]);
+			ended++;
+			continue;
+		}
+		ASSERT_EQ(next[d->sender], d->seq)
+			TH_LOG("sender %u: message %u arrived where %u was due",
+			       d->sender, d->seq, next[d->sender]);
+		next[d->sender]++;
+		received++;
+	}
+	for (i = 0; i < nsend; i++)
+		kbus_child_done(_metadata, &kids[i]);
+	ASSERT_EQ(0, kbus_info(fd, &info));
+	EXPECT_EQ(0, info.num_msgs);
+	EXPECT_EQ(0, info.dropped);
+	EXPECT_EQ(0, info.queued_bytes);
+	TH_LOG("%d senders, %d s: %llu messages through one queue",
+	       nsend, secs, (unsigned long long)received);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
