@@ -69,7 +69,8 @@ struct kbus_msg *kbus_bind_event_alloc(u32 binder, const char *name, u32 len,
 	memcpy(msg->body, event_name, name_len);
 	p = kbus_msg_data(msg);
 	memcpy(p, &data, sizeof(data));
-	memcpy(p + sizeof(data), name, len);	/* NUL and padding are zero */
+	memcpy(p + sizeof(data), name, len);
+	memset(p + sizeof(data) + len, 0, KBUS_PADDED_NAME_LEN(len) - len);
 	kbus_msg_seal(msg);
 	msg->flags = KBUS_BIT_SYNTHETIC;
 	return msg;

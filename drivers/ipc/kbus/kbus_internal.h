@@ -16,6 +16,7 @@
 #include <linux/memcontrol.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
+#include <linux/rtmutex.h>
 #include <linux/siphash.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -79,7 +80,7 @@ struct kbus_names {
  *         id (modified and looked up under @lock).
  */
 struct kbus_bus {
-	struct mutex lock;	/* the bus lock: see "Locking overview" */
+	struct rt_mutex lock;	/* the bus lock: see "Locking overview" */
 	u32 index;
 	struct device dev;
 	struct cdev cdev;

@@ -57,8 +57,10 @@ void kbus_msg_cache_exit(void)
  * @name_len: length of the name.
  * @data_len: length of the data.
  *
- * The caller fills the name and data and then calls kbus_msg_seal().  The
- * allocation is charged to the caller's memory cgroup.
+ * The caller fills the name and data and then calls kbus_msg_seal(); the
+ * body is not zeroed before (only the fields before it are), so every
+ * byte of the name and data must be written.  The allocation is charged
+ * to the caller's memory cgroup.
  *
  * Context: Process context, may sleep.
  * Return: the message with one reference, or ERR_PTR(-ENOMEM) or
@@ -91,9 +93,14 @@ struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp)
 	body_len = KBUS_PADDED_NAME_LEN(name_len) +
 		   KBUS_PADDED_DATA_LEN((size_t)data_len) + 4;
 
-	msg = kvzalloc(struct_size(msg, body, body_len), gfp);
+	/*
+	 * The body is not zeroed: every caller writes the name and the data
+	 * over it, and kbus_msg_seal() the padding and the guard.
+	 */
+	msg = kvmalloc(struct_size(msg, body, body_len), gfp);
 	if (!msg)
 		return ERR_PTR(-ENOMEM);
+	memset(msg, 0, offsetof(struct kbus_msg, body));
 	refcount_set(&msg->refcount, 1);
 	msg->name_len = name_len;
 	msg->data_len = data_len;
