@@ -1,37 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KBUS - latency, throughput, fan-out and memory benchmark
+ * KBUS - latency, throughput, fan-out, priority, scaling and memory
+ * benchmark
  *
  * Copyright (C) 2026 The KBUS Authors
  *
  * Not a test: it is built and installed with the kbus selftests but not
  * run by run_kselftest.sh.  It needs /dev/kbus0 and root (it raises the
  * resource limits in /sys/module/kbus/parameters/ for the run, and
- * restores them on exit).
+ * restores them on exit; it runs processes at SCHED_FIFO, and may mount
+ * a kbus filesystem under /tmp for the pairs shape).
  *
  * Shapes measured, each over KBUS and over baselines, from one run:
  *
- *   rtt     request/reply round trip between two processes, 64 B and
- *           4 KiB each way.  Each side sends with one call and receives
- *           with one blocking call per message (KBUS: KBUS_IOC_SENDMSG of
- *           a pointy header, KBUS_IOC_RECVMSG; pipe: write, read; unix:
- *           send, recv; mq: mq_send, mq_receive).  Baselines: a pipe
- *           pair, an AF_UNIX SOCK_SEQPACKET socketpair, a POSIX message
- *           queue pair, and a futex ping-pong over shared memory.
+ *   rtt     request/reply round trip between two processes, 64 B, 4 KiB
+ *           and 64 KiB each way.  Each side sends with one call and
+ *           receives with one blocking call per message (KBUS:
+ *           KBUS_IOC_SENDMSG of a pointy header, KBUS_IOC_RECVMSG; pipe:
+ *           write, read; unix: send, recv; mq: mq_send, mq_receive;
+ *           broker: sendmsg, recv).  Baselines: a pipe pair, an AF_UNIX
+ *           SOCK_SEQPACKET socketpair, a POSIX message queue pair (not
+ *           for a size the system's queues cannot take), a futex
+ *           ping-pong over shared memory, and a userspace broker process
+ *           (bench_broker.c: AF_UNIX SOCK_SEQPACKET, routing by name, as
+ *           ubus or dbus-broker do, and telling a requester when its
+ *           replier has gone away, as KBUS does).
  *   tput    announcements from one process to a listener in another,
- *           64 B: messages per second with the listener keeping up
- *           (KBUS: KBUS_BIT_ALL_OR_WAIT, which waits in SENDMSG for room,
- *           listener KBUS_OPT_MAX_MSGS 100000; the baselines block the
- *           sender when full).  The listener receives with one blocking
- *           call per message.  Nothing may be lost.
+ *           64 B, 4 KiB and 64 KiB: messages per second with the listener
+ *           keeping up (KBUS: KBUS_BIT_ALL_OR_WAIT, which waits in
+ *           SENDMSG for room, listener KBUS_OPT_MAX_MSGS 100000 and
+ *           KBUS_OPT_MAX_BYTES 64 MiB; the baselines block the sender
+ *           when full).  The listener receives with one blocking call per
+ *           message.  Nothing may be lost.
  *   fanout  one announcement to N = 1, 4, 16, 64 listener processes:
  *           the sender's cost per message and the delivery rate.
- *           Baseline: N AF_UNIX SOCK_SEQPACKET writes.
+ *           Baselines: N AF_UNIX SOCK_SEQPACKET writes; one write to the
+ *           broker, which writes to the N listeners.
  *   calls   the cost of each system call of those shapes in a single
  *           process (nothing to wake up), to see where the time goes,
  *           and of poll() with a message queued, for reference.
- *   mem     kernel memory per queued message and per open Ksock, from
- *           /proc/meminfo (and /proc/slabinfo when there is one).
+ *   mem     kernel memory per queued message, per open Ksock, and per
+ *           binding (listener or replier), from /proc/meminfo (and
+ *           /proc/slabinfo when there is one).
  *   close   close() of a replier Ksock holding N = 1000, 10000, 100000
  *           unread requests (sent in order, or URGENT), which answers
  *           each with $.KBUS.Replier.GoneAway under the bus lock: the
@@ -46,6 +56,17 @@
  *           sharing the first levels of the message's name.  Target: at
  *           most 2 times the cost on the unloaded bus, printed as met or
  *           missed.
+ *   prio    the 64 B round trip of a requester and a replier at
+ *           SCHED_FIFO 50, alone, and loaded with 4 flooders and a
+ *           listener at nice 19 announcing on the same bus (or through
+ *           the same broker) and one SCHED_FIFO 20 CPU hog per CPU; over
+ *           KBUS and over the broker (which runs at nice 0, as deployed).
+ *           Target: KBUS's loaded p99 at most 2 times its unloaded one,
+ *           printed as met or missed.  Skipped if SCHED_FIFO is refused.
+ *   pairs   two requester/replier pairs at once, 64 B round trips: both
+ *           on one bus, on two buses (/dev/kbus1, or a kbus filesystem
+ *           mounted for the run), and over two socketpairs; and one pair
+ *           alone: round trips per second summed over the pairs.
  *
  * Receives block without a timeout, as a program would use them; a
  * watchdog in the main process gives up on a shape that makes no
@@ -61,12 +82,15 @@
  *
  * Usage: kbus_bench [-n iterations] [-w warm-up] [-F fan-out deliveries]
  *                   [-c call iterations]
- *                   [-t rtt,tput,fanout,calls,mem,close,names]
+ *                   [-t rtt,tput,fanout,calls,mem,close,names,prio,pairs]
  *
  * The round trip and throughput shapes run -n iterations (default
- * 100000).  Each fan-out row makes about -F deliveries (default: the
- * iterations), that is -F / N messages, at least 1000 and at most -n: the
- * large fan-outs send fewer messages, and each row prints its count.
+ * 100000), a tenth of them (at least 1000) at 64 KiB.  Each fan-out row
+ * makes about -F deliveries (default: the iterations), that is -F / N
+ * messages, at least 1000 and at most -n: the large fan-outs send fewer
+ * messages, and each row prints its count.  The prio shape times at most
+ * a tenth of -n round trips (at least 1000) for at most PRIO_SECONDS per
+ * row, the pairs shape a quarter of -n (at least 1000) per pair.
  */
 
 #define _GNU_SOURCE
@@ -77,6 +101,7 @@
 #include <linux/kbus.h>
 #include <mqueue.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -100,8 +125,10 @@
 #include <unistd.h>
 
 #include "../kselftest.h"
+#include "bench_broker.h"
 
 #define KBUS_DEV0	"/dev/kbus0"
+#define KBUS_DEV1	"/dev/kbus1"
 #define PARAM_DIR	"/sys/module/kbus/parameters/"
 /* Limits while the benchmark runs: the user's bytes, and per Ksock. */
 #define BENCH_USER_BYTES	(1024UL << 20)
@@ -116,17 +143,29 @@
 #define NAME_CLOSE	"$.bench.close"
 #define NAME_NAMES	"$.bench.names.Target"
 #define NAMES_LOAD	100000
+#define NAME_FLOOD	"$.bench.flood"
+#define NAME_PAIR	"$.bench.pair"	/* and the pair's number */
 
-#define MAX_PAYLOAD	4096
-#define TPUT_PAYLOAD	64
+#define MAX_PAYLOAD	65536
+/* From this size, a tenth of the iterations: see size_iters(). */
+#define BIG_PAYLOAD	65536
 #define FAN_PAYLOAD	64
 #define MEM_PAYLOAD	64
 #define MEM_MSGS	10000
 #define MEM_KSOCKS	1000
+/* Within kbus_max_bindings per Ksock even at its default, 1024. */
+#define MEM_BINDINGS	1000
 #define MEM_ROUNDS	3
 #define MAX_FANOUT	64
+#define PRIO_PAYLOAD	64
+#define PAIRS_PAYLOAD	64
 
 #define TPUT_MAXMSGS	100000	/* listener queue limit, throughput */
+/*
+ * And the byte limit of a listener (throughput, fan-out): 64 MiB, about
+ * 500 messages of 64 KiB, more than 100000 of 64 B.
+ */
+#define LISTEN_MAXBYTES	(64UL << 20)
 #define FAN_MAXMSGS	10000	/* listener queue limit, fan-out */
 #define MQ_TPUT_DEPTH	1024	/* POSIX queue depth for throughput */
 
@@ -140,8 +179,27 @@
 /* The watchdog's period, in seconds. */
 #define WATCH_PERIOD	(WAIT_MS / 1000)
 
-/* Read buffer: the largest entire message the benchmark sends. */
-#define RBUF_LEN	(KBUS_ENTIRE_MSG_LEN(64, MAX_PAYLOAD) + 64)
+/* The largest entire message the benchmark sends (names < 64 bytes). */
+#define MAX_MSG_LEN	KBUS_ENTIRE_MSG_LEN(64, MAX_PAYLOAD)
+/* Read buffer: room for it, or for a broker message of the same size. */
+#define RBUF_LEN	(MAX_MSG_LEN + 64)
+
+/*
+ * The prio shape: the scheduling of the main process, of the pair, of
+ * the CPU hogs; the flooders' and their listener's nice value; how many
+ * flooders; how long each row may run, in seconds, and how much longer
+ * the load may run while the last round trip finishes.
+ */
+#define PRIO_MAIN	60
+#define PRIO_PAIR	50
+#define PRIO_HOG	20
+#define PRIO_NICE	19
+#define PRIO_FLOODERS	4
+#define PRIO_SECONDS	5
+#define PRIO_GRACE	2
+
+/* The pairs shape: pairs at once. */
+#define NPAIRS		2
 /*
  * What a KBUS receiver offers RECVMSG: room for the entire message it
  * expects, named @name with @size bytes of data, as the baselines read
@@ -149,10 +207,10 @@
  */
 #define KBUS_RLEN(name, size)	KBUS_ENTIRE_MSG_LEN(strlen(name), (size))
 
-enum xkind { X_KBUS, X_PIPE, X_UNIX, X_MQ, X_FUTEX, X_NKINDS };
+enum xkind { X_KBUS, X_PIPE, X_UNIX, X_MQ, X_FUTEX, X_BROKER, X_NKINDS };
 
 static const char *const xname[X_NKINDS] = {
-	"kbus", "pipe", "unix", "mq", "futex",
+	"kbus", "pipe", "unix", "mq", "futex", "broker",
 };
 
 static const char *const xdesc[X_NKINDS] = {
@@ -161,6 +219,7 @@ static const char *const xdesc[X_NKINDS] = {
 	"AF_UNIX SOCK_SEQPACKET socketpair",
 	"POSIX message queue pair",
 	"futex ping-pong, shared memory",
+	"a userspace broker process (AF_UNIX SOCK_SEQPACKET, routing by name, as ubus or dbus-broker)",
 };
 
 static unsigned long iters = 100000;
@@ -181,6 +240,11 @@ static struct bench_param {
 	{ "kbus_max_requests", BENCH_MAX_COUNT },
 	{ "kbus_max_bindings", BENCH_MAX_COUNT },
 };
+
+/* KBUS_OPT_MAX_MSG_SIZE of /dev/kbus0 before the run, if it was raised. */
+static __u64 saved_msg_size;
+/* Where the pairs shape mounted a kbus filesystem, or "". */
+static char buses_dir[64];
 
 static const char *cur_shape = "setup";
 
@@ -206,8 +270,27 @@ static int open_param(const struct bench_param *p, int flags)
 	return open(path, flags);
 }
 
+static void unmount_buses(void)
+{
+	if (!buses_dir[0])
+		return;
+	umount2(buses_dir, MNT_DETACH);
+	rmdir(buses_dir);
+	buses_dir[0] = 0;
+}
+
+/*
+ * Undo what the run changed: the module parameters, the bus's maximum
+ * message size, the kbus filesystem of the pairs shape.  Also called
+ * from signal handlers.
+ */
 static void restore_params(void)
 {
+	struct kbus_option o = {
+		.size = sizeof(o),
+		.option = KBUS_OPT_MAX_MSG_SIZE,
+		.value = saved_msg_size,
+	};
 	struct bench_param *p;
 	int fd;
 
@@ -221,6 +304,15 @@ static void restore_params(void)
 			close(fd);
 		}
 	}
+	if (saved_msg_size) {
+		fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			if (!ioctl(fd, KBUS_IOC_SET_OPTION, &o))
+				saved_msg_size = 0;
+			close(fd);
+		}
+	}
+	unmount_buses();
 }
 
 static void __noreturn __printf(1, 2)
@@ -360,7 +452,8 @@ static int read_full(int fd, void *buf, size_t len)
 
 /*
  * Receive a message of @len bytes from a pipe with blocking read()s: one,
- * as a message was written with one write() of at most PIPE_BUF bytes.
+ * as a message was written with one write(), unless it is larger than
+ * PIPE_BUF bytes.
  */
 static int read_msg(int fd, void *buf, size_t len)
 {
@@ -437,6 +530,44 @@ static void child_done(pid_t pid, const char *what)
 		die("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		die("%s (pid %d) failed: status 0x%x", what, pid, status);
+}
+
+/* Reap a child killed with SIGKILL, and check that it had not failed. */
+static void child_killed(pid_t pid, const char *what)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid: %s", strerror(errno));
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		die("%s (pid %d) failed: status 0x%x", what, pid, status);
+}
+
+/*
+ * Run the calling process at SCHED_FIFO priority @prio, or at SCHED_OTHER
+ * and nice @nice if @prio is 0: 0 or -errno.
+ */
+static int set_sched(int prio, int nice)
+{
+	struct sched_param sp = { .sched_priority = prio };
+
+	if (sched_setscheduler(0, prio ? SCHED_FIFO : SCHED_OTHER, &sp))
+		return -errno;
+	if (!prio && setpriority(PRIO_PROCESS, 0, nice))
+		return -errno;
+	return 0;
+}
+
+/* A @div-th of the iterations, at least 1000. */
+static unsigned long iters_div(unsigned long div)
+{
+	return iters / div < 1000 ? 1000 : iters / div;
+}
+
+/* Timed iterations of the rtt and tput rows of @size bytes. */
+static unsigned long size_iters(size_t size)
+{
+	return size < BIG_PAYLOAD ? iters : iters_div(10);
 }
 
 /* ---- Statistics ---- */
@@ -552,11 +683,16 @@ static int kbus_ioctl(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
-static int kbus_open(void)
+static int kbus_open_dev(const char *dev)
 {
-	int fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
+}
+
+static int kbus_open(void)
+{
+	return kbus_open_dev(KBUS_DEV0);
 }
 
 static int kbus_bind(int fd, const char *name, bool is_replier)
@@ -571,8 +707,11 @@ static int kbus_bind(int fd, const char *name, bool is_replier)
 	return kbus_ioctl(fd, KBUS_IOC_BIND, &b);
 }
 
-/* Set a Ksock's queue limit (KBUS_OPT_MAX_MSGS) and check that it took. */
-static int kbus_max_msgs(int fd, __u32 max)
+/*
+ * Set a Ksock's queue limit (KBUS_OPT_MAX_MSGS) and check that it took,
+ * and its byte limit (KBUS_OPT_MAX_BYTES) to @bytes if it can.
+ */
+static int kbus_max_msgs(int fd, __u32 max, __u64 bytes)
 {
 	struct kbus_option o = {
 		.size = sizeof(o),
@@ -582,7 +721,7 @@ static int kbus_max_msgs(int fd, __u32 max)
 	struct kbus_option b = {
 		.size = sizeof(b),
 		.option = KBUS_OPT_MAX_BYTES,
-		.value = BENCH_USER_BYTES,
+		.value = bytes,
 	};
 	int ret = kbus_ioctl(fd, KBUS_IOC_SET_OPTION, &o);
 
@@ -661,14 +800,17 @@ struct futex_shm {
 
 struct ep {
 	enum xkind kind;
-	int rfd, wfd;		/* pipe: two; unix, kbus: one; mq: mqd_t */
-	/* KBUS */
+	int rfd, wfd;		/* pipe: two; unix, kbus, broker: one; mq: mqd_t */
+	/* KBUS, broker */
 	const char *name;
 	bool replier;		/* replies to the last request read */
+	/* KBUS */
 	__u32 flags;		/* flags of the messages sent */
 	__u32 rlen;		/* RECVMSG buffer length (<= RBUF_LEN) */
 	struct kbus_msg_id req_id;
 	__u32 req_from;
+	/* broker */
+	struct broker_hdr breq;	/* the last request read */
 	/* futex */
 	struct futex_shm *shm;
 	int side;
@@ -686,6 +828,7 @@ static int ep_send(struct ep *e, const void *buf, size_t len)
 {
 	struct kbus_message_header h;
 	__u32 *seq;
+	__s64 id;
 
 	switch (e->kind) {
 	case X_KBUS:
@@ -713,9 +856,35 @@ static int ep_send(struct ep *e, const void *buf, size_t len)
 		if (sys_futex(seq, FUTEX_WAKE, 1, NULL) < 0)
 			return -errno;
 		return 0;
+	case X_BROKER:
+		if (e->replier)
+			id = broker_send(e->wfd, BROKER_REPLY, 0, e->name, buf,
+					 len, &e->breq);
+		else
+			id = broker_send(e->wfd, BROKER_REQUEST, 0, e->name, buf,
+					 len, NULL);
+		return id < 0 ? id : 0;
 	default:
 		return -EINVAL;
 	}
+}
+
+/*
+ * Check a message received from the broker, expected with @len bytes of
+ * data, and keep it if it is a request to reply to: 0 or -errno (a
+ * STATUS's).
+ */
+static int ep_broker_msg(struct ep *e, size_t len)
+{
+	const struct broker_hdr *h = (const struct broker_hdr *)e->rbuf;
+
+	if (h->type == BROKER_STATUS)
+		return h->flags ? -(int)h->flags : -EPROTO;
+	if (h->data_len != len)
+		return -EBADMSG;
+	if (h->flags & BROKER_F_YOU_REPLY)
+		e->breq = *h;
+	return 0;
 }
 
 /*
@@ -754,6 +923,9 @@ static int ep_recv(struct ep *e, void *buf, size_t len)
 		if (n < 0)
 			return -errno;
 		return n == (ssize_t)len ? 0 : -EBADMSG;
+	case X_BROKER:
+		n = broker_recv(e->rfd, e->rbuf, RBUF_LEN);
+		return n < 0 ? n : ep_broker_msg(e, len);
 	case X_FUTEX:
 		seq = &e->shm->seq[!e->side];
 		e->got++;
@@ -799,11 +971,26 @@ static int mq_open_end(const char *name, int flags)
 	return q == (mqd_t)-1 ? -errno : (int)q;
 }
 
-/* Mount the mqueue filesystem if needed and check that queues work. */
+/* Whether a queue of @size-byte messages can be made: 0 or -errno. */
+static int mq_probe(size_t size)
+{
+	char name[64];
+	int ret;
+
+	mq_name(name, sizeof(name), "probe", 0);
+	ret = mq_create(name, 10, size);
+	if (!ret)
+		mq_unlink(name);
+	return ret;
+}
+
+/*
+ * Mount the mqueue filesystem if needed and check that queues of 4 KiB
+ * messages work (larger ones may be beyond msgsize_max: see mq_skip()).
+ */
 static void mq_prepare(void)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	char name[64];
 	struct stat st;
 	int ret;
 
@@ -816,16 +1003,32 @@ static void mq_prepare(void)
 		snprintf(mq_note, sizeof(mq_note),
 			 "(mqueue not mounted on /dev/mqueue: %s)",
 			 strerror(errno));
-	mq_name(name, sizeof(name), "probe", 0);
-	ret = mq_create(name, 10, MAX_PAYLOAD);
+	ret = mq_probe(4096);
 	if (ret) {
 		have_mq = false;
 		snprintf(mq_note, sizeof(mq_note),
 			 "POSIX message queues not available (%s): mq baseline skipped",
 			 strerror(-ret));
-		return;
 	}
-	mq_unlink(name);
+}
+
+/*
+ * Whether a row of @kind at @size is skipped because it is mq and there
+ * are no queues, or none of messages that large (printed as the row).
+ */
+static bool mq_skip(enum xkind kind, size_t size)
+{
+	int ret;
+
+	if (kind != X_MQ)
+		return false;
+	if (!have_mq)
+		return true;
+	ret = mq_probe(size);
+	if (ret)
+		printf("   %-6s %6zu   skipped: a queue of %zu-byte messages: %s\n",
+		       xname[kind], size, size, strerror(-ret));
+	return ret;
 }
 
 /* ---- Request/reply round trip ---- */
@@ -833,21 +1036,44 @@ static void mq_prepare(void)
 struct pair {
 	enum xkind kind;
 	size_t size;
+	unsigned long total;		/* round trips the replier answers */
+	int rt_prio;			/* SCHED_FIFO priority of both, or 0 */
+	const char *dev;		/* KBUS: the bus */
+	const char *name;		/* KBUS, broker: the name */
 	int p1[2], p2[2];		/* pipe: a->b, b->a */
 	int sv[2];			/* unix */
 	char mq_ab[64], mq_ba[64];	/* mq */
 	struct futex_shm *shm;		/* futex */
+	pid_t broker;			/* broker */
 	int ready[2];			/* pipe: b tells a it is set up */
 };
+
+/* A pair of @kind, @size bytes each way, whose replier answers @total. */
+static void pair_init(struct pair *p, enum xkind kind, size_t size,
+		      unsigned long total)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->size = size;
+	p->total = total;
+	p->dev = KBUS_DEV0;
+	p->name = NAME_RTT;
+}
 
 static void pair_setup(struct pair *p)
 {
 	int ret = 0;
 
+	if (p->kind == X_BROKER) {
+		p->broker = broker_start();
+		if (p->broker < 0)
+			die("starting the broker: %s", strerror(-p->broker));
+	}
 	if (pipe(p->ready))
 		die("pipe: %s", strerror(errno));
 	switch (p->kind) {
 	case X_KBUS:
+	case X_BROKER:
 		break;
 	case X_PIPE:
 		if (pipe(p->p1) || pipe(p->p2))
@@ -860,9 +1086,9 @@ static void pair_setup(struct pair *p)
 	case X_MQ:
 		mq_name(p->mq_ab, sizeof(p->mq_ab), "ab", 0);
 		mq_name(p->mq_ba, sizeof(p->mq_ba), "ba", 0);
-		ret = mq_create(p->mq_ab, 10, MAX_PAYLOAD);
+		ret = mq_create(p->mq_ab, 10, p->size);
 		if (!ret)
-			ret = mq_create(p->mq_ba, 10, MAX_PAYLOAD);
+			ret = mq_create(p->mq_ba, 10, p->size);
 		if (ret)
 			die("mq_open: %s", strerror(-ret));
 		break;
@@ -894,22 +1120,31 @@ static int pair_end(struct pair *p, int side, struct ep *e)
 		return -ENOMEM;
 	switch (p->kind) {
 	case X_KBUS:
-		ret = kbus_open();
+		ret = kbus_open_dev(p->dev);
 		if (ret < 0)
 			return ret;
 		e->rfd = ret;
 		e->wfd = ret;
-		e->name = NAME_RTT;
-		e->rlen = KBUS_RLEN(NAME_RTT, p->size);
+		e->name = p->name;
+		e->rlen = KBUS_RLEN(p->name, p->size);
 		if (side) {
 			e->replier = true;
-			ret = kbus_bind(ret, NAME_RTT, true);
+			ret = kbus_bind(ret, p->name, true);
 			if (ret)
 				return ret;
 		} else {
 			e->flags = KBUS_BIT_WANT_A_REPLY;
 		}
 		return 0;
+	case X_BROKER:
+		ret = broker_connect();
+		if (ret < 0)
+			return ret;
+		e->rfd = ret;
+		e->wfd = ret;
+		e->name = p->name;
+		e->replier = side;
+		return side ? broker_bind(ret, p->name, true) : 0;
 	case X_PIPE:
 		e->rfd = side ? p->p1[0] : p->p2[0];
 		e->wfd = side ? p->p2[1] : p->p1[1];
@@ -939,8 +1174,23 @@ static int pair_end(struct pair *p, int side, struct ep *e)
 	}
 }
 
+/*
+ * In a process that is neither side (both run in children): close what
+ * the sides have, so that each sees the other's end.
+ */
+static void pair_release(struct pair *p)
+{
+	if (p->kind == X_UNIX) {
+		close(p->sv[0]);
+		close(p->sv[1]);
+	}
+}
+
+/* Once both sides are done. */
 static void pair_cleanup(struct pair *p)
 {
+	int ret;
+
 	close(p->ready[0]);
 	switch (p->kind) {
 	case X_MQ:
@@ -949,6 +1199,12 @@ static void pair_cleanup(struct pair *p)
 		break;
 	case X_FUTEX:
 		munmap(p->shm, sizeof(*p->shm));
+		break;
+	case X_BROKER:
+		ret = broker_stop(p->broker);
+		if (ret)
+			die("the broker (pid %d) failed: %s", p->broker,
+			    strerror(-ret));
 		break;
 	default:
 		break;
@@ -965,6 +1221,7 @@ static void ep_close(struct ep *e)
 		break;
 	case X_KBUS:
 	case X_UNIX:
+	case X_BROKER:
 		close(e->rfd);
 		break;
 	default:
@@ -977,7 +1234,7 @@ static int replier_main(void *arg, int out)
 {
 	struct pair *p = arg;
 	char *buf = malloc(MAX_PAYLOAD);
-	unsigned long i, total = warmup + iters;
+	unsigned long i;
 	struct ep e;
 	int ret;
 
@@ -985,12 +1242,15 @@ static int replier_main(void *arg, int out)
 	if (!buf)
 		child_die("out of memory");
 	memset(buf, 0x5a, MAX_PAYLOAD);
+	ret = p->rt_prio ? set_sched(p->rt_prio, 0) : 0;
+	if (ret)
+		child_die("SCHED_FIFO %d: %s", p->rt_prio, strerror(-ret));
 	ret = pair_end(p, 1, &e);
 	if (ret)
 		child_die("setup: %s", strerror(-ret));
 	if (write_full(p->ready[1], "", 1))
 		child_die("ready: %s", strerror(errno));
-	for (i = 0; i < total; i++) {
+	for (i = 0; i < p->total; i++) {
 		ret = ep_recv(&e, buf, p->size);
 		if (ret)
 			child_die("receive %lu: %s", i, strerror(-ret));
@@ -1004,13 +1264,14 @@ static int replier_main(void *arg, int out)
 	return 0;
 }
 
-static struct stats rtt_one(enum xkind kind, size_t size)
+/* @count timed round trips of @size bytes over @kind, after the warm-up. */
+static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count)
 {
-	struct pair p = { .kind = kind, .size = size };
-	uint64_t *v = samples(iters), t0;
-	unsigned long i, total = warmup + iters;
+	uint64_t *v = samples(count), t0;
+	unsigned long i, total = warmup + count;
 	char *buf = malloc(MAX_PAYLOAD);
 	struct stats s;
+	struct pair p;
 	struct ep e;
 	int from, ret;
 	pid_t pid;
@@ -1019,6 +1280,7 @@ static struct stats rtt_one(enum xkind kind, size_t size)
 	if (!buf)
 		die("out of memory");
 	memset(buf, 0xa5, MAX_PAYLOAD);
+	pair_init(&p, kind, size, total);
 	pair_setup(&p);
 	pid = spawn(replier_main, &p, &from);
 	close(p.ready[1]);
@@ -1045,14 +1307,17 @@ static struct stats rtt_one(enum xkind kind, size_t size)
 	close(from);
 	pair_cleanup(&p);
 	free(buf);
-	s = stats_of(v, iters);
+	s = stats_of(v, count);
 	free(v);
 	return s;
 }
 
+/* Message sizes of the rtt and tput shapes. */
+static const size_t msg_sizes[] = { 64, 4096, BIG_PAYLOAD };
+
 static void bench_rtt(void)
 {
-	static const size_t sizes[] = { 64, 4096 };
+	unsigned long n;
 	enum xkind k;
 	struct stats s;
 	unsigned int i;
@@ -1061,26 +1326,30 @@ static void bench_rtt(void)
 	       "   the same payload both ways; each side sends with one call and\n"
 	       "   receives with one blocking call (KBUS: SENDMSG, RECVMSG; pipe: write,\n"
 	       "   read; unix: send, recv; mq: mq_send, mq_receive; futex: FUTEX_WAIT\n"
-	       "   until the other side's store); %lu round trips after %lu of warm-up.\n\n",
-	       iters, warmup);
-	printf("   %-6s %6s %10s %10s %10s %10s %10s\n", "", "bytes",
-	       "p50 us", "p99 us", "p99.9 us", "mean us", "max us");
-	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+	       "   until the other side's store; broker: sendmsg of a REQUEST, which\n"
+	       "   the broker forwards, recv, and back with a REPLY); \"count\" round\n"
+	       "   trips after %lu of warm-up.\n\n",
+	       warmup);
+	printf("   %-6s %6s %7s %10s %10s %10s %10s %10s\n", "", "bytes",
+	       "count", "p50 us", "p99 us", "p99.9 us", "mean us", "max us");
+	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
 		for (k = 0; k < X_NKINDS; k++) {
-			if (k == X_MQ && !have_mq)
+			if (mq_skip(k, msg_sizes[i]))
 				continue;
+			n = size_iters(msg_sizes[i]);
 			cur_shape = "rtt";
-			progress("rtt %s %zu", xname[k], sizes[i]);
+			progress("rtt %s %zu, %lu round trips", xname[k],
+				 msg_sizes[i], n);
 			watch_start();
-			s = rtt_one(k, sizes[i]);
+			s = rtt_one(k, msg_sizes[i], n);
 			watch_stop();
-			printf("   %-6s %6zu %10.2f %10.2f %10.2f %10.2f %10.2f\n",
-			       xname[k], sizes[i], us(s.p50), us(s.p99),
+			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f\n",
+			       xname[k], msg_sizes[i], n, us(s.p50), us(s.p99),
 			       us(s.p999), us(s.mean), us(s.max));
 			fflush(stdout);
-			metric(s.p50, "%s_rtt_%zu_p50", xname[k], sizes[i]);
-			metric(s.p99, "%s_rtt_%zu_p99", xname[k], sizes[i]);
-			metric(s.p999, "%s_rtt_%zu_p999", xname[k], sizes[i]);
+			metric(s.p50, "%s_rtt_%zu_p50", xname[k], msg_sizes[i]);
+			metric(s.p99, "%s_rtt_%zu_p99", xname[k], msg_sizes[i]);
+			metric(s.p999, "%s_rtt_%zu_p999", xname[k], msg_sizes[i]);
 		}
 	}
 	if (!have_mq)
@@ -1094,7 +1363,7 @@ struct listener {
 	size_t size;
 	unsigned long total;	/* messages to receive */
 	__u32 maxmsgs;		/* KBUS queue limit */
-	const char *name;	/* KBUS name */
+	const char *name;	/* KBUS, broker: the name */
 	int fd;			/* pipe, unix: receive end */
 	char mq[64];		/* mq: queue name */
 	int ready;		/* write end of the ready pipe */
@@ -1127,11 +1396,20 @@ static int listener_main(void *arg, int out)
 			child_die("open: %s", strerror(-ret));
 		e.rfd = ret;
 		e.rlen = KBUS_RLEN(l->name, l->size);
-		ret = kbus_max_msgs(e.rfd, l->maxmsgs);
+		ret = kbus_max_msgs(e.rfd, l->maxmsgs, LISTEN_MAXBYTES);
 		if (ret)
 			child_die("KBUS_OPT_MAX_MSGS %u: %s", l->maxmsgs,
 				  strerror(-ret));
 		ret = kbus_bind(e.rfd, l->name, false);
+		if (ret)
+			child_die("bind: %s", strerror(-ret));
+		break;
+	case X_BROKER:
+		ret = broker_connect();
+		if (ret < 0)
+			child_die("connect to the broker: %s", strerror(-ret));
+		e.rfd = ret;
+		ret = broker_bind(e.rfd, l->name, false);
 		if (ret)
 			child_die("bind: %s", strerror(-ret));
 		break;
@@ -1206,11 +1484,19 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 	struct kbus_message_header h;
 	char *buf = malloc(MAX_PAYLOAD);
 	int ready[2], sv[2], p[2], j, ret, kfd = -1;
+	pid_t broker = 0;
+	__s64 id;
 	char c;
 
 	if (!l || !from || !wfd || !pid || !buf)
 		die("out of memory");
 	memset(buf, 0x3c, MAX_PAYLOAD);
+	/* Before the listeners, which connect to it. */
+	if (kind == X_BROKER) {
+		broker = broker_start();
+		if (broker < 0)
+			die("starting the broker: %s", strerror(-broker));
+	}
 	if (pipe(ready))
 		die("pipe: %s", strerror(errno));
 
@@ -1238,7 +1524,8 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 		case X_MQ:
 			mq_name(l[j].mq, sizeof(l[j].mq), "tput", j);
 			ret = mq_create(l[j].mq, MQ_TPUT_DEPTH, size);
-			if (ret == -EINVAL)
+			/* Too deep for msg_max, or for RLIMIT_MSGQUEUE. */
+			if (ret == -EINVAL || ret == -EMFILE)
 				ret = mq_create(l[j].mq, 10, size);
 			if (ret)
 				die("mq_open: %s", strerror(-ret));
@@ -1270,6 +1557,11 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 		/* A full listener makes SENDMSG wait for room: none is lost. */
 		kbus_hdr(&h, name, buf, size);
 		h.flags = KBUS_BIT_ALL_OR_WAIT;
+	} else if (kind == X_BROKER) {
+		/* One connection to the broker, which writes to each listener. */
+		kfd = broker_connect();
+		if (kfd < 0)
+			die("connect to the broker: %s", strerror(-kfd));
 	}
 
 	for (i = 0; i < total; i++) {
@@ -1280,6 +1572,12 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 			ret = kbus_sendmsg(kfd, &h);
 			if (ret)
 				die("send %lu: %s", i, strerror(-ret));
+		} else if (kind == X_BROKER) {
+			/* The broker waits for room: none is lost. */
+			id = broker_send(kfd, BROKER_ANNOUNCE, BROKER_F_WAIT,
+					 name, buf, size, NULL);
+			if (id < 0)
+				die("send %lu: %s", i, strerror(-id));
 		} else {
 			for (j = 0; j < nl; j++) {
 				switch (kind) {
@@ -1335,6 +1633,9 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 	}
 	if (kfd >= 0)
 		close(kfd);
+	ret = broker ? broker_stop(broker) : 0;
+	if (ret)
+		die("the broker (pid %d) failed: %s", broker, strerror(-ret));
 	for (j = 0; j < nl; j++) {
 		if (kind == X_PIPE || kind == X_UNIX || kind == X_MQ)
 			close(wfd[j]);
@@ -1352,32 +1653,42 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 static void bench_tput(void)
 {
 	struct announce_result r;
+	unsigned long n;
 	double mps, ns;
+	unsigned int i;
 	enum xkind k;
 
 	printf("\n2. Announcement throughput: one sender process, one listener process,\n"
-	       "   %d-byte messages, %lu after %lu of warm-up.  One call per message\n"
+	       "   \"count\" messages after %lu of warm-up.  One call per message\n"
 	       "   on each side; the listener's receives block.  Nothing may be lost\n"
 	       "   (KBUS: ALL_OR_WAIT, the SENDMSG waits for room, listener\n"
-	       "   KBUS_OPT_MAX_MSGS %d; pipe, socket and queue: blocking sends).\n\n",
-	       TPUT_PAYLOAD, iters, warmup, TPUT_MAXMSGS);
-	printf("   %-6s %12s %12s %14s\n", "", "msgs/s", "ns/msg",
-	       "send ns/msg");
-	for (k = 0; k < X_NKINDS; k++) {
-		if (k == X_FUTEX || (k == X_MQ && !have_mq))
-			continue;
-		cur_shape = "tput";
-		progress("tput %s", xname[k]);
-		watch_start();
-		r = announce(k, 1, TPUT_PAYLOAD, iters, TPUT_MAXMSGS,
-			     NAME_TPUT, false);
-		watch_stop();
-		ns = r.elapsed / r.count;
-		mps = 1e9 / ns;
-		printf("   %-6s %12.0f %12.0f %14.0f\n", xname[k], mps, ns,
-		       r.send_total / r.count);
-		fflush(stdout);
-		metric(ns, "%s_tput_%d_ns_per_msg", xname[k], TPUT_PAYLOAD);
+	       "   KBUS_OPT_MAX_MSGS %d and KBUS_OPT_MAX_BYTES %lu MiB; broker: the\n"
+	       "   broker waits for room in the listener's socket; pipe, socket and\n"
+	       "   queue: blocking sends).\n\n",
+	       warmup, TPUT_MAXMSGS, LISTEN_MAXBYTES >> 20);
+	printf("   %-6s %6s %7s %12s %12s %14s\n", "", "bytes", "count",
+	       "msgs/s", "ns/msg", "send ns/msg");
+	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
+		for (k = 0; k < X_NKINDS; k++) {
+			if (k == X_FUTEX || mq_skip(k, msg_sizes[i]))
+				continue;
+			n = size_iters(msg_sizes[i]);
+			cur_shape = "tput";
+			progress("tput %s %zu, %lu messages", xname[k],
+				 msg_sizes[i], n);
+			watch_start();
+			r = announce(k, 1, msg_sizes[i], n, TPUT_MAXMSGS,
+				     NAME_TPUT, false);
+			watch_stop();
+			ns = r.elapsed / r.count;
+			mps = 1e9 / ns;
+			printf("   %-6s %6zu %7lu %12.0f %12.0f %14.0f\n",
+			       xname[k], msg_sizes[i], n, mps, ns,
+			       r.send_total / r.count);
+			fflush(stdout);
+			metric(ns, "%s_tput_%zu_ns_per_msg", xname[k],
+			       msg_sizes[i]);
+		}
 	}
 	if (have_mq)
 		printf("   (mq: queue depth %d when allowed, else 10)\n",
@@ -1401,7 +1712,7 @@ static unsigned long fan_count(int n)
 
 static void bench_fanout(void)
 {
-	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX, X_BROKER };
 	struct announce_result r;
 	unsigned int i, k;
 	double dns;
@@ -1409,10 +1720,11 @@ static void bench_fanout(void)
 
 	printf("\n3. Fan-out: one sender, N listener processes, %d-byte announcements.\n"
 	       "   KBUS: one SENDMSG to N listeners (ALL_OR_WAIT, listener\n"
-	       "   KBUS_OPT_MAX_MSGS %d); unix: N SOCK_SEQPACKET sends.  Listeners\n"
-	       "   receive with one blocking call per message.  Sender cost per\n"
-	       "   message (timed one by one) and deliveries per second (first send\n"
-	       "   to last delivery).\n\n",
+	       "   KBUS_OPT_MAX_MSGS %d); unix: N SOCK_SEQPACKET sends; broker: one\n"
+	       "   send to the broker, which sends to the N listeners (waiting for\n"
+	       "   room).  Listeners receive with one blocking call per message.\n"
+	       "   Sender cost per message (timed one by one) and deliveries per\n"
+	       "   second (first send to last delivery).\n\n",
 	       FAN_PAYLOAD, FAN_MAXMSGS);
 	printf("   %-6s %3s %7s %10s %10s %10s %10s %12s %10s\n", "", "N",
 	       "msgs", "send p50", "p99", "p99.9", "mean us", "deliv/s",
@@ -1786,7 +2098,7 @@ static struct memdelta mem_messages(void)
 	l = kbus_open();
 	if (s < 0 || l < 0)
 		die("open: %s", strerror(-(s < 0 ? s : l)));
-	ret = kbus_max_msgs(l, MEM_MSGS);
+	ret = kbus_max_msgs(l, MEM_MSGS, BENCH_USER_BYTES);
 	if (ret)
 		die("KBUS_OPT_MAX_MSGS %d: %s", MEM_MSGS, strerror(-ret));
 	ret = kbus_bind(l, NAME_MEM, false);
@@ -1830,6 +2142,29 @@ static struct memdelta mem_ksocks(void)
 	return memdelta(before, after, MEM_KSOCKS);
 }
 
+/* MEM_BINDINGS bindings of distinct names on one Ksock. */
+static struct memdelta mem_bindings(bool replier)
+{
+	struct memsnap before, after;
+	char name[64];
+	int fd, i, ret;
+
+	fd = kbus_open();
+	if (fd < 0)
+		die("open: %s", strerror(-fd));
+	before = memsnap();
+	for (i = 0; i < MEM_BINDINGS; i++) {
+		snprintf(name, sizeof(name), NAME_MEM ".Bind%d", i);
+		ret = kbus_bind(fd, name, replier);
+		if (ret)
+			die("binding %s as %s: %s", name,
+			    replier ? "replier" : "listener", strerror(-ret));
+	}
+	after = memsnap();
+	close(fd);
+	return memdelta(before, after, MEM_BINDINGS);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -1858,11 +2193,25 @@ static struct memdelta median_delta(struct memdelta *d, int n)
 	return m;
 }
 
+/* A row of the memory table: @d less @minus bytes. */
+static void mem_row(const char *what, struct memdelta d, double minus,
+		    bool slabinfo)
+{
+	printf("   %-30s %14.0f %14.0f ", what, d.slab - minus,
+	       d.sunreclaim - minus);
+	if (slabinfo)
+		printf("%14.0f\n", d.slabinfo - minus);
+	else
+		printf("%14s\n", "-");
+}
+
 static void bench_mem(void)
 {
-	struct memdelta dm[MEM_ROUNDS], dk[MEM_ROUNDS], m, k;
+	struct memdelta dm[MEM_ROUNDS], dk[MEM_ROUNDS], dl[MEM_ROUNDS],
+			dr[MEM_ROUNDS], m, k, bl, br;
 	struct rlimit rl;
 	size_t payload = strlen(NAME_MEM) + MEM_PAYLOAD;
+	bool slabinfo;
 	int i, fd;
 
 	cur_shape = "mem";
@@ -1884,42 +2233,42 @@ static void bench_mem(void)
 	if (fd >= 0)
 		close(fd);
 	mem_ksocks();
+	mem_bindings(false);
+	mem_bindings(true);
 	for (i = 0; i < MEM_ROUNDS; i++) {
 		dm[i] = mem_messages();
 		dk[i] = mem_ksocks();
+		dl[i] = mem_bindings(false);
+		dr[i] = mem_bindings(true);
 	}
 	m = median_delta(dm, MEM_ROUNDS);
 	k = median_delta(dk, MEM_ROUNDS);
+	bl = median_delta(dl, MEM_ROUNDS);
+	br = median_delta(dr, MEM_ROUNDS);
 	watch_stop();
 
 	printf("\n5. Kernel memory (slab), median of %d rounds after a warm-up round.\n"
 	       "   Messages: %d announcements of %d bytes named \"%s\" (%zu bytes of\n"
 	       "   name and data), unread on one listener with KBUS_OPT_MAX_MSGS %d.\n"
-	       "   Ksocks: %d opens of %s (struct file included).\n\n",
+	       "   Ksocks: %d opens of %s (struct file included).  Bindings: %d\n"
+	       "   names \"%s.Bind<i>\" bound on one Ksock, as listener or replier.\n\n",
 	       MEM_ROUNDS, MEM_MSGS, MEM_PAYLOAD, NAME_MEM, payload, MEM_MSGS,
-	       MEM_KSOCKS, KBUS_DEV0);
+	       MEM_KSOCKS, KBUS_DEV0, MEM_BINDINGS, NAME_MEM);
 	printf("   %-30s %14s %14s %14s\n", "", "Slab", "SUnreclaim",
 	       "slabinfo objs");
-	if (m.slabinfo >= 0) {
-		printf("   %-30s %14.0f %14.0f %14.0f\n", "bytes per queued message",
-		       m.slab, m.sunreclaim, m.slabinfo);
-		printf("   %-30s %14.0f %14.0f %14.0f\n", "  minus name and data",
-		       m.slab - payload, m.sunreclaim - payload,
-		       m.slabinfo - payload);
-		printf("   %-30s %14.0f %14.0f %14.0f\n", "bytes per open Ksock",
-		       k.slab, k.sunreclaim, k.slabinfo);
-	} else {
-		printf("   %-30s %14.0f %14.0f %14s\n", "bytes per queued message",
-		       m.slab, m.sunreclaim, "-");
-		printf("   %-30s %14.0f %14.0f %14s\n", "  minus name and data",
-		       m.slab - payload, m.sunreclaim - payload, "-");
-		printf("   %-30s %14.0f %14.0f %14s\n", "bytes per open Ksock",
-		       k.slab, k.sunreclaim, "-");
+	slabinfo = m.slabinfo >= 0;
+	mem_row("bytes per queued message", m, 0, slabinfo);
+	mem_row("  minus name and data", m, payload, slabinfo);
+	mem_row("bytes per open Ksock", k, 0, slabinfo);
+	mem_row("bytes per listener binding", bl, 0, slabinfo);
+	mem_row("bytes per replier binding", br, 0, slabinfo);
+	if (!slabinfo)
 		printf("   (no /proc/slabinfo in this kernel)\n");
-	}
 	printf("\nmemory bytes_per_message = %.0f\n", m.slab);
 	printf("memory overhead_per_message = %.0f\n", m.slab - payload);
 	printf("memory bytes_per_ksock = %.0f\n", k.slab);
+	printf("memory bytes_per_binding = %.0f\n", bl.slab);
+	printf("memory bytes_per_replier_binding = %.0f\n", br.slab);
 }
 
 /* ---- Close of a replier holding many requests ---- */
@@ -2062,9 +2411,9 @@ static struct close_result close_one(unsigned long n, bool urgent,
 	rp = kbus_open();
 	if (rq < 0 || rp < 0)
 		die("open: %s", strerror(-(rq < 0 ? rq : rp)));
-	ret = kbus_max_msgs(rq, KBUS_MAX_MAX_MSGS);
+	ret = kbus_max_msgs(rq, KBUS_MAX_MAX_MSGS, BENCH_USER_BYTES);
 	if (!ret)
-		ret = kbus_max_msgs(rp, KBUS_MAX_MAX_MSGS);
+		ret = kbus_max_msgs(rp, KBUS_MAX_MAX_MSGS, BENCH_USER_BYTES);
 	if (ret)
 		die("KBUS_OPT_MAX_MSGS %d: %s", KBUS_MAX_MAX_MSGS,
 		    strerror(-ret));
@@ -2372,6 +2721,568 @@ static void bench_names(void)
 	watch_stop();
 }
 
+/* ---- Requesters in their own processes (prio, pairs) ---- */
+
+/* The round trips of a requester process, shared with the main process. */
+struct rt_log {
+	unsigned long count;	/* round trips to time, at most */
+	unsigned long done;	/* round trips timed so far */
+	uint64_t t_start;	/* CLOCK_MONOTONIC at the first timed request */
+	uint64_t t_end;		/* and after the last reply */
+	uint64_t v[];		/* the round trip times, ns */
+};
+
+static size_t rt_log_size(unsigned long count)
+{
+	return sizeof(struct rt_log) + count * sizeof(uint64_t);
+}
+
+static struct rt_log *rt_log_map(unsigned long count)
+{
+	struct rt_log *log = mmap(NULL, rt_log_size(count),
+				  PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (log == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	log->count = count;
+	return log;
+}
+
+static void rt_log_unmap(struct rt_log *log)
+{
+	munmap(log, rt_log_size(log->count));
+}
+
+struct requester {
+	struct pair *pair;
+	uint64_t max_ns;	/* time round trips for at most this long, or 0 */
+	int go;			/* read end of the start pipe */
+	struct rt_log *log;
+};
+
+/* One request and its reply, in a child process. */
+static void child_round_trip(struct ep *e, char *buf, size_t size,
+			     unsigned long i)
+{
+	int ret = ep_send(e, buf, size);
+
+	if (ret)
+		child_die("request %lu: %s", i, strerror(-ret));
+	ret = ep_recv(e, buf, size);
+	if (ret)
+		child_die("reply %lu: %s", i, strerror(-ret));
+}
+
+/*
+ * A requester: the warm-up, a byte on @out; then, once a byte comes on
+ * the start pipe, the round trips timed into the log, and a byte on @out.
+ */
+static int requester_main(void *arg, int out)
+{
+	struct requester *r = arg;
+	struct pair *p = r->pair;
+	struct rt_log *log = r->log;
+	char *buf = malloc(MAX_PAYLOAD);
+	uint64_t t0, t1;
+	unsigned long i;
+	struct ep e;
+	int ret;
+	char c;
+
+	if (!buf)
+		child_die("out of memory");
+	memset(buf, 0xa5, MAX_PAYLOAD);
+	ret = p->rt_prio ? set_sched(p->rt_prio, 0) : 0;
+	if (ret)
+		child_die("SCHED_FIFO %d: %s", p->rt_prio, strerror(-ret));
+	ret = pair_end(p, 0, &e);
+	if (ret)
+		child_die("setup: %s", strerror(-ret));
+	for (i = 0; i < warmup; i++)
+		child_round_trip(&e, buf, p->size, i);
+	if (write_full(out, "", 1))
+		child_die("ready: %s", strerror(errno));
+	if (read(r->go, &c, 1) != 1)
+		child_die("no start from the main process");
+	log->t_start = now_ns();
+	for (i = 0; i < log->count; i++) {
+		t0 = now_ns();
+		child_round_trip(&e, buf, p->size, warmup + i);
+		t1 = now_ns();
+		log->v[i] = t1 - t0;
+		__atomic_store_n(&log->done, i + 1, __ATOMIC_RELEASE);
+		if (r->max_ns && t1 - log->t_start >= r->max_ns)
+			break;
+	}
+	log->t_end = now_ns();
+	ep_close(&e);
+	free(buf);
+	if (write_full(out, "", 1))
+		child_die("done: %s", strerror(errno));
+	return 0;
+}
+
+/*
+ * Wait for a requester's word on @fd, calling alive() while its @log
+ * moves, until @until (CLOCK_MONOTONIC, ns; 0: no limit): true if it came.
+ */
+static bool wait_requester(int fd, const struct rt_log *log, uint64_t until)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	unsigned long seen = 0, done;
+	int ret;
+
+	for (;;) {
+		ret = poll(&pfd, 1, 100);
+		if (ret > 0)
+			return true;
+		if (ret < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		done = __atomic_load_n(&log->done, __ATOMIC_ACQUIRE);
+		if (done != seen) {
+			seen = done;
+			alive();
+		}
+		if (until && now_ns() >= until)
+			return false;
+	}
+}
+
+/* Wait for the requester @pid to finish, and reap it. */
+static void requester_done(pid_t pid, int fd, const struct rt_log *log)
+{
+	int ret;
+	char c;
+
+	wait_requester(fd, log, 0);
+	ret = read_full(fd, &c, 1);
+	child_done(pid, "requester");
+	if (ret)
+		die("the requester (pid %d) gave no result", pid);
+	close(fd);
+}
+
+/* A pair whose two sides run in child processes. */
+struct rt_pair {
+	struct pair p;
+	struct requester r;
+	pid_t rp, rq;		/* the replier, the requester */
+	int rfrom, qfrom;	/* their pipes to this process */
+};
+
+/*
+ * Start the replier of @t->p (set up with pair_init()), then its
+ * requester, which times @count round trips, for at most @max_ns (0: no
+ * limit), once a byte comes on @go.  Both are ready on return.
+ */
+static void rt_pair_start(struct rt_pair *t, unsigned long count,
+			  uint64_t max_ns, int go)
+{
+	char c;
+
+	pair_setup(&t->p);
+	t->rp = spawn(replier_main, &t->p, &t->rfrom);
+	close(t->p.ready[1]);
+	if (read_full(t->p.ready[0], &c, 1))
+		die("the replier did not start");
+	t->r = (struct requester){
+		.pair = &t->p, .max_ns = max_ns, .go = go,
+		.log = rt_log_map(count),
+	};
+	t->rq = spawn(requester_main, &t->r, &t->qfrom);
+	pair_release(&t->p);
+	if (read_full(t->qfrom, &c, 1))
+		die("the requester did not start");
+	alive();
+}
+
+/*
+ * Wait for the requester of @t to finish, and end the replier: kill it if
+ * @kill_replier (it would answer for ever), else it has answered every
+ * request.  The log stays, for rt_log_unmap().
+ */
+static void rt_pair_finish(struct rt_pair *t, bool kill_replier)
+{
+	requester_done(t->rq, t->qfrom, t->r.log);
+	if (kill_replier) {
+		kill(t->rp, SIGKILL);
+		child_killed(t->rp, "replier");
+	} else {
+		child_done(t->rp, "replier");
+	}
+	close(t->rfrom);
+	pair_cleanup(&t->p);
+}
+
+/* ---- Priority: an RT pair, with and without a load ---- */
+
+/* A process of the prio shape's load, besides the hogs. */
+struct flood {
+	enum xkind kind;	/* X_KBUS or X_BROKER */
+	bool listener;		/* drains NAME_FLOOD, rather than sends to it */
+};
+
+/* A Ksock, or a connection to the broker, bound if for the listener. */
+static int flood_open(const struct flood *f)
+{
+	int fd = f->kind == X_KBUS ? kbus_open() : broker_connect();
+	int ret;
+
+	if (fd < 0)
+		child_die("%s: %s", f->kind == X_KBUS ? "open" : "connect",
+			  strerror(-fd));
+	if (!f->listener)
+		return fd;
+	if (f->kind == X_KBUS)
+		ret = kbus_bind(fd, NAME_FLOOD, false);
+	else
+		ret = broker_bind(fd, NAME_FLOOD, false);
+	if (ret)
+		child_die("bind: %s", strerror(-ret));
+	return fd;
+}
+
+/*
+ * At SCHED_OTHER nice PRIO_NICE: a flooder sends PRIO_PAYLOAD-byte
+ * announcements to NAME_FLOOD as fast as it can, the listener drains
+ * them, both until killed.  A KBUS listener whose queue is full misses
+ * plain announcements (their SENDMSG does not fail), and so does a
+ * broker's listener whose socket is full (no BROKER_F_WAIT).
+ */
+static int flood_main(void *arg, int out)
+{
+	const struct flood *f = arg;
+	struct kbus_message_header h;
+	char *buf = malloc(RBUF_LEN);
+	__s64 n;
+	int fd;
+
+	if (!buf)
+		child_die("out of memory");
+	memset(buf, 0x77, RBUF_LEN);
+	n = set_sched(0, PRIO_NICE);
+	if (n)
+		child_die("nice %d: %s", PRIO_NICE, strerror(-n));
+	fd = flood_open(f);
+	kbus_hdr(&h, NAME_FLOOD, buf, PRIO_PAYLOAD);
+	if (write_full(out, "", 1))
+		child_die("ready: %s", strerror(errno));
+	for (;;) {
+		if (f->listener && f->kind == X_KBUS)
+			n = kbus_recvmsg(fd, buf, RBUF_LEN, 0);
+		else if (f->listener)
+			n = broker_recv(fd, buf, RBUF_LEN);
+		else if (f->kind == X_KBUS)
+			n = kbus_sendmsg(fd, &h);
+		else
+			n = broker_send(fd, BROKER_ANNOUNCE, 0, NAME_FLOOD, buf,
+					PRIO_PAYLOAD, NULL);
+		if (n < 0)
+			child_die("%s: %s", f->listener ? "receive" : "send",
+				  strerror(-n));
+	}
+}
+
+/* A CPU hog: SCHED_FIFO PRIO_HOG, spinning until killed. */
+static int hog_main(void *arg, int out)
+{
+	int ret = set_sched(PRIO_HOG, 0);
+
+	if (ret)
+		child_die("SCHED_FIFO %d: %s", PRIO_HOG, strerror(-ret));
+	if (write_full(out, "", 1))
+		child_die("ready: %s", strerror(errno));
+	for (;;)
+		;
+}
+
+/* The processes of the load: the listener, the flooders, the hogs. */
+struct prio_load {
+	int n;
+	pid_t *pid;
+};
+
+static const char *load_what(int i)
+{
+	return !i ? "flood listener" : i <= PRIO_FLOODERS ? "flooder" : "hog";
+}
+
+/*
+ * Start the load over @kind: the listener, the flooders, then one hog
+ * per online CPU, each once the one before is ready.  The main process,
+ * at SCHED_FIFO PRIO_MAIN, runs above all of them.
+ */
+static struct prio_load prio_load_start(enum xkind kind)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct prio_load ld = { .n = 1 + PRIO_FLOODERS + (ncpu > 0 ? ncpu : 1) };
+	struct flood f = { .kind = kind, .listener = true };
+	int i, from;
+	char c;
+
+	ld.pid = calloc(ld.n, sizeof(*ld.pid));
+	if (!ld.pid)
+		die("out of memory");
+	for (i = 0; i < ld.n; i++) {
+		ld.pid[i] = spawn(i <= PRIO_FLOODERS ? flood_main : hog_main,
+				  &f, &from);
+		if (read_full(from, &c, 1))
+			die("%s %d did not start", load_what(i), i);
+		close(from);
+		f.listener = false;
+		alive();
+	}
+	return ld;
+}
+
+/* Kill the load, the hogs first, reap it, and check none had failed. */
+static void prio_load_stop(struct prio_load *ld)
+{
+	int i;
+
+	for (i = ld->n - 1; i >= 0; i--)
+		kill(ld->pid[i], SIGKILL);
+	for (i = ld->n - 1; i >= 0; i--)
+		child_killed(ld->pid[i], load_what(i));
+	free(ld->pid);
+}
+
+/* One row: the round trips of an RT pair over @kind, with the load or not. */
+static struct stats prio_one(enum xkind kind, bool loaded)
+{
+	const uint64_t max_ns = PRIO_SECONDS * 1000000000ULL;
+	struct prio_load ld = {};
+	struct rt_pair t;
+	struct stats s;
+	uint64_t t_go;
+	int go[2];
+
+	if (pipe(go))
+		die("pipe: %s", strerror(errno));
+	/* The replier answers until it is killed. */
+	pair_init(&t.p, kind, PRIO_PAYLOAD, ULONG_MAX);
+	t.p.rt_prio = PRIO_PAIR;
+	rt_pair_start(&t, iters_div(10), max_ns, go[0]);
+	if (loaded)
+		ld = prio_load_start(kind);
+	t_go = now_ns();
+	if (write_full(go[1], "", 1))
+		die("start: %s", strerror(errno));
+	/* Stop the load in time even if it starves the round trips. */
+	wait_requester(t.qfrom, t.r.log,
+		       t_go + max_ns + PRIO_GRACE * 1000000000ULL);
+	if (loaded)
+		prio_load_stop(&ld);
+	rt_pair_finish(&t, true);
+	close(go[0]);
+	close(go[1]);
+	s = stats_of(t.r.log->v, t.r.log->done);
+	rt_log_unmap(t.r.log);
+	return s;
+}
+
+static void bench_prio(void)
+{
+	static const enum xkind kinds[] = { X_KBUS, X_BROKER };
+	static const char *const load[] = { "unloaded", "loaded" };
+	struct sched_param old;
+	unsigned int k, l;
+	struct stats s;
+	int policy, ret;
+	double a, b;
+
+	cur_shape = "prio";
+	printf("\n8. Priority: request/reply round trips of %d bytes between a requester\n"
+	       "   and a replier process at SCHED_FIFO %d, at most %lu after %lu of\n"
+	       "   warm-up, for at most %d s.  Unloaded: nothing else runs.  Loaded:\n"
+	       "   %d flooders send %d-byte announcements as fast as they can, on the\n"
+	       "   same bus or through the same broker, to a listener that drains\n"
+	       "   them (all at SCHED_OTHER, nice %d; a full listener misses them),\n"
+	       "   and one CPU hog per online CPU spins at SCHED_FIFO %d.  The broker\n"
+	       "   runs at SCHED_OTHER, nice 0, as deployed; this process at\n"
+	       "   SCHED_FIFO %d.\n\n",
+	       PRIO_PAYLOAD, PRIO_PAIR, iters_div(10), warmup, PRIO_SECONDS,
+	       PRIO_FLOODERS, PRIO_PAYLOAD, PRIO_NICE, PRIO_HOG, PRIO_MAIN);
+	policy = sched_getscheduler(0);
+	if (policy < 0 || sched_getparam(0, &old))
+		die("sched_getscheduler: %s", strerror(errno));
+	ret = set_sched(PRIO_MAIN, 0);
+	if (ret) {
+		printf("   note: SCHED_FIFO refused (%s): shape skipped\n",
+		       strerror(-ret));
+		return;
+	}
+	printf("   %-6s %-8s %7s %10s %10s %10s\n", "", "load", "count",
+	       "p50 us", "p99 us", "max us");
+	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+		for (l = 0; l < ARRAY_SIZE(load); l++) {
+			progress("prio %s %s", xname[kinds[k]], load[l]);
+			watch_start();
+			s = prio_one(kinds[k], l);
+			watch_stop();
+			printf("   %-6s %-8s %7llu %10.2f %10.2f %10.2f\n",
+			       xname[kinds[k]], load[l],
+			       (unsigned long long)s.n, us(s.p50), us(s.p99),
+			       us(s.max));
+			fflush(stdout);
+			metric(s.p50, "%s_prio_%s_p50", xname[kinds[k]],
+			       load[l]);
+			metric(s.p99, "%s_prio_%s_p99", xname[kinds[k]],
+			       load[l]);
+			metric(s.max, "%s_prio_%s_max", xname[kinds[k]],
+			       load[l]);
+		}
+	}
+	if (sched_setscheduler(0, policy, &old))
+		die("restoring the scheduling policy: %s", strerror(errno));
+	if (metric_get("kbus_prio_loaded_p99", &a) &&
+	    metric_get("kbus_prio_unloaded_p99", &b) && b > 0)
+		printf("\n   target: KBUS loaded p99 at most 2 times unloaded: %s (%.2f)\n",
+		       a <= 2 * b ? "met" : "missed", a / b);
+}
+
+/* ---- Pairs: SMP scaling ---- */
+
+struct pairs_result {
+	double ns_per_rtt;	/* 1 / (sum of the pairs' round trip rates) */
+	struct stats s;		/* of every pair's round trips */
+};
+
+/*
+ * @n pairs of @kind at once, pair i on bus @dev[i] (KBUS), each timing
+ * @count round trips; they start together.
+ */
+static struct pairs_result pairs_run(enum xkind kind, int n,
+				     const char *const *dev,
+				     unsigned long count)
+{
+	uint64_t *v = samples(n * count);
+	struct pairs_result res = {};
+	const char start[NPAIRS] = {};
+	struct rt_pair t[NPAIRS];
+	char names[NPAIRS][32];
+	struct rt_log *log;
+	double rate = 0;
+	int go[2], i;
+
+	if (pipe(go))
+		die("pipe: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), NAME_PAIR "%d", i);
+		pair_init(&t[i].p, kind, PAIRS_PAYLOAD, warmup + count);
+		if (dev)
+			t[i].p.dev = dev[i];
+		t[i].p.name = names[i];
+		rt_pair_start(&t[i], count, 0, go[0]);
+	}
+	/* A byte for each requester, at once. */
+	if (write_full(go[1], start, n))
+		die("start: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		rt_pair_finish(&t[i], false);
+		log = t[i].r.log;
+		rate += log->done / (double)(log->t_end - log->t_start);
+		memcpy(v + i * count, log->v, count * sizeof(*v));
+		rt_log_unmap(log);
+	}
+	close(go[0]);
+	close(go[1]);
+	res.ns_per_rtt = 1 / rate;
+	res.s = stats_of(v, n * count);
+	free(v);
+	return res;
+}
+
+/*
+ * The buses of the "twobuses" row into @bus: /dev/kbus0 and /dev/kbus1,
+ * or buses 0 and 1 of a kbus filesystem mounted for the run: 0 or -errno.
+ */
+static int two_buses(char bus[NPAIRS][80])
+{
+	int ret;
+
+	if (!access(KBUS_DEV1, F_OK)) {
+		snprintf(bus[0], sizeof(bus[0]), "%s", KBUS_DEV0);
+		snprintf(bus[1], sizeof(bus[1]), "%s", KBUS_DEV1);
+		return 0;
+	}
+	snprintf(buses_dir, sizeof(buses_dir), "/tmp/kbus-bench-XXXXXX");
+	if (!mkdtemp(buses_dir)) {
+		ret = -errno;
+		buses_dir[0] = 0;
+		return ret;
+	}
+	if (mount("none", buses_dir, "kbus", 0, "buses=2")) {
+		ret = -errno;
+		rmdir(buses_dir);
+		buses_dir[0] = 0;
+		return ret;
+	}
+	snprintf(bus[0], sizeof(bus[0]), "%s/kbus0", buses_dir);
+	snprintf(bus[1], sizeof(bus[1]), "%s/kbus1", buses_dir);
+	return 0;
+}
+
+static void bench_pairs(void)
+{
+	static const char *const onebus[NPAIRS] = { KBUS_DEV0, KBUS_DEV0 };
+	char bus[NPAIRS][80];
+	const char *twobuses[NPAIRS] = { bus[0], bus[1] };
+	const struct {
+		enum xkind kind;
+		const char *setup;	/* the row, and its metrics' names */
+		int n;
+		const char *const *dev;
+	} rows[] = {
+		{ X_KBUS, "alone", 1, onebus },
+		{ X_KBUS, "onebus", NPAIRS, onebus },
+		{ X_KBUS, "twobuses", NPAIRS, twobuses },
+		{ X_UNIX, NULL, NPAIRS, NULL },
+	};
+	unsigned long count = iters_div(4);
+	struct pairs_result res;
+	unsigned int i;
+	char what[64];
+	int ret;
+
+	cur_shape = "pairs";
+	printf("\n9. Pairs: %d requester/replier pairs at once, %d-byte round trips,\n"
+	       "   %lu per pair after %lu of warm-up, started together: both on\n"
+	       "   %s with distinct names (onebus), on two buses (twobuses), over\n"
+	       "   two AF_UNIX SOCK_SEQPACKET socketpairs (unix); and one pair alone.\n"
+	       "   Round trips per second summed over the pairs.\n\n",
+	       NPAIRS, PAIRS_PAYLOAD, count, warmup, KBUS_DEV0);
+	ret = two_buses(bus);
+	printf("   %-6s %-9s %5s %12s %10s %10s %10s\n", "", "setup", "pairs",
+	       "rtt/s", "ns/rtt", "p50 us", "p99 us");
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		if (rows[i].dev == twobuses && ret)
+			continue;
+		snprintf(what, sizeof(what), "%s_pairs%s%s",
+			 xname[rows[i].kind], rows[i].setup ? "_" : "",
+			 rows[i].setup ? rows[i].setup : "");
+		progress("pairs %s", what);
+		watch_start();
+		res = pairs_run(rows[i].kind, rows[i].n, rows[i].dev, count);
+		watch_stop();
+		printf("   %-6s %-9s %5d %12.0f %10.0f %10.2f %10.2f\n",
+		       xname[rows[i].kind],
+		       rows[i].setup ? rows[i].setup : "-", rows[i].n,
+		       1e9 / res.ns_per_rtt, res.ns_per_rtt, us(res.s.p50),
+		       us(res.s.p99));
+		fflush(stdout);
+		metric(res.ns_per_rtt, "%s_ns_per_rtt", what);
+		metric(res.s.p50, "%s_p50", what);
+	}
+	if (ret)
+		printf("   note: no %s, no kbus filesystem (%s): twobuses skipped\n",
+		       KBUS_DEV1, strerror(-ret));
+	else
+		printf("   (twobuses: %s and %s)\n", bus[0], bus[1]);
+	unmount_buses();
+}
+
 /* ---- Main ---- */
 
 static void raise_params(void)
@@ -2412,18 +3323,50 @@ static void raise_params(void)
 	}
 }
 
+/*
+ * The bus's maximum message size is the absolute one unless somebody
+ * lowered it (KBUS_OPT_MAX_MSG_SIZE): raise it for the run if it is below
+ * the largest message the run sends.
+ */
+static void raise_msg_size(int fd)
+{
+	struct kbus_option o = {
+		.size = sizeof(o),
+		.option = KBUS_OPT_MAX_MSG_SIZE,
+	};
+	__u64 was;
+	int ret;
+
+	ret = kbus_ioctl(fd, KBUS_IOC_GET_OPTION, &o);
+	if (ret)
+		die("KBUS_OPT_MAX_MSG_SIZE: %s", strerror(-ret));
+	if (o.value >= MAX_MSG_LEN)
+		return;
+	was = o.value;
+	o.value = MAX_MSG_LEN;
+	ret = kbus_ioctl(fd, KBUS_IOC_SET_OPTION, &o);
+	if (ret)
+		die("cannot raise KBUS_OPT_MAX_MSG_SIZE from %llu to %zu: %s",
+		    (unsigned long long)was, MAX_MSG_LEN, strerror(-ret));
+	saved_msg_size = was;
+	printf("KBUS_OPT_MAX_MSG_SIZE of %s: raised from %llu to %zu for the run\n",
+	       KBUS_DEV0, (unsigned long long)was, MAX_MSG_LEN);
+}
+
 static void bad_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-n iterations] [-w warm-up] [-F fan-out deliveries]\n"
 		"          [-c call iterations] [-t shapes]\n"
 		"  -n N  timed iterations of the rtt and tput shapes (default 100000,\n"
-		"        at least 1000)\n"
+		"        at least 1000); a tenth of them at 64 KiB and in prio, a\n"
+		"        quarter per pair in pairs, at least 1000\n"
 		"  -w N  warm-up iterations (default 1000)\n"
 		"  -F N  deliveries per fan-out row: N / listeners messages, at most\n"
 		"        the iterations and at least 1000 (default: the iterations)\n"
 		"  -c N  timed calls of each kind in the calls and names shapes (default 10000)\n"
-		"  -t L  comma-separated shapes: rtt,tput,fanout,calls,mem,close,names\n"
+		"  -t L  comma-separated shapes:\n"
+		"        rtt,tput,fanout,calls,mem,close,names,prio,pairs\n"
 		"        (default all)\n",
 		prog);
 	exit(2);
@@ -2442,9 +3385,76 @@ static bool want(const char *list, const char *shape)
 	return false;
 }
 
+/* Lines "ratio kbus_<what>/<kind>_<what>" for each baseline measured. */
+static void print_ratios_of(const char *what, const enum xkind *kinds,
+			    unsigned int n)
+{
+	char a[64], b[64];
+	unsigned int k;
+
+	snprintf(a, sizeof(a), "kbus_%s", what);
+	for (k = 0; k < n; k++) {
+		snprintf(b, sizeof(b), "%s_%s", xname[kinds[k]], what);
+		print_ratio(a, b);
+	}
+}
+
+static void print_ratios(const char *shapes)
+{
+	static const enum xkind rtt_kinds[] = {
+		X_PIPE, X_UNIX, X_MQ, X_FUTEX, X_BROKER,
+	};
+	static const enum xkind tput_kinds[] = {
+		X_PIPE, X_UNIX, X_MQ, X_BROKER,
+	};
+	static const enum xkind fan_kinds[] = { X_UNIX, X_BROKER };
+	static const char *const pcts[] = { "p50", "p99" };
+	unsigned int s, p, i;
+	char what[48];
+
+	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
+	       "below 1 means KBUS is faster):\n\n");
+	for (s = 0; want(shapes, "rtt") && s < ARRAY_SIZE(msg_sizes); s++) {
+		for (p = 0; p < ARRAY_SIZE(pcts); p++) {
+			snprintf(what, sizeof(what), "rtt_%zu_%s", msg_sizes[s],
+				 pcts[p]);
+			print_ratios_of(what, rtt_kinds, ARRAY_SIZE(rtt_kinds));
+		}
+	}
+	for (s = 0; want(shapes, "tput") && s < ARRAY_SIZE(msg_sizes); s++) {
+		snprintf(what, sizeof(what), "tput_%zu_ns_per_msg",
+			 msg_sizes[s]);
+		print_ratios_of(what, tput_kinds, ARRAY_SIZE(tput_kinds));
+	}
+	for (i = 0; want(shapes, "fanout") && i < ARRAY_SIZE(fanouts); i++) {
+		snprintf(what, sizeof(what), "fanout_%d_send_p50", fanouts[i]);
+		print_ratios_of(what, fan_kinds, ARRAY_SIZE(fan_kinds));
+		snprintf(what, sizeof(what), "fanout_%d_ns_per_delivery",
+			 fanouts[i]);
+		print_ratios_of(what, fan_kinds, ARRAY_SIZE(fan_kinds));
+	}
+	if (want(shapes, "names"))
+		print_ratio("kbus_names_loaded_send_p50",
+			    "kbus_names_unloaded_send_p50");
+	if (want(shapes, "prio")) {
+		print_ratio("kbus_prio_loaded_p99", "kbus_prio_unloaded_p99");
+		print_ratio("kbus_prio_loaded_p99", "broker_prio_loaded_p99");
+		print_ratio("broker_prio_loaded_p99",
+			    "broker_prio_unloaded_p99");
+	}
+	if (want(shapes, "pairs")) {
+		print_ratio("kbus_pairs_onebus_ns_per_rtt",
+			    "kbus_pairs_twobuses_ns_per_rtt");
+		print_ratio("kbus_pairs_onebus_ns_per_rtt",
+			    "unix_pairs_ns_per_rtt");
+		print_ratio("kbus_pairs_onebus_ns_per_rtt",
+			    "kbus_pairs_alone_ns_per_rtt");
+	}
+}
+
 int main(int argc, char **argv)
 {
-	const char *shapes = "rtt,tput,fanout,calls,mem,close,names";
+	const char *shapes = "rtt,tput,fanout,calls,mem,close,names,prio,pairs";
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	struct kbus_ksock_info info;
 	struct utsname u;
@@ -2494,7 +3504,6 @@ int main(int argc, char **argv)
 		return KSFT_SKIP;
 	}
 	ret = kbus_info(fd, &info);
-	close(fd);
 	if (ret) {
 		printf("kbus_bench: KBUS_IOC_KSOCK_INFO: %s (needs KBUS ABI %d)\n",
 		       strerror(-ret), KBUS_ABI_VERSION);
@@ -2528,6 +3537,8 @@ int main(int argc, char **argv)
 		printf("%s%s = %s", i > 1 ? ", " : "", xname[i], xdesc[i]);
 	printf("\n");
 	raise_params();
+	raise_msg_size(fd);
+	close(fd);
 	mq_prepare();
 	if (!have_mq)
 		printf("note: %s\n", mq_note);
@@ -2549,50 +3560,13 @@ int main(int argc, char **argv)
 		bench_close();
 	if (want(shapes, "names"))
 		bench_names();
+	if (want(shapes, "prio"))
+		bench_prio();
+	if (want(shapes, "pairs"))
+		bench_pairs();
 	cur_shape = "ratios";
 
-	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
-	       "below 1 means KBUS is faster):\n\n");
-	if (want(shapes, "rtt")) {
-		static const char *const pcts[] = { "p50", "p99" };
-		static const int sizes[] = { 64, 4096 };
-		char a[64], b[64];
-		unsigned int s, p, k;
-
-		for (s = 0; s < 2; s++)
-			for (p = 0; p < 2; p++)
-				for (k = X_PIPE; k < X_NKINDS; k++) {
-					snprintf(a, sizeof(a), "kbus_rtt_%d_%s",
-						 sizes[s], pcts[p]);
-					snprintf(b, sizeof(b), "%s_rtt_%d_%s",
-						 xname[k], sizes[s], pcts[p]);
-					print_ratio(a, b);
-				}
-	}
-	if (want(shapes, "tput")) {
-		print_ratio("kbus_tput_64_ns_per_msg", "pipe_tput_64_ns_per_msg");
-		print_ratio("kbus_tput_64_ns_per_msg", "unix_tput_64_ns_per_msg");
-		print_ratio("kbus_tput_64_ns_per_msg", "mq_tput_64_ns_per_msg");
-	}
-	if (want(shapes, "fanout")) {
-		char a[64], b[64];
-
-		for (i = 0; i < ARRAY_SIZE(fanouts); i++) {
-			snprintf(a, sizeof(a), "kbus_fanout_%d_send_p50",
-				 fanouts[i]);
-			snprintf(b, sizeof(b), "unix_fanout_%d_send_p50",
-				 fanouts[i]);
-			print_ratio(a, b);
-			snprintf(a, sizeof(a), "kbus_fanout_%d_ns_per_delivery",
-				 fanouts[i]);
-			snprintf(b, sizeof(b), "unix_fanout_%d_ns_per_delivery",
-				 fanouts[i]);
-			print_ratio(a, b);
-		}
-	}
-	if (want(shapes, "names"))
-		print_ratio("kbus_names_loaded_send_p50",
-			    "kbus_names_unloaded_send_p50");
+	print_ratios(shapes);
 	restore_params();
 	fprintf(stderr, "kbus_bench: done in %.0f s\n",
 		(now_ns() - t_begin) / 1e9);
