@@ -61,7 +61,7 @@ smp-test-kcsan:
 
 smp-race:
 	@devel/build-tree
-	@SMP_RACE=devel/races/recv-take-unlocked.diff devel/smp-test
+	@SMP_RACE=devel/races/recv-copy-unreferenced.diff devel/smp-test
 
 bench:
 	@devel/bench uml

@@ -47,10 +47,19 @@
  * receiver of one queue meet as often as they can: one sender process per
  * CPU (at least two) sends to "$.S.Hot" with KBUS_BIT_ALL_OR_WAIT for a
  * quarter of KBUS_STRESS_SECS (at least 2 s) while one listener receives
- * as fast as it can, its queue mostly empty or short, so that a send adds
- * to the queue while a receive takes from it, on two CPUs where there are
- * two.  Every message must arrive once, each sender's in the order sent,
- * with ids that increase, and nothing may be dropped or left queued.
+ * as fast as it can, blocking in RECVMSG, with a queue limit that cycles
+ * through small values (a full queue would keep the senders waiting
+ * while the receiver takes from it), so that a send adds to the queue
+ * while a receive takes from it, on two CPUs where there are two.  Every
+ * message must arrive once, each sender's in the order sent, with ids
+ * that increase, and nothing may be dropped or left queued.
+ *
+ * A third, unbind_while_receiving, has a listener receive large messages
+ * while another of its threads unbinds and binds again the name they come
+ * through, which drops the copies queued through it, one of them perhaps
+ * the one being copied out (the receive buffer's pages are discarded
+ * before each receive, so that the copy out faults them in and takes
+ * long): every message received must be whole and in order.
  *
  * KBUS_STRESS_SEED repeats a run's random choices (not its timing); it is
  * always printed.  KBUS_STRESS_PROCS (3 by default, 1 to 8) is the number
@@ -2248,7 +2257,9 @@ TEST_F_TIMEOUT(stress, invariants_hold_under_load, MAX_SECS + SLACK_SECS)
 
 #define HOT_NAME		"$.S.Hot"
 #define HOT_MAX_SENDERS		16
-#define HOT_MAX_MSGS		64	/* the listener's queue limit */
+/* The listener's queue limits, each for HOT_CYCLE messages. */
+static const __u32 hot_max_msgs[] = { 2, 1, 3, 2, 5, 64 };
+#define HOT_CYCLE		256
 #define HOT_END			0xffffffffU	/* seq of a sender's last */
 
 struct hot_data {
@@ -2297,6 +2308,7 @@ static int hot_sender(void *arg, int in, int out)
 TEST_F_TIMEOUT(stress, one_queue_under_contention, MAX_SECS + SLACK_SECS)
 {
 	struct kbus_child kids[HOT_MAX_SENDERS];
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no restart */
 	__u32 nums[HOT_MAX_SENDERS];
 	__u32 next[HOT_MAX_SENDERS] = { 0 };
 	struct kbus_ksock_info info;
@@ -2318,7 +2330,7 @@ TEST_F_TIMEOUT(stress, one_queue_under_contention, MAX_SECS + SLACK_SECS)
 		nsend = HOT_MAX_SENDERS;
 
 	fd = kbus_open(_metadata);
-	kbus_set_max_msgs(_metadata, fd, HOT_MAX_MSGS);
+	kbus_set_max_msgs(_metadata, fd, hot_max_msgs[0]);
 	ASSERT_EQ(0, kbus_bind(fd, HOT_NAME, false));
 	for (i = 0; i < nsend; i++) {
 		nums[i] = i;
@@ -2332,15 +2344,19 @@ TEST_F_TIMEOUT(stress, one_queue_under_contention, MAX_SECS + SLACK_SECS)
 		ASSERT_EQ(0, kbus_pipe_write(kids[i].to_child, &end,
 					     sizeof(end)));
 
+	/* A lost message would leave the receive blocked: the alarm ends it. */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	alarm(secs + DRAIN_MS / 1000);
 	while (ended < nsend) {
-		ASSERT_EQ(1, kbus_wait_fd(fd, POLLIN, DRAIN_MS))
-			TH_LOG("no message for %d ms: %llu received, %d of %d senders ended",
-			       DRAIN_MS, (unsigned long long)received, ended,
-			       nsend);
+		if (received % HOT_CYCLE == 0)
+			kbus_set_max_msgs(_metadata, fd,
+					  hot_max_msgs[received / HOT_CYCLE %
+						       ARRAY_SIZE(hot_max_msgs)]);
 		ret = kbus_recvmsg(fd, &b, sizeof(b), 0, NULL);
 		ASSERT_EQ(0, ret)
-			TH_LOG("receive %llu: %s",
-			       (unsigned long long)received, strerror(-ret));
+			TH_LOG("receive %llu: %s (%d of %d senders ended)",
+			       (unsigned long long)received, strerror(-ret),
+			       ended, nsend);
 		ASSERT_EQ(sizeof(*d), b.m.header.data_len);
 		d = kbus_msg_data(&b.m);
 		ASSERT_LT(d->sender, (__u32)nsend);
@@ -2364,6 +2380,7 @@ TEST_F_TIMEOUT(stress, one_queue_under_contention, MAX_SECS + SLACK_SECS)
 		next[d->sender]++;
 		received++;
 	}
+	alarm(0);
 	for (i = 0; i < nsend; i++)
 		kbus_child_done(_metadata, &kids[i]);
 	ASSERT_EQ(0, kbus_info(fd, &info));
@@ -2373,6 +2390,147 @@ TEST_F_TIMEOUT(stress, one_queue_under_contention, MAX_SECS + SLACK_SECS)
 	TH_LOG("%d senders, %d s: %llu messages through one queue",
 	       nsend, secs, (unsigned long long)received);
 	close(fd);
+}
+
+/* ---- Unbinding while receiving ---- */
+
+#define FLAP_NAME		"$.S.Flap"
+/*
+ * Long copies out, of messages small enough for the slab allocator, so
+ * that a freed message stays poisoned (KASAN's quarantine) while a
+ * receiver that has lost it may still be reading it.
+ */
+#define FLAP_DATA		(6 * 1024)
+#define FLAP_MAX_MSGS		8
+
+/* A sender: sends FLAP_DATA-byte announcements until the pipe closes. */
+static int flap_sender(void *arg, int in, int out)
+{
+	struct kbus_message_header h;
+	__u32 *data, seq = 0;
+	int fd, ret;
+	char c;
+
+	data = malloc(FLAP_DATA);
+	fd = open(KBUS_DEV0, O_RDWR | O_CLOEXEC);
+	if (!data || fd < 0)
+		return 1;
+	fcntl(in, F_SETFL, O_NONBLOCK);
+	if (kbus_post(out))
+		return 2;
+	kbus_msg_init(&h, FLAP_NAME, data, FLAP_DATA);
+	/* Until the parent closes its end: read() returns 0. */
+	while (read(in, &c, 1) < 0 && errno == EAGAIN) {
+		data[0] = seq;
+		memset(&data[1], seq & 0xff, FLAP_DATA - sizeof(*data));
+		ret = kbus_sendmsg(fd, &h, sizeof(h), 0, NULL);
+		if (ret) {
+			fprintf(stderr, "flap sender: message %u: %s\n", seq,
+				strerror(-ret));
+			return 3;
+		}
+		seq++;
+	}
+	close(fd);
+	return 0;
+}
+
+struct flapper {
+	int fd;
+	bool stop;		/* __atomic */
+	unsigned long flaps;
+	int err;		/* the first failure, -errno */
+};
+
+static void *flapper_thread(void *arg)
+{
+	struct flapper *f = arg;
+	__u64 rng = rng_init(seed, 0xf1a9, 0);
+	int i, ret;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+		ret = kbus_unbind(f->fd, FLAP_NAME, false);
+		/* No sleep (a tick with the test kernels' highres=off). */
+		for (i = rnd_below(&rng, 64); !ret && i; i--)
+			sched_yield();
+		if (!ret)
+			ret = kbus_bind(f->fd, FLAP_NAME, false);
+		if (ret) {
+			f->err = ret;
+			break;
+		}
+		f->flaps++;
+		for (i = rnd_below(&rng, 64); i; i--)
+			sched_yield();
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, unbind_while_receiving, MAX_SECS + SLACK_SECS)
+{
+	size_t len = KBUS_ENTIRE_MSG_LEN(strlen(FLAP_NAME), FLAP_DATA);
+	struct flapper f = { .fd = -1 };
+	struct kbus_entire_message *m;
+	unsigned long received = 0;
+	struct kbus_child kid;
+	const __u8 *data;
+	__u32 seq, next = 0;
+	pthread_t thread;
+	long long end;
+	int ret, secs;
+	size_t i;
+
+	if (self->skip)
+		return;
+	secs = stress_secs() / 4;
+	if (secs < 2)
+		secs = 2;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	f.fd = kbus_open(_metadata);
+	kbus_set_max_msgs(_metadata, f.fd, FLAP_MAX_MSGS);
+	ASSERT_EQ(0, kbus_bind(f.fd, FLAP_NAME, false));
+	kbus_spawn(_metadata, &kid, flap_sender, NULL);
+	ASSERT_EQ(0, kbus_wait(kid.from_child));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, flapper_thread, &f));
+
+	end = now_ms() + secs * 1000LL;
+	while (now_ms() < end) {
+		if (kbus_wait_fd(f.fd, POLLIN, 100) != 1)
+			continue;
+		ASSERT_EQ(0, madvise(m, len, MADV_DONTNEED));
+		ret = kbus_recvmsg(f.fd, m, len, KBUS_RECV_NONBLOCK, NULL);
+		if (ret == -EAGAIN)	/* dropped by an unbind meanwhile */
+			continue;
+		ASSERT_EQ(0, ret)
+			TH_LOG("receive %lu: %s", received, strerror(-ret));
+		ASSERT_EQ(FLAP_DATA, m->header.data_len);
+		data = kbus_msg_data(m);
+		memcpy(&seq, data, sizeof(seq));
+		/* Unbinding drops messages, and a full queue misses some. */
+		ASSERT_LE(next, seq)
+			TH_LOG("message %u after %u", seq, next);
+		for (i = sizeof(seq); i < FLAP_DATA; i++) {
+			if (data[i] != (seq & 0xff))
+				break;
+		}
+		ASSERT_EQ(FLAP_DATA, i)
+			TH_LOG("message %u: byte %zu is 0x%02x", seq, i, data[i]);
+		next = seq + 1;
+		received++;
+	}
+	__atomic_store_n(&f.stop, true, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, f.err)
+		TH_LOG("the flapper failed: %s", strerror(-f.err));
+	kbus_child_done(_metadata, &kid);
+	EXPECT_LT(0, received);
+	EXPECT_LT(0, f.flaps);
+	TH_LOG("%d s: %lu messages of %d bytes received, %lu unbinds",
+	       secs, received, FLAP_DATA, f.flaps);
+	close(f.fd);
+	munmap(m, len);
 }
 
 TEST_HARNESS_MAIN
