@@ -94,7 +94,7 @@ static struct kbus_qentry *kbus_client_take(struct kbus_ksock *ks,
 {
 	struct kbus_qentry *qe;
 
-	rt_mutex_lock(&ks->bus->lock);
+	mutex_lock(&ks->bus->lock);
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (qe) {
 		kbus_queue_take_locked(ks, qe);
@@ -105,7 +105,7 @@ static struct kbus_qentry *kbus_client_take(struct kbus_ksock *ks,
 			*owed = NULL;
 		}
 	}
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	if (qe)
 		kbus_bus_room_wake(ks->bus);
 	return qe;
@@ -142,7 +142,7 @@ static void kbus_client_unanswered(struct kbus_client *client,
 
 	if (!(qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY))
 		return;
-	rt_mutex_lock(&ks->bus->lock);
+	mutex_lock(&ks->bus->lock);
 	req = kbus_owed_find_locked(ks, &qe->msg->id, qe->msg->from);
 	if (req) {
 		kbus_owed_remove_locked(ks, req);
@@ -150,7 +150,7 @@ static void kbus_client_unanswered(struct kbus_client *client,
 					req->peer_id, &req->id, ks->id, 0);
 		kbus_request_free(req);
 	}
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 }
 
 static void kbus_client_work(struct work_struct *work)
@@ -224,9 +224,9 @@ struct kbus_client *kbus_client_open(u32 bus,
 		goto err_put;
 	}
 	/* Each message once: see "Kernel clients". */
-	rt_mutex_lock(&b->lock);
+	mutex_lock(&b->lock);
 	client->ks->only_once = true;
-	rt_mutex_unlock(&b->lock);
+	mutex_unlock(&b->lock);
 	client->ops = ops;
 	client->priv = priv;
 	INIT_WORK(&client->work, kbus_client_work);
@@ -317,12 +317,12 @@ static int kbus_client_bind_op(struct kbus_client *client, const char *name,
 	/* Only KBUS sends replier bind events: nobody may be their replier. */
 	if (bind && replier && !strcmp(name, KBUS_MSG_NAME_REPLIER_BIND_EVENT))
 		return -EBADMSG;
-	rt_mutex_lock(&ks->bus->lock);
+	mutex_lock(&ks->bus->lock);
 	if (bind)
 		err = kbus_bind_report_locked(ks, name, len, replier);
 	else
 		err = kbus_unbind_report_locked(ks, name, len, replier);
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	return err;
 }
 

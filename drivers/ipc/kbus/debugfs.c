@@ -31,13 +31,13 @@ static int bindings_show(struct seq_file *m, void *v)
 	mutex_lock(&kbus_buses_lock);
 	list_for_each_entry(bus, &kbus_buses, bus_node) {
 		seq_puts(m, "# <device> is bound to <Ksock-ID> in <process-PID> as <Replier|Listener> for <message-name>\n");
-		rt_mutex_lock(&bus->lock);
+		mutex_lock(&bus->lock);
 		list_for_each_entry(b, &bus->bindings, bus_link)
 			seq_printf(m, "%3u: %8u %8lu  %c  %s\n", bus->index,
 				   b->ksock->id,
 				   (unsigned long)pid_vnr(b->ksock->pid),
 				   b->is_replier ? 'R' : 'L', b->node->full);
-		rt_mutex_unlock(&bus->lock);
+		mutex_unlock(&bus->lock);
 	}
 	mutex_unlock(&kbus_buses_lock);
 	return 0;
@@ -51,7 +51,7 @@ static int stats_show(struct seq_file *m, void *v)
 
 	mutex_lock(&kbus_buses_lock);
 	list_for_each_entry(bus, &kbus_buses, bus_node) {
-		rt_mutex_lock(&bus->lock);
+		mutex_lock(&bus->lock);
 		seq_printf(m, "dev %2u: next ksock %u next msg %u max msg size %u\n",
 			   bus->index, bus->next_ksock_id, bus->next_serial + 1,
 			   bus->max_msg_size);
@@ -66,7 +66,7 @@ static int stats_show(struct seq_file *m, void *v)
 				   ks->num_outstanding, ks->num_owed,
 				   ks->dropped, ks->user->bytes);
 		}
-		rt_mutex_unlock(&bus->lock);
+		mutex_unlock(&bus->lock);
 	}
 	mutex_unlock(&kbus_buses_lock);
 	return 0;

@@ -216,7 +216,7 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 	}
 
 	err = -EINTR;
-	if (rt_mutex_lock_killable(&ks->bus->lock))
+	if (mutex_lock_killable(&ks->bus->lock))
 		goto out_free;
 	if (bind)
 		err = kbus_bind_report_locked(ks, name, args.name_len,
@@ -224,7 +224,7 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 	else
 		err = kbus_unbind_report_locked(ks, name, args.name_len,
 						is_replier);
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	kbus_dbg(ks->bus, "ksock %u %s %s %s: %ld\n", ks->id,
 		 bind ? "bind" : "unbind", is_replier ? "replier" : "listener",
 		 name, err);
@@ -249,7 +249,7 @@ static long ioc_replier(struct kbus_ksock *ks, struct kbus_replier __user *uarg)
 	if (IS_ERR(name))
 		return PTR_ERR(name);
 
-	if (rt_mutex_lock_killable(&ks->bus->lock)) {
+	if (mutex_lock_killable(&ks->bus->lock)) {
 		kfree(name);
 		return -EINTR;
 	}
@@ -258,7 +258,7 @@ static long ioc_replier(struct kbus_ksock *ks, struct kbus_replier __user *uarg)
 	else
 		b = kbus_replier_exact_locked(ks->bus, name, args.name_len);
 	args.replier_id = b ? b->ksock->id : 0;
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	kfree(name);
 
 	return put_user(args.replier_id, &uarg->replier_id);
@@ -510,10 +510,10 @@ static long ioc_cancel_request(struct kbus_ksock *ks,
 		return err;
 	if (args.flags)
 		return -EINVAL;
-	if (rt_mutex_lock_killable(&ks->bus->lock))
+	if (mutex_lock_killable(&ks->bus->lock))
 		return -EINTR;
 	err = kbus_cancel_request_locked(ks, &args.id);
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	return err;
 }
 
@@ -530,7 +530,7 @@ static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
 {
 	struct kbus_qentry *qe;
 
-	if (rt_mutex_lock_killable(&ks->bus->lock))
+	if (mutex_lock_killable(&ks->bus->lock))
 		return -EINTR;
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (qe) {
@@ -539,7 +539,7 @@ static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
 		refcount_inc(&qe->msg->refcount);
 		kbus_msg_header_image(qe, hdr);
 	}
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	*qep = qe;
 	return 0;
 }
@@ -556,7 +556,7 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 {
 	bool taken = false;
 
-	if (rt_mutex_lock_killable(&ks->bus->lock))
+	if (mutex_lock_killable(&ks->bus->lock))
 		return -EINTR;
 	if (ks->queue_gen == gen &&
 	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
@@ -570,7 +570,7 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 		}
 		taken = true;
 	}
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	/* Room was made: wake waiting senders now the lock is free. */
 	if (taken)
 		kbus_bus_room_wake(ks->bus);
@@ -703,7 +703,7 @@ static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 
 	info.abi_version = KBUS_ABI_VERSION;
 	info.ksock_id = ks->id;
-	if (rt_mutex_lock_killable(&ks->bus->lock))
+	if (mutex_lock_killable(&ks->bus->lock))
 		return -EINTR;
 	info.num_msgs = ks->queue_len;
 	info.num_unreplied = ks->num_owed;
@@ -711,7 +711,7 @@ static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 	info.dropped = ks->dropped;
 	info.queued_bytes = ks->queued_bytes;
 	info.user_bytes = ks->user->bytes;
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	return put_sized_arg(uarg, &info, sizeof(info), usize);
 }
 
@@ -719,7 +719,7 @@ static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
 {
 	struct kbus_bus *bus = ks->bus;
 
-	if (rt_mutex_lock_killable(&bus->lock))
+	if (mutex_lock_killable(&bus->lock))
 		return -EINTR;
 	switch (option) {
 	case KBUS_OPT_MAX_MSGS:
@@ -741,10 +741,10 @@ static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
 		*value = ks->max_bytes;
 		break;
 	default:
-		rt_mutex_unlock(&bus->lock);
+		mutex_unlock(&bus->lock);
 		return -EINVAL;
 	}
-	rt_mutex_unlock(&bus->lock);
+	mutex_unlock(&bus->lock);
 	return 0;
 }
 
@@ -786,7 +786,7 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 	if (err)
 		return err;
 
-	if (rt_mutex_lock_killable(&bus->lock))
+	if (mutex_lock_killable(&bus->lock))
 		return -EINTR;
 	switch (option) {
 	case KBUS_OPT_MAX_MSGS:
@@ -817,7 +817,7 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 		ks->max_bytes = value;
 		break;
 	}
-	rt_mutex_unlock(&bus->lock);
+	mutex_unlock(&bus->lock);
 	return err;
 }
 

@@ -281,12 +281,12 @@ int kbus_fs_remove_bus(struct super_block *sb, u32 index)
 		ret = -ENOENT;
 		goto out_unlock;
 	}
-	rt_mutex_lock(&bus->lock);
+	mutex_lock(&bus->lock);
 	if (list_empty(&bus->ksocks))
 		bus->dead = true;
 	else
 		ret = -EBUSY;
-	rt_mutex_unlock(&bus->lock);
+	mutex_unlock(&bus->lock);
 	if (ret)
 		goto out_unlock;
 	/* Keep the number reserved, and the bus out of reach, until done. */

@@ -16,7 +16,6 @@
 #include <linux/memcontrol.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
-#include <linux/rtmutex.h>
 #include <linux/siphash.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -80,7 +79,7 @@ struct kbus_names {
  *         id (modified and looked up under @lock).
  */
 struct kbus_bus {
-	struct rt_mutex lock;	/* the bus lock: see "Locking overview" */
+	struct mutex lock;	/* the bus lock: see "Locking overview" */
 	u32 index;
 	struct device dev;
 	struct cdev cdev;

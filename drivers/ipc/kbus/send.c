@@ -428,7 +428,7 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 			return -ENOMEM;
 	}
 
-	if (rt_mutex_lock_killable(&bus->lock)) {
+	if (mutex_lock_killable(&bus->lock)) {
 		kbus_request_free(req);
 		return -EINTR;
 	}
@@ -461,7 +461,7 @@ out_unlock:
 		r.wake[i]->wake_pending = false;
 	/* A recipient that closes now is freed after a grace period. */
 	rcu_read_lock();
-	rt_mutex_unlock(&bus->lock);
+	mutex_unlock(&bus->lock);
 	for (i = 0; i < r.nwake; i++)
 		kbus_ksock_wake(r.wake[i]);
 	rcu_read_unlock();

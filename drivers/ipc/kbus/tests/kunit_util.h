@@ -69,9 +69,9 @@ static inline struct kbus_qentry *kbus_test_pop(struct kunit *test,
 {
 	struct kbus_qentry *qe;
 
-	rt_mutex_lock(&ks->bus->lock);
+	mutex_lock(&ks->bus->lock);
 	qe = kbus_queue_pop_locked(ks);
-	rt_mutex_unlock(&ks->bus->lock);
+	mutex_unlock(&ks->bus->lock);
 	if (qe)
 		KUNIT_ASSERT_EQ(test, 0,
 				kunit_add_action_or_reset(test,
