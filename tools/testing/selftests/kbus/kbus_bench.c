@@ -1230,24 +1230,37 @@ static void ep_close(struct ep *e)
 	free(e->rbuf);
 }
 
-static int replier_main(void *arg, int out)
+/*
+ * The start of a child at one end (@side) of a pair: its scheduling
+ * policy, its end *@e, and a payload buffer filled with @fill.
+ */
+static char *child_end(struct pair *p, int side, struct ep *e, int fill)
 {
-	struct pair *p = arg;
 	char *buf = malloc(MAX_PAYLOAD);
-	unsigned long i;
-	struct ep e;
 	int ret;
 
-	close(p->ready[0]);
 	if (!buf)
 		child_die("out of memory");
-	memset(buf, 0x5a, MAX_PAYLOAD);
+	memset(buf, fill, MAX_PAYLOAD);
 	ret = p->rt_prio ? set_sched(p->rt_prio, 0) : 0;
 	if (ret)
 		child_die("SCHED_FIFO %d: %s", p->rt_prio, strerror(-ret));
-	ret = pair_end(p, 1, &e);
+	ret = pair_end(p, side, e);
 	if (ret)
 		child_die("setup: %s", strerror(-ret));
+	return buf;
+}
+
+static int replier_main(void *arg, int out)
+{
+	struct pair *p = arg;
+	unsigned long i;
+	struct ep e;
+	char *buf;
+	int ret;
+
+	close(p->ready[0]);
+	buf = child_end(p, 1, &e, 0x5a);
 	if (write_full(p->ready[1], "", 1))
 		child_die("ready: %s", strerror(errno));
 	for (i = 0; i < p->total; i++) {
@@ -2783,22 +2796,13 @@ static int requester_main(void *arg, int out)
 	struct requester *r = arg;
 	struct pair *p = r->pair;
 	struct rt_log *log = r->log;
-	char *buf = malloc(MAX_PAYLOAD);
 	uint64_t t0, t1;
 	unsigned long i;
 	struct ep e;
-	int ret;
+	char *buf;
 	char c;
 
-	if (!buf)
-		child_die("out of memory");
-	memset(buf, 0xa5, MAX_PAYLOAD);
-	ret = p->rt_prio ? set_sched(p->rt_prio, 0) : 0;
-	if (ret)
-		child_die("SCHED_FIFO %d: %s", p->rt_prio, strerror(-ret));
-	ret = pair_end(p, 0, &e);
-	if (ret)
-		child_die("setup: %s", strerror(-ret));
+	buf = child_end(p, 0, &e, 0xa5);
 	for (i = 0; i < warmup; i++)
 		child_round_trip(&e, buf, p->size, i);
 	if (write_full(out, "", 1))
