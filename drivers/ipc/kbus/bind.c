@@ -63,6 +63,33 @@ bool kbus_name_reserved(const char *name, u32 len)
 }
 
 /**
+ * kbus_name_status() - Whether a name is that of a request's status.
+ * @name: the name.
+ * @len: its length.
+ *
+ * The synthetic replies KBUS sends in place of a reply, and the errors a
+ * bridge reports for a request it could not pass on, are named below
+ * ``$.KBUS.Replier.``, ``$.KBUS.Request.`` or ``$.KBUS.RemoteError.``.
+ *
+ * Context: Any context.
+ * Return: true for a name below one of those prefixes.
+ */
+bool kbus_name_status(const char *name, u32 len)
+{
+	static const char *const prefixes[] = {
+		"$.KBUS.Replier.", "$.KBUS.Request.", "$.KBUS.RemoteError.",
+	};
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++) {
+		n = strlen(prefixes[i]);
+		if (len > n && !memcmp(name, prefixes[i], n))
+			return true;
+	}
+	return false;
+}
+
+/**
  * kbus_name_valid() - Whether a name or binding pattern is well formed.
  * @name: the name (need not be NUL-terminated).
  * @len: its length.

@@ -16,6 +16,7 @@ int kbus_names_init(struct kbus_bus *bus);
 void kbus_names_destroy(struct kbus_bus *bus);
 bool kbus_name_valid(const char *name, u32 len, bool wildcard_ok);
 bool kbus_name_reserved(const char *name, u32 len);
+bool kbus_name_status(const char *name, u32 len);
 
 int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 		     bool is_replier);

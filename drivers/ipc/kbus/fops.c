@@ -399,11 +399,22 @@ static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 	}
 	if (IS_ERR(msg))
 		return msg;
-	if (kbus_name_reserved(kbus_msg_name(msg), msg->name_len)) {
-		kbus_msg_put(msg);
-		return ERR_PTR(-EPERM);
-	}
 	fill_msg(msg, &h);
+	/*
+	 * Only KBUS sends $.KBUS names, with one exception: the replier that
+	 * owes a reply may answer with a status name instead (a bridge
+	 * passing on the status its far bus gave), which the reply checks of
+	 * the send then hold it to.  It is marked as synthetic, with the
+	 * replier as sender.
+	 */
+	if (kbus_name_reserved(kbus_msg_name(msg), msg->name_len)) {
+		if (!(h.in_reply_to.network_id || h.in_reply_to.serial_num) ||
+		    !kbus_name_status(kbus_msg_name(msg), msg->name_len)) {
+			kbus_msg_put(msg);
+			return ERR_PTR(-EPERM);
+		}
+		msg->flags |= KBUS_BIT_SYNTHETIC;
+	}
 	return msg;
 }
 

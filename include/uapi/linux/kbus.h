@@ -86,7 +86,8 @@
  * - %EPERM: a bus-wide setting, or adding or removing a bus, needs
  *   %CAP_SYS_ADMIN in the user namespace that owns the bus or the kbus
  *   filesystem (the initial one for the buses of ``/dev``), held by the
- *   opener of the file; a ``$.KBUS`` name, which only KBUS sends.
+ *   opener of the file; a ``$.KBUS`` name, which only KBUS sends (but
+ *   see %KBUS_IOC_SENDMSG for the status replies of a bridge).
  * - %EROFS: adding or removing a bus of a read-only kbus filesystem.
  * - %ENOSPC: a binding would take the Ksock past ``kbus_max_bindings``
  *   or its user past its byte limit; every bus number of a kbus
@@ -513,8 +514,11 @@ struct kbus_bus_ctl {
  * %EINVAL (a bad field, flag or reserved field; @msg_len not the message's
  * length; a guard; a name length of 0; both %KBUS_BIT_ALL_OR_WAIT and
  * %KBUS_BIT_ALL_OR_FAIL; %KBUS_BIT_WANT_A_REPLY with @in_reply_to),
- * %E2BIG, %EBADMSG, %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS`` name),
- * %EBADF (a request from a file not open for reading), %EFAULT,
+ * %E2BIG, %EBADMSG, %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS`` name,
+ * except that a reply may be named below ``$.KBUS.Replier.``,
+ * ``$.KBUS.Request.`` or ``$.KBUS.RemoteError.``: a bridge passing on a
+ * status, which arrives marked %KBUS_BIT_SYNTHETIC with the replier in
+ * @from), %EBADF (a request from a file not open for reading), %EFAULT,
  * %ENOMEM, %ENOBUFS, %ENOLCK, %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE,
  * %EBUSY, %EAGAIN, %ECANCELED, %EINTR.
  *

@@ -346,6 +346,79 @@ TEST_F(kbus, reply_to_unknown_request_fails_econnrefused)
 	free(req);
 }
 
+/*
+ * The replier a request went to may answer it with a status name, as a
+ * bridge does when the far bus gave one; nobody else may send one.
+ */
+TEST_F(kbus, replier_may_answer_with_a_status_name_only)
+{
+	static const char gone[] = "$.KBUS.Replier.GoneAway";
+	static const char remote[] = "$.KBUS.RemoteError.EBUSY";
+	struct kbus_entire_message *req, *got;
+	struct kbus_message_header h;
+	struct kbus_msg_id id;
+	int i;
+
+	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Status", 1));
+	ASSERT_EQ(0, kbus_bind(self->listener, "$.KBUS.*", 0));
+	ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Status", NULL, 0, 0,
+				  &id));
+	req = kbus_recv(_metadata, self->replier);
+
+	/* Not as an announcement, nor as a request. */
+	kbus_msg_init(&h, gone, NULL, 0);
+	EXPECT_EQ(-EPERM, kbus_send_msg(self->requester, &h, false, NULL));
+	h.flags = KBUS_BIT_WANT_A_REPLY;
+	EXPECT_EQ(-EPERM, kbus_send_msg(self->requester, &h, false, NULL));
+	/* Not a $.KBUS name that is no status, even as a reply. */
+	kbus_msg_init(&h, KBUS_MSG_NAME_REPLIER_BIND_EVENT, NULL, 0);
+	h.in_reply_to = id;
+	h.to = self->requester_id;
+	EXPECT_EQ(-EPERM, kbus_send_msg(self->replier, &h, false, NULL));
+	/* A prefix alone is no status name. */
+	kbus_msg_init(&h, "$.KBUS.Replier", NULL, 0);
+	h.in_reply_to = id;
+	h.to = self->requester_id;
+	EXPECT_EQ(-EPERM, kbus_send_msg(self->replier, &h, false, NULL));
+	/* Not from a Ksock that does not owe the reply. */
+	kbus_msg_init(&h, gone, NULL, 0);
+	h.in_reply_to = id;
+	h.to = self->requester_id;
+	EXPECT_EQ(-ECONNREFUSED, kbus_send_msg(self->listener, &h, false,
+					       NULL));
+	EXPECT_EQ(-ECONNREFUSED, kbus_send_msg(self->requester, &h, false,
+					       NULL));
+	kbus_expect_empty(_metadata, self->requester);
+	kbus_expect_empty(_metadata, self->listener);
+	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));
+
+	/* The replier can, once, and it settles the request. */
+	kbus_msg_init(&h, remote, NULL, 0);
+	h.in_reply_to = id;
+	h.to = self->requester_id;
+	ASSERT_EQ(0, kbus_send_msg(self->replier, &h, false, NULL));
+	EXPECT_EQ(-ECONNREFUSED, kbus_send_msg(self->replier, &h, false,
+					       NULL));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
+	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
+
+	/* The requester and listeners of the name see it as synthetic. */
+	for (i = 0; i < 2; i++) {
+		got = kbus_recv(_metadata, i ? self->listener :
+					       self->requester);
+		EXPECT_STREQ(remote, kbus_msg_name(got));
+		EXPECT_EQ(KBUS_BIT_SYNTHETIC,
+			  got->header.flags & KBUS_BIT_SYNTHETIC);
+		EXPECT_EQ(self->replier_id, got->header.from);
+		EXPECT_EQ(self->requester_id, got->header.to);
+		EXPECT_EQ(id.serial_num, got->header.in_reply_to.serial_num);
+		free(got);
+	}
+	kbus_expect_empty(_metadata, self->requester);
+	kbus_expect_empty(_metadata, self->listener);
+	free(req);
+}
+
 TEST_F(kbus, reply_to_closed_requester_fails_eaddrnotavail)
 {
 	struct kbus_entire_message *req;
