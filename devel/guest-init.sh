@@ -21,6 +21,7 @@
 #   KBUS_TIMEOUT=<s>     per-test timeout
 #   KBUS_BENCH_ITERS=<n> kbus_bench's iterations (bench; default its own)
 #   KBUS_BENCH_SHAPES=<list> kbus_bench's shapes (bench; default all)
+#   KBUS_SCRIPT=<file>   shell: run bash <file> instead of a shell
 #
 # Whatever happens, the guest powers off at the end.
 
@@ -118,6 +119,13 @@ run)
 	say "===== demo exit status $r ====="
 	echo "demo $r" >> "$results/run-status"
 	echo
+	say "===== two buses joined by Limpets (tools/kbus/limpet-demo.sh) ====="
+	timeout "$per_test_timeout" "$tools/limpet-demo.sh" "$tools" 2>&1 |
+		tee "$results/limpet-demo.log"
+	r=${PIPESTATUS[0]}
+	say "===== Limpet demo exit status $r ====="
+	echo "limpet-demo $r" >> "$results/run-status"
+	echo
 	say "===== bindings left behind (should be none) ====="
 	"$tools/kbus" bindings
 	;;
@@ -135,18 +143,23 @@ modules)
 	;;
 shell)
 	export PATH="$tools:$tools/demo:$PATH"
-	cat <<-EOT
+	if [ -n "${KBUS_SCRIPT:-}" ]; then
+		bash "$KBUS_SCRIPT"
+		echo "script exit status $?" >> "$results/guest-status"
+	else
+		cat <<-EOT
 
-	KBUS shell: /dev/kbus0 is the bus; the kbus command and the demo
-	(stb-demo) are on PATH.  Try:
-	    kbus listen '\$.*' &
-	    kbus send '\$.Hello' hi
-	Leave with "exit" (or Ctrl-D); the guest then powers off.
+		KBUS shell: /dev/kbus0 is the bus; the kbus command and the demo
+		(stb-demo) are on PATH.  Try:
+		    kbus listen '\$.*' &
+		    kbus send '\$.Hello' hi
+		Leave with "exit" (or Ctrl-D); the guest then powers off.
 
-	EOT
-	cd /root 2>/dev/null || cd /
-	setsid -c bash -i
-	echo "shell exit status $?" >> "$results/guest-status"
+		EOT
+		cd /root 2>/dev/null || cd /
+		setsid -c bash -i
+		echo "shell exit status $?" >> "$results/guest-status"
+	fi
 	;;
 *)
 	fail "unknown KBUS_MODE '$mode'"

@@ -13,14 +13,19 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -63,6 +68,13 @@ static void usage(FILE *f)
 "  monitor [-e]                   print every message on the bus, with a\n"
 "                                 timestamp (-e: also replier bind events)\n"
 "  replier NAME                   print the Ksock id of NAME's replier\n"
+"  limpet -n ID [-p PATTERN] [-1] -l ADDR | -c ADDR\n"
+"                                 join this bus to the bus of another Limpet:\n"
+"                                 listen on ADDR (-l) or connect to it (-c),\n"
+"                                 ADDR being HOST:PORT or a Unix socket path;\n"
+"                                 ID is this Limpet's network id, PATTERN the\n"
+"                                 names joined (default $.*); relinks when the\n"
+"                                 link fails, unless -1\n"
 "  bindings                       list the bindings (from debugfs)\n"
 "  stats                          show bus and Ksock statistics (debugfs)\n"
 "  add-bus CONTROL                add a bus to the kbus filesystem whose\n"
@@ -877,6 +889,210 @@ static int cmd_monitor(int argc, char **argv)
 	return ret;
 }
 
+/* ---- limpet ---- */
+
+/*
+ * The socket address of ADDR: a path with a '/' (a Unix socket) or
+ * HOST:PORT (TCP over IPv4, HOST an address or a name).
+ */
+static int limpet_addr(const char *addr, struct sockaddr_storage *ss,
+		       socklen_t *len)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_INET,
+		.ai_socktype = SOCK_STREAM,
+	};
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+	struct addrinfo *res;
+	const char *colon;
+	char host[256];
+	int err;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(addr, '/')) {
+		if (strlen(addr) >= sizeof(un->sun_path))
+			return -ENAMETOOLONG;
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, addr, strlen(addr) + 1);
+		*len = sizeof(*un);
+		return 0;
+	}
+	colon = strrchr(addr, ':');
+	if (!colon || colon == addr || !colon[1] ||
+	    (size_t)(colon - addr) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, addr, colon - addr);
+	host[colon - addr] = '\0';
+	err = getaddrinfo(host, colon + 1, &hints, &res);
+	if (err)
+		return -EINVAL;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* A socket listening on @ss, or -errno. */
+static int limpet_listen(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1, fd, err;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ss->ss_family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)ss)->sun_path);
+	else
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 1)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * The next link: accepted on @lfd, or connected to @ss (retrying every
+ * 200 ms while nobody listens).  -EINTR once stop is set.
+ */
+static int limpet_link(int lfd, const struct sockaddr_storage *ss,
+		       socklen_t len)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	int one = 1, fd;
+
+	while (!stop) {
+		if (lfd >= 0) {
+			if (poll(&pfd, 1, 1000) <= 0)
+				continue;
+			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+		} else {
+			fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC,
+				    0);
+			if (fd < 0)
+				return -errno;
+			if (connect(fd, (const struct sockaddr *)ss, len)) {
+				close(fd);
+				usleep(200000);
+				continue;
+			}
+		}
+		if (ss->ss_family == AF_INET)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
+		return fd;
+	}
+	return -EINTR;
+}
+
+static int cmd_limpet(int argc, char **argv)
+{
+	struct kbus_limpet_config cfg = { .log = verbose ? stderr : NULL };
+	struct sigaction sa = { .sa_handler = on_signal };
+	const char *addr = NULL;
+	struct sockaddr_storage ss;
+	struct kbus_limpet *lp;
+	bool listening = false, once = false;
+	int opt, ks, sock, lfd = -1, err, ret = EXIT_OK;
+	socklen_t len;
+	long v;
+
+	while ((opt = getopt(argc, argv, "n:l:c:p:1")) != -1) {
+		switch (opt) {
+		case 'n':
+			if (parse_uint(optarg, "network id", UINT32_MAX, &v))
+				return EXIT_USAGE;
+			cfg.network_id = v;
+			break;
+		case 'l':
+		case 'c':
+			addr = optarg;
+			listening = opt == 'l';
+			break;
+		case 'p':
+			cfg.pattern = optarg;
+			break;
+		case '1':
+			once = true;
+			break;
+		default:
+			return usage_error("usage: kbus limpet -n ID [-p PATTERN] [-1] {-l|-c} ADDR");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!cfg.network_id)
+		return usage_error("limpet: -n ID, a network id other than 0, is needed");
+	if (!addr)
+		return usage_error("limpet: -l ADDR or -c ADDR is needed");
+	err = limpet_addr(addr, &ss, &len);
+	if (err)
+		return usage_error("limpet: '%s' is neither HOST:PORT nor a path",
+				   addr);
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (listening) {
+		lfd = limpet_listen(&ss, len);
+		if (lfd < 0) {
+			err_msg("limpet: cannot listen on %s: %s", addr,
+				strerror(-lfd));
+			return EXIT_KBUS;
+		}
+	}
+	while (!stop) {
+		sock = limpet_link(lfd, &ss, len);
+		if (sock < 0)
+			break;
+		/* A new Ksock per link: nothing of the last one is left. */
+		ks = open_bus();
+		if (ks < 0) {
+			close(sock);
+			ret = EXIT_KBUS;
+			break;
+		}
+		err = kbus_limpet_new(&lp, ks, sock, &cfg);
+		if (err) {
+			err_msg("limpet: cannot link over %s: %s", addr,
+				kbus_strerror(err));
+			close(sock);
+			kbus_ksock_close(ks);
+			if (err == -EPERM || err == -EACCES || err == -EBADF) {
+				ret = EXIT_KBUS;
+				break;
+			}
+			if (once)
+				break;
+			usleep(200000);
+			continue;
+		}
+		printf("limpet: network %u linked to network %u over %s\n",
+		       cfg.network_id, kbus_limpet_peer_id(lp), addr);
+		fflush(stdout);
+		do {
+			err = kbus_limpet_step(lp, 1000);
+		} while (!err && !stop);
+		printf("limpet: network %u unlinked from network %u: %s\n",
+		       cfg.network_id, kbus_limpet_peer_id(lp),
+		       err ? kbus_strerror(err) : "stopped");
+		fflush(stdout);
+		kbus_limpet_free(lp);
+		kbus_ksock_close(ks);
+		if (once)
+			break;
+	}
+	if (lfd >= 0) {
+		close(lfd);
+		if (ss.ss_family == AF_UNIX)
+			unlink(((struct sockaddr_un *)&ss)->sun_path);
+	}
+	return ret;
+}
+
 /* ---- replier, version ---- */
 
 static int cmd_replier(int argc, char **argv)
@@ -1134,6 +1350,7 @@ static const struct {
 	{ "reply", cmd_reply },
 	{ "monitor", cmd_monitor },
 	{ "replier", cmd_replier },
+	{ "limpet", cmd_limpet },
 	{ "bindings", cmd_bindings },
 	{ "stats", cmd_stats },
 	{ "add-bus", cmd_add_bus },

@@ -404,6 +404,52 @@ if [ -n "$mnt" ]; then
 	fi
 fi
 
+# --- bridging: Limpets (bridge-test's own checks, one line each) ---
+if [ -x "$build/bridge-test" ]; then
+	timeout 300 "$build/bridge-test" "$K" > "$tmp/bridge" 2>&1
+	st=$?
+	seen=0
+	while IFS= read -r line; do
+		case $line in
+		"ok "*)
+			seen=$((seen + 1))
+			ok "bridge: ${line#* - }"
+			;;
+		"not ok "*)
+			seen=$((seen + 1))
+			not_ok "bridge: ${line#* - }"
+			;;
+		"#"*)
+			echo "$line"
+			;;
+		esac
+	done < "$tmp/bridge"
+	if [ $st = 0 ] && [ $seen -gt 0 ]; then
+		ok "bridge-test exits with 0 after $seen checks"
+	else
+		not_ok "bridge-test exits with 0 after $seen checks" \
+			"exit status $st" "$(tail -n 5 "$tmp/bridge")"
+	fi
+else
+	not_ok "bridge-test is built" "no $build/bridge-test"
+fi
+
+# --- two buses joined by Limpets: the demo of make run ---
+if [ -x "$build/limpet-demo.sh" ]; then
+	timeout 120 "$build/limpet-demo.sh" "$build" > "$tmp/limpet-demo" 2>&1
+	st=$?
+	show "$tmp/limpet-demo"
+	last=$(tail -n 1 "$tmp/limpet-demo")
+	if [ $st = 0 ] && [ "$last" = "limpet demo: ok" ]; then
+		ok "the Limpet demo ends with 'limpet demo: ok'"
+	else
+		not_ok "the Limpet demo ends with 'limpet demo: ok'" \
+			"exit status $st, last line '$last'"
+	fi
+else
+	not_ok "limpet-demo.sh is next to the kbus command" "no $build/limpet-demo.sh"
+fi
+
 # --- the demo ---
 timeout 120 "$DEMO" -b "$bus" > "$tmp/demo" 2>&1
 st=$?

@@ -484,6 +484,70 @@ void kbus_msg_print(FILE *stream, const kbus_message_t *msg);
 /* Print every field of @msg on stdout, and its data if @dump_data. */
 void kbus_msg_dump(const kbus_message_t *msg, int dump_data);
 
+/* ==== Limpets: joining two buses ==== */
+
+/*
+ * A Limpet joins its bus to another bus, on this machine or another,
+ * through a connected stream socket (TCP or Unix) to a Limpet on that bus
+ * (Documentation/ipc/kbus.rst, "Bridging buses").  Limpets form a tree;
+ * each has a network id, non-zero and unique in the tree.  Messages under
+ * the pattern go both ways; repliers on one side become repliers by proxy
+ * on the other; every request in flight across a link that fails is
+ * answered with $.KBUS.Replier.GoneAway.
+ */
+struct kbus_limpet;
+
+struct kbus_limpet_config {
+	uint32_t network_id;	/* this Limpet's network id, non-zero */
+	const char *pattern;	/* the names joined; NULL: "$.*" (all) */
+	FILE *log;		/* where to say what it does, or NULL */
+	int helo_timeout_ms;	/* wait for the peer's HELO; 0: 10 s */
+};
+
+struct kbus_limpet_stats {
+	uint64_t from_bus;	/* messages read from this bus */
+	uint64_t to_peer;	/* ... of which passed to the peer */
+	uint64_t from_peer;	/* messages read from the peer */
+	uint64_t to_bus;	/* messages sent on this bus */
+	uint64_t statuses;	/* requests answered with a status */
+	uint64_t in_flight;	/* requests from here the peer has to answer */
+	uint64_t proxies;	/* names bound as the replier by proxy */
+};
+
+/*
+ * Start a Limpet on @ksock (opened read-write; CAP_SYS_ADMIN over the bus
+ * is needed to turn replier bind reports on) and @sock, connected to the
+ * peer: exchange network ids (-EPROTO if the peer's is 0, equal to ours or
+ * not sent as a Limpet sends it; -ETIMEDOUT), then bind.  On success the
+ * Limpet owns @sock (kbus_limpet_free() closes it), not @ksock.
+ */
+int kbus_limpet_new(struct kbus_limpet **lp, kbus_ksock_t ksock, int sock,
+		    const struct kbus_limpet_config *cfg);
+
+/*
+ * Handle what is waiting on either side, waiting up to @timeout_ms for
+ * something if nothing is.  Returns 0, or -errno once the link is unusable
+ * (-ECONNRESET: the peer closed it; -EPROTO: it sent something else than
+ * messages).
+ */
+int kbus_limpet_step(struct kbus_limpet *lp, int timeout_ms);
+
+/* The network id of the peer. */
+uint32_t kbus_limpet_peer_id(const struct kbus_limpet *lp);
+
+void kbus_limpet_get_stats(const struct kbus_limpet *lp,
+			   struct kbus_limpet_stats *stats);
+
+/*
+ * Stop: answer every request in flight across the link with
+ * $.KBUS.Replier.GoneAway, drop the proxies and bindings, close the
+ * socket.  The Ksock stays open and can serve the next link.
+ */
+void kbus_limpet_free(struct kbus_limpet *lp);
+
+/* "EBUSY" for EBUSY or -EBUSY: the <ERRNO> of $.KBUS.RemoteError.<ERRNO>. */
+const char *kbus_limpet_errno_name(int err);
+
 /* ==== Text ==== */
 
 /*
