@@ -91,6 +91,8 @@ HOST_PACKAGES=(
 	coccinelle ocaml python3-sphinx python3-alabaster python3-yaml
 	# make test: the SMP guest (devel/smp-test)
 	qemu-system-x86 busybox-static
+	# tools/kbus: "kbus mqtt" and its tests (the broker)
+	libmosquitto-dev mosquitto
 )
 
 as_root() {

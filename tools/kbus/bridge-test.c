@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bridge-test - checks of buses joined by Limpets ("kbus limpet")
+ * bridge-test - checks of buses joined by Limpets ("kbus limpet") and by
+ * the MQTT bridge ("kbus mqtt")
  *
  * Copyright (C) 2026 The KBUS Authors
  *
  *   bridge-test KBUS_COMMAND
+ *   bridge-test -B COUNT KBUS_COMMAND
  *
  * Run as root on a system with KBUS (a test guest, never a machine in
  * use): brings the loopback interface up, mounts a kbus filesystem with
- * three buses in a temporary directory, and joins them with "kbus limpet"
- * processes, bus 0 to bus 1 over TCP on 127.0.0.1 and bus 1 to bus 2 over
- * a Unix socket.  Prints one TAP-like line per check ("ok N - ..." or
+ * five buses in a temporary directory, and joins them: bus 0 to bus 1 by
+ * "kbus limpet" processes over TCP on 127.0.0.1, bus 1 to bus 2 over a
+ * Unix socket, and bus 3 to bus 4 by "kbus mqtt" processes through a
+ * mosquitto broker that it starts on 127.0.0.1 only.  Prints one TAP-like line per check ("ok N - ..." or
  * "not ok N - ...", with "# " lines saying why) and exits with 0 if every
  * check passed.
+ *
+ * With -B it is a benchmark instead: COUNT round trips of a 64-byte
+ * request and its reply on one bus, and from one bus to a replier on
+ * another through a Limpet pair (over a Unix socket and over TCP) and
+ * through the MQTT bridge, with the median, 99th percentile and worst
+ * case of each and their ratios to the round trip on one bus.
  */
 
 #include <errno.h>
@@ -27,6 +36,9 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,33 +49,49 @@
 
 #define WAIT_MS		5000	/* for what must come */
 #define QUIET_MS	300	/* for what must not */
-#define NBUS		3
+#define NBUS		5	/* 0-2 for Limpets, 3-4 for MQTT */
+#define CHAIN		3	/* buses of the chain of Limpets */
 
 static const char *kbus_cmd;
 static char dir[64];
 static char bus_path[NBUS][96];
 static char tcp_addr[32];
 static char unix_addr[96];
+static char mqtt_addr[32];
+static char mqtt_dir[96];
+static pid_t broker = -1;
 static int n_checks, n_failed;
 
-/* A Limpet process and what it has printed. */
+/*
+ * A bridge process (kbus limpet or kbus mqtt) and what it has printed;
+ * it prints @up once it is linked or connected.
+ */
 struct limpet {
 	const char *name;
 	int bus;
-	const char *netid;
-	const char *mode;	/* "-l" or "-c" */
-	const char *addr;
+	const char *args[12];
+	const char *up;
 	pid_t pid;
 	int out;
-	char text[8192];
+	char text[16384];
 	size_t len;
 };
 
+#define LIMPET(n, b, ...)						\
+	{ .name = n, .bus = b, .up = "linked to",			\
+	  .args = { "limpet", __VA_ARGS__ } }
+#define MQTT(n, b, id)							\
+	{ .name = n, .bus = b, .up = "connected to",			\
+	  .args = { "mqtt", "-i", id, "-p", "$.Mq", "-t", "kbustest",	\
+		    "-T", "4000", mqtt_addr } }
+
 static struct limpet limpets[] = {
-	{ .name = "L1", .bus = 0, .netid = "1", .mode = "-l", .addr = tcp_addr },
-	{ .name = "L2", .bus = 1, .netid = "2", .mode = "-c", .addr = tcp_addr },
-	{ .name = "L3", .bus = 1, .netid = "3", .mode = "-l", .addr = unix_addr },
-	{ .name = "L4", .bus = 2, .netid = "4", .mode = "-c", .addr = unix_addr },
+	LIMPET("L1", 0, "-n", "1", "-l", tcp_addr),
+	LIMPET("L2", 1, "-n", "2", "-c", tcp_addr),
+	LIMPET("L3", 1, "-n", "3", "-l", unix_addr),
+	LIMPET("L4", 2, "-n", "4", "-c", unix_addr),
+	MQTT("M1", 3, "11"),
+	MQTT("M2", 4, "12"),
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -116,11 +144,17 @@ static void limpet_start(struct limpet *l)
 	}
 	l->pid = fork();
 	if (l->pid == 0) {
+		const char *argv[ARRAY_SIZE(l->args) + 5] = {
+			kbus_cmd, "-v", "-b", bus_path[l->bus],
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(l->args) && l->args[i]; i++)
+			argv[4 + i] = l->args[i];
 		/* Its log too, shown should a check fail. */
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
-		execl(kbus_cmd, kbus_cmd, "-v", "-b", bus_path[l->bus],
-		      "limpet", "-n", l->netid, l->mode, l->addr, (char *)NULL);
+		execv(kbus_cmd, (char **)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -163,9 +197,9 @@ static bool limpet_linked(struct limpet *l, const char *why)
 {
 	bool ok;
 
-	ok = l->pid > 0 && limpet_said(l, "linked to network", 2 * WAIT_MS);
-	check(ok, "%s: limpet %s (network %s, bus %d) links", why, l->name,
-	      l->netid, l->bus);
+	ok = l->pid > 0 && limpet_said(l, l->up, 2 * WAIT_MS);
+	check(ok, "%s: %s %s (network %s, bus %d) is up", why, l->args[0],
+	      l->name, l->args[2], l->bus);
 	if (!ok)
 		note("%s printed: %s", l->name, l->text);
 	return ok;
@@ -300,6 +334,19 @@ static void cleanup(void)
 
 	for (i = 0; i < ARRAY_SIZE(limpets); i++)
 		limpet_kill(&limpets[i]);
+	if (broker > 0) {
+		kill(broker, SIGTERM);
+		waitpid(broker, NULL, 0);
+	}
+	if (mqtt_dir[0]) {
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/mosquitto.conf", mqtt_dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/mosquitto.log", mqtt_dir);
+		unlink(path);
+		rmdir(mqtt_dir);
+	}
 	if (dir[0]) {
 		umount2(dir, MNT_DETACH);
 		rmdir(dir);
@@ -529,13 +576,13 @@ static void test_pair(void)
 static void test_chain(void)
 {
 	kbus_message_t *m, *req, *reply = NULL, *sreq = NULL;
-	int heard[NBUS], sender, q, r, i;
+	int heard[CHAIN], sender, q, r, i;
 	kbus_msg_id_t id;
 	uint32_t rid;
 
 	if (!limpet_pair_up(&limpets[2], &limpets[3], "chain"))
 		return;
-	for (i = 0; i < NBUS; i++) {
+	for (i = 0; i < CHAIN; i++) {
 		heard[i] = bus_open(i);
 		if (heard[i] < 0)
 			return;
@@ -543,7 +590,7 @@ static void test_chain(void)
 	}
 	sender = bus_open(0);
 	kbus_announce(sender, "$.Chain.News", "far", 3, &id);
-	for (i = 0; i < NBUS; i++) {
+	for (i = 0; i < CHAIN; i++) {
 		m = recv_within(heard[i], WAIT_MS);
 		check(m && kbus_msg_name_is(m, "$.Chain.News") &&
 		      data_is(m, "far") &&
@@ -618,17 +665,357 @@ static void test_chain(void)
 	check(wait_replier(q, "$.Chain.Ask", false),
 	      "chain: ... and its proxies go too");
 	kbus_ksock_close(q);
-	for (i = 0; i < NBUS; i++)
+	for (i = 0; i < CHAIN; i++)
 		kbus_ksock_close(heard[i]);
+}
+
+/* ==== MQTT: bus 3 - M1 - mosquitto - M2 - bus 4 ==== */
+
+/* Can we connect to 127.0.0.1:@port? */
+static bool port_open(int port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = !connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	close(fd);
+	return ok;
+}
+
+/* Start mosquitto on 127.0.0.1:@port, only there; a check. */
+static bool broker_start(int port)
+{
+	static const char *const paths[] = {
+		"/usr/sbin/mosquitto", "/usr/bin/mosquitto",
+	};
+	const char *path = NULL;
+	char conf[160], log[160];
+	int64_t end;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < ARRAY_SIZE(paths); i++)
+		if (!access(paths[i], X_OK))
+			path = paths[i];
+	if (!path) {
+		check(false, "mqtt: mosquitto is installed (Debian: mosquitto)");
+		return false;
+	}
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", mqtt_dir);
+	snprintf(log, sizeof(log), "%s/mosquitto.log", mqtt_dir);
+	f = fopen(conf, "w");
+	if (!f) {
+		check(false, "mqtt: write %s", conf);
+		return false;
+	}
+	/*
+	 * Loopback only, nothing kept, no switch to its own user, and no
+	 * Nagle delay on its sockets (as a broker for requests should be).
+	 */
+	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\n"
+		"persistence false\nuser root\nset_tcp_nodelay true\n"
+		"log_dest file %s\n", port, log);
+	fclose(f);
+	broker = fork();
+	if (broker == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(path, path, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	end = now_ms() + 2 * WAIT_MS;
+	while (broker > 0 && !port_open(port) && now_ms() < end)
+		usleep(50000);
+	check(broker > 0 && port_open(port),
+	      "mqtt: mosquitto listens on 127.0.0.1:%d", port);
+	return port_open(port);
+}
+
+static void test_mqtt(void)
+{
+	kbus_message_t *m, *req;
+	int sender, heard3, heard4, q, r, port;
+	uint32_t proxy, sender_id, rid;
+	kbus_msg_id_t id;
+
+	if (mkdir(mqtt_dir, 0700)) {
+		check(false, "mqtt: mkdir %s: %s", mqtt_dir, strerror(errno));
+		return;
+	}
+	port = 20000 + (getpid() + 7) % 20000;
+	snprintf(mqtt_addr, sizeof(mqtt_addr), "127.0.0.1:%d", port);
+	if (!broker_start(port) ||
+	    !limpet_pair_up(&limpets[4], &limpets[5], "mqtt"))
+		return;
+
+	/* Announcements both ways, to wildcard listeners. */
+	sender = bus_open(3);
+	heard3 = bus_open(3);
+	heard4 = bus_open(4);
+	if (sender < 0 || heard3 < 0 || heard4 < 0)
+		return;
+	sender_id = ksock_id(sender);
+	kbus_ksock_bind(heard3, "$.Mq.*", 0);
+	kbus_ksock_bind(heard4, "$.Mq.*", 0);
+	kbus_announce(sender, "$.Mq.News", "hello", 5, &id);
+	m = recv_within(heard4, WAIT_MS);
+	check(m && kbus_msg_name_is(m, "$.Mq.News") && data_is(m, "hello") &&
+	      m->id.network_id == 11 && m->id.serial_num == id.serial_num &&
+	      m->orig_from.network_id == 11 &&
+	      m->orig_from.local_id == sender_id,
+	      "mqtt: an announcement reaches a wildcard listener on the far bus, with its id and original sender");
+	show("far listener got", m);
+	kbus_msg_delete(&m);
+	check(quiet(heard4, "far listener also got"),
+	      "mqtt: the far listener gets it once");
+	m = recv_within(heard3, WAIT_MS);
+	kbus_msg_delete(&m);
+	check(quiet(heard3, "near listener also got"),
+	      "mqtt: nothing comes back to the sender's bus");
+	kbus_announce(heard4, "$.Mq.Back", "x", 1, NULL);
+	m = recv_within(heard3, WAIT_MS);
+	check(m && kbus_msg_name_is(m, "$.Mq.Back") &&
+	      m->id.network_id == 12,
+	      "mqtt: and the other way");
+	kbus_msg_delete(&m);
+	while ((m = recv_within(heard4, QUIET_MS)))
+		kbus_msg_delete(&m);
+	kbus_ksock_close(sender);
+
+	/* Request and reply. */
+	q = bus_open(3);
+	r = bus_open(4);
+	rid = ksock_id(r);
+	kbus_ksock_bind(r, "$.Mq.Echo", 1);
+	proxy = wait_replier(q, "$.Mq.Echo", true);
+	check(proxy != 0,
+	      "mqtt: a replier on the far bus makes the bridge its replier by proxy here");
+	kbus_request(q, "$.Mq.Echo", "ping", 4, &id);
+	req = recv_within(r, WAIT_MS);
+	check(req && kbus_msg_wants_us_to_reply(req) && data_is(req, "ping") &&
+	      req->orig_from.network_id == 11,
+	      "mqtt: the request reaches the far replier, to be answered");
+	show("far replier got", req);
+	if (req)
+		kbus_reply(r, req, "pong", 4, NULL);
+	kbus_msg_delete(&req);
+	m = recv_within(q, WAIT_MS);
+	check(answers(m, &id, "$.Mq.Echo", false) && data_is(m, "pong") &&
+	      m->from == proxy && m->orig_from.network_id == 12 &&
+	      m->orig_from.local_id == rid,
+	      "mqtt: the requester gets the far replier's reply from the proxy");
+	show("requester got", m);
+	kbus_msg_delete(&m);
+
+	/* The far replier closes with the request read. */
+	kbus_request(q, "$.Mq.Echo", "x", 1, &id);
+	req = recv_within(r, WAIT_MS);
+	kbus_msg_delete(&req);
+	kbus_ksock_close(r);
+	m = recv_within(q, WAIT_MS);
+	check(answers(m, &id, "$.KBUS.Replier.Ignored", true),
+	      "mqtt: a far replier that closes with the request read: $.KBUS.Replier.Ignored");
+	show("requester got", m);
+	kbus_msg_delete(&m);
+	check(wait_replier(q, "$.Mq.Echo", false),
+	      "mqtt: ... and its proxy goes");
+
+	/* The far bridge killed with a request in flight. */
+	r = bus_open(4);
+	kbus_ksock_bind(r, "$.Mq.Slow", 1);
+	wait_replier(q, "$.Mq.Slow", true);
+	kbus_request(q, "$.Mq.Slow", NULL, 0, &id);
+	req = recv_within(r, WAIT_MS);
+	check(req, "mqtt: the far replier holds a request");
+	kbus_msg_delete(&req);
+	limpet_kill(&limpets[5]);
+	m = recv_within(q, 3 * WAIT_MS);
+	check(answers(m, &id, "$.KBUS.Replier.GoneAway", true),
+	      "mqtt: the far bridge killed mid-request: the requester gets $.KBUS.Replier.GoneAway");
+	show("requester got", m);
+	kbus_msg_delete(&m);
+	check(wait_replier(q, "$.Mq.Slow", false) ||
+	      wait_replier(q, "$.Mq.Slow", false),
+	      "mqtt: ... and the proxy goes once the broker says it is offline");
+	if (limpet_up(&limpets[5], "mqtt: restart")) {
+		check(wait_replier(q, "$.Mq.Slow", true) != 0,
+		      "mqtt: the restarted bridge's replier is proxied again");
+		kbus_request(q, "$.Mq.Slow", "2", 1, &id);
+		req = recv_within(r, WAIT_MS);
+		if (req)
+			kbus_reply(r, req, "ok", 2, NULL);
+		kbus_msg_delete(&req);
+		m = recv_within(q, WAIT_MS);
+		check(answers(m, &id, "$.Mq.Slow", false) && data_is(m, "ok"),
+		      "mqtt: a request is answered through the restarted bridge");
+		kbus_msg_delete(&m);
+	}
+	kbus_ksock_close(r);
+	kbus_ksock_close(q);
+	kbus_ksock_close(heard3);
+	kbus_ksock_close(heard4);
+}
+
+/* ==== -B: round trips through each kind of bridge ==== */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* A replier for @name on @bus, in a child process, until killed. */
+static pid_t bench_replier(int bus, const char *name)
+{
+	kbus_message_t *m;
+	pid_t pid = fork();
+	int ks;
+
+	if (pid)
+		return pid;
+	ks = kbus_ksock_open_by_name(bus_path[bus], O_RDWR);
+	if (ks < 0 || kbus_ksock_bind(ks, name, 1))
+		_exit(1);
+	for (;;) {
+		if (kbus_recv_timeout(ks, &m, -1) <= 0)
+			_exit(1);
+		if (kbus_msg_wants_us_to_reply(m))
+			kbus_reply(ks, m, kbus_msg_data_ptr(m), m->data_len, NULL);
+		kbus_msg_delete(&m);
+	}
+}
+
+/*
+ * @count round trips from a requester on @from to @name's replier on @to;
+ * the p50 in *@p50 (ns).  Returns false, having said why, on a failure.
+ */
+static bool bench_path(const char *what, int from, int to, const char *name,
+		       unsigned long count, double *p50)
+{
+	static const char payload[64] = "round trip";
+	uint64_t *t = calloc(count, sizeof(*t));
+	unsigned long i, warm = count / 10 + 10;
+	kbus_message_t *m = NULL;
+	pid_t replier;
+	kbus_msg_id_t id;
+	uint64_t start;
+	bool ok = false;
+	int q;
+
+	q = bus_open(from);
+	if (!t || q < 0)
+		goto out_free;
+	replier = bench_replier(to, name);
+	if (replier < 0 || !wait_replier(q, name, true)) {
+		printf("# %s: no replier for %s\n", what, name);
+		goto out;
+	}
+	for (i = 0; i < warm + count; i++) {
+		start = now_ns();
+		if (kbus_request(q, name, payload, sizeof(payload), &id))
+			break;
+		m = recv_within(q, 3 * WAIT_MS);
+		if (!answers(m, &id, name, false))
+			break;
+		kbus_msg_delete(&m);
+		if (i >= warm)
+			t[i - warm] = now_ns() - start;
+	}
+	if (i < warm + count) {
+		printf("# %s: round trip %lu failed\n", what, i);
+		show(what, m);
+		kbus_msg_delete(&m);
+		goto out;
+	}
+	qsort(t, count, sizeof(*t), cmp_u64);
+	*p50 = t[count / 2];
+	printf("bridge  %-24s %10.1f %10.1f %10.1f\n", what, t[count / 2] / 1e3,
+	       t[count * 99 / 100] / 1e3, t[count - 1] / 1e3);
+	ok = true;
+out:
+	kill(replier, SIGKILL);
+	waitpid(replier, NULL, 0);
+	kbus_ksock_close(q);
+out_free:
+	free(t);
+	return ok;
+}
+
+static int bench(unsigned long count)
+{
+	static const char *const what[] = {
+		"one bus", "limpet, unix socket", "limpet, tcp 127.0.0.1",
+		"mqtt, mosquitto",
+	};
+	static const char *const key[] = {
+		"direct", "limpet_unix", "limpet_tcp", "mqtt",
+	};
+	double p50[4] = { 0 };
+	bool ok[4] = { false };
+	int i, port;
+
+	port = 20000 + (getpid() + 7) % 20000;
+	snprintf(mqtt_addr, sizeof(mqtt_addr), "127.0.0.1:%d", port);
+	printf("# bridge: %lu round trips of a 64-byte request and its reply each\n",
+	       count);
+	printf("bridge  %-24s %10s %10s %10s\n", "path", "p50 us", "p99 us",
+	       "max us");
+	ok[0] = bench_path(what[0], 0, 0, "$.Bench.Direct", count, &p50[0]);
+	if (limpet_pair_up(&limpets[2], &limpets[3], "bench"))
+		ok[1] = bench_path(what[1], 2, 1, "$.Bench.Unix", count,
+				   &p50[1]);
+	if (limpet_pair_up(&limpets[0], &limpets[1], "bench"))
+		ok[2] = bench_path(what[2], 0, 1, "$.Bench.Tcp", count,
+				   &p50[2]);
+	if (!mkdir(mqtt_dir, 0700) && broker_start(port) &&
+	    limpet_pair_up(&limpets[4], &limpets[5], "bench"))
+		ok[3] = bench_path(what[3], 3, 4, "$.Mq.Bench", count,
+				   &p50[3]);
+	for (i = 1; i < 4; i++) {
+		if (ok[0] && ok[i])
+			printf("ratio bridge_%s_p50/bridge_direct_p50 = %.2f\n",
+			       key[i], p50[i] / p50[0]);
+		else
+			printf("# ratio bridge_%s_p50/bridge_direct_p50 not available\n",
+			       key[i]);
+	}
+	return ok[0] && ok[1] && ok[2] && ok[3] && !n_failed ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-	char opts[32];
+	unsigned long bench_count = 0;
+	char opts[32], *end;
 	int i;
 
+	if (argc == 4 && !strcmp(argv[1], "-B")) {
+		bench_count = strtoul(argv[2], &end, 10);
+		if (*end || bench_count < 100)
+			argc = 0;	/* a usage error */
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: bridge-test KBUS_COMMAND\n");
+		fprintf(stderr,
+			"usage: bridge-test [-B COUNT (at least 100)] KBUS_COMMAND\n");
 		return 2;
 	}
 	kbus_cmd = argv[1];
@@ -655,10 +1042,14 @@ int main(int argc, char **argv)
 	snprintf(tcp_addr, sizeof(tcp_addr), "127.0.0.1:%d",
 		 20000 + getpid() % 20000);
 	snprintf(unix_addr, sizeof(unix_addr), "%s.sock", dir);
+	snprintf(mqtt_dir, sizeof(mqtt_dir), "%s.mqtt", dir);
+	if (bench_count)
+		return bench(bench_count);
 
 	if (limpet_pair_up(&limpets[0], &limpets[1], "pair"))
 		test_pair();
 	test_chain();
+	test_mqtt();
 out:
 	printf("1..%d\n", n_checks);
 	return n_failed ? 1 : 0;

@@ -32,6 +32,9 @@
 #include <unistd.h>
 
 #include "libkbus.h"
+#ifdef HAVE_LIBMOSQUITTO
+#include "mqtt.h"
+#endif
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define EXIT_OK		0
@@ -75,6 +78,13 @@ static void usage(FILE *f)
 "                                 ID is this Limpet's network id, PATTERN the\n"
 "                                 names joined (default $.*); relinks when the\n"
 "                                 link fails, unless -1\n"
+"  mqtt -i ID [-p SUBTREE] [-t PREFIX] [-T MS] [-1] HOST:PORT\n"
+"                                 join the names under SUBTREE (default $)\n"
+"                                 to the topics under PREFIX (default kbus)\n"
+"                                 of the MQTT 5 broker at HOST:PORT; ID is\n"
+"                                 the bridge's network id; a request gets\n"
+"                                 $.KBUS.Replier.GoneAway after MS ms\n"
+"                                 (default 10000) without an answer\n"
 "  bindings                       list the bindings (from debugfs)\n"
 "  stats                          show bus and Ksock statistics (debugfs)\n"
 "  add-bus CONTROL                add a bus to the kbus filesystem whose\n"
@@ -1093,6 +1103,20 @@ static int cmd_limpet(int argc, char **argv)
 	return ret;
 }
 
+/* ---- mqtt ---- */
+
+static int cmd_mqtt(int argc, char **argv)
+{
+#ifdef HAVE_LIBMOSQUITTO
+	return kbus_mqtt_main(argc, argv, open_bus, verbose);
+#else
+	(void)argc;
+	(void)argv;
+	err_msg("mqtt: this kbus was built without libmosquitto (install libmosquitto-dev and rebuild)");
+	return EXIT_KBUS;
+#endif
+}
+
 /* ---- replier, version ---- */
 
 static int cmd_replier(int argc, char **argv)
@@ -1351,6 +1375,7 @@ static const struct {
 	{ "monitor", cmd_monitor },
 	{ "replier", cmd_replier },
 	{ "limpet", cmd_limpet },
+	{ "mqtt", cmd_mqtt },
 	{ "bindings", cmd_bindings },
 	{ "stats", cmd_stats },
 	{ "add-bus", cmd_add_bus },
