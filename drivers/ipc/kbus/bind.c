@@ -63,30 +63,33 @@ bool kbus_name_reserved(const char *name, u32 len)
 }
 
 /**
- * kbus_name_status() - Whether a name is that of a request's status.
+ * kbus_name_status() - Whether a name is that of a status a bridge relays.
  * @name: the name.
  * @len: its length.
  *
- * The synthetic replies KBUS sends in place of a reply, and the errors a
- * bridge reports for a request it could not pass on, are named below
- * ``$.KBUS.Replier.``, ``$.KBUS.Request.`` or ``$.KBUS.RemoteError.``.
+ * The statuses a request can get on the far side of a bridge: KBUS's own
+ * for a replier that went away (``$.KBUS.Replier.GoneAway``, ``Ignored``,
+ * ``Unbound``), a bridge's for a stateful request whose replier changed
+ * (``$.KBUS.Replier.NotSameKsock``) and for a request the far bus refused
+ * (``$.KBUS.RemoteError.<ERRNO>``).
  *
  * Context: Any context.
- * Return: true for a name below one of those prefixes.
+ * Return: true for one of those names.
  */
 bool kbus_name_status(const char *name, u32 len)
 {
-	static const char *const prefixes[] = {
-		"$.KBUS.Replier.", "$.KBUS.Request.", "$.KBUS.RemoteError.",
+	static const char *const names[] = {
+		KBUS_MSG_NAME_REPLIER_GONEAWAY, KBUS_MSG_NAME_REPLIER_IGNORED,
+		KBUS_MSG_NAME_REPLIER_UNBOUND, "$.KBUS.Replier.NotSameKsock",
 	};
-	size_t i, n;
+	static const char remote[] = "$.KBUS.RemoteError.";
+	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(prefixes); i++) {
-		n = strlen(prefixes[i]);
-		if (len > n && !memcmp(name, prefixes[i], n))
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (len == strlen(names[i]) && !memcmp(name, names[i], len))
 			return true;
-	}
-	return false;
+	return len > sizeof(remote) - 1 &&
+	       !memcmp(name, remote, sizeof(remote) - 1);
 }
 
 /**

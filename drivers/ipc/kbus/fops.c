@@ -405,7 +405,7 @@ static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 	 * owes a reply may answer with a status name instead (a bridge
 	 * passing on the status its far bus gave), which the reply checks of
 	 * the send then hold it to.  It is marked as synthetic, with the
-	 * replier as sender.
+	 * replier as sender, and goes to the requester only.
 	 */
 	if (kbus_name_reserved(kbus_msg_name(msg), msg->name_len)) {
 		if (!(h.in_reply_to.network_id || h.in_reply_to.serial_num) ||

@@ -288,6 +288,7 @@ static int route_locked(struct route *r, struct kbus_request **req)
 	struct kbus_binding *rb = NULL;
 	struct kbus_request *out = NULL, *owed;
 	bool urgent = msg->flags & KBUS_BIT_URGENT;
+	bool to_listeners = true;
 	int err;
 
 	lockdep_assert_held(&bus->lock);
@@ -337,10 +338,17 @@ static int route_locked(struct route *r, struct kbus_request **req)
 			goto out_reset;
 	}
 
-	err = kbus_visit_listeners_locked(bus, name, msg->name_len,
-					  plan_listener, r);
-	if (err)
-		goto out_reset;
+	/*
+	 * A status a bridge relays (the only synthetic reply sent through
+	 * here) goes to its requester alone, as those of KBUS do.
+	 */
+	to_listeners = !requester || !(msg->flags & KBUS_BIT_SYNTHETIC);
+	if (to_listeners) {
+		err = kbus_visit_listeners_locked(bus, name, msg->name_len,
+						  plan_listener, r);
+		if (err)
+			goto out_reset;
+	}
 
 	if (requester) {
 		kbus_outstanding_remove_locked(requester, out);
@@ -362,14 +370,16 @@ static int route_locked(struct route *r, struct kbus_request **req)
 		*req = NULL;
 	}
 	/* Delivering resets each listener's planning state as it goes. */
-	kbus_visit_listeners_locked(bus, name, msg->name_len,
-				    deliver_listener, r);
+	if (to_listeners)
+		kbus_visit_listeners_locked(bus, name, msg->name_len,
+					    deliver_listener, r);
 	err = 0;
 	goto out_ksocks;
 
 out_reset:
-	kbus_visit_listeners_locked(bus, name, msg->name_len,
-				    reset_listener, r);
+	if (to_listeners)
+		kbus_visit_listeners_locked(bus, name, msg->name_len,
+					    reset_listener, r);
 out_ksocks:
 	reset_ksock(ks);
 	reset_ksock(requester);

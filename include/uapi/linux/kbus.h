@@ -515,10 +515,11 @@ struct kbus_bus_ctl {
  * length; a guard; a name length of 0; both %KBUS_BIT_ALL_OR_WAIT and
  * %KBUS_BIT_ALL_OR_FAIL; %KBUS_BIT_WANT_A_REPLY with @in_reply_to),
  * %E2BIG, %EBADMSG, %ENAMETOOLONG, %EMSGSIZE, %EPERM (a ``$.KBUS`` name,
- * except that a reply may be named below ``$.KBUS.Replier.``,
- * ``$.KBUS.Request.`` or ``$.KBUS.RemoteError.``: a bridge passing on a
- * status, which arrives marked %KBUS_BIT_SYNTHETIC with the replier in
- * @from), %EBADF (a request from a file not open for reading), %EFAULT,
+ * except that a reply may be a status a bridge passes on:
+ * ``$.KBUS.Replier.GoneAway``, ``.Ignored``, ``.Unbound``,
+ * ``.NotSameKsock`` or ``$.KBUS.RemoteError.<ERRNO>``, which goes to the
+ * requester only, marked %KBUS_BIT_SYNTHETIC with the replier in @from),
+ * %EBADF (a request from a file not open for reading), %EFAULT,
  * %ENOMEM, %ENOBUFS, %ENOLCK, %EADDRNOTAVAIL, %ECONNREFUSED, %EPIPE,
  * %EBUSY, %EAGAIN, %ECANCELED, %EINTR.
  *

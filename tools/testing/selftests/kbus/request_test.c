@@ -375,8 +375,16 @@ TEST_F(kbus, replier_may_answer_with_a_status_name_only)
 	h.in_reply_to = id;
 	h.to = self->requester_id;
 	EXPECT_EQ(-EPERM, kbus_send_msg(self->replier, &h, false, NULL));
-	/* A prefix alone is no status name. */
-	kbus_msg_init(&h, "$.KBUS.Replier", NULL, 0);
+	/* Nor a prefix alone, nor a status that is not a replier's. */
+	kbus_msg_init(&h, "$.KBUS.RemoteError", NULL, 0);
+	h.in_reply_to = id;
+	h.to = self->requester_id;
+	EXPECT_EQ(-EPERM, kbus_send_msg(self->replier, &h, false, NULL));
+	kbus_msg_init(&h, "$.KBUS.Replier.Other", NULL, 0);
+	h.in_reply_to = id;
+	h.to = self->requester_id;
+	EXPECT_EQ(-EPERM, kbus_send_msg(self->replier, &h, false, NULL));
+	kbus_msg_init(&h, KBUS_MSG_NAME_REQUEST_CANCELLED, NULL, 0);
 	h.in_reply_to = id;
 	h.to = self->requester_id;
 	EXPECT_EQ(-EPERM, kbus_send_msg(self->replier, &h, false, NULL));
@@ -402,21 +410,40 @@ TEST_F(kbus, replier_may_answer_with_a_status_name_only)
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->replier));
 	EXPECT_EQ(0, req_outstanding(_metadata, self->requester));
 
-	/* The requester and listeners of the name see it as synthetic. */
-	for (i = 0; i < 2; i++) {
-		got = kbus_recv(_metadata, i ? self->listener :
-					       self->requester);
-		EXPECT_STREQ(remote, kbus_msg_name(got));
-		EXPECT_EQ(KBUS_BIT_SYNTHETIC,
-			  got->header.flags & KBUS_BIT_SYNTHETIC);
-		EXPECT_EQ(self->replier_id, got->header.from);
-		EXPECT_EQ(self->requester_id, got->header.to);
-		EXPECT_EQ(id.serial_num, got->header.in_reply_to.serial_num);
-		free(got);
-	}
+	/* The requester alone gets it, as synthetic; listeners do not. */
+	got = kbus_recv(_metadata, self->requester);
+	EXPECT_STREQ(remote, kbus_msg_name(got));
+	EXPECT_EQ(KBUS_BIT_SYNTHETIC, got->header.flags & KBUS_BIT_SYNTHETIC);
+	EXPECT_EQ(self->replier_id, got->header.from);
+	EXPECT_EQ(self->requester_id, got->header.to);
+	EXPECT_EQ(id.serial_num, got->header.in_reply_to.serial_num);
+	free(got);
 	kbus_expect_empty(_metadata, self->requester);
 	kbus_expect_empty(_metadata, self->listener);
 	free(req);
+
+	/* Each of KBUS's replier statuses can be passed on. */
+	for (i = 0; i < 4; i++) {
+		static const char *const names[] = {
+			KBUS_MSG_NAME_REPLIER_GONEAWAY,
+			KBUS_MSG_NAME_REPLIER_IGNORED,
+			KBUS_MSG_NAME_REPLIER_UNBOUND,
+			"$.KBUS.Replier.NotSameKsock",
+		};
+
+		ASSERT_EQ(0, kbus_request(self->requester, "$.Req.Status",
+					  NULL, 0, 0, &id));
+		req = kbus_recv(_metadata, self->replier);
+		kbus_msg_init(&h, names[i], NULL, 0);
+		h.in_reply_to = id;
+		h.to = self->requester_id;
+		EXPECT_EQ(0, kbus_send_msg(self->replier, &h, false, NULL));
+		got = kbus_recv(_metadata, self->requester);
+		EXPECT_STREQ(names[i], kbus_msg_name(got));
+		free(got);
+		free(req);
+	}
+	kbus_expect_empty(_metadata, self->listener);
 }
 
 TEST_F(kbus, reply_to_closed_requester_fails_eaddrnotavail)
