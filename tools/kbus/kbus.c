@@ -947,19 +947,47 @@ static int limpet_listen(const struct sockaddr_storage *ss, socklen_t len)
 {
 	int one = 1, fd, err;
 
+	const char *path = ((const struct sockaddr_un *)ss)->sun_path;
+	struct stat st;
+	mode_t mask;
+
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (ss->ss_family == AF_UNIX)
-		unlink(((const struct sockaddr_un *)ss)->sun_path);
-	else
+	if (ss->ss_family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 1)) {
-		err = -errno;
+	/* A stale socket of an earlier Limpet goes; nothing else does. */
+	else if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
+		unlink(path);
+	/* The link is not authenticated: a Unix socket is for root only. */
+	mask = umask(077);
+	err = bind(fd, (const struct sockaddr *)ss, len) || listen(fd, 1) ?
+	      -errno : 0;
+	umask(mask);
+	if (err) {
 		close(fd);
 		return err;
 	}
 	return fd;
+}
+
+/*
+ * A TCP link: no delay for small messages, and a peer that is gone (its
+ * machine off, the network cut) is noticed within about 10 s even while
+ * the link is idle or has data unacknowledged.
+ */
+static void limpet_tcp_options(int fd)
+{
+	int one = 1, idle = 5, intvl = 2, cnt = 3;
+	unsigned int user_timeout = 10000;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+		   sizeof(user_timeout));
 }
 
 /*
@@ -970,7 +998,7 @@ static int limpet_link(int lfd, const struct sockaddr_storage *ss,
 		       socklen_t len)
 {
 	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-	int one = 1, fd;
+	int fd;
 
 	while (!stop) {
 		if (lfd >= 0) {
@@ -991,8 +1019,7 @@ static int limpet_link(int lfd, const struct sockaddr_storage *ss,
 			}
 		}
 		if (ss->ss_family == AF_INET)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				   sizeof(one));
+			limpet_tcp_options(fd);
 		return fd;
 	}
 	return -EINTR;

@@ -85,8 +85,9 @@ retry "$K" -b "$bus0" replier '$.Demo.Slow' > /dev/null 2>&1 ||
 	fail "no replier by proxy for \$.Demo.Slow on bus 0"
 "$K" -b "$bus0" request -t 30000 '$.Demo.Slow' > "$tmp/slow" 2>&1 &
 req=$!
-# Kill it once it has the request (its command is running).
-retry pgrep -f 'sleep 60' > /dev/null || fail "the slow replier never got the request"
+# Kill it once it has the request: its command, a child, is running.
+retry pgrep -P "$slow" -x sleep > "$tmp/child" ||
+	fail "the slow replier never got the request"
 kill -9 "$slow"
 say "killed the replier (pid $slow) holding the request"
 wait "$req"
@@ -95,5 +96,5 @@ say "the requester on bus 0 got: $(cat "$tmp/slow")"
 if [ "$st" != 3 ] || ! grep -q '\$\.KBUS\.Replier\.' "$tmp/slow"; then
 	fail "no KBUS status for the request (exit status $st)"
 fi
-pkill -f 'sleep 60'
+kill "$(cat "$tmp/child")" 2>/dev/null
 say "ok"

@@ -16,13 +16,22 @@
  *    "by proxy" for the name here, so that requests to it reach the Limpet,
  *    which passes them on and, when the answer comes back, replies with it
  *    to the requester;
- *  - a stateful request goes on only if the replier it names (final_to) is
- *    still the one bound: else $.KBUS.Replier.NotSameKsock or
- *    $.KBUS.Replier.GoneAway goes back;
- *  - a request that cannot be sent on the far bus is answered with
- *    $.KBUS.RemoteError.<ERRNO>;
- *  - when the link fails, every request in flight across it is answered
- *    with $.KBUS.Replier.GoneAway.
+ *  - a stateful request is checked by the Limpet on the bus of the
+ *    replier it names (final_to): it goes on only if that replier is
+ *    still the one bound, else $.KBUS.Replier.NotSameKsock goes back
+ *    ($.KBUS.Replier.GoneAway if none is);
+ *  - a request that cannot be sent on the far bus, or whose answer cannot
+ *    be passed on, is answered with $.KBUS.RemoteError.<ERRNO>;
+ *  - when the link fails (the peer closes it, or reads nothing for
+ *    LIMPET_STALL_MS), every request in flight across it is answered with
+ *    $.KBUS.Replier.GoneAway;
+ *  - only names under the pattern go either way, and should replier bind
+ *    events be lost ($.KBUS.UnbindEventsLost) the link is dropped, so that
+ *    the pair relinks with the repliers as they are.
+ *
+ * The link is not authenticated: whoever can connect to a Limpet can send
+ * on its bus.  Listen on a loopback address or a Unix socket, and reach
+ * another machine through something that authenticates (ssh, a VPN).
  *
  * A message that leaves its bus is given the Limpet's network id in
  * id.network_id and, unless it has one, orig_from {network id, sender};
@@ -65,6 +74,8 @@
 #define LIMPET_MAX_MSGS		10000
 /* Messages handled from one side before looking at the other. */
 #define LIMPET_BATCH		64
+/* How long the peer may take to read what is sent to it. */
+#define LIMPET_STALL_MS		30000
 
 #define STATUS_GONEAWAY		KBUS_MSG_NAME_REPLIER_GONEAWAY
 #define STATUS_NOTSAME		"$.KBUS.Replier.NotSameKsock"
@@ -170,6 +181,17 @@ static bool name_matches(const char *pattern, const char *name)
 	return !strcmp(pattern, name);
 }
 
+/* name_matches() for a name of @len bytes, not NUL-terminated. */
+static bool wire_name_matches(const char *pattern, const char *name,
+			      uint32_t len)
+{
+	char buf[KBUS_MAX_NAME_LEN + 1];
+
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return name_matches(pattern, buf);
+}
+
 static const struct {
 	int err;
 	const char *name;
@@ -240,7 +262,8 @@ static int link_fill(struct kbus_limpet *lp)
 /*
  * Write all of @buf to the link.  While the link is full, keep reading
  * what the peer sends, so that two Limpets writing to each other at once
- * cannot both wait for ever.
+ * cannot both wait for ever; a peer that reads nothing for
+ * LIMPET_STALL_MS is taken as gone (-ETIMEDOUT).
  */
 static int link_write(struct kbus_limpet *lp, const void *buf, size_t len)
 {
@@ -261,14 +284,19 @@ static int link_write(struct kbus_limpet *lp, const void *buf, size_t len)
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
 		pfd.fd = lp->sock;
-		pfd.events = POLLOUT | POLLIN;
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		pfd.events = POLLOUT | (lp->peer_closed ? 0 : POLLIN);
+		n = poll(&pfd, 1, LIMPET_STALL_MS);
+		if (n < 0 && errno != EINTR)
 			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
 		if (pfd.revents & POLLIN) {
 			err = link_fill(lp);
 			if (err)
 				return err;
 		}
+		if (pfd.revents & (POLLERR | POLLHUP))
+			return -ECONNRESET;
 	}
 	return 0;
 }
@@ -536,10 +564,17 @@ static void from_peer_reply(struct kbus_limpet *lp, const struct wire_msg *m)
 	h.from = 0;
 	h.flags &= KBUS_USER_FLAGS_MASK | KBUS_BIT_URGENT;
 	err = bus_send(lp, &h, m->name, m->data);
-	if (err)
+	if (err && err != -EADDRNOTAVAIL) {
+		/* The requester still needs its one answer. */
+		char status[64];
+
 		say(lp, "cannot pass on the answer to %u:%u: %s",
 		    p.local_id.network_id, p.local_id.serial_num,
 		    kbus_strerror(err));
+		snprintf(status, sizeof(status), "%s%s", STATUS_REMOTE_ERROR,
+			 kbus_limpet_errno_name(err));
+		bus_status(lp, &p, status);
+	}
 }
 
 /* A request from the peer's side for the replier here. */
@@ -555,15 +590,19 @@ static int from_peer_request(struct kbus_limpet *lp, const struct wire_msg *m)
 	h.from = 0;
 	h.flags &= KBUS_USER_FLAGS_MASK | KBUS_BIT_URGENT;
 	h.flags |= KBUS_BIT_WANT_A_REPLY;
+	name = strndup(m->name, m->h.name_len);
+	if (!name)
+		return link_status(lp, &m->h, STATUS_REMOTE_ERROR "ENOMEM");
+	err = kbus_ksock_find_replier(lp->ksock, name, &replier);
+	free(name);
+	/*
+	 * No replier, or only this Limpet's own proxy (a replier that went
+	 * away on this side while the request crossed): it has gone.
+	 */
+	if (err <= 0 || replier == lp->ksock_id)
+		return link_status(lp, &m->h, STATUS_GONEAWAY);
 	if (h.final_to.network_id) {
 		/* Stateful: only to the replier it was meant for. */
-		name = strndup(m->name, m->h.name_len);
-		if (!name)
-			return link_status(lp, &m->h, STATUS_REMOTE_ERROR "ENOMEM");
-		err = kbus_ksock_find_replier(lp->ksock, name, &replier);
-		free(name);
-		if (err <= 0)
-			return link_status(lp, &m->h, STATUS_GONEAWAY);
 		if (h.final_to.network_id == lp->network_id &&
 		    replier != h.final_to.local_id)
 			return link_status(lp, &m->h, STATUS_NOTSAME);
@@ -596,6 +635,14 @@ static int from_peer(struct kbus_limpet *lp, const struct wire_msg *m)
 	/* Only what began on the far side comes this way. */
 	if (m->h.id.network_id == lp->network_id)
 		return 0;
+	/* Nor anything outside this Limpet's pattern (a request owes one). */
+	if (!id_set(&m->h.in_reply_to) &&
+	    !wire_name_matches(lp->pattern, m->name, m->h.name_len)) {
+		if ((m->h.flags & KBUS_BIT_WANT_A_REPLY) &&
+		    (m->h.flags & KBUS_BIT_WANT_YOU_TO_REPLY))
+			return link_status(lp, &m->h, STATUS_GONEAWAY);
+		return 0;
+	}
 	if (id_set(&m->h.in_reply_to)) {
 		from_peer_reply(lp, m);
 		return 0;
@@ -625,10 +672,36 @@ static int from_bus(struct kbus_limpet *lp, const kbus_message_t *msg)
 	bool pass;
 	size_t i;
 
-	/* Nothing this Limpet sent goes back. */
-	if (msg->from == lp->ksock_id || msg->id.network_id == lp->peer_id)
+	/*
+	 * A request from this Limpet to itself (its proxies went round,
+	 * when a replier went away as its request crossed): answer it, so
+	 * that the answer goes back to the peer's requester.
+	 */
+	if (kbus_msg_wants_us_to_reply(msg) && msg->from == lp->ksock_id) {
+		struct proxied self = { .local_id = msg->id,
+					.requester = msg->from };
+
+		bus_status(lp, &self, STATUS_GONEAWAY);
 		return 0;
-	if (is_bind_event(name, msg->name_len)) {
+	}
+	if (id_set(&msg->in_reply_to)) {
+		/*
+		 * Only the answer to a request this Limpet sent, whoever
+		 * sent it (the Limpet itself, just above, too).
+		 */
+		if (msg->to != lp->ksock_id)
+			return 0;
+		for (i = 0; i < lp->n_sent; i++)
+			if (id_eq(&lp->sent[i], &msg->in_reply_to))
+				break;
+		if (i == lp->n_sent)
+			return 0;
+		lp->sent[i] = lp->sent[--lp->n_sent];
+	} else if (msg->from == lp->ksock_id ||
+		   msg->id.network_id == lp->peer_id) {
+		/* Nothing this Limpet sent goes back. */
+		return 0;
+	} else if (is_bind_event(name, msg->name_len)) {
 		uint32_t is_bind, binder;
 		char *bound;
 
@@ -640,18 +713,9 @@ static int from_bus(struct kbus_limpet *lp, const kbus_message_t *msg)
 		if (!pass)
 			return 0;
 	} else if (kbus_msg_name_is(msg, KBUS_MSG_NAME_UNBIND_EVENTS_LOST)) {
-		say(lp, "replier bind events were lost: the far side's proxies may be out of date");
-		return 0;
-	} else if (id_set(&msg->in_reply_to)) {
-		/* Only the answer to a request this Limpet sent. */
-		if (msg->to != lp->ksock_id)
-			return 0;
-		for (i = 0; i < lp->n_sent; i++)
-			if (id_eq(&lp->sent[i], &msg->in_reply_to))
-				break;
-		if (i == lp->n_sent)
-			return 0;
-		lp->sent[i] = lp->sent[--lp->n_sent];
+		/* The far side's proxies may be wrong: start again. */
+		say(lp, "replier bind events were lost: relinking");
+		return -ESTALE;
 	}
 
 	if (!h.id.network_id)
