@@ -59,6 +59,7 @@ static char tcp_addr[32];
 static char unix_addr[96];
 static char mqtt_addr[32];
 static char mqtt_dir[96];
+static char log_dir[96];
 static pid_t broker = -1;
 static int n_checks, n_failed;
 
@@ -83,7 +84,7 @@ struct limpet {
 #define MQTT(n, b, id)							\
 	{ .name = n, .bus = b, .up = "connected to",			\
 	  .args = { "mqtt", "-i", id, "-p", "$.Mq", "-t", "kbustest",	\
-		    "-T", "4000", mqtt_addr } }
+		    "-T", "30000", mqtt_addr } }
 
 static struct limpet limpets[] = {
 	LIMPET("L1", 0, "-n", "1", "-l", tcp_addr),
@@ -132,16 +133,24 @@ static int64_t now_ms(void)
 
 /* ==== Processes ==== */
 
+/*
+ * Start @l with its output (its log too, shown should a check fail) in a
+ * file of log_dir: a file, not a pipe, so that a bridge that logs much
+ * while nobody reads never waits.
+ */
 static void limpet_start(struct limpet *l)
 {
-	int fds[2];
+	char path[160];
+	int fd;
 
 	l->len = 0;
 	l->text[0] = '\0';
-	if (pipe2(fds, O_CLOEXEC)) {
-		l->pid = -1;
-		return;
-	}
+	l->pid = -1;
+	snprintf(path, sizeof(path), "%s/%s", log_dir, l->name);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->out = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || l->out < 0 || lseek(l->out, 0, SEEK_END) < 0)
+		goto out;
 	l->pid = fork();
 	if (l->pid == 0) {
 		const char *argv[ARRAY_SIZE(l->args) + 5] = {
@@ -151,34 +160,45 @@ static void limpet_start(struct limpet *l)
 
 		for (i = 0; i < ARRAY_SIZE(l->args) && l->args[i]; i++)
 			argv[4 + i] = l->args[i];
-		/* Its log too, shown should a check fail. */
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
+		dup2(fd, 1);
+		dup2(fd, 2);
 		execv(kbus_cmd, (char **)argv);
 		_exit(127);
 	}
-	close(fds[1]);
-	l->out = fds[0];
+out:
+	if (fd >= 0)
+		close(fd);
 }
 
-/* Read what @l has printed, for up to @ms; is @what in it yet? */
+/*
+ * Read what @l has printed since it started, for up to @ms; is @what in
+ * it yet?  Only the last part is kept if it printed much.
+ */
 static bool limpet_said(struct limpet *l, const char *what, int ms)
 {
 	int64_t end = now_ms() + ms;
-	struct pollfd pfd = { .fd = l->out, .events = POLLIN };
+	size_t room;
 	ssize_t n;
 
 	for (;;) {
+		room = sizeof(l->text) - 1 - l->len;
+		if (!room) {
+			memmove(l->text, l->text + l->len / 2,
+				l->len - l->len / 2);
+			l->len -= l->len / 2;
+			room = sizeof(l->text) - 1 - l->len;
+		}
+		n = l->out >= 0 ? read(l->out, l->text + l->len, room) : -1;
+		if (n > 0) {
+			l->len += n;
+			l->text[l->len] = '\0';
+			continue;
+		}
 		if (strstr(l->text, what))
 			return true;
-		ms = end - now_ms();
-		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
+		if (n < 0 || now_ms() >= end)
 			return false;
-		n = read(l->out, l->text + l->len, sizeof(l->text) - 1 - l->len);
-		if (n <= 0)
-			return false;
-		l->len += n;
-		l->text[l->len] = '\0';
+		usleep(20000);
 	}
 }
 
@@ -189,6 +209,7 @@ static void limpet_kill(struct limpet *l)
 	kill(l->pid, SIGKILL);
 	waitpid(l->pid, NULL, 0);
 	close(l->out);
+	l->out = -1;
 	l->pid = 0;
 }
 
@@ -222,6 +243,32 @@ static bool limpet_pair_up(struct limpet *a, struct limpet *b,
 	limpet_start(b);
 	ok = limpet_linked(a, why);
 	return limpet_linked(b, why) && ok;
+}
+
+/* Show the last lines each running bridge printed (after a failure). */
+static void show_logs(void)
+{
+	size_t i;
+	char *p;
+	int n;
+
+	for (i = 0; i < ARRAY_SIZE(limpets); i++) {
+		if (limpets[i].pid <= 0)
+			continue;
+		limpet_said(&limpets[i], "\x01", 200);	/* read what is there */
+		p = limpets[i].text + limpets[i].len;
+		for (n = 0; p > limpets[i].text && n <= 40; p--)
+			n += p[-1] == '\n';
+		note("%s's last lines:", limpets[i].name);
+		while (*p) {
+			char *nl = strchr(p, '\n');
+
+			if (!nl)
+				nl = p + strlen(p);
+			note("  %.*s", (int)(nl - p), p);
+			p = *nl ? nl + 1 : nl;
+		}
+	}
 }
 
 /* ==== Buses ==== */
@@ -346,6 +393,16 @@ static void cleanup(void)
 		snprintf(path, sizeof(path), "%s/mosquitto.log", mqtt_dir);
 		unlink(path);
 		rmdir(mqtt_dir);
+	}
+	if (log_dir[0]) {
+		char path[160];
+
+		for (i = 0; i < ARRAY_SIZE(limpets); i++) {
+			snprintf(path, sizeof(path), "%s/%s", log_dir,
+				 limpets[i].name);
+			unlink(path);
+		}
+		rmdir(log_dir);
 	}
 	if (dir[0]) {
 		umount2(dir, MNT_DETACH);
@@ -532,6 +589,8 @@ static void test_pair(void)
 	      "pair: the far Limpet killed mid-request: the requester gets $.KBUS.Replier.GoneAway");
 	show("requester got", m);
 	kbus_msg_delete(&m);
+	check(quiet(q, "requester also got"),
+	      "pair: ... and nothing more: one answer");
 	check(wait_replier(q, "$.Bridge.Slow", false),
 	      "pair: ... and the proxy goes with the link");
 	if (limpet_up(&limpets[1], "pair: relink after the kill")) {
@@ -840,9 +899,11 @@ static void test_mqtt(void)
 	limpet_kill(&limpets[5]);
 	m = recv_within(q, 3 * WAIT_MS);
 	check(answers(m, &id, "$.KBUS.Replier.GoneAway", true),
-	      "mqtt: the far bridge killed mid-request: the requester gets $.KBUS.Replier.GoneAway");
+	      "mqtt: the far bridge killed mid-request: its will gets the requester $.KBUS.Replier.GoneAway");
 	show("requester got", m);
 	kbus_msg_delete(&m);
+	check(quiet(q, "requester also got"),
+	      "mqtt: ... and nothing more: one answer");
 	check(wait_replier(q, "$.Mq.Slow", false) ||
 	      wait_replier(q, "$.Mq.Slow", false),
 	      "mqtt: ... and the proxy goes once the broker says it is offline");
@@ -942,6 +1003,7 @@ static bool bench_path(const char *what, int from, int to, const char *name,
 	if (i < warm + count) {
 		printf("# %s: round trip %lu failed\n", what, i);
 		show(what, m);
+		show_logs();
 		kbus_msg_delete(&m);
 		goto out;
 	}
@@ -1043,6 +1105,12 @@ int main(int argc, char **argv)
 		 20000 + getpid() % 20000);
 	snprintf(unix_addr, sizeof(unix_addr), "%s.sock", dir);
 	snprintf(mqtt_dir, sizeof(mqtt_dir), "%s.mqtt", dir);
+	snprintf(log_dir, sizeof(log_dir), "%s.logs", dir);
+	if (mkdir(log_dir, 0700)) {
+		check(false, "mkdir %s: %s", log_dir, strerror(errno));
+		log_dir[0] = '\0';
+		goto out;
+	}
 	if (bench_count)
 		return bench(bench_count);
 

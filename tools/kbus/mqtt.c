@@ -1083,6 +1083,15 @@ static void from_bus_request(struct bridge *b, const kbus_message_t *msg)
 	i = offer_find(b->proxies, b->n_proxies, 0, name);
 	if (b->state != LINK_UP || i < 0 || !name_bridged(b, name))
 		goto answer;
+	/*
+	 * A stateful request for a replier behind another bridge than the
+	 * one this proxy now stands for: that replier is not the one bound.
+	 */
+	status = STATUS_NOTSAME;
+	if (msg->final_to.network_id &&
+	    msg->final_to.network_id != b->proxies[i].bridge &&
+	    peer_find(b, msg->final_to.network_id))
+		goto answer;
 	status = STATUS_REMOTE_ERROR "ENOMEM";
 	if (grow((void **)&b->proxied, &b->cap_proxied, b->n_proxied + 1,
 		 sizeof(*b->proxied)))
