@@ -13,9 +13,9 @@
  * five buses in a temporary directory, and joins them: bus 0 to bus 1 by
  * "kbus limpet" processes over TCP on 127.0.0.1, bus 1 to bus 2 over a
  * Unix socket, and bus 3 to bus 4 by "kbus mqtt" processes through a
- * mosquitto broker that it starts on 127.0.0.1 only.  Prints one TAP-like line per check ("ok N - ..." or
- * "not ok N - ...", with "# " lines saying why) and exits with 0 if every
- * check passed.
+ * mosquitto broker that it starts on 127.0.0.1 only.  Prints one
+ * TAP-like line per check ("ok N - ..." or "not ok N - ...", with "# "
+ * lines saying why) and exits with 0 if every check passed.
  *
  * With -B it is a benchmark instead: COUNT round trips of a 64-byte
  * request and its reply on one bus, and from one bus to a replier on
