@@ -37,6 +37,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/wait.h>
@@ -1032,7 +1033,12 @@ static int bench(unsigned long count)
 	};
 	double p50[4] = { 0 };
 	bool ok[4] = { false };
+	struct utsname uts;
 	int i, port;
+
+	if (!uname(&uts))
+		printf("kernel: %s %s %s\n", uts.sysname, uts.release,
+		       uts.machine);
 
 	port = 20000 + (getpid() + 7) % 20000;
 	snprintf(mqtt_addr, sizeof(mqtt_addr), "127.0.0.1:%d", port);
