@@ -131,6 +131,8 @@
 
 #define STATUS_GONEAWAY		KBUS_MSG_NAME_REPLIER_GONEAWAY
 #define STATUS_NOTSAME		"$.KBUS.Replier.NotSameKsock"
+/* Publications that may wait for the broker's acknowledgment. */
+#define MAX_UNACKED		1000
 #define STATUS_REMOTE_ERROR	"$.KBUS.RemoteError."
 
 /* The flags a message keeps when it is sent on another bus. */
@@ -753,7 +755,12 @@ static int add_stamps(const struct bridge *b, mosquitto_property **props,
 	return rc;
 }
 
-/* Publish at QoS 1 while connected.  Returns 0 or a MOSQ_ERR_* code. */
+/*
+ * Publish at QoS 1 while connected.  Returns 0 or a MOSQ_ERR_* code:
+ * MOSQ_ERR_NOMEM, without trying, if MAX_UNACKED publications wait for
+ * the broker already (a busy bus and a slow broker must not make the
+ * bridge grow without end), except for the retained replier table.
+ */
 static int publish(struct bridge *b, const char *topic, const void *payload,
 		   size_t len, bool retain, const mosquitto_property *props)
 {
@@ -763,6 +770,11 @@ static int publish(struct bridge *b, const char *topic, const void *payload,
 		return MOSQ_ERR_NO_CONN;
 	if (len > INT_MAX)
 		return MOSQ_ERR_PAYLOAD_SIZE;
+	if (!retain && b->unacked >= MAX_UNACKED) {
+		say(b, "%u publications unacknowledged: %s not published",
+		    b->unacked, topic);
+		return MOSQ_ERR_NOMEM;
+	}
 	rc = mosquitto_publish_v5(b->mosq, &b->last_mid, topic, (int)len,
 				  payload, QOS, retain, props);
 	if (rc)
