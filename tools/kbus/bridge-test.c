@@ -50,7 +50,7 @@
 
 #define WAIT_MS		5000	/* for what must come */
 #define QUIET_MS	300	/* for what must not */
-#define NBUS		5	/* 0-2 for Limpets, 3-4 for MQTT */
+#define NBUS		7	/* 0-2 Limpets, 3-4 MQTT, 5-6 a Limpet's -p */
 #define CHAIN		3	/* buses of the chain of Limpets */
 
 static const char *kbus_cmd;
@@ -58,6 +58,7 @@ static char dir[64];
 static char bus_path[NBUS][96];
 static char tcp_addr[32];
 static char unix_addr[96];
+static char unix_addr2[96];
 static char mqtt_addr[32];
 static char mqtt_dir[96];
 static char log_dir[96];
@@ -94,6 +95,8 @@ static struct limpet limpets[] = {
 	LIMPET("L4", 2, "-n", "4", "-c", unix_addr),
 	MQTT("M1", 3, "11"),
 	MQTT("M2", 4, "12"),
+	LIMPET("L5", 5, "-n", "5", "-p", "$.Public.*", "-l", unix_addr2),
+	LIMPET("L6", 6, "-n", "6", "-c", unix_addr2),
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -556,6 +559,29 @@ static void test_pair(void)
 	show("requester got", m);
 	kbus_msg_delete(&m);
 
+	/* The far replier unbinds with the request unread: Unbound. */
+	r = bus_open(1);
+	kbus_ksock_bind(r, "$.Bridge.Unb", 1);
+	wait_replier(q, "$.Bridge.Unb", true);
+	kbus_request(q, "$.Bridge.Unb", NULL, 0, &id);
+	for (int i = 0; i < 100; i++) {
+		uint32_t n = 0;
+
+		kbus_ksock_num_messages(r, &n);
+		if (n)
+			break;
+		usleep(20000);
+	}
+	kbus_ksock_unbind(r, "$.Bridge.Unb", 1);
+	m = recv_within(q, WAIT_MS);
+	check(answers(m, &id, "$.KBUS.Replier.Unbound", true),
+	      "pair: a far replier that unbinds with the request unread: $.KBUS.Replier.Unbound");
+	show("requester got", m);
+	kbus_msg_delete(&m);
+	check(quiet(q, "requester also got"),
+	      "pair: ... and nothing more: one answer");
+	kbus_ksock_close(r);
+
 	/* A far replier with no room: $.KBUS.RemoteError.EBUSY. */
 	r = bus_open(1);
 	kbus_ksock_bind(r, "$.Bridge.Full", 1);
@@ -798,6 +824,54 @@ static bool broker_start(int port)
 	check(broker > 0 && port_open(port),
 	      "mqtt: mosquitto listens on 127.0.0.1:%d", port);
 	return port_open(port);
+}
+
+/* ==== A Limpet's pattern: bus 5 - L5 (-p $.Public.*) - L6 - bus 6 ==== */
+
+static void test_pattern(void)
+{
+	int a, b, r;
+	kbus_message_t *m;
+
+	if (!limpet_pair_up(&limpets[6], &limpets[7], "pattern"))
+		return;
+	a = bus_open(5);
+	b = bus_open(6);
+	if (a < 0 || b < 0)
+		return;
+	kbus_ksock_bind(a, "$.*", 0);
+	kbus_ksock_bind(b, "$.*", 0);
+
+	kbus_announce(a, "$.Private.News", NULL, 0, NULL);
+	kbus_announce(a, "$.Public.News", NULL, 0, NULL);
+	m = recv_within(b, WAIT_MS);
+	check(m && kbus_msg_name_is(m, "$.Public.News"),
+	      "pattern: only names under the Limpet's -p leave its bus");
+	show("far listener got", m);
+	kbus_msg_delete(&m);
+	kbus_announce(b, "$.Private.Back", NULL, 0, NULL);
+	kbus_announce(b, "$.Public.Back", NULL, 0, NULL);
+	while ((m = recv_within(a, WAIT_MS)) &&
+	       (kbus_msg_name_is(m, "$.Private.News") ||
+		kbus_msg_name_is(m, "$.Public.News")))
+		kbus_msg_delete(&m);	/* its own, as a listener */
+	check(m && kbus_msg_name_is(m, "$.Public.Back"),
+	      "pattern: ... and only those come in, whatever the peer's pattern");
+	show("near listener got", m);
+	kbus_msg_delete(&m);
+	check(quiet(a, "near listener also got"),
+	      "pattern: ... nothing else");
+
+	/* Bound in this order, so the first event is handled by then. */
+	r = bus_open(6);
+	kbus_ksock_bind(r, "$.Private.Ask", 1);
+	kbus_ksock_bind(r, "$.Public.Ask", 1);
+	check(wait_replier(a, "$.Public.Ask", true) &&
+	      wait_replier(a, "$.Private.Ask", false),
+	      "pattern: a far replier is proxied only under the pattern");
+	kbus_ksock_close(r);
+	kbus_ksock_close(a);
+	kbus_ksock_close(b);
 }
 
 static void test_mqtt(void)
@@ -1110,6 +1184,7 @@ int main(int argc, char **argv)
 	snprintf(tcp_addr, sizeof(tcp_addr), "127.0.0.1:%d",
 		 20000 + getpid() % 20000);
 	snprintf(unix_addr, sizeof(unix_addr), "%s.sock", dir);
+	snprintf(unix_addr2, sizeof(unix_addr2), "%s.sock2", dir);
 	snprintf(mqtt_dir, sizeof(mqtt_dir), "%s.mqtt", dir);
 	snprintf(log_dir, sizeof(log_dir), "%s.logs", dir);
 	if (mkdir(log_dir, 0700)) {
@@ -1123,6 +1198,7 @@ int main(int argc, char **argv)
 	if (limpet_pair_up(&limpets[0], &limpets[1], "pair"))
 		test_pair();
 	test_chain();
+	test_pattern();
 	test_mqtt();
 out:
 	printf("1..%d\n", n_checks);
