@@ -359,6 +359,33 @@ static bool quiet(int ks, const char *who)
 	return false;
 }
 
+/* Wait, up to WAIT_MS, until something is queued for @ks. */
+static void wait_queued(int ks)
+{
+	int64_t end = now_ms() + WAIT_MS;
+	uint32_t n = 0;
+
+	while (!kbus_ksock_num_messages(ks, &n) && !n && now_ms() < end)
+		usleep(20000);
+}
+
+#define ANY_SENDER	UINT32_MAX
+
+/*
+ * The check @desc: within @ms, @q gets the status @name in answer to its
+ * request @id, from Ksock @from (ANY_SENDER: whoever sent it).
+ */
+static void expect_status(int q, const kbus_msg_id_t *id, const char *name,
+			  uint32_t from, int ms, const char *desc)
+{
+	kbus_message_t *m = recv_within(q, ms);
+
+	check(answers(m, id, name, true) &&
+	      (from == ANY_SENDER || m->from == from), "%s", desc);
+	show("requester got", m);
+	kbus_msg_delete(&m);
+}
+
 /* ==== Setup ==== */
 
 static int lo_up(void)
@@ -533,51 +560,27 @@ static void test_pair(void)
 	req = recv_within(r2, WAIT_MS);
 	kbus_msg_delete(&req);
 	kbus_ksock_close(r2);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.Ignored", true) &&
-	      m->from == proxy,
-	      "pair: a far replier that closes with the request read: $.KBUS.Replier.Ignored");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.Ignored", proxy, WAIT_MS,
+		      "pair: a far replier that closes with the request read: $.KBUS.Replier.Ignored");
 	r = bus_open(1);
 	kbus_ksock_bind(r, "$.Bridge.Echo", 1);
 	wait_replier(q, "$.Bridge.Echo", true);
 	kbus_request(q, "$.Bridge.Echo", "y", 1, &id);
 	/* Let it be queued on the far side, then close unread. */
-	for (int i = 0; i < 100; i++) {
-		uint32_t n = 0;
-
-		kbus_ksock_num_messages(r, &n);
-		if (n)
-			break;
-		usleep(20000);
-	}
+	wait_queued(r);
 	kbus_ksock_close(r);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.GoneAway", true),
-	      "pair: a far replier that closes with the request unread: $.KBUS.Replier.GoneAway");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.GoneAway", ANY_SENDER, WAIT_MS,
+		      "pair: a far replier that closes with the request unread: $.KBUS.Replier.GoneAway");
 
 	/* The far replier unbinds with the request unread: Unbound. */
 	r = bus_open(1);
 	kbus_ksock_bind(r, "$.Bridge.Unb", 1);
 	wait_replier(q, "$.Bridge.Unb", true);
 	kbus_request(q, "$.Bridge.Unb", NULL, 0, &id);
-	for (int i = 0; i < 100; i++) {
-		uint32_t n = 0;
-
-		kbus_ksock_num_messages(r, &n);
-		if (n)
-			break;
-		usleep(20000);
-	}
+	wait_queued(r);
 	kbus_ksock_unbind(r, "$.Bridge.Unb", 1);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.Unbound", true),
-	      "pair: a far replier that unbinds with the request unread: $.KBUS.Replier.Unbound");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.Unbound", ANY_SENDER, WAIT_MS,
+		      "pair: a far replier that unbinds with the request unread: $.KBUS.Replier.Unbound");
 	check(quiet(q, "requester also got"),
 	      "pair: ... and nothing more: one answer");
 	kbus_ksock_close(r);
@@ -594,11 +597,8 @@ static void test_pair(void)
 	kbus_announce(heard1, "$.Bridge.Filler", NULL, 0, NULL);
 	wait_replier(q, "$.Bridge.Full", true);
 	kbus_request(q, "$.Bridge.Full", NULL, 0, &id);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.RemoteError.EBUSY", true),
-	      "pair: a request the far bus refuses gets $.KBUS.RemoteError.EBUSY");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.RemoteError.EBUSY", ANY_SENDER, WAIT_MS,
+		      "pair: a request the far bus refuses gets $.KBUS.RemoteError.EBUSY");
 	kbus_ksock_close(r);
 
 	/* The far Limpet killed with a request in flight. */
@@ -610,12 +610,8 @@ static void test_pair(void)
 	check(req, "pair: the far replier holds a request");
 	kbus_msg_delete(&req);
 	limpet_kill(&limpets[1]);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.GoneAway", true) &&
-	      m->from == proxy,
-	      "pair: the far Limpet killed mid-request: the requester gets $.KBUS.Replier.GoneAway");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.GoneAway", proxy, WAIT_MS,
+		      "pair: the far Limpet killed mid-request: the requester gets $.KBUS.Replier.GoneAway");
 	check(quiet(q, "requester also got"),
 	      "pair: ... and nothing more: one answer");
 	check(wait_replier(q, "$.Bridge.Slow", false),
@@ -734,20 +730,10 @@ static void test_chain(void)
 
 	/* The replier on bus 0 goes with the request unread. */
 	kbus_request(q, "$.Chain.Ask", NULL, 0, &id);
-	for (i = 0; i < 100; i++) {
-		uint32_t n = 0;
-
-		kbus_ksock_num_messages(r, &n);
-		if (n)
-			break;
-		usleep(20000);
-	}
+	wait_queued(r);
 	kbus_ksock_close(r);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.GoneAway", true),
-	      "chain: a replier gone two hops away: $.KBUS.Replier.GoneAway");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.GoneAway", ANY_SENDER, WAIT_MS,
+		      "chain: a replier gone two hops away: $.KBUS.Replier.GoneAway");
 	check(wait_replier(q, "$.Chain.Ask", false),
 	      "chain: ... and its proxies go too");
 	kbus_ksock_close(q);
@@ -955,11 +941,8 @@ static void test_mqtt(void)
 	req = recv_within(r, WAIT_MS);
 	kbus_msg_delete(&req);
 	kbus_ksock_close(r);
-	m = recv_within(q, WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.Ignored", true),
-	      "mqtt: a far replier that closes with the request read: $.KBUS.Replier.Ignored");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.Ignored", ANY_SENDER, WAIT_MS,
+		      "mqtt: a far replier that closes with the request read: $.KBUS.Replier.Ignored");
 	check(wait_replier(q, "$.Mq.Echo", false),
 	      "mqtt: ... and its proxy goes");
 
@@ -972,11 +955,8 @@ static void test_mqtt(void)
 	check(req, "mqtt: the far replier holds a request");
 	kbus_msg_delete(&req);
 	limpet_kill(&limpets[5]);
-	m = recv_within(q, 3 * WAIT_MS);
-	check(answers(m, &id, "$.KBUS.Replier.GoneAway", true),
-	      "mqtt: the far bridge killed mid-request: its will gets the requester $.KBUS.Replier.GoneAway");
-	show("requester got", m);
-	kbus_msg_delete(&m);
+	expect_status(q, &id, "$.KBUS.Replier.GoneAway", ANY_SENDER, 3 * WAIT_MS,
+		      "mqtt: the far bridge killed mid-request: its will gets the requester $.KBUS.Replier.GoneAway");
 	check(quiet(q, "requester also got"),
 	      "mqtt: ... and nothing more: one answer");
 	check(wait_replier(q, "$.Mq.Slow", false) ||

@@ -94,6 +94,7 @@
 #include <mqtt_protocol.h>
 
 #include "libkbus.h"
+#include "internal.h"
 #include "mqtt.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
@@ -315,29 +316,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Grow *@arr (of *@cap elements of @size bytes) to hold @need. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*arr, n * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
-static bool id_eq(const kbus_msg_id_t *a, const kbus_msg_id_t *b)
-{
-	return a->network_id == b->network_id && a->serial_num == b->serial_num;
 }
 
 /*
@@ -564,8 +542,8 @@ static void peer_set(struct bridge *b, uint32_t id, bool offline)
 	struct peer *p = peer_find(b, id);
 
 	if (!p) {
-		if (grow((void **)&b->peers, &b->cap_peers, b->n_peers + 1,
-			 sizeof(*b->peers))) {
+		if (kbus_grow((void **)&b->peers, &b->cap_peers, b->n_peers + 1,
+			      sizeof(*b->peers))) {
 			say(b, "out of memory: bridge %u not noted", id);
 			return;
 		}
@@ -582,8 +560,8 @@ static void remote_add(struct bridge *b, uint32_t bridge, const char *name)
 	if (offer_find(b->remotes, b->n_remotes, bridge, name) >= 0)
 		return;
 	copy = strdup(name);
-	if (!copy || grow((void **)&b->remotes, &b->cap_remotes,
-			  b->n_remotes + 1, sizeof(*b->remotes))) {
+	if (!copy || kbus_grow((void **)&b->remotes, &b->cap_remotes,
+			       b->n_remotes + 1, sizeof(*b->remotes))) {
 		free(copy);
 		say(b, "out of memory: replier for %s on bridge %u not noted",
 		    name, bridge);
@@ -894,8 +872,8 @@ static void proxy_bind(struct bridge *b, uint32_t bridge, const char *name)
 	char *copy = strdup(name);
 	int err;
 
-	if (!copy || grow((void **)&b->proxies, &b->cap_proxies,
-			  b->n_proxies + 1, sizeof(*b->proxies))) {
+	if (!copy || kbus_grow((void **)&b->proxies, &b->cap_proxies,
+			       b->n_proxies + 1, sizeof(*b->proxies))) {
 		free(copy);
 		say(b, "out of memory: not the replier for %s", name);
 		return;
@@ -969,8 +947,8 @@ static void local_update(struct bridge *b, const char *name, bool bind)
 		if (i >= 0)
 			return;
 		copy = strdup(name);
-		if (!copy || grow((void **)&b->locals, &b->cap_locals,
-				  b->n_locals + 1, sizeof(*b->locals))) {
+		if (!copy || kbus_grow((void **)&b->locals, &b->cap_locals,
+				       b->n_locals + 1, sizeof(*b->locals))) {
 			free(copy);
 			say(b, "out of memory: replier for %s not noted", name);
 			return;
@@ -1037,7 +1015,7 @@ static void from_bus_reply(struct bridge *b, const kbus_message_t *msg)
 	size_t i;
 
 	for (i = 0; i < b->n_sent; i++)
-		if (id_eq(&b->sent[i].id, &msg->in_reply_to))
+		if (!kbus_msg_compare_ids(&b->sent[i].id, &msg->in_reply_to))
 			break;
 	if (i == b->n_sent)
 		return;
@@ -1105,8 +1083,8 @@ static void from_bus_request(struct bridge *b, const kbus_message_t *msg)
 	    peer_find(b, msg->final_to.network_id))
 		goto answer;
 	status = STATUS_REMOTE_ERROR "ENOMEM";
-	if (grow((void **)&b->proxied, &b->cap_proxied, b->n_proxied + 1,
-		 sizeof(*b->proxied)))
+	if (kbus_grow((void **)&b->proxied, &b->cap_proxied, b->n_proxied + 1,
+		      sizeof(*b->proxied)))
 		goto answer;
 	topic = name_to_topic(b, "", name);
 	copy = strdup(name);
@@ -1496,8 +1474,8 @@ static void to_bus_request(struct bridge *b, const char *name,
 		h.to = replier;
 		h.final_to = m->final_to;
 	}
-	if (grow((void **)&b->sent, &b->cap_sent, b->n_sent + 1,
-		 sizeof(*b->sent)))
+	if (kbus_grow((void **)&b->sent, &b->cap_sent, b->n_sent + 1,
+		      sizeof(*b->sent)))
 		goto nomem;
 	s.topic = strdup(m->response_topic);
 	if (!s.topic)

@@ -134,29 +134,6 @@ say(const struct kbus_limpet *lp, const char *fmt, ...)
 	fflush(lp->log);
 }
 
-/* Grow *@arr (of *@cap elements of @size bytes) to hold @need. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*arr, n * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
-static bool id_eq(const kbus_msg_id_t *a, const kbus_msg_id_t *b)
-{
-	return a->network_id == b->network_id && a->serial_num == b->serial_num;
-}
-
 static bool id_set(const kbus_msg_id_t *id)
 {
 	return id->network_id || id->serial_num;
@@ -236,8 +213,8 @@ static int link_fill(struct kbus_limpet *lp)
 		if (lp->rlen == lp->rcap) {
 			if (lp->rcap >= WIRE_MAX_BUFFERED)
 				return -ENOBUFS;
-			err = grow((void **)&lp->rbuf, &lp->rcap,
-				   lp->rcap ? lp->rcap * 2 : 65536, 1);
+			err = kbus_grow((void **)&lp->rbuf, &lp->rcap,
+					lp->rcap ? lp->rcap * 2 : 65536, 1);
 			if (err)
 				return err;
 		}
@@ -490,8 +467,8 @@ static void bus_proxy(struct kbus_limpet *lp, bool bind, const char *name)
 	if (bind) {
 		if (i >= 0)
 			return;
-		if (grow((void **)&lp->proxies, &lp->cap_proxies,
-			 lp->n_proxies + 1, sizeof(*lp->proxies)))
+		if (kbus_grow((void **)&lp->proxies, &lp->cap_proxies,
+			      lp->n_proxies + 1, sizeof(*lp->proxies)))
 			goto nomem;
 		copy = strdup(name);
 		if (!copy)
@@ -551,7 +528,8 @@ static void from_peer_reply(struct kbus_limpet *lp, const struct wire_msg *m)
 	int err;
 
 	for (i = 0; i < lp->n_proxied; i++)
-		if (id_eq(&lp->proxied[i].wire_id, &m->h.in_reply_to))
+		if (!kbus_msg_compare_ids(&lp->proxied[i].wire_id,
+					  &m->h.in_reply_to))
 			break;
 	if (i == lp->n_proxied)
 		return;		/* not ours, or already answered */
@@ -608,8 +586,8 @@ static int from_peer_request(struct kbus_limpet *lp, const struct wire_msg *m)
 			return link_status(lp, &m->h, STATUS_NOTSAME);
 		h.to = replier;
 	}
-	if (grow((void **)&lp->sent, &lp->cap_sent, lp->n_sent + 1,
-		 sizeof(*lp->sent)))
+	if (kbus_grow((void **)&lp->sent, &lp->cap_sent, lp->n_sent + 1,
+		      sizeof(*lp->sent)))
 		return link_status(lp, &m->h, STATUS_REMOTE_ERROR "ENOMEM");
 	err = bus_send(lp, &h, m->name, m->data);
 	if (err) {
@@ -692,7 +670,7 @@ static int from_bus(struct kbus_limpet *lp, const kbus_message_t *msg)
 		if (msg->to != lp->ksock_id)
 			return 0;
 		for (i = 0; i < lp->n_sent; i++)
-			if (id_eq(&lp->sent[i], &msg->in_reply_to))
+			if (!kbus_msg_compare_ids(&lp->sent[i], &msg->in_reply_to))
 				break;
 		if (i == lp->n_sent)
 			return 0;
@@ -727,8 +705,8 @@ static int from_bus(struct kbus_limpet *lp, const kbus_message_t *msg)
 	if (kbus_msg_wants_us_to_reply(msg)) {
 		struct proxied *p;
 
-		if (grow((void **)&lp->proxied, &lp->cap_proxied,
-			 lp->n_proxied + 1, sizeof(*lp->proxied))) {
+		if (kbus_grow((void **)&lp->proxied, &lp->cap_proxied,
+			      lp->n_proxied + 1, sizeof(*lp->proxied))) {
 			struct proxied tmp = { .local_id = msg->id,
 					       .requester = msg->from };
 
