@@ -90,14 +90,14 @@ else
 fi
 check "no /dev/kbus0 and no kbus module before loading" absent /dev/kbus0 /sys/module/kbus
 
-# kbus_num_devices must be 1 to 256 (Documentation/ipc/kbus.rst).
-check "kbus_num_devices=0 is refused with EINVAL" load_fails_with "$kbus" kbus_num_devices=0 EINVAL
-check "kbus_num_devices=257 is refused with EINVAL" load_fails_with "$kbus" kbus_num_devices=257 EINVAL
+# num_devices must be 1 to 256 (Documentation/ipc/kbus.rst).
+check "num_devices=0 is refused with EINVAL" load_fails_with "$kbus" num_devices=0 EINVAL
+check "num_devices=257 is refused with EINVAL" load_fails_with "$kbus" num_devices=257 EINVAL
 # shellcheck disable=SC2016 # expanded by eval
-check "insmod kbus_num_devices=0 fails" eval '! insmod "$kbus" kbus_num_devices=0'
+check "insmod num_devices=0 fails" eval '! insmod "$kbus" num_devices=0'
 check "nothing is left of the refused loads" absent /dev/kbus0 /sys/module/kbus
 
-check "insmod kbus.ko kbus_num_devices=3" insmod "$kbus" kbus_num_devices=3
+check "insmod kbus.ko num_devices=3" insmod "$kbus" num_devices=3
 check "/dev/kbus0, /dev/kbus1 and /dev/kbus2 exist" chardevs /dev/kbus0 /dev/kbus1 /dev/kbus2
 check "/dev/kbus3 does not exist" absent /dev/kbus3
 check "rmmod kbus" rmmod kbus
@@ -106,7 +106,7 @@ check "/dev/kbus0..2 are gone" absent /dev/kbus0 /dev/kbus1 /dev/kbus2 /sys/modu
 check "insmod kbus.ko" insmod "$kbus"
 check "/dev/kbus0 exists" chardevs /dev/kbus0
 check "/dev/kbus1 does not exist" absent /dev/kbus1
-check "kbus_num_devices is 1" grep -qx 1 /sys/module/kbus/parameters/kbus_num_devices
+check "num_devices is 1" grep -qx 1 /sys/module/kbus/parameters/num_devices
 # The suites run when the module is loaded; their results go to the
 # kernel log.
 if [ -n "$kunit" ]; then

@@ -50,20 +50,20 @@
 
 unsigned long kbus_user_bytes = KBUS_DEF_USER_BYTES;
 EXPORT_SYMBOL_IF_KUNIT(kbus_user_bytes);
-module_param(kbus_user_bytes, ulong, 0644);
-MODULE_PARM_DESC(kbus_user_bytes,
+module_param_named(user_bytes, kbus_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(user_bytes,
 		 "Bytes one user's Ksocks may hold on a bus (default 16 MiB)");
 
 unsigned int kbus_max_requests = KBUS_DEF_MAX_REQUESTS;
 EXPORT_SYMBOL_IF_KUNIT(kbus_max_requests);
-module_param(kbus_max_requests, uint, 0644);
-MODULE_PARM_DESC(kbus_max_requests,
+module_param_named(max_requests, kbus_max_requests, uint, 0644);
+MODULE_PARM_DESC(max_requests,
 		 "Requests a Ksock may have outstanding, and unanswered (default 1024)");
 
 unsigned int kbus_max_bindings = KBUS_DEF_MAX_BINDINGS;
 EXPORT_SYMBOL_IF_KUNIT(kbus_max_bindings);
-module_param(kbus_max_bindings, uint, 0644);
-MODULE_PARM_DESC(kbus_max_bindings,
+module_param_named(max_bindings, kbus_max_bindings, uint, 0644);
+MODULE_PARM_DESC(max_bindings,
 		 "Bindings a Ksock may have (default 1024)");
 
 /* Bytes charged to a user for each of its open Ksocks. */

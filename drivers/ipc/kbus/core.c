@@ -80,8 +80,8 @@
  */
 
 static int kbus_num_devices = KBUS_DEF_NUM_DEVICES;
-module_param(kbus_num_devices, int, 0444);
-MODULE_PARM_DESC(kbus_num_devices,
+module_param_named(num_devices, kbus_num_devices, int, 0444);
+MODULE_PARM_DESC(num_devices,
 		 "Number of buses created at load (1-256, default 1)");
 
 /* Protects kbus_buses and the creation of buses. */
@@ -413,7 +413,7 @@ static int __init kbus_init(void)
 	int ret, i;
 
 	if (kbus_num_devices < 1 || kbus_num_devices > KBUS_MAX_NUM_DEVICES) {
-		pr_err("kbus_num_devices must be 1 to %d\n",
+		pr_err("num_devices must be 1 to %d\n",
 		       KBUS_MAX_NUM_DEVICES);
 		return -EINVAL;
 	}

@@ -74,11 +74,11 @@
  *   or than the receiver's buffer.
  * - %ENAMETOOLONG: a name is longer than %KBUS_MAX_NAME_LEN.
  * - %ENOBUFS: a request would take the sender's user past its byte limit
- *   on the bus (the ``kbus_user_bytes`` module parameter).
+ *   on the bus (the ``kbus.user_bytes`` module parameter).
  * - %EMFILE: opening a bus would take the user past its byte limit on it.
  * - %ENODEV: the bus has gone away.
  * - %ENOLCK: a request cannot be sent because the sender's own queue has no
- *   room left for its reply, or the sender has ``kbus_max_requests``
+ *   room left for its reply, or the sender has ``kbus.max_requests``
  *   requests outstanding.
  * - %ENOMEM: out of memory.
  * - %ENOTTY: unknown ioctl.
@@ -89,7 +89,7 @@
  *   opener of the file; a ``$.KBUS`` name, which only KBUS sends (but
  *   see %KBUS_IOC_SENDMSG for the status replies of a bridge).
  * - %EROFS: adding or removing a bus of a read-only kbus filesystem.
- * - %ENOSPC: a binding would take the Ksock past ``kbus_max_bindings``
+ * - %ENOSPC: a binding would take the Ksock past ``kbus.max_bindings``
  *   or its user past its byte limit; every bus number of a kbus
  *   filesystem is in use.
  * - %EPIPE: a stateful request names a replier that is no longer the one
@@ -436,7 +436,7 @@ struct kbus_option {
 #define KBUS_OPT_ABS_MAX_MSG_SIZE	5
 /*
  * Ksock: limit of the bytes charged for the messages queued for it
- * (default 2 MiB), 1 to the ``kbus_user_bytes`` module parameter.  A
+ * (default 2 MiB), 1 to the ``kbus.user_bytes`` module parameter.  A
  * message that would take it past the limit is missed as for a full
  * queue, unless nothing is queued.
  */

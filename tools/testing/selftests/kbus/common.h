@@ -48,9 +48,9 @@
 
 /* Module parameters of the resource limits. */
 #define KBUS_PARAM_DIR		"/sys/module/kbus/parameters/"
-#define KBUS_PARAM_USER_BYTES	KBUS_PARAM_DIR "kbus_user_bytes"
-#define KBUS_PARAM_MAX_REQUESTS	KBUS_PARAM_DIR "kbus_max_requests"
-#define KBUS_PARAM_MAX_BINDINGS	KBUS_PARAM_DIR "kbus_max_bindings"
+#define KBUS_PARAM_USER_BYTES	KBUS_PARAM_DIR "user_bytes"
+#define KBUS_PARAM_MAX_REQUESTS	KBUS_PARAM_DIR "max_requests"
+#define KBUS_PARAM_MAX_BINDINGS	KBUS_PARAM_DIR "max_bindings"
 
 /* ---- Plain wrappers: no harness, usable in children ---- */
 

@@ -1027,7 +1027,7 @@ TEST_F(flow, requests_and_bindings_of_a_ksock_are_limited)
 
 	if (access(KBUS_PARAM_MAX_REQUESTS, W_OK) ||
 	    access(KBUS_PARAM_MAX_BINDINGS, W_OK))
-		SKIP(return, "no writable kbus_max_requests, kbus_max_bindings");
+		SKIP(return, "no writable kbus.max_requests, kbus.max_bindings");
 	self->saved_requests = kbus_read_param(KBUS_PARAM_MAX_REQUESTS);
 	self->saved_bindings = kbus_read_param(KBUS_PARAM_MAX_BINDINGS);
 	ASSERT_EQ(1024, self->saved_requests);

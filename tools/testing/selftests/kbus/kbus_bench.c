@@ -153,7 +153,7 @@
 #define MEM_PAYLOAD	64
 #define MEM_MSGS	10000
 #define MEM_KSOCKS	1000
-/* Within kbus_max_bindings per Ksock even at its default, 1024. */
+/* Within kbus.max_bindings per Ksock even at its default, 1024. */
 #define MEM_BINDINGS	1000
 #define MEM_ROUNDS	3
 #define MAX_FANOUT	64
@@ -236,9 +236,9 @@ static struct bench_param {
 	char saved[64];
 	bool changed;
 } params[] = {
-	{ "kbus_user_bytes", BENCH_USER_BYTES },
-	{ "kbus_max_requests", BENCH_MAX_COUNT },
-	{ "kbus_max_bindings", BENCH_MAX_COUNT },
+	{ "user_bytes", BENCH_USER_BYTES },
+	{ "max_requests", BENCH_MAX_COUNT },
+	{ "max_bindings", BENCH_MAX_COUNT },
 };
 
 /* KBUS_OPT_MAX_MSG_SIZE of /dev/kbus0 before the run, if it was raised. */

@@ -22,7 +22,7 @@
 
 /* Requests the attacker sends without ever answering one. */
 #define HOSTAGE_REQUESTS	100000
-/* kbus_user_bytes while it does. */
+/* kbus.user_bytes while it does. */
 #define HOSTAGE_USER_BYTES	(4UL << 20)
 
 /* ---- Plain helpers: run in the children ---- */
