@@ -3,7 +3,7 @@
 # Entry points of the KBUS repository.  The kernel work happens under out/
 # (see README); the scripts doing it are in devel/.
 
-.PHONY: help test check run shell patches check-patches kunit selftests smp-test smp-test-kcsan smp-race bench bench-smp prepare clean distclean
+.PHONY: help test check run shell patches outgoing check-patches kunit selftests smp-test smp-test-kcsan smp-race bench bench-smp prepare clean distclean
 
 help:
 	@echo "make test           everything CI runs: patches check, KUnit, kselftests in UML,"
@@ -11,6 +11,7 @@ help:
 	@echo "make run            boot the UML kernel with KBUS and run the set-top box demo"
 	@echo "make shell          boot the UML kernel with an interactive shell and the kbus tool"
 	@echo "make patches        regenerate patches/ from the tree"
+	@echo "make outgoing       the series to send, signed by you (git config), in out/outgoing"
 	@echo "make check-patches  check that patches/ is up to date and applies"
 	@echo "make check          upstream checks: checkpatch, shellcheck, sparse, W=1, coccicheck, docs, =y/=m/=n, modules"
 	@echo "make kunit          run the KBUS KUnit suites (kunit.py, UML)"
@@ -36,6 +37,9 @@ shell:
 patches:
 	@devel/prepare-kernel
 	@devel/make-series --output patches --am-check patches >/dev/null
+
+outgoing:
+	@devel/outgoing
 
 check-patches:
 	@devel/check-patches
@@ -76,7 +80,7 @@ prepare:
 clean:
 	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
 		out/uml-bench out/x86-bench out/x86-test out/bench-kselftest out/bench-kselftest-install \
-		out/tmp out/series out/am-check out/series-head out/check-patches.* out/check
+		out/tmp out/series out/am-check out/series-head out/series-stack.json out/outgoing out/check-patches.* out/check
 	-git -C out/linux worktree prune 2>/dev/null
 
 distclean:
