@@ -138,7 +138,7 @@ bench)
 	kshapes=$(tr ',' '\n' <<< "$shapes" | grep -vx bridge | paste -sd, -)
 	: > "$results/bench.txt"
 	if [ -z "$shapes" ] || [ -n "$kshapes" ]; then
-		"$ksft/kbus/kbus_bench" ${KBUS_BENCH_ITERS:+-n "$KBUS_BENCH_ITERS"} \
+		"$tools/bench/kbus_bench" ${KBUS_BENCH_ITERS:+-n "$KBUS_BENCH_ITERS"} \
 			${kshapes:+-t "$kshapes"} >> "$results/bench.txt"
 		echo "kbus_bench exit status $?" >> "$results/guest-status"
 	fi

@@ -85,8 +85,9 @@ static void usage(FILE *f)
 "                                 the bridge's network id; a request gets\n"
 "                                 $.KBUS.Replier.GoneAway after MS ms\n"
 "                                 (default 10000) without an answer\n"
-"  bindings                       list the bindings (from debugfs)\n"
-"  stats                          show bus and Ksock statistics (debugfs)\n"
+"  bindings                       print debugfs's bindings file as it is\n"
+"                                 (for people: its format is not an ABI)\n"
+"  stats                          print debugfs's stats file as it is\n"
 "  add-bus CONTROL                add a bus to the kbus filesystem whose\n"
 "                                 kbus-control node is CONTROL; print its\n"
 "                                 number, a tab and the path of its node\n"
@@ -1315,38 +1316,24 @@ static void explain_debugfs(const char *path, int err)
 }
 
 /*
- * Copy a debugfs file to stdout.  With @filter_bus >= 0, keep only the
- * binding lines of that bus (and the first comment line).
+ * Copy a debugfs file to stdout, unparsed: the files are for people and
+ * their format may change, so nothing here depends on it.  Programs use
+ * the uAPI (KBUS_IOC_REPLIER, KBUS_IOC_KSOCK_INFO: "kbus replier",
+ * "kbus version").
  */
-static int show_debugfs(const char *path, long filter_bus)
+static int show_debugfs(const char *path)
 {
-	bool header_done = false;
-	char *line = NULL;
-	size_t size = 0;
-	unsigned long b;
+	char buf[4096];
+	size_t n;
 	FILE *f;
-	char *end;
 
 	f = fopen(path, "re");
 	if (!f) {
 		explain_debugfs(path, errno);
 		return EXIT_KBUS;
 	}
-	while (getline(&line, &size, f) > 0) {
-		if (filter_bus >= 0) {
-			if (line[0] == '#') {
-				if (header_done)
-					continue;
-				header_done = true;
-			} else {
-				b = strtoul(line, &end, 10);
-				if (*end != ':' || (long)b != filter_bus)
-					continue;
-			}
-		}
-		fputs(line, stdout);
-	}
-	free(line);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
 	if (ferror(f)) {
 		err_msg("error reading %s", path);
 		fclose(f);
@@ -1356,23 +1343,12 @@ static int show_debugfs(const char *path, long filter_bus)
 	return EXIT_OK;
 }
 
-static long bus_filter(void)
-{
-	char *end;
-	long b;
-
-	if (!bus_given || strchr(bus_spec, '/'))
-		return -1;
-	b = strtol(bus_spec, &end, 10);
-	return *end ? -1 : b;
-}
-
 static int cmd_bindings(int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 1)
 		return usage_error("usage: kbus bindings");
-	return show_debugfs(KBUS_DEBUGFS_BINDINGS, bus_filter());
+	return show_debugfs(KBUS_DEBUGFS_BINDINGS);
 }
 
 static int cmd_stats(int argc, char **argv)
@@ -1380,7 +1356,7 @@ static int cmd_stats(int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return usage_error("usage: kbus stats");
-	return show_debugfs(KBUS_DEBUGFS_STATS, -1);
+	return show_debugfs(KBUS_DEBUGFS_STATS);
 }
 
 static int cmd_help(int argc, char **argv)

@@ -4,10 +4,11 @@
  *
  * Copyright (C) 2026 The KBUS Authors
  *
- * /sys/kernel/debug/kbus/bindings lists every binding of every bus, in the
- * format of the original KBUS's /proc/kbus/bindings (newest first), which
- * existing KBUS tools parse.  /sys/kernel/debug/kbus/stats shows the state
- * of every bus and Ksock.
+ * /sys/kernel/debug/kbus/bindings lists every binding of every bus, newest
+ * first, laid out as the original KBUS's /proc/kbus/bindings was, which
+ * people who debugged KBUS systems know.  /sys/kernel/debug/kbus/stats
+ * shows the state of every bus and Ksock.  Both are for people: their
+ * format is not an ABI and may change (see Documentation/ipc/kbus.rst).
  */
 
 #include "common.h"

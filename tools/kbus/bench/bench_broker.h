@@ -18,6 +18,17 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* What the kernel's tools/include would give, for a build without it. */
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+#ifndef __noreturn
+#define __noreturn	__attribute__((__noreturn__))
+#endif
+#ifndef __printf
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#endif
+
 /* The type of a message (struct broker_hdr @type). */
 enum broker_type {
 	BROKER_BIND = 1,	/* bind to the name; answered with a STATUS */

@@ -5,8 +5,9 @@
  *
  * Copyright (C) 2026 The KBUS Authors
  *
- * Not a test: it is built and installed with the kbus selftests but not
- * run by run_kselftest.sh.  It needs /dev/kbus0 and root (it raises the
+ * Part of the userspace companion (tools/kbus), not of the kernel: "make
+ * -C tools/kbus" builds it as bench/kbus_bench.  It needs /dev/kbus0 and
+ * root (it raises the
  * resource limits in /sys/module/kbus/parameters/ for the run, and
  * restores them on exit; it runs processes at SCHED_FIFO, and may mount
  * a kbus filesystem under /tmp for the pairs shape).
@@ -93,7 +94,9 @@
  * row, the pairs shape a quarter of -n (at least 1000) per pair.
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,10 +127,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../kselftest.h"
 #include "bench_broker.h"
 
 #define KBUS_DEV0	"/dev/kbus0"
+
+/* Exit status when there is no KBUS to measure (the kselftest "skip"). */
+#define EXIT_NO_KBUS	4
 #define KBUS_DEV1	"/dev/kbus1"
 #define PARAM_DIR	"/sys/module/kbus/parameters/"
 /* Limits while the benchmark runs: the user's bytes, and per Ksock. */
@@ -3505,13 +3510,13 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		printf("kbus_bench: cannot open %s: %s (needs a kernel with CONFIG_KBUS)\n",
 		       KBUS_DEV0, strerror(-fd));
-		return KSFT_SKIP;
+		return EXIT_NO_KBUS;
 	}
 	ret = kbus_info(fd, &info);
 	if (ret) {
 		printf("kbus_bench: KBUS_IOC_KSOCK_INFO: %s (needs KBUS ABI %d)\n",
 		       strerror(-ret), KBUS_ABI_VERSION);
-		return KSFT_SKIP;
+		return EXIT_NO_KBUS;
 	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
