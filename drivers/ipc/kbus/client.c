@@ -7,7 +7,6 @@
 
 #include "common.h"
 
-#include <kunit/visibility.h>
 #include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/export.h>
