@@ -28,8 +28,8 @@
  *   message body are each charged all of it, so the charges bound the
  *   memory used.
  * - A user's account on a bus is also charged with its open Ksocks, their
- *   requests in flight (the record of each and the status kept ready in case the
- *   reply never comes), with the requests they have read and not
+ *   requests in flight (the record of each and the status kept ready in case
+ *   the reply never comes), with the requests they have read and not
  *   answered, and with their bindings (a replier's with the event that
  *   will announce its unbinding).
  * - A reply always reaches its requester: a slot of the requester's queue

@@ -239,8 +239,6 @@ struct kbus_request {
  *        (protected by the bus lock).
  * @num_owed: entries in @owed (protected by the bus lock).
  * @only_once: the %KBUS_OPT_ONLY_ONCE option (protected by the bus lock).
- * @last_pushed: id of the last message queued here, for only-once
- *               (protected by the bus lock).
  * @dropped: messages this Ksock missed because its queue was full
  *           (protected by the bus lock).
  * @send_pending: scratch for the send in progress: copies planned for this
@@ -294,7 +292,6 @@ struct kbus_ksock {
 	struct rb_root owed;
 	u32 num_owed;
 	bool only_once;
-	struct kbus_msg_id last_pushed;
 	u64 dropped;
 	u32 send_pending;
 	size_t send_bytes;

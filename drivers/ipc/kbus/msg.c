@@ -443,7 +443,6 @@ void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 		list_add_tail(&qe->node, &ks->queue);
 	/* Pairs with the READ_ONCE() in the poll handler. */
 	WRITE_ONCE(ks->queue_len, ks->queue_len + 1);
-	ks->last_pushed = qe->msg->id;
 	trace_kbus_deliver(ks, qe->msg, qe->flags);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_add_locked);

@@ -17,8 +17,8 @@
  * Each bus is a character device, ``/dev/kbus<N>``, or a node ``kbus<N>``
  * of a kbus filesystem (each mount of which is an independent set of
  * buses, created and removed through its ``kbus-control`` node).  Every
- * open file of a bus is a *Ksock*.  A Ksock binds to message names as a listener or as the
- * one replier for a name (%KBUS_IOC_BIND), sends a message with one
+ * open file of a bus is a *Ksock*.  A Ksock binds to message names as a
+ * listener or as the one replier for a name (%KBUS_IOC_BIND), sends a message with one
  * %KBUS_IOC_SENDMSG and receives one with one %KBUS_IOC_RECVMSG, and waits
  * with poll() or epoll.
  *
@@ -551,8 +551,8 @@ struct kbus_bus_ctl {
  * (struct kbus_option).  Fail with %EINVAL (unknown option, or a value out
  * of its range), %EOPNOTSUPP (setting a read-only option), %EPERM (setting
  * a bus option without %CAP_SYS_ADMIN), %E2BIG, %EFAULT, %ENOMEM (the
- * option is not changed).  Lowering a Ksock's queue limit below its queued messages
- * drops none of them.
+ * option is not changed).  Lowering a Ksock's queue limit below its queued
+ * messages drops none of them.
  *
  * On the ``kbus-control`` node of a kbus filesystem only:
  *
