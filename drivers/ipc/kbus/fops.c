@@ -531,13 +531,16 @@ static long ioc_cancel_request(struct kbus_ksock *ks,
 /* ---- Receiving ---- */
 
 /*
- * Look at the next message: its copy *@qep and its length *@len, with a
- * reference to its message and its header image *@hdr, and the queue's
- * removal count *@gen.  Returns 0 (*@qep NULL if the queue is empty), or
- * -EINTR.
+ * Look at the next message: its copy *@qep, its message *@msgp with a
+ * reference taken, its length *@len and header image *@hdr, and the
+ * queue's removal count *@gen.  Once the bus lock is dropped, the copy may
+ * leave the queue and be freed (an UNBIND by another thread): *@qep is
+ * only compared, never followed, until recv_take() has taken it.  Returns
+ * 0 (*@qep NULL if the queue is empty), or -EINTR.
  */
 static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
-		     struct kbus_message_header *hdr, u32 *len, u32 *gen)
+		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
+		     u32 *len, u32 *gen)
 {
 	struct kbus_qentry *qe;
 
@@ -548,6 +551,7 @@ static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
 		*len = kbus_msg_entire_len(qe->msg);
 		*gen = ks->queue_gen;
 		refcount_inc(&qe->msg->refcount);
+		*msgp = qe->msg;
 		kbus_msg_header_image(qe, hdr);
 	}
 	mutex_unlock(&ks->bus->lock);
@@ -619,14 +623,13 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (mutex_lock_interruptible(&ks->rd_lock))
 			return -ERESTARTSYS;
-		err = recv_peek(ks, &qe, &hdr, len, &gen);
+		err = recv_peek(ks, &qe, &msg, &hdr, len, &gen);
 		if (err || !qe) {
 			mutex_unlock(&ks->rd_lock);
 			if (err)
 				return err;
 			continue;
 		}
-		msg = qe->msg;
 		if (*len > buf_len)
 			err = -EMSGSIZE;
 		else if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
