@@ -45,6 +45,39 @@
  * prefix wins.
  */
 
+static struct kmem_cache *kbus_binding_cache;
+
+/**
+ * kbus_bind_cache_init() - Create the cache of bindings.
+ *
+ * Context: Module initialisation.
+ * Return: 0, or -ENOMEM.
+ */
+int kbus_bind_cache_init(void)
+{
+	kbus_binding_cache = KMEM_CACHE(kbus_binding, SLAB_ACCOUNT);
+	return kbus_binding_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * kbus_bind_cache_exit() - Destroy the cache of bindings.
+ *
+ * Context: Module exit, once every binding has been freed.
+ */
+void kbus_bind_cache_exit(void)
+{
+	kmem_cache_destroy(kbus_binding_cache);
+}
+
+static_assert(KBUS_MAX_NAME_LEN <= U16_MAX);
+
+/* Bytes allocated for the node of a name or pattern of @len bytes. */
+static size_t node_size(u32 len)
+{
+	return max(sizeof(struct kbus_name_node),
+		   offsetof(struct kbus_name_node, full) + len + 1);
+}
+
 /**
  * kbus_name_reserved() - Whether only KBUS itself may send a name.
  * @name: the name.
@@ -211,7 +244,7 @@ static void names_resize(struct kbus_names *t, u32 bits)
 			hlist_del(&node->hnode);
 			hlist_add_head(&node->hnode,
 				       name_bucket(t, name_hash(t, node->kind,
-								node->key,
+								node->full,
 								node->len)));
 		}
 	}
@@ -230,7 +263,7 @@ static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
 	hlist_for_each_entry(node, name_bucket(t, name_hash(t, kind, key, len)),
 			     hnode) {
 		if (node->kind == kind && node->len == len &&
-		    !memcmp(node->key, key, len))
+		    !memcmp(node->full, key, len))
 			return node;
 	}
 	return NULL;
@@ -266,14 +299,13 @@ static struct kbus_name_node *node_get_locked(struct kbus_bus *bus,
 	if (node)
 		return node;
 
-	node = kzalloc(struct_size(node, full, len + 1), GFP_KERNEL_ACCOUNT);
+	node = kzalloc(node_size(len), GFP_KERNEL_ACCOUNT);
 	if (!node)
 		return NULL;
 	INIT_LIST_HEAD(&node->listeners);
 	node->kind = kind;
 	node->len = keylen;
 	memcpy(node->full, name, len);
-	node->key = node->full;
 	t = &bus->names;
 	hlist_add_head(&node->hnode,
 		       name_bucket(t, name_hash(t, kind, name, keylen)));
@@ -323,8 +355,8 @@ int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 
 	if (ks->num_bindings >= READ_ONCE(kbus_max_bindings))
 		return -ENOSPC;
-	charge = kmalloc_size_roundup(sizeof(*b)) +
-		 kmalloc_size_roundup(struct_size(node, full, len + 1));
+	charge = kmem_cache_size(kbus_binding_cache) +
+		 kmalloc_size_roundup(node_size(len));
 	if (is_replier) {
 		event = kbus_bind_event_alloc(ks->id, name, len, false);
 		if (IS_ERR(event))
@@ -346,7 +378,7 @@ int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 		return -EADDRINUSE;
 	}
 
-	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	b = kmem_cache_zalloc(kbus_binding_cache, GFP_KERNEL);
 	if (!b) {
 		kbus_msg_put(event);
 		node_put_locked(bus, node);
@@ -395,7 +427,7 @@ struct kbus_binding *kbus_binding_find_locked(struct kbus_ksock *ks,
 	kind = pattern_kind(name, len, &keylen);
 	list_for_each_entry(b, &ks->bindings, ksock_link) {
 		if (b->is_replier == is_replier && b->node->kind == kind &&
-		    b->node->len == keylen && !memcmp(b->node->key, name, keylen))
+		    b->node->len == keylen && !memcmp(b->node->full, name, keylen))
 			return b;
 	}
 	return NULL;
@@ -425,7 +457,7 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 	b->ksock->num_bindings--;
 	kbus_user_uncharge_locked(b->ksock->user, b->charge);
 	kbus_msg_put(b->unbind_event);
-	kfree(b);
+	kmem_cache_free(kbus_binding_cache, b);
 	node_put_locked(bus, node);
 	/*
 	 * A sender waiting for this replier must learn that it has gone, and

@@ -12,6 +12,8 @@
 
 #include "kbus_internal.h"
 
+int kbus_bind_cache_init(void);
+void kbus_bind_cache_exit(void);
 int kbus_names_init(struct kbus_bus *bus);
 void kbus_names_destroy(struct kbus_bus *bus);
 bool kbus_name_valid(const char *name, u32 len, bool wildcard_ok);

@@ -421,6 +421,9 @@ static int __init kbus_init(void)
 	ret = kbus_msg_cache_init();
 	if (ret)
 		return ret;
+	ret = kbus_bind_cache_init();
+	if (ret)
+		goto err_msg_cache;
 	ret = alloc_chrdev_region(&kbus_devt, 0, KBUS_MAX_NUM_DEVICES,
 				  KBUS_NAME);
 	if (ret)
@@ -446,6 +449,8 @@ err_buses:
 err_region:
 	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);
 err_cache:
+	kbus_bind_cache_exit();
+err_msg_cache:
 	kbus_msg_cache_exit();
 	return ret;
 }
@@ -458,6 +463,7 @@ static void __exit kbus_exit(void)
 	class_unregister(&kbus_class);
 	unregister_chrdev_region(kbus_devt, KBUS_MAX_NUM_DEVICES);
 	ida_destroy(&kbus_ida);
+	kbus_bind_cache_exit();
 	kbus_msg_cache_exit();
 }
 

@@ -207,7 +207,6 @@ struct kbus_request {
 /**
  * struct kbus_ksock - An open file of a bus.
  * @bus: the bus (invariant after open).
- * @id: Ksock id, unique and non-zero on the bus (invariant after open).
  * @pid: the opening process (thread group); the Ksock holds a reference
  *       (invariant after open).
  * @user: the account of the opening user on the bus (invariant after
@@ -215,6 +214,9 @@ struct kbus_request {
  * @memcg: the memory cgroup of the opening task, charged with the queue
  *         entries of the copies sent to this Ksock; a reference, or NULL
  *         (invariant after open).
+ * @id: Ksock id, unique and non-zero on the bus (invariant after open).
+ * @max_msgs: queue limit; the queue is full when @queue_len plus
+ *            @num_outstanding reaches it (protected by the bus lock).
  * @bus_node: entry in @bus->ksocks (protected by the bus lock).
  * @queue: queued copies, oldest first (protected by the bus lock).
  * @queue_len: entries in @queue (protected by the bus lock; poll reads it
@@ -222,29 +224,27 @@ struct kbus_request {
  * @queue_gen: copies taken off @queue so far, so that a receiver that
  *             copied the head out without the bus lock knows whether it
  *             is still the same copy (protected by the bus lock).
- * @max_msgs: queue limit; the queue is full when @queue_len plus
- *            @num_outstanding reaches it (protected by the bus lock).
  * @queued_bytes: bytes charged for the copies on @queue (protected by the
  *                bus lock).
  * @max_bytes: the %KBUS_OPT_MAX_BYTES limit of @queued_bytes (protected
  *             by the bus lock).
  * @bindings: this Ksock's bindings, newest first (protected by the bus
  *            lock).
- * @num_bindings: entries in @bindings (protected by the bus lock).
  * @outstanding: requests sent and not yet answered, each holding a slot of
  *               the queue for its reply, found in O(log n) (protected by
  *               the bus lock).
- * @num_outstanding: entries in @outstanding (protected by the bus lock).
  * @owed: requests received and not yet replied to, found in O(log n)
  *        (protected by the bus lock).
+ * @num_bindings: entries in @bindings (protected by the bus lock).
+ * @num_outstanding: entries in @outstanding (protected by the bus lock).
  * @num_owed: entries in @owed (protected by the bus lock).
- * @only_once: the %KBUS_OPT_ONLY_ONCE option (protected by the bus lock).
- * @dropped: messages this Ksock missed because its queue was full
- *           (protected by the bus lock).
  * @send_pending: scratch for the send in progress: copies planned for this
  *                Ksock (protected by the bus lock; 0 between sends).
+ * @dropped: messages this Ksock missed because its queue was full
+ *           (protected by the bus lock).
  * @send_bytes: scratch for the send in progress: bytes of those copies
  *              (protected by the bus lock; 0 between sends).
+ * @only_once: the %KBUS_OPT_ONLY_ONCE option (protected by the bus lock).
  * @send_chosen: scratch for the send in progress: this Ksock gets a copy
  *               (protected by the bus lock; false between sends).
  * @send_missed: scratch for the send in progress: this Ksock misses the
@@ -274,27 +274,27 @@ struct kbus_request {
  */
 struct kbus_ksock {
 	struct kbus_bus *bus;
-	u32 id;
 	struct pid *pid;
 	struct kbus_user *user;
 	struct mem_cgroup *memcg;
+	u32 id;
+	u32 max_msgs;
 	struct list_head bus_node;
 	struct list_head queue;
 	u32 queue_len;
 	u32 queue_gen;
-	u32 max_msgs;
 	size_t queued_bytes;
 	u64 max_bytes;
 	struct list_head bindings;
-	u32 num_bindings;
 	struct rb_root outstanding;
-	u32 num_outstanding;
 	struct rb_root owed;
+	u32 num_bindings;
+	u32 num_outstanding;
 	u32 num_owed;
-	bool only_once;
-	u64 dropped;
 	u32 send_pending;
+	u64 dropped;
 	size_t send_bytes;
+	bool only_once;
 	bool send_chosen;
 	bool send_missed;
 	bool wake_pending;
@@ -316,18 +316,18 @@ struct kbus_ksock {
  * @replier: the replier binding, or NULL (protected by the bus lock).
  * @kind: %KBUS_NAME_EXACT, %KBUS_NAME_STAR or %KBUS_NAME_PERCENT
  *        (invariant).
- * @len: length of @key (invariant).
+ * @len: length of the key, the start of @full that the node is hashed
+ *       and found by: for a wildcard, the part before the final ``.*`` or
+ *       ``.%``; the whole name otherwise (invariant; at most
+ *       %KBUS_MAX_NAME_LEN).
  * @full: the whole name or pattern as bound, NUL-terminated (invariant).
- * @key: for a wildcard, the part before the final ``.*`` or ``.%``; the
- *       whole name otherwise.  Points into @full (invariant).
  */
 struct kbus_name_node {
 	struct hlist_node hnode;
 	struct list_head listeners;
 	struct kbus_binding *replier;
 	u8 kind;
-	u32 len;
-	const char *key;
+	u16 len;
 	char full[];
 };
 
@@ -342,15 +342,15 @@ enum {
  * struct kbus_binding - A Ksock bound to a name.
  * @node: the name (protected by the bus lock).
  * @ksock: the Ksock (invariant).
- * @is_replier: replier or listener binding (invariant).
  * @name_link: entry in @node->listeners (protected by the bus lock).
  * @ksock_link: entry in @ksock->bindings (protected by the bus lock).
  * @bus_link: entry in the bus's bindings (protected by the bus lock).
- * @charge: bytes charged to the Ksock's user for the binding (invariant).
  * @unbind_event: for a replier, the ``$.KBUS.ReplierBindEvent`` that will
  *                announce its unbinding, allocated with the binding so
  *                that a closing Ksock always has it; NULL for a listener
  *                (protected by the bus lock).
+ * @charge: bytes charged to the Ksock's user for the binding (invariant).
+ * @is_replier: replier or listener binding (invariant).
  * @send_state: scratch for the send in progress: what this binding's Ksock
  *              gets (protected by the bus lock; %KBUS_SEND_NONE between
  *              sends).
@@ -358,12 +358,12 @@ enum {
 struct kbus_binding {
 	struct kbus_name_node *node;
 	struct kbus_ksock *ksock;
-	bool is_replier;
 	struct list_head name_link;
 	struct list_head ksock_link;
 	struct list_head bus_link;
-	u32 charge;
 	struct kbus_msg *unbind_event;
+	u32 charge;
+	bool is_replier;
 	u8 send_state;
 };
 
