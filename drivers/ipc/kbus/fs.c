@@ -13,6 +13,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/fsnotify.h>
+#include <linux/magic.h>
 #include <linux/namei.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>

@@ -35,7 +35,9 @@
  * or if @size is larger than a page).  New fields will give the old
  * behaviour when zero.  Unknown flags, and reserved fields that are not
  * zero, give %EINVAL; so do "out" fields that are not zero on input.
- * Because the size is in the struct, the ioctl numbers are _IO() ones.
+ * Because the size is in the struct, not in the ioctl number, the ioctl
+ * numbers are _IO() ones, as iommufd's are: a struct that grows keeps its
+ * number, and the kernel never reads or writes past @size bytes.
  */
 
 /**
@@ -476,9 +478,6 @@ struct kbus_bus_ctl {
 };
 
 #define KBUS_IOC_MAGIC	0xB9
-
-/* f_type of a kbus filesystem in statfs(2): "kbus". */
-#define KBUS_SUPER_MAGIC	0x6b627573
 
 /**
  * DOC: KBUS ioctls

@@ -11,6 +11,7 @@
 
 #define _GNU_SOURCE
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
