@@ -507,23 +507,3 @@ void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 	atomic_inc(&ks->bus->room_seq);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_take_locked);
-
-/**
- * kbus_queue_pop_locked() - Take the copy at the head of a Ksock's queue.
- * @ks: the Ksock.
- *
- * Context: The bus lock is held.
- * Return: the copy, now owned by the caller, or NULL if the queue is empty.
- */
-struct kbus_qentry *kbus_queue_pop_locked(struct kbus_ksock *ks)
-{
-	struct kbus_qentry *qe;
-
-	lockdep_assert_held(&ks->bus->lock);
-
-	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
-	if (qe)
-		kbus_queue_remove_locked(ks, qe);
-	return qe;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_queue_pop_locked);

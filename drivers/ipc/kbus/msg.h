@@ -65,7 +65,6 @@ void kbus_queue_push_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 			   bool urgent);
 void kbus_ksock_wake(struct kbus_ksock *ks);
-struct kbus_qentry *kbus_queue_pop_locked(struct kbus_ksock *ks);
 void kbus_queue_remove_locked(struct kbus_ksock *ks, struct kbus_qentry *qe);
 void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe);
 

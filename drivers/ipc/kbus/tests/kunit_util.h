@@ -70,7 +70,9 @@ static inline struct kbus_qentry *kbus_test_pop(struct kunit *test,
 	struct kbus_qentry *qe;
 
 	mutex_lock(&ks->bus->lock);
-	qe = kbus_queue_pop_locked(ks);
+	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
+	if (qe)
+		kbus_queue_remove_locked(ks, qe);
 	mutex_unlock(&ks->bus->lock);
 	if (qe)
 		KUNIT_ASSERT_EQ(test, 0,
