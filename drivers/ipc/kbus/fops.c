@@ -600,7 +600,8 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
  * UNBIND by another thread), the new head is received instead.  @rd_lock
  * keeps the receivers of one file from taking the same message twice and
  * is not held while waiting.  On success, *@qep is the copy taken, owned
- * by the caller.
+ * by the caller.  *@owed, a record for a request to reply to, is allocated
+ * here when one is needed and is NULL once used.
  */
 static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		    bool nonblock, struct kbus_request **owed,
@@ -630,11 +631,21 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 				return err;
 			continue;
 		}
-		if (*len > buf_len)
+		/*
+		 * Only a request to reply to needs a record of what is owed:
+		 * allocate it now, before taking the request off the queue,
+		 * so that a failure leaves the request queued.
+		 */
+		if ((hdr.flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed) {
+			*owed = kbus_request_alloc(false);
+			if (!*owed)
+				err = -ENOMEM;
+		}
+		if (!err && *len > buf_len)
 			err = -EMSGSIZE;
-		else if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
-			 copy_to_user(buf + sizeof(hdr), msg->body,
-				      msg->body_len))
+		if (!err && (copy_to_user(buf, &hdr, sizeof(hdr)) ||
+			     copy_to_user(buf + sizeof(hdr), msg->body,
+					  msg->body_len)))
 			err = -EFAULT;
 		if (!err)
 			err = recv_take(ks, qe, gen, owed);
@@ -661,7 +672,7 @@ static void recv_creds(struct kbus_recv *args, const struct kbus_msg *msg)
 static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 			struct kbus_recv __user *uarg)
 {
-	struct kbus_request *owed;
+	struct kbus_request *owed = NULL;
 	struct kbus_qentry *qe;
 	struct kbus_recv args;
 	void __user *buf;
@@ -684,9 +695,6 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 		   (args.flags & KBUS_RECV_NONBLOCK);
 	buf = u64_to_user_ptr(args.buf_ptr);
 
-	owed = kbus_request_alloc(false);
-	if (!owed)
-		return -ENOMEM;
 	err = recv_one(ks, buf, args.buf_len, nonblock, &owed, &qe, &len);
 	args.msg_len = len;
 	if (!err) {

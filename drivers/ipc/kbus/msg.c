@@ -377,8 +377,15 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_locked);
  */
 void kbus_bus_room_wake(struct kbus_bus *bus)
 {
-	/* Keyed, so that pollers interested only in EPOLLIN are skipped. */
-	wake_up_interruptible_poll(&bus->write_wait, EPOLLOUT | EPOLLWRNORM);
+	/*
+	 * Most of the time nobody waits: skip the wait queue's lock.  The
+	 * barrier of wq_has_sleeper() orders the move of @room_seq before
+	 * the look at the queue, against a waiter's set_current_state().
+	 * Keyed, so that pollers interested only in EPOLLIN are skipped.
+	 */
+	if (wq_has_sleeper(&bus->write_wait))
+		wake_up_interruptible_poll(&bus->write_wait,
+					   EPOLLOUT | EPOLLWRNORM);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_wake);
 
@@ -459,9 +466,13 @@ void kbus_ksock_wake(struct kbus_ksock *ks)
 {
 	/*
 	 * A sync wake-up, as sockets and pipes use: the sender usually goes
-	 * on to wait for the answer, so the reader may run on its CPU.
+	 * on to wait for the answer, so the reader may run on its CPU.  As
+	 * in kbus_bus_room_wake(), the wait queue's lock is skipped when
+	 * nobody waits; the queue was changed before.
 	 */
-	wake_up_interruptible_sync_poll(&ks->wait, EPOLLIN | EPOLLRDNORM);
+	if (wq_has_sleeper(&ks->wait))
+		wake_up_interruptible_sync_poll(&ks->wait,
+						EPOLLIN | EPOLLRDNORM);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_wake);
 

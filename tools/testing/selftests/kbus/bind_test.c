@@ -1323,6 +1323,76 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 	close(failnth);
 }
 
+struct recv_op {
+	int fd;
+	__u64 buf[32];
+};
+
+static int do_recv(void *arg)
+{
+	struct recv_op *op = arg;
+
+	return kbus_recvmsg(op->fd, op->buf, sizeof(op->buf),
+			    KBUS_RECV_NONBLOCK, NULL);
+}
+
+/*
+ * RECVMSG allocates only for a request to reply to (the record of what
+ * is owed), and when that allocation fails it gives ENOMEM and leaves the
+ * request queued, to be received and answered once memory is back.
+ */
+TEST_F(kbus, recvmsg_allocates_only_for_a_request_and_loses_nothing)
+{
+	static const char ann[] = "$.Bind.Recv.Announcement";
+	static const char req[] = "$.Bind.Recv.Request";
+	struct kbus_entire_message *got;
+	struct recv_op op = { .fd = self->b };
+	struct failslab_saved saved;
+	struct kbus_msg_id id;
+	int failnth, ret;
+
+	if (geteuid())
+		SKIP(return, "needs root: failslab");
+	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, failnth)
+		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
+	ASSERT_EQ(0, failslab_setup(&saved))
+		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	ASSERT_EQ(0, kbus_bind(self->b, ann, false));
+	ASSERT_EQ(0, kbus_bind(self->b, req, true));
+
+	/* An announcement: no allocation to fail. */
+	ASSERT_EQ(0, kbus_announce(self->a, ann, "x", 1, NULL));
+	EXPECT_FALSE(with_nth_failure(_metadata, failnth, 1, do_recv, &op,
+				      &ret))
+		TH_LOG("RECVMSG of an announcement allocated");
+	EXPECT_EQ(0, ret);
+	EXPECT_STREQ(ann, kbus_msg_name((struct kbus_entire_message *)op.buf));
+
+	/* A request: its record fails, and the request stays queued. */
+	ASSERT_EQ(0, kbus_request(self->a, req, "y", 1, 0, &id));
+	EXPECT_TRUE(with_nth_failure(_metadata, failnth, 1, do_recv, &op,
+				     &ret));
+	EXPECT_EQ(-ENOMEM, ret);
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->b));
+
+	got = NULL;
+	ASSERT_LT(0, kbus_read_next(self->b, &got));
+	EXPECT_EQ(id.serial_num, got->header.id.serial_num);
+	EXPECT_EQ(1, kbus_unreplied(_metadata, self->b));
+	EXPECT_EQ(0, kbus_reply(self->b, got, "z", 1, NULL));
+	free(got);
+	got = NULL;
+	ASSERT_LT(0, kbus_read_next(self->a, &got));
+	EXPECT_EQ(id.serial_num, got->header.in_reply_to.serial_num);
+	EXPECT_EQ(0, got->header.flags & KBUS_BIT_SYNTHETIC);
+	free(got);
+
+	failslab_undo(&saved);
+	close(failnth);
+}
+
 static int do_close(void *arg)
 {
 	return close(*(int *)arg) ? -errno : 0;
