@@ -58,17 +58,20 @@
  *    slower per delivery with full preemption; see "Priorities" in the
  *    documentation.)
  *
- * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups.  A sender
- *    wakes the recipients of its message after dropping the bus lock (so
- *    that they do not find it held), in an RCU read-side critical section
- *    entered before dropping it: Ksocks are freed after a grace period.
+ * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups, which
+ *    skip a queue nobody waits on (wq_has_sleeper()).  A sender wakes the
+ *    recipients of its message after dropping the bus lock (so that they
+ *    do not find it held), in an RCU read-side critical section entered
+ *    before dropping it: Ksocks are freed after a grace period.
  *
  * Lockless paths: a receiver copies from the message at the head of its
  * queue, which it holds a reference to and which is immutable once sent;
  * poll reads &kbus_ksock.queue_len with READ_ONCE()
  * (paired with WRITE_ONCE() in the queue helpers) and the room state of
  * its last send (smp_load_acquire()/smp_store_release()) after
- * registering on the wait queue, so a message queued in between wakes it.
+ * registering on the wait queues and a full barrier (paired with that of
+ * wq_has_sleeper() in the wake-ups), so a message queued in between wakes
+ * it.
  *
  * Lifetimes: a bus of /dev is freed by the release of its &struct device,
  * after the last open file has dropped its reference; a bus of a kbus

@@ -636,13 +636,13 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		 * allocate it now, before taking the request off the queue,
 		 * so that a failure leaves the request queued.
 		 */
-		if ((hdr.flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed) {
+		if (*len > buf_len) {
+			err = -EMSGSIZE;
+		} else if ((hdr.flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed) {
 			*owed = kbus_request_alloc(false);
 			if (!*owed)
 				err = -ENOMEM;
 		}
-		if (!err && *len > buf_len)
-			err = -EMSGSIZE;
 		if (!err && (copy_to_user(buf, &hdr, sizeof(hdr)) ||
 			     copy_to_user(buf + sizeof(hdr), msg->body,
 					  msg->body_len)))
@@ -918,9 +918,17 @@ static __poll_t kbus_poll(struct file *file, poll_table *wait)
 		 * room being made for a send that returned -EAGAIN later.
 		 */
 		poll_wait(file, &ks->bus->write_wait, wait);
-		if (kbus_writable(ks))
-			mask |= EPOLLOUT | EPOLLWRNORM;
 	}
+	/*
+	 * Wakers skip a wait queue nobody is on (wq_has_sleeper()): order
+	 * the registrations above before the reads below, as
+	 * sock_poll_wait() does, so that a message queued or room made in
+	 * between is seen here or wakes the poller.
+	 */
+	if (!poll_does_not_wait(wait))
+		smp_mb();	/* pairs with wq_has_sleeper() */
+	if ((file->f_mode & FMODE_WRITE) && kbus_writable(ks))
+		mask |= EPOLLOUT | EPOLLWRNORM;
 	/* Pairs with WRITE_ONCE() in the queue helpers. */
 	if ((file->f_mode & FMODE_READ) && READ_ONCE(ks->queue_len))
 		mask |= EPOLLIN | EPOLLRDNORM;

@@ -380,7 +380,9 @@ void kbus_bus_room_wake(struct kbus_bus *bus)
 	/*
 	 * Most of the time nobody waits: skip the wait queue's lock.  The
 	 * barrier of wq_has_sleeper() orders the move of @room_seq before
-	 * the look at the queue, against a waiter's set_current_state().
+	 * the look at the queue; it pairs with the one every waiter has
+	 * between joining the queue and testing its condition
+	 * (set_current_state() in wait_event_*(), smp_mb() in kbus_poll()).
 	 * Keyed, so that pollers interested only in EPOLLIN are skipped.
 	 */
 	if (wq_has_sleeper(&bus->write_wait))
