@@ -40,8 +40,9 @@
  *   come, and for the one ``$.KBUS.UnbindEventsLost`` of a listener.
  * - Memory is charged to a memory cgroup as well (%GFP_KERNEL_ACCOUNT): a
  *   message's body to the sender's, since all its recipients share it,
- *   and each recipient's queue entry to the cgroup of the task that
- *   opened the recipient's Ksock.
+ *   with the queue entry of its first copy, which is part of it; the
+ *   entry of every other copy to the cgroup of the task that opened the
+ *   recipient's Ksock.
  *
  * So one user holds at most ``kbus_user_bytes`` on a bus, and whatever it
  * does, messages and replies between other users' Ksocks go through.  A

@@ -385,20 +385,18 @@ int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 		return -ENOMEM;
 	}
 	b->charge = charge;
-	b->unbind_event = event;
 	kbus_user_charge_locked(ks->user, charge);
 	ks->num_bindings++;
 	b->node = node;
 	b->ksock = ks;
 	b->is_replier = is_replier;
 	if (is_replier) {
-		INIT_LIST_HEAD(&b->name_link);
+		b->unbind_event = event;
 		node->replier = b;
 	} else {
 		list_add_tail(&b->name_link, &node->listeners);
 	}
 	list_add(&b->ksock_link, &ks->bindings);
-	list_add(&b->bus_link, &bus->bindings);
 	trace_kbus_bind(ks, node->full, is_replier);
 	return 0;
 }
@@ -448,15 +446,15 @@ void kbus_binding_free_locked(struct kbus_binding *b)
 	lockdep_assert_held(&bus->lock);
 
 	trace_kbus_unbind(b->ksock, node->full, b->is_replier);
-	if (b->is_replier)
+	if (b->is_replier) {
 		node->replier = NULL;
-	else
+		kbus_msg_put(b->unbind_event);
+	} else {
 		list_del(&b->name_link);
+	}
 	list_del(&b->ksock_link);
-	list_del(&b->bus_link);
 	b->ksock->num_bindings--;
 	kbus_user_uncharge_locked(b->ksock->user, b->charge);
-	kbus_msg_put(b->unbind_event);
 	kmem_cache_free(kbus_binding_cache, b);
 	node_put_locked(bus, node);
 	/*

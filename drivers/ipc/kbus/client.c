@@ -146,7 +146,7 @@ static void kbus_client_unanswered(struct kbus_client *client,
 	if (req) {
 		kbus_owed_remove_locked(ks, req);
 		kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REPLIER_IGNORED,
-					req->peer_id, &req->id, ks->id, 0);
+					req->peer_id, &req->id, ks->id);
 		kbus_request_free(req);
 	}
 	mutex_unlock(&ks->bus->lock);

@@ -127,7 +127,6 @@ struct kbus_bus *kbus_bus_alloc(u32 index, struct user_namespace *user_ns)
 	}
 	mutex_init(&bus->lock);
 	bus->index = index;
-	INIT_LIST_HEAD(&bus->bindings);
 	INIT_LIST_HEAD(&bus->ksocks);
 	INIT_LIST_HEAD(&bus->bus_node);
 	xa_init_flags(&bus->ksock_ids, XA_FLAGS_ALLOC);

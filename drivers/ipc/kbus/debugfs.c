@@ -4,11 +4,12 @@
  *
  * Copyright (C) 2026 The KBUS Authors
  *
- * /sys/kernel/debug/kbus/bindings lists every binding of every bus, newest
- * first, laid out as the original KBUS's /proc/kbus/bindings was, which
- * people who debugged KBUS systems know.  /sys/kernel/debug/kbus/stats
- * shows the state of every bus and Ksock.  Both are for people: their
- * format is not an ABI and may change (see Documentation/ipc/kbus.rst).
+ * /sys/kernel/debug/kbus/bindings lists every binding of every bus, by
+ * Ksock, each one's newest first, laid out as the original KBUS's
+ * /proc/kbus/bindings was, which people who debugged KBUS systems know.
+ * /sys/kernel/debug/kbus/stats shows the state of every bus and Ksock.
+ * Both are for people: their format is not an ABI and may change (see
+ * Documentation/ipc/kbus.rst).
  */
 
 #include "common.h"
@@ -27,17 +28,20 @@ static struct dentry *kbus_debugfs_dir;
 static int bindings_show(struct seq_file *m, void *v)
 {
 	struct kbus_binding *b;
+	struct kbus_ksock *ks;
 	struct kbus_bus *bus;
 
 	mutex_lock(&kbus_buses_lock);
 	list_for_each_entry(bus, &kbus_buses, bus_node) {
 		seq_puts(m, "# <device> is bound to <Ksock-ID> in <process-PID> as <Replier|Listener> for <message-name>\n");
 		mutex_lock(&bus->lock);
-		list_for_each_entry(b, &bus->bindings, bus_link)
-			seq_printf(m, "%3u: %8u %8lu  %c  %s\n", bus->index,
-				   b->ksock->id,
-				   (unsigned long)pid_vnr(b->ksock->pid),
-				   b->is_replier ? 'R' : 'L', b->node->full);
+		list_for_each_entry(ks, &bus->ksocks, bus_node)
+			list_for_each_entry(b, &ks->bindings, ksock_link)
+				seq_printf(m, "%3u: %8u %8lu  %c  %s\n",
+					   bus->index, ks->id,
+					   (unsigned long)pid_vnr(ks->pid),
+					   b->is_replier ? 'R' : 'L',
+					   b->node->full);
 		mutex_unlock(&bus->lock);
 	}
 	mutex_unlock(&kbus_buses_lock);

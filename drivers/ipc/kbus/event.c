@@ -105,9 +105,9 @@ int kbus_report_bind_locked(struct kbus_binding *b, bool is_bind)
 		if (IS_ERR(msg))
 			return PTR_ERR(msg);
 	} else {
-		msg = b->unbind_event;
-		if (WARN_ON_ONCE(!msg))
+		if (WARN_ON_ONCE(!b->is_replier || !b->unbind_event))
 			return 0;
+		msg = b->unbind_event;
 		b->unbind_event = NULL;
 	}
 	kbus_next_msg_id_locked(bus, &msg->id);
@@ -157,7 +157,8 @@ static void catch_up_one(struct kbus_ksock *ks, struct kbus_qentry *qe,
  * kbus_report_catch_up_locked() - Queue a bind event per existing replier.
  * @ks: the Ksock that turns %KBUS_OPT_REPORT_REPLIER_BINDS on.
  *
- * Oldest binding first.  Everything is allocated before anything is
+ * Ksocks in the order they were opened, and each one's oldest binding
+ * first.  Everything is allocated before anything is
  * queued, so that on failure nothing is; events that do not fit are lost
  * as those sent to a full listener are.
  *
@@ -169,23 +170,27 @@ int kbus_report_catch_up_locked(struct kbus_ksock *ks)
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_qentry *qe, *tmp, *lost = NULL;
 	struct kbus_binding *b;
+	struct kbus_ksock *other;
 	struct kbus_msg *msg;
 	LIST_HEAD(events);
 
 	lockdep_assert_held(&bus->lock);
 
-	list_for_each_entry_reverse(b, &bus->bindings, bus_link) {
-		if (!b->is_replier)
-			continue;
-		msg = kbus_bind_event_alloc(b->ksock->id, b->node->full,
-					    strlen(b->node->full), true);
-		if (IS_ERR(msg))
-			goto err_free;
-		qe = kbus_qentry_alloc(msg, msg->flags);
-		kbus_msg_put(msg);
-		if (!qe)
-			goto err_free;
-		list_add_tail(&qe->node, &events);
+	list_for_each_entry(other, &bus->ksocks, bus_node) {
+		list_for_each_entry_reverse(b, &other->bindings, ksock_link) {
+			if (!b->is_replier)
+				continue;
+			msg = kbus_bind_event_alloc(other->id, b->node->full,
+						    strlen(b->node->full),
+						    true);
+			if (IS_ERR(msg))
+				goto err_free;
+			qe = kbus_qentry_alloc(msg, msg->flags);
+			kbus_msg_put(msg);
+			if (!qe)
+				goto err_free;
+			list_add_tail(&qe->node, &events);
+		}
 	}
 	if (!list_empty(&events) && !ks->unbind_lost) {
 		lost = kbus_synth_alloc();

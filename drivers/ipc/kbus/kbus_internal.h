@@ -55,7 +55,6 @@ struct kbus_names {
  * @dead: the device is being removed; opens fail (protected by @lock).
  * @names: names bound on this bus, in a hash table that grows and shrinks
  *         with them, with a random key (protected by @lock).
- * @bindings: all bindings, newest first (protected by @lock).
  * @ksocks: all open Ksocks (protected by @lock).
  * @ksock_ids: Ksock id to Ksock (modified under @lock; lookups under @lock).
  * @next_ksock_id: cursor for allocating Ksock ids (protected by @lock).
@@ -86,7 +85,6 @@ struct kbus_bus {
 	bool registered;
 	bool dead;
 	struct kbus_names names;
-	struct list_head bindings;
 	struct list_head ksocks;
 	struct xarray ksock_ids;
 	u32 next_ksock_id;
@@ -342,13 +340,13 @@ enum {
  * struct kbus_binding - A Ksock bound to a name.
  * @node: the name (protected by the bus lock).
  * @ksock: the Ksock (invariant).
- * @name_link: entry in @node->listeners (protected by the bus lock).
- * @ksock_link: entry in @ksock->bindings (protected by the bus lock).
- * @bus_link: entry in the bus's bindings (protected by the bus lock).
+ * @name_link: for a listener, entry in @node->listeners (protected by the
+ *             bus lock).
  * @unbind_event: for a replier, the ``$.KBUS.ReplierBindEvent`` that will
  *                announce its unbinding, allocated with the binding so
- *                that a closing Ksock always has it; NULL for a listener
+ *                that a closing Ksock always has it, or NULL once sent
  *                (protected by the bus lock).
+ * @ksock_link: entry in @ksock->bindings (protected by the bus lock).
  * @charge: bytes charged to the Ksock's user for the binding (invariant).
  * @is_replier: replier or listener binding (invariant).
  * @send_state: scratch for the send in progress: what this binding's Ksock
@@ -358,10 +356,11 @@ enum {
 struct kbus_binding {
 	struct kbus_name_node *node;
 	struct kbus_ksock *ksock;
-	struct list_head name_link;
+	union {
+		struct list_head name_link;
+		struct kbus_msg *unbind_event;
+	};
 	struct list_head ksock_link;
-	struct list_head bus_link;
-	struct kbus_msg *unbind_event;
 	u32 charge;
 	bool is_replier;
 	u8 send_state;

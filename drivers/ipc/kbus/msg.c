@@ -24,7 +24,6 @@
 #include <linux/wait.h>
 
 #include "account.h"
-#include "core.h"
 #include "msg.h"
 #include "trace.h"
 
@@ -208,8 +207,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_header_image);
 
 /**
  * kbus_qentry_alloc() - Allocate a recipient's copy of a message.
- * @msg: the message; the new entry takes its own reference.  May be NULL,
- *       for an entry whose message is attached later.
+ * @msg: the message; the new entry takes its own reference.
  * @flags: the flags of this copy.
  *
  * The first copy of @msg uses the entry embedded in it, further copies
@@ -238,7 +236,7 @@ struct kbus_qentry *kbus_qentry_alloc_gfp(struct kbus_msg *msg, u32 flags,
 {
 	struct kbus_qentry *qe;
 
-	if (msg && !msg->entry.msg) {
+	if (!msg->entry.msg) {
 		qe = &msg->entry;
 		memset(qe, 0, sizeof(*qe));
 	} else {
@@ -247,8 +245,7 @@ struct kbus_qentry *kbus_qentry_alloc_gfp(struct kbus_msg *msg, u32 flags,
 			return NULL;
 	}
 	INIT_LIST_HEAD(&qe->node);
-	if (msg)
-		refcount_inc(&msg->refcount);
+	refcount_inc(&msg->refcount);
 	qe->msg = msg;
 	qe->flags = flags;
 	return qe;

@@ -291,6 +291,10 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_owed_find_locked);
  * @replier: the replier.
  * @req: its record; the caller now owns it.
  *
+ * A request that was refused, or is waiting (%KBUS_BIT_ALL_OR_WAIT),
+ * because the replier owed ``kbus_max_requests`` may go now: waiting
+ * senders are told there is room.
+ *
  * Context: The bus lock is held.
  */
 void kbus_owed_remove_locked(struct kbus_ksock *replier,
@@ -301,6 +305,9 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 	req_erase(&replier->owed, req);
 	replier->num_owed--;
 	kbus_user_uncharge_locked(replier->user, owed_cost());
+	/* A request refused for this replier's owed count may go now. */
+	if (replier->num_owed + 1 >= READ_ONCE(kbus_max_requests))
+		kbus_bus_room_locked(replier->bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_remove_locked);
 
@@ -311,18 +318,18 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_owed_remove_locked);
  * @requester_id: the Ksock id of the requester.
  * @id: the request's id.
  * @replier_id: the replier the request went to.
- * @from: the ``from`` of the reply.
  *
- * Does nothing if the requester has gone or the request has already been
- * answered.  Cannot fail otherwise: the slot and the message were reserved
- * when the request was sent.
+ * The reply is from KBUS itself (``from`` 0).  Does nothing if the
+ * requester has gone or the request has already been answered.  Cannot
+ * fail otherwise: the slot and the message were reserved when the request
+ * was sent.
  *
  * Context: The bus lock is held.
  * Return: true if a reply was queued.
  */
 bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 			     u32 requester_id, const struct kbus_msg_id *id,
-			     u32 replier_id, u32 from)
+			     u32 replier_id)
 {
 	struct kbus_ksock *requester;
 	struct kbus_request *req;
@@ -344,7 +351,7 @@ bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 	kbus_request_free(req);
 
 	kbus_next_msg_id_locked(bus, &new_id);
-	kbus_synth_fill(qe, name, &new_id, from, requester_id, id);
+	kbus_synth_fill(qe, name, &new_id, 0, requester_id, id);
 	kbus_queue_push_locked(requester, qe, false);
 	trace_kbus_reply(bus, requester_id, id, replier_id, true);
 	kbus_dbg(bus, "%s to ksock %u for %u:%u\n", name, requester_id,
@@ -390,11 +397,9 @@ int kbus_cancel_request_locked(struct kbus_ksock *ks,
 	if (owed) {
 		kbus_owed_remove_locked(replier, owed);
 		kbus_request_free(owed);
-		/* The replier may take another request now. */
-		kbus_bus_room_locked(ks->bus);
 	}
 	kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REQUEST_CANCELLED,
-				ks->id, id, req->peer_id, 0);
+				ks->id, id, req->peer_id);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_cancel_request_locked);
@@ -423,7 +428,7 @@ void kbus_queue_flush_locked(struct kbus_ksock *ks,
 		msg = qe->msg;
 		if (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY)
 			kbus_synth_reply_locked(ks->bus, synth_name, msg->from,
-						&msg->id, ks->id, 0);
+						&msg->id, ks->id);
 		kbus_qentry_free(qe);
 	}
 }
@@ -455,7 +460,7 @@ void kbus_requests_release_locked(struct kbus_ksock *ks)
 		req = rb_entry(rb_first(&ks->owed), struct kbus_request, node);
 		kbus_owed_remove_locked(ks, req);
 		kbus_synth_reply_locked(ks->bus, KBUS_MSG_NAME_REPLIER_IGNORED,
-					req->peer_id, &req->id, ks->id, 0);
+					req->peer_id, &req->id, ks->id);
 		kbus_request_free(req);
 	}
 }

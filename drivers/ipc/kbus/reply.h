@@ -38,7 +38,7 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 
 bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 			     u32 requester_id, const struct kbus_msg_id *id,
-			     u32 replier_id, u32 from);
+			     u32 replier_id);
 void kbus_queue_flush_locked(struct kbus_ksock *ks,
 			     const struct kbus_binding *binding,
 			     const char *synth_name);

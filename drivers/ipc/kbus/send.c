@@ -13,7 +13,6 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
-#include <linux/slab.h>
 
 #include "account.h"
 #include "bind.h"
@@ -29,7 +28,7 @@
  * A message is sent with one %KBUS_IOC_SENDMSG, as a header pointing at
  * its name and data ("pointy") or with name and data inline ("entire"),
  * and copied from user space once, into a &struct kbus_msg.  It is then
- * routed under the bus lock, in three passes:
+ * routed under the bus lock, in two passes:
  *
  * 1. Plan: find the replier (for a request) or the requester (for a
  *    reply) and every matching listener binding, and decide for each
@@ -88,11 +87,14 @@ struct route {
 static void push(struct route *r, struct kbus_ksock *ks,
 		 struct kbus_qentry *qe, bool urgent)
 {
-	if (!r->defer_wake || ks->wake_pending) {
+	if (!r->defer_wake) {
 		kbus_queue_push_locked(ks, qe, urgent);
 		return;
 	}
 	kbus_queue_add_locked(ks, qe, urgent);
+	/* Already to be woken after the bus lock is dropped. */
+	if (ks->wake_pending)
+		return;
 	if (r->nwake == ARRAY_SIZE(r->wake)) {
 		kbus_ksock_wake(ks);
 		return;
@@ -183,6 +185,11 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 	b->send_state = KBUS_SEND_NONE;
 	if (ks->only_once && ks->send_chosen)
 		return 0;
+	/* After a loss, no event until the marker has been read. */
+	if (r->lossy && ks->unbind_lost) {
+		plan_missed(ks, b);
+		return 0;
+	}
 	if (full_pending_locked(ks, r->cost)) {
 		if (r->lossy)
 			return plan_lost(r, b);

@@ -814,6 +814,40 @@ TEST_F(flow, full_bind_event_listener_loses_events_closing_too)
 	kbus_expect_empty(_metadata, self->b);
 }
 
+TEST_F(flow, after_a_lost_bind_event_none_comes_until_the_marker_is_read)
+{
+	__u32 cid = kbus_ksock_id(_metadata, self->c);
+	struct kbus_entire_message *m;
+	int ret;
+
+	ret = reports_on(&self->reporting, self->a);
+	if (ret == -EPERM)
+		SKIP(return, "needs CAP_SYS_ADMIN");
+	ASSERT_EQ(0, ret);
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, KBUS_MSG_NAME_REPLIER_BIND_EVENT, 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Lost.A", 1));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Lost.B", 1));
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(1, kbus_dropped(_metadata, self->b));
+
+	/* Room again, but the marker is unread: the event is missed. */
+	kbus_set_max_msgs(_metadata, self->b, 10);
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Lost.C", 1));
+	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(2, kbus_dropped(_metadata, self->b));
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Lost.A");
+	m = kbus_recv(_metadata, self->b);
+	EXPECT_STREQ(KBUS_MSG_NAME_UNBIND_EVENTS_LOST, kbus_msg_name(m));
+	free(m);
+	kbus_expect_empty(_metadata, self->b);
+
+	/* Once it is read, events come again. */
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Lost.D", 1));
+	expect_bind_event(_metadata, self->b, 1, cid, "$.Lost.D");
+	kbus_expect_empty(_metadata, self->b);
+}
+
 TEST_F(flow, turning_reports_on_catches_up_on_existing_repliers)
 {
 	__u32 rid = kbus_ksock_id(_metadata, self->c);
@@ -1070,6 +1104,52 @@ TEST_F(flow, requests_and_bindings_of_a_ksock_are_limited)
 	EXPECT_EQ(0, kbus_bind(d, "$.Count.D2", 0));
 	EXPECT_EQ(-ENOSPC, kbus_bind(d, "$.Count.D3", 0));
 	close(d);
+}
+
+/*
+ * A request waiting for room because its replier owes kbus.max_requests
+ * goes as soon as the replier answers one, also when the answer finds
+ * its requester gone.
+ */
+TEST_F_TIMEOUT(flow, answering_a_request_lets_a_waiting_request_in, 60)
+{
+	const __u32 ask = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
+	struct kbus_entire_message *m;
+	struct sender s;
+	int r1, r2;
+
+	if (access(KBUS_PARAM_MAX_REQUESTS, W_OK))
+		SKIP(return, "no writable kbus.max_requests");
+	self->saved_requests = kbus_read_param(KBUS_PARAM_MAX_REQUESTS);
+	ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_MAX_REQUESTS, 1));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Owed.Ask", 1));
+	r1 = kbus_open(_metadata);
+	r2 = kbus_open(_metadata);
+
+	/* The replier owes one request: the next one waits... */
+	ASSERT_EQ(0, send_named(r1, "$.Owed.Ask", KBUS_BIT_WANT_A_REPLY, 0,
+				NULL));
+	m = kbus_recv(_metadata, self->c);
+	ASSERT_EQ(1, kbus_unreplied(_metadata, self->c));
+	sender_start(_metadata, &s, r2, "$.Owed.Ask", ask);
+	/* ...until it answers. */
+	ASSERT_EQ(0, kbus_reply(self->c, m, NULL, 0, NULL));
+	free(m);
+	EXPECT_EQ(0, sender_finish(_metadata, &s));
+
+	/* Again, with the requester of the owed request gone. */
+	m = kbus_recv(_metadata, self->c);
+	EXPECT_EQ(kbus_ksock_id(_metadata, r2), m->header.from);
+	sender_start(_metadata, &s, self->a, "$.Owed.Ask", ask);
+	close(r2);
+	sender_still_waiting(_metadata, &s, 100);
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_reply(self->c, m, NULL, 0, NULL));
+	free(m);
+	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	/* It is queued at the replier, and nothing is owed. */
+	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
+	EXPECT_EQ(0, kbus_unreplied(_metadata, self->c));
+	close(r1);
 }
 
 TEST_HARNESS_MAIN
