@@ -42,7 +42,9 @@
  *   message's body to the sender's, since all its recipients share it,
  *   with the queue entry of its first copy, which is part of it; the
  *   entry of every other copy to the cgroup of the task that opened the
- *   recipient's Ksock.
+ *   recipient's Ksock.  A listener whose cgroup cannot take that entry
+ *   misses the message (counted as dropped), as one without room does,
+ *   so that it cannot make other users' sends fail.
  *
  * So one user holds at most ``kbus_user_bytes`` on a bus, and whatever it
  * does, messages and replies between other users' Ksocks go through.  A

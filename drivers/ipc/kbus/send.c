@@ -33,7 +33,8 @@
  * 1. Plan: find the replier (for a request) or the requester (for a
  *    reply) and every matching listener binding, and decide for each
  *    whether it gets a copy, misses it (no room within its limits, see
- *    "Resource accounting"), or makes the send fail
+ *    "Resource accounting", or no memory for the copy's queue entry in
+ *    its memory cgroup), or makes the send fail
  *    (%KBUS_BIT_ALL_OR_FAIL, %KBUS_BIT_ALL_OR_WAIT, a full replier).
  *    Each copy's queue entry is allocated as it is planned, charged to
  *    the memory cgroup of its recipient.  Nothing has been delivered yet,
@@ -169,8 +170,11 @@ static int plan_lost(struct route *r, struct kbus_binding *b)
 	old = set_active_memcg(ks->memcg);
 	qe = kbus_synth_alloc_gfp(route_gfp(r));
 	set_active_memcg(old);
-	if (!qe)
-		return -ENOMEM;
+	if (!qe) {
+		/* No memory for the marker either: the event is missed. */
+		plan_missed(ks, b);
+		return 0;
+	}
 	list_add_tail(&qe->node, &r->lost);
 	b->send_state = KBUS_SEND_LOST;
 	ks->send_chosen = true;
@@ -181,6 +185,7 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 {
 	struct route *r = arg;
 	struct kbus_ksock *ks = b->ksock;
+	int err;
 
 	b->send_state = KBUS_SEND_NONE;
 	if (ks->only_once && ks->send_chosen)
@@ -200,7 +205,19 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 		plan_missed(ks, b);
 		return 0;
 	}
-	return plan_copy(r, ks, b);
+	err = plan_copy(r, ks, b);
+	/*
+	 * A listener whose copy cannot be allocated misses the message, as
+	 * if its queue were full, rather than make the send fail for
+	 * everyone; only a send that must reach every listener fails.
+	 */
+	if (err != -ENOMEM || (r->mode & (KBUS_BIT_ALL_OR_FAIL |
+					  KBUS_BIT_ALL_OR_WAIT)))
+		return err;
+	if (r->lossy)
+		return plan_lost(r, b);
+	plan_missed(ks, b);
+	return 0;
 }
 
 static void reset_ksock(struct kbus_ksock *ks)

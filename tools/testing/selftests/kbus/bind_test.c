@@ -1323,6 +1323,110 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 	close(failnth);
 }
 
+struct announce_op {
+	int fd;
+	const char *name;
+	__u32 flags;
+};
+
+static int do_announce(void *arg)
+{
+	struct announce_op *op = arg;
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, op->name, "x", 1);
+	h.flags = op->flags;
+	return kbus_send_msg(op->fd, &h, false, NULL);
+}
+
+/*
+ * A send whose allocations fail one at a time: the message itself failing
+ * fails the send, with nothing delivered; a listener's queue entry failing
+ * (the first copy's entry is part of the message, so the second
+ * listener's) makes that listener miss the message, counted as dropped,
+ * and the send goes to the others, unless it must reach every listener.
+ */
+TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
+{
+	static const char name[] = "$.Bind.NoMemory";
+	struct announce_op op = { .fd = self->a, .name = name };
+	struct failslab_saved saved;
+	int failnth, nth, ret, fd, missed = 0, injected = 0;
+	__u64 dropped[2];
+	int lis[2];
+
+	if (geteuid())
+		SKIP(return, "needs root: failslab");
+	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, failnth)
+		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
+	ASSERT_EQ(0, failslab_setup(&saved))
+		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	lis[0] = self->b;
+	lis[1] = self->c;
+	for (fd = 0; fd < 2; fd++)
+		ASSERT_EQ(0, kbus_bind(lis[fd], name, false));
+
+	for (nth = 1; nth < 50; nth++) {
+		for (fd = 0; fd < 2; fd++)
+			dropped[fd] = kbus_dropped(_metadata, lis[fd]);
+		if (!with_nth_failure(_metadata, failnth, nth, do_announce,
+				      &op, &ret))
+			break;
+		injected++;
+		if (ret) {
+			EXPECT_EQ(-ENOMEM, ret);
+			for (fd = 0; fd < 2; fd++) {
+				EXPECT_EQ(0, kbus_num_msgs(_metadata, lis[fd]));
+				EXPECT_EQ(dropped[fd],
+					  kbus_dropped(_metadata, lis[fd]));
+			}
+			continue;
+		}
+		/* Each listener has the message or has missed it. */
+		for (fd = 0; fd < 2; fd++) {
+			if (kbus_num_msgs(_metadata, lis[fd])) {
+				EXPECT_EQ(dropped[fd],
+					  kbus_dropped(_metadata, lis[fd]));
+				drain(lis[fd]);
+			} else {
+				EXPECT_EQ(dropped[fd] + 1,
+					  kbus_dropped(_metadata, lis[fd]));
+				missed++;
+			}
+		}
+	}
+	/* Past the last allocation, the send went to both. */
+	EXPECT_EQ(0, ret);
+	for (fd = 0; fd < 2; fd++) {
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, lis[fd]));
+		drain(lis[fd]);
+	}
+	EXPECT_LT(1, injected);
+	EXPECT_LT(0, missed)
+		TH_LOG("no listener missed a message for want of memory");
+
+	/* A send that must reach every listener fails instead. */
+	op.flags = KBUS_BIT_ALL_OR_FAIL;
+	for (nth = 1; nth < 50; nth++) {
+		if (!with_nth_failure(_metadata, failnth, nth, do_announce,
+				      &op, &ret))
+			break;
+		EXPECT_TRUE(ret == 0 || ret == -ENOMEM);
+		for (fd = 0; fd < 2; fd++) {
+			EXPECT_EQ(ret ? 0 : 1, kbus_num_msgs(_metadata, lis[fd]));
+			drain(lis[fd]);
+		}
+	}
+	EXPECT_EQ(0, ret);
+	for (fd = 0; fd < 2; fd++) {
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, lis[fd]));
+		drain(lis[fd]);
+	}
+	failslab_undo(&saved);
+	close(failnth);
+}
+
 struct recv_op {
 	int fd;
 	__u64 buf[32];
