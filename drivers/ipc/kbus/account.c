@@ -191,7 +191,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_user_uncharge_locked);
  */
 size_t kbus_msg_cost(const struct kbus_msg *msg)
 {
-	return kmalloc_size_roundup(struct_size(msg, body, msg->body_len)) +
+	return kmalloc_size_roundup(struct_size(msg, body, kbus_msg_body_len(msg))) +
 	       sizeof(struct kbus_qentry);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_cost);

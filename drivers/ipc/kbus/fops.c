@@ -355,13 +355,14 @@ static struct kbus_msg *entire_msg(const struct kbus_message_header *h,
 	if (IS_ERR(msg))
 		return msg;
 	err = -EFAULT;
-	if (copy_from_user(msg->body, umsg + sizeof(*h), msg->body_len))
+	if (copy_from_user(msg->body, umsg + sizeof(*h),
+			   kbus_msg_body_len(msg)))
 		goto err_put;
 	err = -EBADMSG;
 	if (!kbus_name_valid(msg->body, h->name_len, false))
 		goto err_put;
 	err = -EINVAL;
-	memcpy(&guard, msg->body + msg->body_len - sizeof(guard),
+	memcpy(&guard, msg->body + kbus_msg_body_len(msg) - sizeof(guard),
 	       sizeof(guard));
 	if (guard != KBUS_MSG_END_GUARD)
 		goto err_put;
@@ -645,7 +646,7 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (!err && (copy_to_user(buf, &hdr, sizeof(hdr)) ||
 			     copy_to_user(buf + sizeof(hdr), msg->body,
-					  msg->body_len)))
+					  kbus_msg_body_len(msg))))
 			err = -EFAULT;
 		if (!err)
 			err = recv_take(ks, qe, gen, owed);

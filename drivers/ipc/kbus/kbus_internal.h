@@ -124,8 +124,6 @@ struct kbus_user {
  * @binding: the binding the copy was queued through, or NULL for replies
  *           and messages KBUS generates (protected by the bus lock).
  * @flags: this copy's flags.
- * @charge: bytes charged to the Ksock whose queue holds the copy, and to
- *          its user (protected by the bus lock; 0 when on no queue).
  * @lost_marker: the ``$.KBUS.UnbindEventsLost`` of its Ksock.
  */
 struct kbus_qentry {
@@ -133,7 +131,6 @@ struct kbus_qentry {
 	struct kbus_msg *msg;
 	struct kbus_binding *binding;
 	u32 flags;
-	u32 charge;
 	bool lost_marker;
 };
 
@@ -149,7 +146,6 @@ struct kbus_qentry {
  * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
  * @name_len: length of the name.
  * @data_len: length of the data.
- * @body_len: bytes in @body.
  * @pid: the sending process (thread group), or NULL for messages KBUS
  *       generates; the message holds a reference (invariant after send).
  * @uid: the sender's effective user id (invariant after send).
@@ -176,13 +172,25 @@ struct kbus_msg {
 	struct kbus_orig_from final_to;
 	u32 name_len;
 	u32 data_len;
-	u32 body_len;
 	struct pid *pid;
 	kuid_t uid;
 	kgid_t gid;
 	struct kbus_qentry entry;
-	u8 body[] __counted_by(body_len);
+	u8 body[];
 };
+
+/**
+ * kbus_msg_body_len() - Bytes in a message's body.
+ * @msg: the message.
+ *
+ * Return: the length of the name and of the data, each padded, and of the
+ * end guard.
+ */
+static inline size_t kbus_msg_body_len(const struct kbus_msg *msg)
+{
+	return KBUS_PADDED_NAME_LEN(msg->name_len) +
+	       KBUS_PADDED_DATA_LEN((size_t)msg->data_len) + 4;
+}
 
 /**
  * struct kbus_request - A request in flight, seen from one end.

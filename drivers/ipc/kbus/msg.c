@@ -103,7 +103,6 @@ struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp)
 	refcount_set(&msg->refcount, 1);
 	msg->name_len = name_len;
 	msg->data_len = data_len;
-	msg->body_len = body_len;
 	return msg;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
@@ -152,7 +151,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_seal);
  */
 size_t kbus_msg_entire_len(const struct kbus_msg *msg)
 {
-	return sizeof(struct kbus_message_header) + msg->body_len;
+	return sizeof(struct kbus_message_header) + kbus_msg_body_len(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_entire_len);
 
@@ -334,7 +333,6 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 		len = KBUS_SYNTH_NAME_MAX - 1;
 	msg->name_len = len;
 	msg->data_len = 0;
-	msg->body_len = KBUS_PADDED_NAME_LEN(len) + 4;
 	memcpy(msg->body, name, len);
 	kbus_msg_seal(msg);
 	msg->id = *id;
@@ -438,11 +436,13 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_queue_push_locked);
 void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 			   bool urgent)
 {
+	size_t cost;
+
 	lockdep_assert_held(&ks->bus->lock);
 
-	qe->charge = kbus_msg_cost(qe->msg);
-	ks->queued_bytes += qe->charge;
-	kbus_user_charge_locked(ks->user, qe->charge);
+	cost = kbus_msg_cost(qe->msg);
+	ks->queued_bytes += cost;
+	kbus_user_charge_locked(ks->user, cost);
 	if (urgent)
 		list_add(&qe->node, &ks->queue);
 	else
@@ -502,13 +502,16 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_queue_remove_locked);
  */
 void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 {
+	size_t cost;
+
 	lockdep_assert_held(&ks->bus->lock);
 
 	list_del_init(&qe->node);
 	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);
-	ks->queued_bytes -= qe->charge;
-	kbus_user_uncharge_locked(ks->user, qe->charge);
-	qe->charge = 0;
+	/* The message is immutable: its cost is what was charged. */
+	cost = kbus_msg_cost(qe->msg);
+	ks->queued_bytes -= cost;
+	kbus_user_uncharge_locked(ks->user, cost);
 	if (qe->lost_marker) {
 		qe->lost_marker = false;
 		ks->unbind_lost = false;

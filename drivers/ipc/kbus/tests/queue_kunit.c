@@ -109,11 +109,11 @@ static void msg_seal_zeroes_padding_and_sets_guard(struct kunit *test)
 	u32 guard;
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, msg);
-	memset(msg->body, 0xff, msg->body_len);
+	memset(msg->body, 0xff, kbus_msg_body_len(msg));
 	memcpy(msg->body, "$.Abc", 5);
 	kbus_msg_seal(msg);
 	/* "$.Abc" + NUL + 2 pad = 8; 3 data + 1 pad = 4; guard = 4. */
-	KUNIT_EXPECT_EQ(test, msg->body_len, 16);
+	KUNIT_EXPECT_EQ(test, kbus_msg_body_len(msg), 16);
 	KUNIT_EXPECT_EQ(test, msg->body[5], 0);
 	KUNIT_EXPECT_EQ(test, msg->body[7], 0);
 	KUNIT_EXPECT_EQ(test, msg->body[10], 0xff);
