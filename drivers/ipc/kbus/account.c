@@ -37,14 +37,18 @@
  *   charged to the requester without checking the byte limits, which it
  *   can therefore pass by at most its outstanding requests' replies.  The
  *   same holds for the status that stands in for a reply that will never
- *   come, and for the one ``$.KBUS.UnbindEventsLost`` of a listener.
+ *   come, and for the one ``$.KBUS.UnbindEventsLost`` of a listener
+ *   (in memory, that marker is charged to the cgroup of the task whose
+ *   bind or unbind it stands in for).
  * - Memory is charged to a memory cgroup as well (%GFP_KERNEL_ACCOUNT): a
  *   message's body to the sender's, since all its recipients share it,
  *   with the queue entry of its first copy, which is part of it; the
  *   entry of every other copy to the cgroup of the task that opened the
  *   recipient's Ksock.  A listener whose cgroup cannot take that entry
  *   misses the message (counted as dropped), as one without room does,
- *   so that it cannot make other users' sends fail.
+ *   so that it cannot make other users' sends fail; only a send that
+ *   must reach every listener (%KBUS_BIT_ALL_OR_FAIL,
+ *   %KBUS_BIT_ALL_OR_WAIT) fails, with -ENOMEM.
  *
  * So one user holds at most ``kbus_user_bytes`` on a bus, and whatever it
  * does, messages and replies between other users' Ksocks go through.  A
@@ -191,8 +195,9 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_user_uncharge_locked);
  */
 size_t kbus_msg_cost(const struct kbus_msg *msg)
 {
-	return kmalloc_size_roundup(struct_size(msg, body, kbus_msg_body_len(msg))) +
-	       sizeof(struct kbus_qentry);
+	size_t size = struct_size(msg, body, kbus_msg_body_len(msg));
+
+	return kmalloc_size_roundup(size) + sizeof(struct kbus_qentry);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_cost);
 

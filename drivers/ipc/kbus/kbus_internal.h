@@ -180,16 +180,28 @@ struct kbus_msg {
 };
 
 /**
- * kbus_msg_body_len() - Bytes in a message's body.
- * @msg: the message.
+ * kbus_body_len() - Bytes in the body of a message.
+ * @name_len: length of its name.
+ * @data_len: length of its data.
  *
  * Return: the length of the name and of the data, each padded, and of the
  * end guard.
  */
+static inline size_t kbus_body_len(u32 name_len, u32 data_len)
+{
+	return KBUS_PADDED_NAME_LEN(name_len) +
+	       KBUS_PADDED_DATA_LEN((size_t)data_len) + 4;
+}
+
+/**
+ * kbus_msg_body_len() - Bytes in a message's body.
+ * @msg: the message.
+ *
+ * Return: kbus_body_len() of its name and data.
+ */
 static inline size_t kbus_msg_body_len(const struct kbus_msg *msg)
 {
-	return KBUS_PADDED_NAME_LEN(msg->name_len) +
-	       KBUS_PADDED_DATA_LEN((size_t)msg->data_len) + 4;
+	return kbus_body_len(msg->name_len, msg->data_len);
 }
 
 /**

@@ -89,8 +89,7 @@ struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp)
 	if (name_len > KBUS_MAX_NAME_LEN ||
 	    data_len > KBUS_ABS_MAX_MESSAGE_SIZE)
 		return ERR_PTR(-EMSGSIZE);
-	body_len = KBUS_PADDED_NAME_LEN(name_len) +
-		   KBUS_PADDED_DATA_LEN((size_t)data_len) + 4;
+	body_len = kbus_body_len(name_len, data_len);
 
 	/*
 	 * The body is not zeroed: every caller writes the name and the data
@@ -508,7 +507,10 @@ void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 
 	list_del_init(&qe->node);
 	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);
-	/* The message is immutable: its cost is what was charged. */
+	/*
+	 * The message is immutable while queued (kbus_synth_fill() fills
+	 * entries on no queue): its cost is what was charged.
+	 */
 	cost = kbus_msg_cost(qe->msg);
 	ks->queued_bytes -= cost;
 	kbus_user_uncharge_locked(ks->user, cost);

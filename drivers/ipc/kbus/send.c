@@ -153,31 +153,29 @@ static int plan_copy(struct route *r, struct kbus_ksock *ks,
 }
 
 /*
- * A full listener of a replier bind event gets a single
- * ``$.KBUS.UnbindEventsLost`` in its place, past its limits, and nothing
- * more until it has read it.
+ * A listener of a replier bind event that has no room for it, or no
+ * memory for its copy, gets a single ``$.KBUS.UnbindEventsLost`` in its
+ * place, past its limits, and nothing more until it has read it.  The
+ * marker is charged to the memory cgroup of the task whose bind or unbind
+ * the event reports, so that the listener's cannot make that fail.
  */
 static int plan_lost(struct route *r, struct kbus_binding *b)
 {
 	struct kbus_ksock *ks = b->ksock;
-	struct mem_cgroup *old;
 	struct kbus_qentry *qe;
 
 	if (ks->unbind_lost || ks->send_chosen) {
 		plan_missed(ks, b);
 		return 0;
 	}
-	old = set_active_memcg(ks->memcg);
 	qe = kbus_synth_alloc_gfp(route_gfp(r));
-	set_active_memcg(old);
-	if (!qe) {
-		/* No memory for the marker either: the event is missed. */
-		plan_missed(ks, b);
-		return 0;
-	}
+	if (!qe)
+		return -ENOMEM;
 	list_add_tail(&qe->node, &r->lost);
 	b->send_state = KBUS_SEND_LOST;
 	ks->send_chosen = true;
+	/* Its other bindings add nothing: the event is missed. */
+	ks->send_missed = true;
 	return 0;
 }
 
@@ -188,7 +186,8 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 	int err;
 
 	b->send_state = KBUS_SEND_NONE;
-	if (ks->only_once && ks->send_chosen)
+	/* A Ksock that misses the message misses it through every binding. */
+	if (ks->send_missed || (ks->only_once && ks->send_chosen))
 		return 0;
 	/* After a loss, no event until the marker has been read. */
 	if (r->lossy && ks->unbind_lost) {
@@ -209,7 +208,8 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 	/*
 	 * A listener whose copy cannot be allocated misses the message, as
 	 * if its queue were full, rather than make the send fail for
-	 * everyone; only a send that must reach every listener fails.
+	 * everyone; only a send that must reach every listener fails.  Its
+	 * other bindings do not try again.
 	 */
 	if (err != -ENOMEM || (r->mode & (KBUS_BIT_ALL_OR_FAIL |
 					  KBUS_BIT_ALL_OR_WAIT)))
@@ -514,8 +514,9 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_send);
  * @nofail: an unbind event, which cannot fail: its allocations do not.
  *
  * The event never waits for nor fails for a slow listener: one without
- * room gets a single ``$.KBUS.UnbindEventsLost`` in its place, past its
- * limits, and misses every event after it until it has read that one.
+ * room, or without memory for its copy, gets a single
+ * ``$.KBUS.UnbindEventsLost`` in its place, past its limits, and misses
+ * every event after it until it has read that one.
  *
  * Context: The bus lock is held.
  * Return: 0, or -ENOMEM (never with @nofail).

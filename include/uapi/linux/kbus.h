@@ -373,7 +373,7 @@ struct kbus_recv {
  * @__reserved: must be 0.
  * @dropped: out: messages this Ksock missed because its queue was full
  *           (by %KBUS_OPT_MAX_MSGS, %KBUS_OPT_MAX_BYTES or its user's
- *           limit).
+ *           limit) or its memory cgroup could not take its copy.
  * @queued_bytes: out: bytes charged for the messages queued for this
  *                Ksock, limited by %KBUS_OPT_MAX_BYTES.
  * @user_bytes: out: bytes charged on this bus to the user that opened
