@@ -188,6 +188,7 @@ int kbus_names_init(struct kbus_bus *bus)
 
 	t->bits = KBUS_NAMES_MIN_BITS;
 	t->count = 0;
+	memset(t->nr_kind, 0, sizeof(t->nr_kind));
 	t->buckets = kvcalloc(1U << t->bits, sizeof(*t->buckets),
 			      GFP_KERNEL_ACCOUNT);
 	if (!t->buckets)
@@ -260,6 +261,9 @@ static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
 
 	lockdep_assert_held(&bus->lock);
 
+	/* Most buses bind few wildcards, if any: no need to hash for them. */
+	if (!t->nr_kind[kind])
+		return NULL;
 	hlist_for_each_entry(node, name_bucket(t, name_hash(t, kind, key, len)),
 			     hnode) {
 		if (node->kind == kind && node->len == len &&
@@ -309,6 +313,7 @@ static struct kbus_name_node *node_get_locked(struct kbus_bus *bus,
 	t = &bus->names;
 	hlist_add_head(&node->hnode,
 		       name_bucket(t, name_hash(t, kind, name, keylen)));
+	t->nr_kind[kind]++;
 	/* At most one node per bucket on average: a chain stays short. */
 	if (++t->count > 1U << t->bits && t->bits < 31)
 		names_resize(t, t->bits + 1);
@@ -322,6 +327,7 @@ static void node_put_locked(struct kbus_bus *bus, struct kbus_name_node *node)
 	if (node->replier || !list_empty(&node->listeners))
 		return;
 	hlist_del(&node->hnode);
+	t->nr_kind[node->kind]--;
 	kfree(node);
 	if (--t->count < 1U << t->bits >> 3 && t->bits > KBUS_NAMES_MIN_BITS)
 		names_resize(t, t->bits - 1);

@@ -25,11 +25,20 @@
 #include "common.h"
 #include "limits.h"
 
+/* Kinds of name nodes, in increasing replier precedence. */
+enum {
+	KBUS_NAME_STAR = 1,
+	KBUS_NAME_PERCENT,
+	KBUS_NAME_EXACT,
+};
+
 /**
  * struct kbus_names - The names bound on a bus, hashed.
  * @buckets: 1 << @bits chains of &struct kbus_name_node.
  * @bits: log2 of the number of buckets.
  * @count: nodes in the table.
+ * @nr_kind: nodes of each kind in the table, so that a send does not look
+ *           up the wildcards of a kind of which none is bound.
  * @key: the key of the keyed hash (SipHash), random, so that the names
  *       bound cannot be chosen to fall into one chain.
  *
@@ -39,6 +48,7 @@ struct kbus_names {
 	struct hlist_head *buckets;
 	u32 bits;
 	u32 count;
+	u32 nr_kind[KBUS_NAME_EXACT + 1];
 	siphash_key_t key;
 };
 
@@ -347,13 +357,6 @@ struct kbus_name_node {
 	u8 kind;
 	u16 len;
 	char full[];
-};
-
-/* Kinds of name nodes, in increasing replier precedence. */
-enum {
-	KBUS_NAME_STAR = 1,
-	KBUS_NAME_PERCENT,
-	KBUS_NAME_EXACT,
 };
 
 /**

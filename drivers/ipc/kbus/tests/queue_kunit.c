@@ -668,6 +668,49 @@ static void name_table_grows_and_shrinks_with_the_names(struct kunit *test)
 	mutex_unlock(&bus->lock);
 }
 
+static void name_table_counts_the_nodes_of_each_kind(struct kunit *test)
+{
+	static const char *const names[] = { "$.K.*", "$.K.%", "$.K.A",
+					     "$.*" };
+	static const u32 kinds[] = { KBUS_NAME_STAR, KBUS_NAME_PERCENT,
+				     KBUS_NAME_EXACT, KBUS_NAME_STAR };
+	/* Nodes of that kind left once each is unbound, in turn. */
+	static const u32 left[] = { 1, 0, 1, 0 };
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
+	u32 *nr = bus->names.nr_kind;
+	int i, found;
+
+	mutex_lock(&bus->lock);
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, names[i],
+							  strlen(names[i]),
+							  false));
+	/* A second binding to a name adds no node. */
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, "$.K.A", 5, true));
+	KUNIT_EXPECT_EQ(test, nr[KBUS_NAME_STAR], 2);
+	KUNIT_EXPECT_EQ(test, nr[KBUS_NAME_PERCENT], 1);
+	KUNIT_EXPECT_EQ(test, nr[KBUS_NAME_EXACT], 1);
+	/* Each binding is found; then each kind goes as its last node does. */
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		found = 0;
+		kbus_visit_listeners_locked(bus, "$.K.A", 5, count_listener,
+					    &found);
+		KUNIT_EXPECT_EQ(test, found, ARRAY_SIZE(names) - i);
+		KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, names[i],
+							    strlen(names[i]),
+							    false));
+		/* The replier keeps the exact node. */
+		KUNIT_EXPECT_EQ(test, nr[kinds[i]], left[i]);
+	}
+	KUNIT_EXPECT_PTR_NE(test, kbus_replier_for_locked(bus, "$.K.A", 5),
+			    NULL);
+	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.K.A", 5, true));
+	for (i = 0; i < ARRAY_SIZE(bus->names.nr_kind); i++)
+		KUNIT_EXPECT_EQ(test, nr[i], 0);
+	mutex_unlock(&bus->lock);
+}
+
 static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(queue_pop_returns_fifo_order),
 	KUNIT_CASE(queue_pop_empty_returns_null),
@@ -691,6 +734,7 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(byte_limits_charge_the_holder),
 	KUNIT_CASE(bind_events_to_a_full_listener_are_lost),
 	KUNIT_CASE(name_table_grows_and_shrinks_with_the_names),
+	KUNIT_CASE(name_table_counts_the_nodes_of_each_kind),
 	KUNIT_CASE(unbind_events_lost_is_one_message),
 	{}
 };
