@@ -41,8 +41,8 @@
  *    file, from looking at the head of its queue, through the copy of
  *    that message to user space, to taking it off the queue, so that they
  *    deliver in queue order.  Never held while waiting for a message; the
- *    only lock held while copying to user space.  A Ksock never takes
- *    another Ksock's rd_lock.
+ *    only lock held while a copy to user space may fault.  A Ksock never
+ *    takes another Ksock's rd_lock.
  *
  * 2. &kbus_buses_lock (mutex): the list of buses and bus creation.  Taken
  *    before a bus lock (debugfs walks every bus).
@@ -51,8 +51,9 @@
  *    bus: the binding registry, every Ksock's queue, outstanding and owed
  *    requests, id counters and settings.  Sending a message takes it once
  *    and delivers to every recipient under it, which is what makes the
- *    order of messages the same for every recipient.  No two bus locks are
- *    ever held together.  (An rt_mutex, for priority inheritance, was
+ *    order of messages the same for every recipient.  A receive copies a
+ *    small message out under it, with page faults disabled, when it can.
+ *    No two bus locks are ever held together.  (An rt_mutex, for priority inheritance, was
  *    measured and rejected: its strict hand-over to the first waiter
  *    turned the receivers of a fan-out into a convoy, 25 to 40 times
  *    slower per delivery with full preemption; see "Priorities" in the

@@ -6,7 +6,9 @@
  *
  * This is the only unit that touches user memory.  It copies arguments in,
  * checks them, calls the typed functions of the other units, and copies
- * results out.  The bus lock is never held while copying.
+ * results out.  The bus lock is never held while a copy may fault: only a
+ * small message received into a buffer already mapped in is copied under
+ * it, with page faults disabled (recv_direct()).
  */
 
 #include "common.h"
@@ -561,11 +563,25 @@ static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
 }
 
 /*
+ * Take the copy at the head of the queue off it.  A request to reply to is
+ * recorded as owed through *@owed, which is then NULL.
+ */
+static void recv_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
+			     struct kbus_request **owed)
+{
+	kbus_queue_take_locked(ks, qe);
+	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) &&
+	    kbus_reply_awaited_locked(ks, qe->msg)) {
+		kbus_owed_add_locked(ks, *owed, &qe->msg->id, qe->msg->from);
+		*owed = NULL;
+	}
+}
+
+/*
  * Take the copy that recv_peek() found, if it is still at the head of the
  * queue and nothing has left the queue since (so it is the same copy, not
- * a new one at the same address).  A request to reply to is recorded as
- * owed through *@owed, which is then NULL.  Returns 1 if taken, 0 if not,
- * or -EINTR.
+ * a new one at the same address).  Returns 1 if taken, 0 if not, or
+ * -EINTR.
  */
 static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 		     struct kbus_request **owed)
@@ -577,13 +593,7 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 	if (ks->queue_gen == gen &&
 	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
 				     node) == qe) {
-		kbus_queue_take_locked(ks, qe);
-		if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) &&
-		    kbus_reply_awaited_locked(ks, qe->msg)) {
-			kbus_owed_add_locked(ks, *owed, &qe->msg->id,
-					     qe->msg->from);
-			*owed = NULL;
-		}
+		recv_take_locked(ks, qe, owed);
 		taken = true;
 	}
 	mutex_unlock(&ks->bus->lock);
@@ -593,15 +603,73 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 	return taken;
 }
 
+/* What recv_direct() did. */
+enum {
+	RECV_LONG_WAY,		/* nothing: receive the long way */
+	RECV_TAKEN,		/* received */
+	RECV_NEED_OWED,		/* a request: allocate *@owed and try again */
+};
+
 /*
- * Receive one message into @buf, waiting for one unless @nonblock.  The
- * next message is copied out while it stays queued, and taken off the
+ * Receive the next message with the bus lock taken once, copying it out
+ * under the lock, which only a message of at most %KBUS_RECV_DIRECT_MAX
+ * bytes, going to a buffer already mapped in, may do: the copy cannot
+ * fault (a page fault would take the mm's locks under the bus lock and
+ * hold up every sender on the bus).  Otherwise the caller takes the long
+ * way: copy with the message still queued, then take it (recv_peek(),
+ * recv_take()).  Returns one of the RECV_* values above, -EMSGSIZE with
+ * *@len set if @buf_len is too small, or -EINTR.
+ */
+static int recv_direct(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
+		       struct kbus_request **owed, struct kbus_qentry **qep,
+		       u32 *len)
+{
+	struct kbus_message_header hdr;
+	struct kbus_qentry *qe;
+	int ret = RECV_LONG_WAY;
+
+	if (mutex_lock_killable(&ks->bus->lock))
+		return -EINTR;
+	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
+	if (!qe)
+		goto out;
+	*len = kbus_msg_entire_len(qe->msg);
+	if (*len > buf_len) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	if (*len > KBUS_RECV_DIRECT_MAX)
+		goto out;
+	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed) {
+		ret = RECV_NEED_OWED;
+		goto out;
+	}
+	kbus_msg_header_image(qe, &hdr);
+	if (copy_to_user_nofault(buf, &hdr, sizeof(hdr)) ||
+	    copy_to_user_nofault(buf + sizeof(hdr), qe->msg->body,
+				 kbus_msg_body_len(qe->msg)))
+		goto out;
+	recv_take_locked(ks, qe, owed);
+	*qep = qe;
+	ret = RECV_TAKEN;
+out:
+	mutex_unlock(&ks->bus->lock);
+	/* Room was made: wake waiting senders now the lock is free. */
+	if (ret == RECV_TAKEN)
+		kbus_bus_room_wake(ks->bus);
+	return ret;
+}
+
+/*
+ * Receive one message into @buf, waiting for one unless @nonblock.  A small
+ * message is received in one go if it can be (recv_direct()).  Otherwise
+ * the next message is copied out while it stays queued, and taken off the
  * queue only once the copy has succeeded, so that a bad buffer leaves it
  * there; if the queue's head changed meanwhile (an URGENT message, an
  * UNBIND by another thread), the new head is received instead.  @rd_lock
  * keeps the receivers of one file from taking the same message twice and
- * is not held while waiting.  On success, *@qep is the copy taken, owned
- * by the caller.  *@owed, a record for a request to reply to, is allocated
+ * is not held while waiting.  On success, *@qep is the copy taken, owned by
+ * the caller.  *@owed, a record for a request to reply to, is allocated
  * here when one is needed and is NULL once used.
  */
 static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
@@ -625,6 +693,18 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (mutex_lock_interruptible(&ks->rd_lock))
 			return -ERESTARTSYS;
+		err = recv_direct(ks, buf, buf_len, owed, qep, len);
+		if (err == RECV_NEED_OWED) {
+			mutex_unlock(&ks->rd_lock);
+			*owed = kbus_request_alloc(false);
+			if (!*owed)
+				return -ENOMEM;
+			continue;
+		}
+		if (err) {
+			mutex_unlock(&ks->rd_lock);
+			return err == RECV_TAKEN ? 0 : err;
+		}
 		err = recv_peek(ks, &qe, &msg, &hdr, len, &gen);
 		if (err || !qe) {
 			mutex_unlock(&ks->rd_lock);

@@ -47,6 +47,12 @@
 /* log2 of the buckets of a bus's name table: at first, and at least. */
 #define KBUS_NAMES_MIN_BITS		4
 
+/*
+ * Largest message (entire length) that a receive copies out under the bus
+ * lock, if the buffer is mapped in; a larger one is copied outside it.
+ */
+#define KBUS_RECV_DIRECT_MAX		(8U << 10)
+
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16
 

@@ -781,6 +781,57 @@ TEST_F(sendrecv, recvmsg_fault_leaves_the_message_queued)
 	munmap(none, pg);
 }
 
+/*
+ * A buffer whose pages were never touched is not mapped in yet: a small
+ * message cannot be copied to it in one go with the bus lock held, and is
+ * received the long way, whole, whatever its size.
+ */
+TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
+{
+	static const size_t sizes[] = { 3, 6000, 12000 };
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = 4 * pg, i, n;
+	struct kbus_entire_message *m;
+	struct kbus_msg_id id;
+	struct kbus_recv r;
+	char *data;
+
+	data = malloc(sizes[ARRAY_SIZE(sizes) - 1]);
+	ASSERT_NE(NULL, data);
+	for (n = 0; n < sizes[ARRAY_SIZE(sizes) - 1]; n++)
+		data[n] = 'a' + n % 26;
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Untouched", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Untouched.Req", 1));
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		ASSERT_EQ(0, kbus_announce(self->a, "$.Untouched", data,
+					   sizes[i], &id));
+		m = sr_map(len, PROT_READ | PROT_WRITE);
+		ASSERT_NE(NULL, m);
+		ASSERT_EQ(0, kbus_recvmsg(self->b, m, len, 0, &r));
+		EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(11, sizes[i]), r.msg_len);
+		kbus_check_entire(_metadata, m, r.msg_len);
+		kbus_check_msg(_metadata, m, "$.Untouched", data, sizes[i],
+			       self->a_id);
+		EXPECT_EQ(id.serial_num, m->header.id.serial_num);
+		munmap(m, len);
+	}
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+
+	/* A request received so is owed once. */
+	ASSERT_EQ(0, sr_send_name(self->a, "$.Untouched.Req",
+				  KBUS_BIT_WANT_A_REPLY, 0, &id));
+	m = sr_map(len, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, kbus_recvmsg(self->c, m, len, 0, NULL));
+	EXPECT_EQ(id.serial_num, m->header.id.serial_num);
+	EXPECT_EQ(KBUS_BIT_WANT_A_REPLY | KBUS_BIT_WANT_YOU_TO_REPLY,
+		  m->header.flags);
+	EXPECT_EQ(1U, kbus_unreplied(_metadata, self->c));
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->c));
+	munmap(m, len);
+	free(data);
+}
+
 TEST_F(sendrecv, recvmsg_on_an_empty_queue_need_not_wait)
 {
 	char buf[SMALL_BUF];
