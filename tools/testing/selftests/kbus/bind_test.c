@@ -1207,6 +1207,28 @@ static void failslab_undo(const struct failslab_saved *saved)
 	write_str(FAILSLAB "verbose", saved->verbose);
 }
 
+/*
+ * Make the calling thread's allocations fail on demand: open its fail-nth
+ * file and set failslab up (failslab_undo() restores it).  Returns the
+ * file, or -1 once the test has been skipped because it is not run as
+ * root (for @why); fails the test if the kernel cannot inject faults.
+ */
+static int failnth_open(struct __test_metadata *const _metadata,
+			struct failslab_saved *saved, const char *why)
+{
+	int fd;
+
+	if (geteuid())
+		SKIP(return -1, "needs root: %s", why);
+	fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd)
+		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
+	/* GFP_KERNEL allocations too, and no stack dump in the log. */
+	ASSERT_EQ(0, failslab_setup(saved))
+		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	return fd;
+}
+
 struct bind_op {
 	int fd;
 	const char *name;
@@ -1248,14 +1270,9 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 	int failnth, nth, ret, injected = 0;
 	__u32 b_id = kbus_ksock_id(_metadata, self->b);
 
-	if (geteuid())
-		SKIP(return, "needs root: failslab and the bus option");
-	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, failnth)
-		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
-	/* GFP_KERNEL allocations too, and no stack dump in the log. */
-	ASSERT_EQ(0, failslab_setup(&saved))
-		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	failnth = failnth_open(_metadata, &saved, "failslab and the bus option");
+	if (failnth < 0)
+		return;
 
 	ASSERT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, false));
 	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
@@ -1357,13 +1374,9 @@ TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 	__u64 dropped[2];
 	int lis[2];
 
-	if (geteuid())
-		SKIP(return, "needs root: failslab");
-	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, failnth)
-		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
-	ASSERT_EQ(0, failslab_setup(&saved))
-		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	failnth = failnth_open(_metadata, &saved, "failslab");
+	if (failnth < 0)
+		return;
 	lis[0] = self->b;
 	lis[1] = self->c;
 	for (fd = 0; fd < 2; fd++)
@@ -1518,13 +1531,9 @@ TEST_F(kbus, recvmsg_allocates_only_for_a_request_and_loses_nothing)
 	struct kbus_msg_id id;
 	int failnth, ret;
 
-	if (geteuid())
-		SKIP(return, "needs root: failslab");
-	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, failnth)
-		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
-	ASSERT_EQ(0, failslab_setup(&saved))
-		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	failnth = failnth_open(_metadata, &saved, "failslab");
+	if (failnth < 0)
+		return;
 	ASSERT_EQ(0, kbus_bind(self->b, ann, false));
 	ASSERT_EQ(0, kbus_bind(self->b, req, true));
 
@@ -1578,13 +1587,9 @@ TEST_F(kbus, closing_replier_unbind_event_survives_allocation_failures)
 	int failnth, nth, ret, r;
 	__u32 r_id;
 
-	if (geteuid())
-		SKIP(return, "needs root: failslab and the bus option");
-	failnth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, failnth)
-		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
-	ASSERT_EQ(0, failslab_setup(&saved))
-		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	failnth = failnth_open(_metadata, &saved, "failslab and the bus option");
+	if (failnth < 0)
+		return;
 	ASSERT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, false));
 	ASSERT_EQ(0, kbus_set_opt(self->a, KBUS_OPT_REPORT_REPLIER_BINDS, 1));
 
