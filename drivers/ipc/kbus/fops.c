@@ -6,9 +6,7 @@
  *
  * This is the only unit that touches user memory.  It copies arguments in,
  * checks them, calls the typed functions of the other units, and copies
- * results out.  The bus lock is never held while a copy may fault: only a
- * small message received into a buffer already mapped in is copied under
- * it, with page faults disabled (recv_direct()).
+ * results out.  The bus lock is never held while a copy may fault.
  */
 
 #include "common.h"
