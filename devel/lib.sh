@@ -93,9 +93,10 @@ HOST_PACKAGES=(
 	qemu-system-x86 busybox-static
 	# tools/kbus: "kbus mqtt" and its tests (the broker)
 	libmosquitto-dev mosquitto
-	# make check: git send-email --dry-run over the series; README's
-	# b4 workflow for sending it
-	git-email b4
+	# make check: git send-email --dry-run over the series (it needs
+	# Mail::Address, which git-email only recommends); README's b4
+	# workflow for sending it
+	git-email libmailtools-perl b4
 )
 
 as_root() {
