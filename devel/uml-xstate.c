@@ -39,24 +39,31 @@
 #define XSAVE_HDR_OFFSET	512
 #define XSTATE_MAX		(64 << 10)
 
-typedef long (*ptrace_fn)(enum __ptrace_request, pid_t, void *, void *);
+typedef long (*ptrace_fn)(enum __ptrace_request, ...);
 
 static unsigned char full[XSTATE_MAX] __attribute__((aligned(64)));
-static size_t host_size;
 
-/* The host's size of NT_X86_XSTATE, as a large GETREGSET reports it. */
+/*
+ * The host's size of NT_X86_XSTATE, as a large GETREGSET reports it, or 0
+ * if it cannot be known (asked once).
+ */
 static size_t xstate_size(pid_t pid)
 {
 	struct iovec iov = { .iov_base = full, .iov_len = sizeof(full) };
+	static size_t host_size;
+	static int asked;
 
-	if (!host_size &&
-	    syscall(SYS_ptrace, PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov) == 0)
-		host_size = iov.iov_len;
+	if (!asked) {
+		asked = 1;
+		if (syscall(SYS_ptrace, PTRACE_GETREGSET, pid, NT_X86_XSTATE,
+			    &iov) == 0)
+			host_size = iov.iov_len;
+	}
 	return host_size;
 }
 
 /*
- * The state components that start at or past byte @len (computed once:
+ * The state components that do not fit in @len bytes (computed once:
  * CPUID traps to the hypervisor in a virtual machine, and UML calls this
  * at every return to a user process).
  */
@@ -72,7 +79,7 @@ static uint64_t components_past(size_t len)
 	/* CPUID leaf 0xd, sub-leaf i >= 2: size (eax) and offset (ebx). */
 	for (i = 2; i < 63; i++) {
 		__cpuid_count(0xd, i, eax, ebx, ecx, edx);
-		if (eax && ebx >= len)
+		if (eax && ebx + eax > len)
 			mask |= 1ULL << i;
 	}
 	mask_len = len;
@@ -102,7 +109,9 @@ long ptrace(enum __ptrace_request req, ...)
 		return -1;
 	}
 	iov = data;
-	if (req != PTRACE_SETREGSET || (uintptr_t)addr != NT_X86_XSTATE ||
+	/* The host takes the regset type as an unsigned int. */
+	if (req != PTRACE_SETREGSET ||
+	    (unsigned int)(uintptr_t)addr != NT_X86_XSTATE ||
 	    !iov || iov->iov_len <= XSAVE_HDR_OFFSET + sizeof(bv))
 		return libc_ptrace(req, pid, addr, data);
 	size = xstate_size(pid);
