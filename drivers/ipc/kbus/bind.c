@@ -516,6 +516,8 @@ struct kbus_binding *kbus_replier_for_locked(struct kbus_bus *bus,
 				  last_dot(name, len));
 	if (node && node->replier)
 		return node->replier;
+	if (!bus->names.nr_kind[KBUS_NAME_STAR])
+		return NULL;
 	for (i = len; i > 0; i--) {
 		if (name[i - 1] != '.')
 			continue;
@@ -575,7 +577,7 @@ int kbus_visit_listeners_locked(struct kbus_bus *bus, const char *name,
 		return err;
 	err = node_listeners(node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
 						last_dot(name, len)), fn, arg);
-	if (err)
+	if (err || !bus->names.nr_kind[KBUS_NAME_STAR])
 		return err;
 	for (i = len; i > 0; i--) {
 		if (name[i - 1] != '.')
