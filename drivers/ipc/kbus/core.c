@@ -53,11 +53,11 @@
  *    and delivers to every recipient under it, which is what makes the
  *    order of messages the same for every recipient.  A receive copies a
  *    small message out under it, with page faults disabled, when it can.
- *    No two bus locks are ever held together.  (An rt_mutex, for priority inheritance, was
- *    measured and rejected: its strict hand-over to the first waiter
- *    turned the receivers of a fan-out into a convoy, 25 to 40 times
- *    slower per delivery with full preemption; see "Priorities" in the
- *    documentation.)
+ *    No two bus locks are ever held together.  (An rt_mutex, for priority
+ *    inheritance, was measured and rejected: its strict hand-over to the
+ *    first waiter turned the receivers of a fan-out into a convoy, 25 to
+ *    40 times slower per delivery with full preemption; see "Priorities"
+ *    in the documentation.)
  *
  * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups, which
  *    skip a queue nobody waits on (wq_has_sleeper()).  A sender wakes the
@@ -65,14 +65,14 @@
  *    do not find it held), in an RCU read-side critical section entered
  *    before dropping it: Ksocks are freed after a grace period.
  *
- * Lockless paths: a receiver copies from the message at the head of its
- * queue, which it holds a reference to and which is immutable once sent;
+ * Lockless paths: a receiver that copies a message out with the bus lock
+ * dropped holds a reference to it, and a message is immutable once sent;
  * poll reads &kbus_ksock.queue_len with READ_ONCE()
  * (paired with WRITE_ONCE() in the queue helpers) and the room state of
  * its last send (smp_load_acquire()/smp_store_release()) after
  * registering on the wait queues and a full barrier (paired with that of
  * wq_has_sleeper() in the wake-ups), so a message queued in between wakes
- * it.
+ * it; a receive reads the hint &kbus_ksock.gets_requests with READ_ONCE().
  *
  * Lifetimes: a bus of /dev is freed by the release of its &struct device,
  * after the last open file has dropped its reference; a bus of a kbus

@@ -6,7 +6,8 @@
  *
  * This is the only unit that touches user memory.  It copies arguments in,
  * checks them, calls the typed functions of the other units, and copies
- * results out.  The bus lock is never held while a copy may fault.
+ * results out.  The bus lock is never held while a copy may fault: user
+ * memory is only written under it with page faults disabled.
  */
 
 #include "common.h"
@@ -531,34 +532,13 @@ static long ioc_cancel_request(struct kbus_ksock *ks,
 
 /* ---- Receiving ---- */
 
-/*
- * Look at the next message: its copy *@qep, its message *@msgp with a
- * reference taken, its length *@len and header image *@hdr, and the
- * queue's removal count *@gen.  Once the bus lock is dropped, the copy may
- * leave the queue and be freed (an UNBIND by another thread): *@qep is
- * only compared, never followed, until recv_take() has taken it.  Returns
- * 0 (*@qep NULL if the queue is empty), or -EINTR.
- */
-static int recv_peek(struct kbus_ksock *ks, struct kbus_qentry **qep,
-		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
-		     u32 *len, u32 *gen)
-{
-	struct kbus_qentry *qe;
-
-	if (mutex_lock_killable(&ks->bus->lock))
-		return -EINTR;
-	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
-	if (qe) {
-		*len = kbus_msg_entire_len(qe->msg);
-		*gen = ks->queue_gen;
-		refcount_inc(&qe->msg->refcount);
-		*msgp = qe->msg;
-		kbus_msg_header_image(qe, hdr);
-	}
-	mutex_unlock(&ks->bus->lock);
-	*qep = qe;
-	return 0;
-}
+/* What recv_head() did. */
+enum {
+	RECV_AGAIN,		/* nothing taken: look again */
+	RECV_TAKEN,		/* received */
+	RECV_COPY,		/* to copy out with the bus lock dropped */
+	RECV_NEED_OWED,		/* a request: allocate its record first */
+};
 
 /*
  * Take the copy at the head of the queue off it.  A request to reply to is
@@ -572,84 +552,62 @@ static void recv_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 	    kbus_reply_awaited_locked(ks, qe->msg)) {
 		kbus_owed_add_locked(ks, *owed, &qe->msg->id, qe->msg->from);
 		*owed = NULL;
+		/* Pairs with READ_ONCE() in recv_one(). */
+		WRITE_ONCE(ks->gets_requests, true);
 	}
 }
 
 /*
- * Take the copy that recv_peek() found, if it is still at the head of the
- * queue and nothing has left the queue since (so it is the same copy, not
- * a new one at the same address).  Returns 1 if taken, 0 if not, or
- * -EINTR.
+ * Look at the next message with the bus lock taken once, and receive it
+ * there and then if it is small (at most %KBUS_RECV_DIRECT_MAX bytes) and
+ * @buf can be written without a page fault: it is copied out under the
+ * lock with page faults disabled (a fault would take the mm's locks under
+ * the bus lock, and could hold up every sender on the bus), then taken
+ * off the queue, and *@qep is the copy taken.  A request needs its record
+ * of what is owed (*@owed) allocated first.  Otherwise the message stays
+ * queued, to be copied out with the lock dropped and taken with
+ * recv_take(): *@qep is then its copy, *@msgp its message with a reference
+ * taken, *@hdr its header image and *@gen the queue's removal count; once
+ * the lock is dropped the copy may leave the queue and be freed (an UNBIND
+ * by another thread), so *@qep is only compared, never followed, until
+ * recv_take() has taken it.  Returns a RECV_* value, -EMSGSIZE with *@len
+ * set if @buf_len is too small, or -EINTR.
  */
-static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
-		     struct kbus_request **owed)
+static int recv_head(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
+		     struct kbus_request **owed, struct kbus_qentry **qep,
+		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
+		     u32 *len, u32 *gen)
 {
-	bool taken = false;
-
-	if (mutex_lock_killable(&ks->bus->lock))
-		return -EINTR;
-	if (ks->queue_gen == gen &&
-	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
-				     node) == qe) {
-		recv_take_locked(ks, qe, owed);
-		taken = true;
-	}
-	mutex_unlock(&ks->bus->lock);
-	/* Room was made: wake waiting senders now the lock is free. */
-	if (taken)
-		kbus_bus_room_wake(ks->bus);
-	return taken;
-}
-
-/* What recv_direct() did. */
-enum {
-	RECV_LONG_WAY,		/* nothing: receive the long way */
-	RECV_TAKEN,		/* received */
-	RECV_NEED_OWED,		/* a request: allocate *@owed and try again */
-};
-
-/*
- * Receive the next message with the bus lock taken once, copying it out
- * under the lock, which only a message of at most %KBUS_RECV_DIRECT_MAX
- * bytes, going to a buffer already mapped in, may do: the copy cannot
- * fault (a page fault would take the mm's locks under the bus lock and
- * hold up every sender on the bus).  Otherwise the caller takes the long
- * way: copy with the message still queued, then take it (recv_peek(),
- * recv_take()).  Returns one of the RECV_* values above, -EMSGSIZE with
- * *@len set if @buf_len is too small, or -EINTR.
- */
-static int recv_direct(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
-		       struct kbus_request **owed, struct kbus_qentry **qep,
-		       u32 *len)
-{
-	struct kbus_message_header hdr;
 	struct kbus_qentry *qe;
-	int ret = RECV_LONG_WAY;
+	int ret;
 
 	if (mutex_lock_killable(&ks->bus->lock))
 		return -EINTR;
+	ret = RECV_AGAIN;
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (!qe)
 		goto out;
 	*len = kbus_msg_entire_len(qe->msg);
-	if (*len > buf_len) {
-		ret = -EMSGSIZE;
+	ret = -EMSGSIZE;
+	if (*len > buf_len)
 		goto out;
-	}
-	if (*len > KBUS_RECV_DIRECT_MAX)
+	ret = RECV_NEED_OWED;
+	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed)
 		goto out;
-	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed) {
-		ret = RECV_NEED_OWED;
-		goto out;
-	}
-	kbus_msg_header_image(qe, &hdr);
-	if (copy_to_user_nofault(buf, &hdr, sizeof(hdr)) ||
-	    copy_to_user_nofault(buf + sizeof(hdr), qe->msg->body,
-				 kbus_msg_body_len(qe->msg)))
-		goto out;
-	recv_take_locked(ks, qe, owed);
+	kbus_msg_header_image(qe, hdr);
 	*qep = qe;
 	ret = RECV_TAKEN;
+	if (*len <= KBUS_RECV_DIRECT_MAX &&
+	    !copy_to_user_nofault(buf, hdr, sizeof(*hdr)) &&
+	    !copy_to_user_nofault(buf + sizeof(*hdr), qe->msg->body,
+				  kbus_msg_body_len(qe->msg))) {
+		recv_take_locked(ks, qe, owed);
+		goto out;
+	}
+	ret = RECV_COPY;
+	*gen = ks->queue_gen;
+	refcount_inc(&qe->msg->refcount);
+	*msgp = qe->msg;
 out:
 	mutex_unlock(&ks->bus->lock);
 	/* Room was made: wake waiting senders now the lock is free. */
@@ -659,16 +617,43 @@ out:
 }
 
 /*
- * Receive one message into @buf, waiting for one unless @nonblock.  A small
- * message is received in one go if it can be (recv_direct()).  Otherwise
- * the next message is copied out while it stays queued, and taken off the
- * queue only once the copy has succeeded, so that a bad buffer leaves it
- * there; if the queue's head changed meanwhile (an URGENT message, an
- * UNBIND by another thread), the new head is received instead.  @rd_lock
- * keeps the receivers of one file from taking the same message twice and
- * is not held while waiting.  On success, *@qep is the copy taken, owned by
- * the caller.  *@owed, a record for a request to reply to, is allocated
- * here when one is needed and is NULL once used.
+ * Take the copy that recv_head() left queued, if it is still at the head
+ * of the queue and nothing has left the queue since (so it is the same
+ * copy, not a new one at the same address).  Returns RECV_TAKEN, or
+ * RECV_AGAIN if the head has changed, or -EINTR.
+ */
+static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
+		     struct kbus_request **owed)
+{
+	int ret = RECV_AGAIN;
+
+	if (mutex_lock_killable(&ks->bus->lock))
+		return -EINTR;
+	if (ks->queue_gen == gen &&
+	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
+				     node) == qe) {
+		recv_take_locked(ks, qe, owed);
+		ret = RECV_TAKEN;
+	}
+	mutex_unlock(&ks->bus->lock);
+	/* Room was made: wake waiting senders now the lock is free. */
+	if (ret == RECV_TAKEN)
+		kbus_bus_room_wake(ks->bus);
+	return ret;
+}
+
+/*
+ * Receive one message into @buf, waiting for one unless @nonblock.  A
+ * small message is received with the bus lock taken once, if @buf is
+ * mapped in (recv_head()).  Otherwise the message is copied out while it
+ * stays queued, and taken off the queue only once the copy has succeeded,
+ * so that a bad buffer leaves it there; if the queue's head changed
+ * meanwhile (an URGENT message, an UNBIND by another thread), the new head
+ * is received instead.  @rd_lock keeps the receivers of one file from
+ * taking the same message twice and is not held while waiting.  On
+ * success, *@qep is the copy taken, owned by the caller.  *@owed, a record
+ * for a request to reply to, is allocated here when one is needed (before
+ * looking, on a Ksock that has had requests) and is NULL once used.
  */
 static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		    bool nonblock, struct kbus_request **owed,
@@ -678,8 +663,11 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 	struct kbus_qentry *qe;
 	struct kbus_msg *msg;
 	u32 gen;
-	int err;
+	int ret;
 
+	/* Pairs with WRITE_ONCE() in recv_take_locked(); may fail: a hint. */
+	if (!*owed && READ_ONCE(ks->gets_requests))
+		*owed = kbus_request_alloc(false);
 	for (;;) {
 		/* Pairs with WRITE_ONCE() in the queue helpers. */
 		if (!READ_ONCE(ks->queue_len)) {
@@ -691,50 +679,27 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (mutex_lock_interruptible(&ks->rd_lock))
 			return -ERESTARTSYS;
-		err = recv_direct(ks, buf, buf_len, owed, qep, len);
-		if (err == RECV_NEED_OWED) {
-			mutex_unlock(&ks->rd_lock);
+		ret = recv_head(ks, buf, buf_len, owed, &qe, &msg, &hdr, len,
+				&gen);
+		if (ret == RECV_COPY) {
+			if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
+			    copy_to_user(buf + sizeof(hdr), msg->body,
+					 kbus_msg_body_len(msg)))
+				ret = -EFAULT;
+			else
+				ret = recv_take(ks, qe, gen, owed);
+			kbus_msg_put(msg);
+		}
+		mutex_unlock(&ks->rd_lock);
+		if (ret == RECV_NEED_OWED) {
 			*owed = kbus_request_alloc(false);
 			if (!*owed)
 				return -ENOMEM;
-			continue;
-		}
-		if (err) {
-			mutex_unlock(&ks->rd_lock);
-			return err == RECV_TAKEN ? 0 : err;
-		}
-		err = recv_peek(ks, &qe, &msg, &hdr, len, &gen);
-		if (err || !qe) {
-			mutex_unlock(&ks->rd_lock);
-			if (err)
-				return err;
-			continue;
-		}
-		/*
-		 * Only a request to reply to needs a record of what is owed:
-		 * allocate it now, before taking the request off the queue,
-		 * so that a failure leaves the request queued.
-		 */
-		if (*len > buf_len) {
-			err = -EMSGSIZE;
-		} else if ((hdr.flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed) {
-			*owed = kbus_request_alloc(false);
-			if (!*owed)
-				err = -ENOMEM;
-		}
-		if (!err && (copy_to_user(buf, &hdr, sizeof(hdr)) ||
-			     copy_to_user(buf + sizeof(hdr), msg->body,
-					  kbus_msg_body_len(msg))))
-			err = -EFAULT;
-		if (!err)
-			err = recv_take(ks, qe, gen, owed);
-		mutex_unlock(&ks->rd_lock);
-		kbus_msg_put(msg);
-		if (err < 0)
-			return err;
-		if (err) {
+		} else if (ret == RECV_TAKEN) {
 			*qep = qe;
 			return 0;
+		} else if (ret < 0) {
+			return ret;
 		}
 	}
 }

@@ -266,6 +266,10 @@ struct kbus_request {
  * @num_bindings: entries in @bindings (protected by the bus lock).
  * @num_outstanding: entries in @outstanding (protected by the bus lock).
  * @num_owed: entries in @owed (protected by the bus lock).
+ * @gets_requests: a request to reply to has been received here, so a
+ *                 receive allocates its record of what is owed before
+ *                 looking at the queue (a hint: set under the bus lock
+ *                 with WRITE_ONCE(), read with READ_ONCE()).
  * @send_pending: scratch for the send in progress: copies planned for this
  *                Ksock (protected by the bus lock; 0 between sends).
  * @dropped: messages this Ksock missed because its queue was full
@@ -319,6 +323,7 @@ struct kbus_ksock {
 	u32 num_bindings;
 	u32 num_outstanding;
 	u32 num_owed;
+	bool gets_requests;
 	u32 send_pending;
 	u64 dropped;
 	size_t send_bytes;

@@ -49,7 +49,9 @@
 
 /*
  * Largest message (entire length) that a receive copies out under the bus
- * lock, if the buffer is mapped in; a larger one is copied outside it.
+ * lock, if the buffer can be written without a page fault (two pages and
+ * a bit: a copy of well under a microsecond); a larger one is copied with
+ * the lock dropped.
  */
 #define KBUS_RECV_DIRECT_MAX		(8U << 10)
 

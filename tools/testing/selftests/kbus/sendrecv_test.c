@@ -783,8 +783,9 @@ TEST_F(sendrecv, recvmsg_fault_leaves_the_message_queued)
 
 /*
  * A buffer whose pages were never touched is not mapped in yet: a small
- * message cannot be copied to it in one go with the bus lock held, and is
- * received the long way, whole, whatever its size.
+ * message cannot be copied to it in one go with the bus lock held (the
+ * copy of the header or of the rest would fault), and is received the
+ * long way, whole, whatever its size.
  */
 TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
 {
@@ -794,7 +795,7 @@ TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
 	struct kbus_entire_message *m;
 	struct kbus_msg_id id;
 	struct kbus_recv r;
-	char *data;
+	char *data, *buf;
 
 	data = malloc(sizes[ARRAY_SIZE(sizes) - 1]);
 	ASSERT_NE(NULL, data);
@@ -816,6 +817,22 @@ TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
 		munmap(m, len);
 	}
 	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+
+	/* The header lands on a page in use, the rest on one not mapped in. */
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Untouched", data, sizes[1],
+				   &id));
+	m = sr_map(len, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, m);
+	memset(m, 0xaa, 64);
+	buf = (char *)m + pg - 256;
+	ASSERT_EQ(0, kbus_recvmsg(self->b, buf, len - pg, 0, &r));
+	kbus_check_entire(_metadata, (struct kbus_entire_message *)buf,
+			  r.msg_len);
+	kbus_check_msg(_metadata, (struct kbus_entire_message *)buf,
+		       "$.Untouched", data, sizes[1], self->a_id);
+	EXPECT_EQ(id.serial_num,
+		  ((struct kbus_entire_message *)buf)->header.id.serial_num);
+	munmap(m, len);
 
 	/* A request received so is owed once. */
 	ASSERT_EQ(0, sr_send_name(self->a, "$.Untouched.Req",
