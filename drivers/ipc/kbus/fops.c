@@ -132,7 +132,11 @@ static int kbus_release(struct inode *inode, struct file *file)
 
 /*
  * Read a size-first argument struct: its @size field, then as much of it
- * as both sides know (copy_struct_from_user()).
+ * as both sides know (copy_struct_from_user()).  A valid struct is at
+ * least @min_size bytes long, so those are read at once, @size with them:
+ * for the struct this kernel knows, that single user access is all.  If
+ * they cannot all be read, the size alone decides between -EINVAL and
+ * -EFAULT, as it does when read first.
  */
 static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 			 const void __user *uarg)
@@ -140,6 +144,11 @@ static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 	u32 usize;
 	int err;
 
+	if (!copy_from_user(dst, uarg, min_size)) {
+		memcpy(&usize, dst, sizeof(usize));
+		if (usize == ksize && usize == min_size)
+			return usize;
+	}
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
 	if (usize < min_size)
@@ -421,13 +430,13 @@ static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 }
 
 /*
- * Send a message, waiting for room unless @nonblock.  Each attempt takes a
- * new id, so the id of a send that waited says when it was delivered.  A
- * nonblocking send that finds no room records the room sequence it saw,
- * for poll().
+ * Send a message, waiting for room unless @nonblock, and write its id to
+ * @uid.  Each attempt takes a new id, so the id of a send that waited says
+ * when it was delivered.  A nonblocking send that finds no room records
+ * the room sequence it saw, for poll().
  */
 static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
-			 bool nonblock, struct kbus_msg_id *id)
+			 bool nonblock, struct kbus_msg_id __user *uid)
 {
 	struct kbus_bus *bus = ks->bus;
 	int cancel = atomic_read(&ks->cancel_seq);
@@ -435,7 +444,7 @@ static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
 
 	for (;;) {
 		seq = atomic_read(&bus->room_seq);
-		err = kbus_send(ks, msg, id);
+		err = kbus_send_user(ks, msg, uid);
 		if (err != -EAGAIN)
 			break;
 		if (nonblock) {
@@ -463,11 +472,12 @@ static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
 static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 			struct kbus_send __user *uarg)
 {
-	struct kbus_msg_id id = {};
+	/* Its input value, which it must have. */
+	static const struct kbus_msg_id unchanged;
 	struct kbus_send args;
 	struct kbus_msg *msg;
 	bool nonblock;
-	int err;
+	int err, tries;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_SEND_SIZE_VER0, uarg);
 	if (err < 0)
@@ -477,9 +487,6 @@ static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
-	/* Send nothing if the id cannot be written. */
-	if (copy_to_user(&uarg->id, &id, sizeof(id)))
-		return -EFAULT;
 
 	msg = msg_from_user(ks->bus, args.msg_ptr, args.msg_len);
 	if (IS_ERR(msg))
@@ -491,18 +498,22 @@ static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 	}
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (args.flags & KBUS_SEND_NONBLOCK);
-	err = send_blocking(ks, msg, nonblock, &id);
-	kbus_msg_put(msg);
-	if (err)
-		return err;
 	/*
-	 * The message has gone; if the id can no longer be written (the
-	 * caller unmapped it meanwhile), the send still succeeded.
+	 * The id is written under the bus lock, before the message is
+	 * delivered, without taking page faults: if that fails, nothing was
+	 * sent.  Writing it here, faults allowed, then tells a page that was
+	 * not mapped in, or is to be copied on write, from one that cannot
+	 * be written (-EFAULT).  A page that goes again at once, each time,
+	 * is not waited for.
 	 */
-	if (copy_to_user(&uarg->id, &id, sizeof(id)))
-		kbus_dbg(ks->bus, "ksock %u: id of a sent message not written\n",
-			 ks->id);
-	return 0;
+	for (tries = 0; ; tries++) {
+		err = send_blocking(ks, msg, nonblock, &uarg->id);
+		if (err != -EFAULT || tries == KBUS_SEND_ID_TRIES - 1 ||
+		    copy_to_user(&uarg->id, &unchanged, sizeof(unchanged)))
+			break;
+	}
+	kbus_msg_put(msg);
+	return err;
 }
 
 static long ioc_cancel(struct kbus_ksock *ks)
@@ -540,6 +551,89 @@ enum {
 	RECV_NEED_OWED,		/* a request: allocate its record first */
 };
 
+/* One %KBUS_IOC_RECVMSG: where its message and its answer go. */
+struct recv_call {
+	void __user *buf;
+	u32 buf_len;
+	struct kbus_recv __user *uarg;
+	bool creds;		/* %KBUS_RECV_CREDS */
+	bool answered;		/* @ans is written, with the message */
+	struct kbus_recv ans;	/* msg_len, and the credentials if asked */
+};
+
+/*
+ * Write the answer of @call, the fields of its struct that RECVMSG fills
+ * in, from @ans: 0 or -EFAULT.  With page faults disabled (@nofault)
+ * under the bus lock.
+ */
+static int recv_answer(struct recv_call *call, const struct kbus_recv *ans,
+		       bool nofault)
+{
+	struct kbus_recv __user *u = call->uarg;
+	int err = -EFAULT;
+
+	BUILD_BUG_ON(offsetof(struct kbus_recv, gid) -
+		     offsetof(struct kbus_recv, msg_len) != 3 * sizeof(u32));
+	if (nofault)
+		pagefault_disable();
+	if (!user_write_access_begin(&u->msg_len,
+				     offsetofend(struct kbus_recv, gid) -
+				     offsetof(struct kbus_recv, msg_len)))
+		goto out;
+	unsafe_put_user(ans->msg_len, &u->msg_len, end);
+	unsafe_put_user(ans->pid, &u->pid, end);
+	unsafe_put_user(ans->uid, &u->uid, end);
+	unsafe_put_user(ans->gid, &u->gid, end);
+	err = 0;
+end:
+	user_write_access_end();
+out:
+	if (nofault)
+		pagefault_enable();
+	return err;
+}
+
+/*
+ * Copy a message out under the bus lock, with page faults disabled: false
+ * if any of it faults.  The header, and a body of at most
+ * %KBUS_RECV_INLINE_MAX bytes, are written with plain stores in one user
+ * access; a longer body with a string move of its own.
+ */
+static bool recv_copy_nofault(struct recv_call *call,
+			      const struct kbus_message_header *hdr,
+			      const struct kbus_msg *msg)
+{
+	void __user *body = call->buf + sizeof(*hdr);
+	u32 body_len = kbus_msg_body_len(msg);
+	bool inline_body = body_len <= KBUS_RECV_INLINE_MAX;
+	bool ok = false;
+
+	pagefault_disable();
+	if (!user_write_access_begin(call->buf, sizeof(*hdr) +
+				     (inline_body ? body_len : 0)))
+		goto out;
+	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr), end);
+	if (inline_body)
+		unsafe_copy_to_user(body, msg->body, body_len, end);
+	ok = true;
+end:
+	user_write_access_end();
+out:
+	pagefault_enable();
+	if (ok && !inline_body)
+		ok = !copy_to_user_nofault(body, msg->body, body_len);
+	return ok;
+}
+
+static void recv_creds(struct kbus_recv *ans, const struct kbus_msg *msg)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	ans->pid = msg->pid ? pid_vnr(msg->pid) : 0;
+	ans->uid = from_kuid_munged(ns, msg->uid);
+	ans->gid = from_kgid_munged(ns, msg->gid);
+}
+
 /*
  * Take the copy at the head of the queue off it.  A request to reply to is
  * recorded as owed through *@owed, which is then NULL.
@@ -560,24 +654,26 @@ static void recv_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 /*
  * Look at the next message with the bus lock taken once, and receive it
  * there and then if it is small (at most %KBUS_RECV_DIRECT_MAX bytes) and
- * @buf can be written without a page fault: it is copied out under the
- * lock with page faults disabled (a fault would take the mm's locks under
- * the bus lock, and could hold up every sender on the bus), then taken
- * off the queue, and *@qep is the copy taken.  A request needs its record
- * of what is owed (*@owed) allocated first.  Otherwise the message stays
- * queued, to be copied out with the lock dropped and taken with
- * recv_take(): *@qep is then its copy, *@msgp its message with a reference
- * taken, *@hdr its header image and *@gen the queue's removal count; once
- * the lock is dropped the copy may leave the queue and be freed (an UNBIND
- * by another thread), so *@qep is only compared, never followed, until
- * recv_take() has taken it.  Returns a RECV_* value, -EMSGSIZE with *@len
- * set if @buf_len is too small, or -EINTR.
+ * the buffer and the answer can be written without a page fault: they are
+ * written under the lock with page faults disabled (a fault would take the
+ * mm's locks under the bus lock, and could hold up every sender on the
+ * bus), and the message is taken off the queue; *@qep is then the copy
+ * taken, and the call answered.  A request needs its record of what is
+ * owed (*@owed) allocated first.  Otherwise the message stays queued, to
+ * be copied out with the lock dropped and taken with recv_take(): *@qep is
+ * then its copy, *@msgp its message with a reference taken, *@hdr its
+ * header image and *@gen the queue's removal count; once the lock is
+ * dropped the copy may leave the queue and be freed (an UNBIND by another
+ * thread), so *@qep is only compared, never followed, until recv_take()
+ * has taken it.  The message's length is in @call->ans.msg_len.  Returns
+ * a RECV_* value, -EMSGSIZE if the buffer is too small, or -EINTR.
  */
-static int recv_head(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
+static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
 		     struct kbus_request **owed, struct kbus_qentry **qep,
 		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
-		     u32 *len, u32 *gen)
+		     u32 *gen)
 {
+	struct kbus_recv ans = {};
 	struct kbus_qentry *qe;
 	int ret;
 
@@ -587,9 +683,10 @@ static int recv_head(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (!qe)
 		goto out;
-	*len = kbus_msg_entire_len(qe->msg);
+	ans.msg_len = kbus_msg_entire_len(qe->msg);
+	call->ans.msg_len = ans.msg_len;
 	ret = -EMSGSIZE;
-	if (*len > buf_len)
+	if (ans.msg_len > call->buf_len)
 		goto out;
 	ret = RECV_NEED_OWED;
 	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed)
@@ -597,12 +694,15 @@ static int recv_head(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 	kbus_msg_header_image(qe, hdr);
 	*qep = qe;
 	ret = RECV_TAKEN;
-	if (*len <= KBUS_RECV_DIRECT_MAX &&
-	    !copy_to_user_nofault(buf, hdr, sizeof(*hdr)) &&
-	    !copy_to_user_nofault(buf + sizeof(*hdr), qe->msg->body,
-				  kbus_msg_body_len(qe->msg))) {
-		recv_take_locked(ks, qe, owed);
-		goto out;
+	if (ans.msg_len <= KBUS_RECV_DIRECT_MAX &&
+	    recv_copy_nofault(call, hdr, qe->msg)) {
+		if (call->creds)
+			recv_creds(&ans, qe->msg);
+		if (!recv_answer(call, &ans, true)) {
+			recv_take_locked(ks, qe, owed);
+			call->answered = true;
+			goto out;
+		}
 	}
 	ret = RECV_COPY;
 	*gen = ks->queue_gen;
@@ -643,21 +743,42 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 }
 
 /*
- * Receive one message into @buf, waiting for one unless @nonblock.  A
- * small message is received with the bus lock taken once, if @buf is
- * mapped in (recv_head()).  Otherwise the message is copied out while it
- * stays queued, and taken off the queue only once the copy has succeeded,
- * so that a bad buffer leaves it there; if the queue's head changed
- * meanwhile (an URGENT message, an UNBIND by another thread), the new head
- * is received instead.  @rd_lock keeps the receivers of one file from
- * taking the same message twice and is not held while waiting.  On
- * success, *@qep is the copy taken, owned by the caller.  *@owed, a record
- * for a request to reply to, is allocated here when one is needed (before
- * looking, on a Ksock that has had requests) and is NULL once used.
+ * Copy out the message recv_head() left queued, with the bus lock dropped,
+ * and take it if it is still the head of the queue.  The answer is made
+ * sure of first: nothing is taken if it cannot be written.
  */
-static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
+static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
+		     struct kbus_qentry *qe, struct kbus_msg *msg,
+		     const struct kbus_message_header *hdr, u32 gen,
+		     struct kbus_request **owed)
+{
+	/* Its input values, which it must have: nothing changes yet. */
+	static const struct kbus_recv unchanged;
+
+	if (recv_answer(call, &unchanged, false) ||
+	    copy_to_user(call->buf, hdr, sizeof(*hdr)) ||
+	    copy_to_user(call->buf + sizeof(*hdr), msg->body,
+			 kbus_msg_body_len(msg)))
+		return -EFAULT;
+	return recv_take(ks, qe, gen, owed);
+}
+
+/*
+ * Receive one message, waiting for one unless @nonblock.  A small message
+ * is received with the bus lock taken once, if the buffer is mapped in
+ * (recv_head()).  Otherwise the message is copied out while it stays
+ * queued, and taken off the queue only once the copy has succeeded, so
+ * that a bad buffer leaves it there; if the queue's head changed meanwhile
+ * (an URGENT message, an UNBIND by another thread), the new head is
+ * received instead.  @rd_lock keeps the receivers of one file from taking
+ * the same message twice and is not held while waiting.  On success, *@qep
+ * is the copy taken, owned by the caller.  *@owed, a record for a request
+ * to reply to, is allocated here when one is needed (before looking, on a
+ * Ksock that has had requests) and is NULL once used.
+ */
+static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
 		    bool nonblock, struct kbus_request **owed,
-		    struct kbus_qentry **qep, u32 *len)
+		    struct kbus_qentry **qep)
 {
 	struct kbus_message_header hdr;
 	struct kbus_qentry *qe;
@@ -679,15 +800,9 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 		}
 		if (mutex_lock_interruptible(&ks->rd_lock))
 			return -ERESTARTSYS;
-		ret = recv_head(ks, buf, buf_len, owed, &qe, &msg, &hdr, len,
-				&gen);
+		ret = recv_head(ks, call, owed, &qe, &msg, &hdr, &gen);
 		if (ret == RECV_COPY) {
-			if (copy_to_user(buf, &hdr, sizeof(hdr)) ||
-			    copy_to_user(buf + sizeof(hdr), msg->body,
-					 kbus_msg_body_len(msg)))
-				ret = -EFAULT;
-			else
-				ret = recv_take(ks, qe, gen, owed);
+			ret = recv_copy(ks, call, qe, msg, &hdr, gen, owed);
 			kbus_msg_put(msg);
 		}
 		mutex_unlock(&ks->rd_lock);
@@ -704,52 +819,41 @@ static int recv_one(struct kbus_ksock *ks, void __user *buf, u32 buf_len,
 	}
 }
 
-static void recv_creds(struct kbus_recv *args, const struct kbus_msg *msg)
-{
-	struct user_namespace *ns = current_user_ns();
-
-	args->pid = msg->pid ? pid_vnr(msg->pid) : 0;
-	args->uid = from_kuid_munged(ns, msg->uid);
-	args->gid = from_kgid_munged(ns, msg->gid);
-}
-
 static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 			struct kbus_recv __user *uarg)
 {
 	struct kbus_request *owed = NULL;
-	struct kbus_qentry *qe;
+	struct recv_call call = { .uarg = uarg };
 	struct kbus_recv args;
-	void __user *buf;
+	struct kbus_qentry *qe;
 	bool nonblock;
-	int err, usize;
-	u32 len = 0;
+	int err;
 
-	usize = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0, uarg);
-	if (usize < 0)
-		return usize;
+	err = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0, uarg);
+	if (err < 0)
+		return err;
 	if ((args.flags & ~KBUS_RECV_FLAGS) || args.__reserved ||
 	    args.msg_len || args.pid || args.uid || args.gid)
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
-	/* Pop nothing if the answer cannot be written. */
-	if (put_sized_arg(uarg, &args, sizeof(args), usize))
-		return -EFAULT;
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (args.flags & KBUS_RECV_NONBLOCK);
-	buf = u64_to_user_ptr(args.buf_ptr);
+	call.buf = u64_to_user_ptr(args.buf_ptr);
+	call.buf_len = args.buf_len;
+	call.creds = args.flags & KBUS_RECV_CREDS;
 
-	err = recv_one(ks, buf, args.buf_len, nonblock, &owed, &qe, &len);
-	args.msg_len = len;
+	err = recv_one(ks, &call, nonblock, &owed, &qe);
 	if (!err) {
-		if (args.flags & KBUS_RECV_CREDS)
-			recv_creds(&args, qe->msg);
+		if (call.creds && !call.answered)
+			recv_creds(&call.ans, qe->msg);
 		kbus_qentry_free(qe);
 	}
 	kbus_request_free(owed);
-	if (err && err != -EMSGSIZE && err != -EFAULT)
+	if (call.answered || (err && err != -EMSGSIZE && err != -EFAULT))
 		return err;
-	if (put_sized_arg(uarg, &args, sizeof(args), usize))
+	/* The length, with -EMSGSIZE and -EFAULT too. */
+	if (recv_answer(&call, &call.ans, false))
 		return -EFAULT;
 	return err;
 }

@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
+#include <linux/uaccess.h>
 
 #include "account.h"
 #include "bind.h"
@@ -66,6 +67,7 @@ struct route {
 	struct kbus_bus *bus;
 	struct kbus_ksock *sender;	/* NULL for KBUS's own messages */
 	struct kbus_msg *msg;
+	struct kbus_msg_id __user *uid;	/* where the sender wants the id */
 	size_t cost;			/* kbus_msg_cost() of the message */
 	u32 mode;			/* ALL_OR_* bits in force */
 	bool lossy;			/* a bind event: lost if no room */
@@ -374,6 +376,16 @@ static int route_locked(struct route *r, struct kbus_request **req)
 			goto out_reset;
 	}
 
+	/*
+	 * The sender is told the id before anything is delivered, so that a
+	 * send whose id cannot be written is not made.  The bus lock is
+	 * held: a page fault may not be taken (kbus_send_user()).
+	 */
+	if (r->uid && copy_to_user_nofault(r->uid, &msg->id, sizeof(msg->id))) {
+		err = -EFAULT;
+		goto out_reset;
+	}
+
 	if (requester) {
 		kbus_outstanding_remove_locked(requester, out);
 		kbus_request_free(out);
@@ -411,32 +423,9 @@ out_ksocks:
 	return err;
 }
 
-/**
- * kbus_send() - Send a message from a Ksock.
- * @ks: the sender.
- * @msg: the message, complete and validated; the caller keeps its
- *       reference.
- * @id: where to store the message's id (set on success).
- *
- * Unless the message came from another network (``id.network_id`` set),
- * it is given the bus's next id, under the bus lock, at each call, and a
- * call that fails gives it back: a send tried again after -EAGAIN is given
- * its id when it is delivered, and a refused send leaves no gap.
- *
- * Context: Process context; takes the bus lock (killably).
- * Return: 0; -EINVAL if the message is both a request and a reply;
- * -ENOLCK if a request finds no room for its reply in the sender's queue,
- * or the sender has ``kbus_max_requests`` outstanding; -ENOBUFS if a
- * request would take the sender's user past ``kbus_user_bytes``;
- * -EADDRNOTAVAIL if a request has no replier or a reply's requester has
- * gone; -ECONNREFUSED if a reply answers no request
- * outstanding from this Ksock; -EPIPE if a stateful request's replier is
- * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
- * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM; -EINTR if a fatal
- * signal arrived while it waited for the bus lock.
- */
-int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
-	      struct kbus_msg_id *id)
+/* A send, with the id written to @uid too if it is not NULL. */
+static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
+		    struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
 {
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_request *req = NULL;
@@ -445,6 +434,7 @@ int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 		.bus = bus,
 		.sender = ks,
 		.msg = msg,
+		.uid = uid,
 		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
 				      KBUS_BIT_ALL_OR_WAIT),
 		.entries = LIST_HEAD_INIT(r.entries),
@@ -504,7 +494,61 @@ out_unlock:
 	kbus_request_free(req);
 	return err;
 }
+
+/**
+ * kbus_send() - Send a message from a Ksock.
+ * @ks: the sender.
+ * @msg: the message, complete and validated; the caller keeps its
+ *       reference.
+ * @id: where to store the message's id (set on success).
+ *
+ * Unless the message came from another network (``id.network_id`` set),
+ * it is given the bus's next id, under the bus lock, at each call, and a
+ * call that fails gives it back: a send tried again after -EAGAIN is given
+ * its id when it is delivered, and a refused send leaves no gap.
+ *
+ * Context: Process context; takes the bus lock (killably).
+ * Return: 0; -EINVAL if the message is both a request and a reply;
+ * -ENOLCK if a request finds no room for its reply in the sender's queue,
+ * or the sender has ``kbus_max_requests`` outstanding; -ENOBUFS if a
+ * request would take the sender's user past ``kbus_user_bytes``;
+ * -EADDRNOTAVAIL if a request has no replier or a reply's requester has
+ * gone; -ECONNREFUSED if a reply answers no request
+ * outstanding from this Ksock; -EPIPE if a stateful request's replier is
+ * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
+ * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM; -EINTR if a fatal
+ * signal arrived while it waited for the bus lock.
+ */
+int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
+	      struct kbus_msg_id *id)
+{
+	return send_msg(ks, msg, id, NULL);
+}
 EXPORT_SYMBOL_IF_KUNIT(kbus_send);
+
+/**
+ * kbus_send_user() - Send a message, telling a user space sender its id.
+ * @ks: the sender.
+ * @msg: the message, as for kbus_send().
+ * @uid: where to write the message's id, in user memory.
+ *
+ * As kbus_send(), except that the id is written to @uid under the bus
+ * lock, before anything is delivered, with page faults disabled: if it
+ * cannot be, nothing is sent and -EFAULT is returned.  The caller then
+ * tells a page not mapped in (or to be copied on write) from one that
+ * cannot be written by writing it with page faults allowed, and tries
+ * again.
+ *
+ * Context: Process context; takes the bus lock (killably).
+ * Return: as kbus_send(), and -EFAULT.
+ */
+int kbus_send_user(struct kbus_ksock *ks, struct kbus_msg *msg,
+		   struct kbus_msg_id __user *uid)
+{
+	struct kbus_msg_id id;
+
+	return send_msg(ks, msg, &id, uid);
+}
 
 /**
  * kbus_send_event_locked() - Send a replier bind event.

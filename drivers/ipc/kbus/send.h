@@ -14,6 +14,8 @@
 
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id);
+int kbus_send_user(struct kbus_ksock *ks, struct kbus_msg *msg,
+		   struct kbus_msg_id __user *uid);
 int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
 			   bool nofail);
 
