@@ -508,8 +508,8 @@ struct kbus_bus_ctl {
  * recipient has room, and is given its id when it is delivered; with
  * O_NONBLOCK or %KBUS_SEND_NONBLOCK it fails with %EAGAIN instead and
  * keeps nothing: poll() reports %EPOLLOUT once it is worth trying again.
- * If the id cannot be written back after the message has gone (the caller
- * unmapped the struct meanwhile), the call still returns 0.  Fails with
+ * The id is written before the message is delivered: if it cannot be,
+ * nothing is sent and the call fails with %EFAULT.  Fails with
  * %EINVAL (a bad field, flag or reserved field; @msg_len not the message's
  * length; a guard; a name length of 0; both %KBUS_BIT_ALL_OR_WAIT and
  * %KBUS_BIT_ALL_OR_FAIL; %KBUS_BIT_WANT_A_REPLY with @in_reply_to),
@@ -532,7 +532,8 @@ struct kbus_bus_ctl {
  * @gid stay 0.  Only the first @msg_len bytes of the buffer are written;
  * after a failed call their contents are unspecified.  Fails with %EINVAL,
  * %E2BIG, %EBADF, %EMSGSIZE, %EAGAIN (nothing queued), %EFAULT (the
- * buffer is not writable: the message stays queued), %ENOMEM, %EINTR.
+ * buffer or the struct is not writable: the message stays queued),
+ * %ENOMEM, %EINTR.
  *
  * %KBUS_IOC_CANCEL: with no argument (0), make every %KBUS_IOC_SENDMSG of
  * this Ksock that is waiting for room fail with %ECANCELED.  With a
