@@ -434,6 +434,13 @@ static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
  * @uid.  Each attempt takes a new id, so the id of a send that waited says
  * when it was delivered.  A nonblocking send that finds no room records
  * the room sequence it saw, for poll().
+ *
+ * The id is written under the bus lock without taking page faults
+ * (kbus_send_user()).  If that fails, nothing was sent: writing the id
+ * here, faults allowed, tells a page that was not mapped in, or is to be
+ * copied on write, from one that cannot be written (-EFAULT), and the
+ * send is tried again.  The id field is 0 on input (ioc_sendmsg()), so
+ * writing 0 only faults its page in.
  */
 static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
 			 bool nonblock, struct kbus_msg_id __user *uid)
@@ -445,6 +452,14 @@ static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
 	for (;;) {
 		seq = atomic_read(&bus->room_seq);
 		err = kbus_send_user(ks, msg, uid);
+		if (err == -EFAULT) {
+			if (clear_user(uid, sizeof(*uid)))
+				return -EFAULT;
+			/* Nothing was sent: safe to restart. */
+			if (signal_pending(current))
+				return -ERESTARTSYS;
+			continue;
+		}
 		if (err != -EAGAIN)
 			break;
 		if (nonblock) {
@@ -472,12 +487,10 @@ static int send_blocking(struct kbus_ksock *ks, struct kbus_msg *msg,
 static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 			struct kbus_send __user *uarg)
 {
-	/* Its input value, which it must have. */
-	static const struct kbus_msg_id unchanged;
 	struct kbus_send args;
 	struct kbus_msg *msg;
 	bool nonblock;
-	int err, tries;
+	int err;
 
 	err = get_sized_arg(&args, sizeof(args), KBUS_SEND_SIZE_VER0, uarg);
 	if (err < 0)
@@ -498,21 +511,15 @@ static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 	}
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (args.flags & KBUS_SEND_NONBLOCK);
-	/*
-	 * The id is written under the bus lock, before the message is
-	 * delivered, without taking page faults: if that fails, nothing was
-	 * sent.  Writing it here, faults allowed, then tells a page that was
-	 * not mapped in, or is to be copied on write, from one that cannot
-	 * be written (-EFAULT).  A page that goes again at once, each time,
-	 * is not waited for.
-	 */
-	for (tries = 0; ; tries++) {
-		err = send_blocking(ks, msg, nonblock, &uarg->id);
-		if (err != -EFAULT || tries == KBUS_SEND_ID_TRIES - 1 ||
-		    copy_to_user(&uarg->id, &unchanged, sizeof(unchanged)))
-			break;
-	}
+	err = send_blocking(ks, msg, nonblock, &uarg->id);
 	kbus_msg_put(msg);
+	/*
+	 * An attempt that failed after writing its id leaves 0 there again;
+	 * if the struct has gone meanwhile, nothing was sent all the same.
+	 */
+	if (err && err != -EFAULT && clear_user(&uarg->id, sizeof(uarg->id)))
+		kbus_dbg(ks->bus, "ksock %u: id of a failed send not cleared\n",
+			 ks->id);
 	return err;
 }
 
@@ -557,14 +564,18 @@ struct recv_call {
 	u32 buf_len;
 	struct kbus_recv __user *uarg;
 	bool creds;		/* %KBUS_RECV_CREDS */
-	bool answered;		/* @ans is written, with the message */
-	struct kbus_recv ans;	/* msg_len, and the credentials if asked */
+	bool probed;		/* the answer's page is known to be writable */
+	bool answered;		/* the answer is written, with the message */
+	struct kbus_recv ans;	/* msg_len, then the credentials if asked */
 };
 
+/* The answer: the fields of struct kbus_recv that RECVMSG fills in. */
+#define RECV_ANSWER_LEN	(offsetofend(struct kbus_recv, gid) - \
+			 offsetof(struct kbus_recv, msg_len))
+
 /*
- * Write the answer of @call, the fields of its struct that RECVMSG fills
- * in, from @ans: 0 or -EFAULT.  With page faults disabled (@nofault)
- * under the bus lock.
+ * Write the answer of @call from @ans: 0 or -EFAULT.  With page faults
+ * disabled (@nofault) under the bus lock.
  */
 static int recv_answer(struct recv_call *call, const struct kbus_recv *ans,
 		       bool nofault)
@@ -572,13 +583,12 @@ static int recv_answer(struct recv_call *call, const struct kbus_recv *ans,
 	struct kbus_recv __user *u = call->uarg;
 	int err = -EFAULT;
 
-	BUILD_BUG_ON(offsetof(struct kbus_recv, gid) -
-		     offsetof(struct kbus_recv, msg_len) != 3 * sizeof(u32));
+	BUILD_BUG_ON(RECV_ANSWER_LEN != 4 * sizeof(u32));
 	if (nofault)
 		pagefault_disable();
-	if (!user_write_access_begin(&u->msg_len,
-				     offsetofend(struct kbus_recv, gid) -
-				     offsetof(struct kbus_recv, msg_len)))
+	else
+		might_fault();
+	if (!user_write_access_begin(&u->msg_len, RECV_ANSWER_LEN))
 		goto out;
 	unsafe_put_user(ans->msg_len, &u->msg_len, end);
 	unsafe_put_user(ans->pid, &u->pid, end);
@@ -594,10 +604,28 @@ out:
 }
 
 /*
+ * Make sure that the answer of @call can be written, before a message is
+ * taken or waited for.  Its fields are 0 on input (ioc_recvmsg()): writing
+ * 0 only faults their page in.
+ */
+static int recv_probe(struct recv_call *call)
+{
+	if (call->probed)
+		return 0;
+	if (clear_user(&call->uarg->msg_len, RECV_ANSWER_LEN))
+		return -EFAULT;
+	call->probed = true;
+	return 0;
+}
+
+/*
  * Copy a message out under the bus lock, with page faults disabled: false
  * if any of it faults.  The header, and a body of at most
- * %KBUS_RECV_INLINE_MAX bytes, are written with plain stores in one user
- * access; a longer body with a string move of its own.
+ * %KBUS_RECV_INLINE_MAX bytes, are written with unsafe_copy_to_user() in
+ * one user access; a longer body with copy_to_user_nofault().  (Like
+ * filldir(), the first way does without the checks of hardened usercopy
+ * and KMSAN: the source is a kbus_message_header built here and a message
+ * body of known length.)
  */
 static bool recv_copy_nofault(struct recv_call *call,
 			      const struct kbus_message_header *hdr,
@@ -665,8 +693,9 @@ static void recv_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
  * header image and *@gen the queue's removal count; once the lock is
  * dropped the copy may leave the queue and be freed (an UNBIND by another
  * thread), so *@qep is only compared, never followed, until recv_take()
- * has taken it.  The message's length is in @call->ans.msg_len.  Returns
- * a RECV_* value, -EMSGSIZE if the buffer is too small, or -EINTR.
+ * has taken it.  The length of the message looked at is in
+ * @call->ans.msg_len.  Returns a RECV_* value, -EMSGSIZE if the buffer is
+ * too small, or -EINTR.
  */
 static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
 		     struct kbus_request **owed, struct kbus_qentry **qep,
@@ -752,10 +781,7 @@ static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
 		     const struct kbus_message_header *hdr, u32 gen,
 		     struct kbus_request **owed)
 {
-	/* Its input values, which it must have: nothing changes yet. */
-	static const struct kbus_recv unchanged;
-
-	if (recv_answer(call, &unchanged, false) ||
+	if (recv_probe(call) ||
 	    copy_to_user(call->buf, hdr, sizeof(*hdr)) ||
 	    copy_to_user(call->buf + sizeof(*hdr), msg->body,
 			 kbus_msg_body_len(msg)))
@@ -794,6 +820,9 @@ static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
 		if (!READ_ONCE(ks->queue_len)) {
 			if (nonblock)
 				return -EAGAIN;
+			/* Fail now, not once a message has come. */
+			if (recv_probe(call))
+				return -EFAULT;
 			if (wait_event_interruptible(ks->wait,
 						     READ_ONCE(ks->queue_len)))
 				return -ERESTARTSYS;

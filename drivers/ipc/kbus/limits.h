@@ -56,17 +56,12 @@
 #define KBUS_RECV_DIRECT_MAX		(8U << 10)
 
 /*
- * Longest body a receive under the bus lock writes with plain stores,
- * with the header; a longer one is written with a string move, whose
- * start-up costs about as much as this many bytes of stores.
+ * Longest body that a receive under the bus lock writes in the same user
+ * access as the header, word by word (unsafe_copy_to_user()); a longer
+ * one is written with copy_to_user_nofault(), which is faster for large
+ * copies but is one more user access.
  */
 #define KBUS_RECV_INLINE_MAX		256
-
-/*
- * Attempts of a send whose id cannot be written without a page fault,
- * each after faulting its page in (ioc_sendmsg()).
- */
-#define KBUS_SEND_ID_TRIES		3
 
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16

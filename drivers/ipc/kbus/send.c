@@ -67,7 +67,6 @@ struct route {
 	struct kbus_bus *bus;
 	struct kbus_ksock *sender;	/* NULL for KBUS's own messages */
 	struct kbus_msg *msg;
-	struct kbus_msg_id __user *uid;	/* where the sender wants the id */
 	size_t cost;			/* kbus_msg_cost() of the message */
 	u32 mode;			/* ALL_OR_* bits in force */
 	bool lossy;			/* a bind event: lost if no room */
@@ -376,16 +375,6 @@ static int route_locked(struct route *r, struct kbus_request **req)
 			goto out_reset;
 	}
 
-	/*
-	 * The sender is told the id before anything is delivered, so that a
-	 * send whose id cannot be written is not made.  The bus lock is
-	 * held: a page fault may not be taken (kbus_send_user()).
-	 */
-	if (r->uid && copy_to_user_nofault(r->uid, &msg->id, sizeof(msg->id))) {
-		err = -EFAULT;
-		goto out_reset;
-	}
-
 	if (requester) {
 		kbus_outstanding_remove_locked(requester, out);
 		kbus_request_free(out);
@@ -423,7 +412,7 @@ out_ksocks:
 	return err;
 }
 
-/* A send, with the id written to @uid too if it is not NULL. */
+/* A send, with the id stored to @id and written to @uid, either or both. */
 static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 		    struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
 {
@@ -434,7 +423,6 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 		.bus = bus,
 		.sender = ks,
 		.msg = msg,
-		.uid = uid,
 		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
 				      KBUS_BIT_ALL_OR_WAIT),
 		.entries = LIST_HEAD_INIT(r.entries),
@@ -469,10 +457,18 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 	last_serial = bus->next_serial;
 	if (!msg->id.network_id)
 		kbus_next_msg_id_locked(bus, &msg->id);
-	err = route_locked(&r, &req);
-	if (!err)
-		*id = msg->id;
+	/*
+	 * A user space sender is told the id first, so that a send whose id
+	 * cannot be written is not made.  No page fault may be taken under
+	 * the bus lock (see kbus_send_user()).
+	 */
+	if (uid && copy_to_user_nofault(uid, &msg->id, sizeof(msg->id)))
+		err = -EFAULT;
 	else
+		err = route_locked(&r, &req);
+	if (!err && id)
+		*id = msg->id;
+	else if (err)
 		/* Nothing was delivered: the id is free for the next message. */
 		bus->next_serial = last_serial;
 	trace_kbus_send(bus, ks->id, msg, err);
@@ -533,21 +529,21 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_send);
  * @uid: where to write the message's id, in user memory.
  *
  * As kbus_send(), except that the id is written to @uid under the bus
- * lock, before anything is delivered, with page faults disabled: if it
- * cannot be, nothing is sent and -EFAULT is returned.  The caller then
- * tells a page not mapped in (or to be copied on write) from one that
- * cannot be written by writing it with page faults allowed, and tries
- * again.
+ * lock, with page faults disabled, as soon as it is given and before
+ * anything is routed: if it cannot be written, nothing is sent and
+ * -EFAULT is returned.  The caller then tells a page not mapped in (or to
+ * be copied on write) from one that cannot be written by writing it with
+ * page faults allowed, and tries again.  A send that fails after the id
+ * was written leaves it there: the caller clears it.
  *
  * Context: Process context; takes the bus lock (killably).
- * Return: as kbus_send(), and -EFAULT.
+ * Return: as kbus_send(), and -EFAULT before any other error the routing
+ * finds.
  */
 int kbus_send_user(struct kbus_ksock *ks, struct kbus_msg *msg,
 		   struct kbus_msg_id __user *uid)
 {
-	struct kbus_msg_id id;
-
-	return send_msg(ks, msg, &id, uid);
+	return send_msg(ks, msg, NULL, uid);
 }
 
 /**

@@ -508,8 +508,9 @@ struct kbus_bus_ctl {
  * recipient has room, and is given its id when it is delivered; with
  * O_NONBLOCK or %KBUS_SEND_NONBLOCK it fails with %EAGAIN instead and
  * keeps nothing: poll() reports %EPOLLOUT once it is worth trying again.
- * The id is written before the message is delivered: if it cannot be,
- * nothing is sent and the call fails with %EFAULT.  Fails with
+ * The id is written as soon as the message is given it, before it is
+ * routed: if it cannot be, nothing is sent and the call fails with
+ * %EFAULT; after a call that fails otherwise it reads 0.  Fails with
  * %EINVAL (a bad field, flag or reserved field; @msg_len not the message's
  * length; a guard; a name length of 0; both %KBUS_BIT_ALL_OR_WAIT and
  * %KBUS_BIT_ALL_OR_FAIL; %KBUS_BIT_WANT_A_REPLY with @in_reply_to),

@@ -782,83 +782,114 @@ TEST_F(sendrecv, recvmsg_fault_leaves_the_message_queued)
 }
 
 /*
+ * Send "data" from @from (Ksock id @from_id) with the struct kbus_send at
+ * @s, and receive it at @to with the struct kbus_recv at @r, without
+ * blocking: each call succeeds, and the message goes once, with the id
+ * the sender was told.
+ */
+static void sr_send_recv_at(struct __test_metadata *const _metadata,
+			    int from, __u32 from_id, int to,
+			    struct kbus_send *s, struct kbus_recv *r,
+			    char *buf, size_t len)
+{
+	static const char name[] = "$.Answer.Page";
+	struct kbus_message_header h;
+	struct kbus_entire_message *m;
+
+	kbus_msg_init(&h, name, "data", 4);
+	s->size = sizeof(*s);
+	s->flags = KBUS_SEND_NONBLOCK;
+	s->msg_ptr = (uintptr_t)&h;
+	s->msg_len = sizeof(h);
+	ASSERT_EQ(0, kbus_ioctl(from, KBUS_IOC_SENDMSG, s));
+	EXPECT_NE(0U, s->id.serial_num);
+
+	r->size = sizeof(*r);
+	r->flags = KBUS_RECV_NONBLOCK | KBUS_RECV_CREDS;
+	r->buf_ptr = (uintptr_t)buf;
+	r->buf_len = len;
+	ASSERT_EQ(0, kbus_ioctl(to, KBUS_IOC_RECVMSG, r));
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 4), r->msg_len);
+	EXPECT_EQ(getpid(), r->pid);
+	EXPECT_EQ(geteuid(), r->uid);
+	EXPECT_EQ(getegid(), r->gid);
+	m = (struct kbus_entire_message *)buf;
+	kbus_check_entire(_metadata, m, r->msg_len);
+	kbus_check_msg(_metadata, m, name, "data", 4, from_id);
+	EXPECT_EQ(s->id.serial_num, m->header.id.serial_num);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, to));
+}
+
+/*
+ * The id of a send and the answer of a receive are written under the bus
+ * lock, where no page fault may be taken.  When a field to write is on a
+ * page that cannot be written without one, the call faults it in and goes
+ * the long way: here, the zero page (a page only read so far: reading the
+ * struct maps it in so) and pages shared copy-on-write with a child.
+ */
+TEST_F(sendrecv, answers_on_pages_only_read_so_far)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct kbus_send *s;
+	struct kbus_recv *r;
+	char *two, *three, *buf;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Answer.Page", 0));
+	buf = sr_map(pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, buf);
+
+	/* The id, and pid, uid and gid, at the start of the second page. */
+	two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, two);
+	s = (struct kbus_send *)(two + pg - offsetof(struct kbus_send, id));
+	r = (struct kbus_recv *)(two + pg - pg / 2);
+	sr_send_recv_at(_metadata, self->a, self->a_id, self->b, s, r, buf,
+			pg);
+	ASSERT_EQ(0, munmap(two, 2 * pg));
+	two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, two);
+	r = (struct kbus_recv *)(two + pg - offsetof(struct kbus_recv, pid));
+	s = (struct kbus_send *)(two + pg / 2);
+	sr_send_recv_at(_metadata, self->a, self->a_id, self->b, s, r, buf,
+			pg);
+
+	ASSERT_EQ(0, munmap(two, 2 * pg));
+
+	/*
+	 * Pages written, then shared with a child: copied on write.  The id
+	 * at the start of the second page, the answer at that of the third.
+	 */
+	three = sr_map(3 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, three);
+	memset(three, 0, 3 * pg);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	/* The first page, and the receive buffer, are the parent's own. */
+	memset(three, 0, pg);
+	memset(buf, 0, pg);
+	s = (struct kbus_send *)(three + pg - offsetof(struct kbus_send, id));
+	r = (struct kbus_recv *)(three + 2 * pg -
+				 offsetof(struct kbus_recv, pid));
+	sr_send_recv_at(_metadata, self->a, self->a_id, self->b, s, r, buf,
+			pg);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, munmap(three, 3 * pg));
+	ASSERT_EQ(0, munmap(buf, pg));
+}
+
+/*
  * A buffer whose pages were never touched is not mapped in yet: a small
  * message cannot be copied to it in one go with the bus lock held (the
  * copy of the header or of the rest would fault), and is received the
  * long way, whole, whatever its size.
  */
-/* Read a word of memory, so that its page is mapped in for reading. */
-static __u32 sr_peek(const void *p)
-{
-	return __atomic_load_n((const __u32 *)p, __ATOMIC_RELAXED);
-}
-
-/*
- * The id of a send and the answer of a receive are written under the bus
- * lock, where a page fault may not be taken: when the fields to write are
- * on a page only read so far (the zero page), or not mapped in, the call
- * faults it in and goes the long way.  Each message goes once.
- */
-TEST_F(sendrecv, answers_on_pages_only_read_so_far)
-{
-	static const char name[] = "$.Answer.Page";
-	long pg = sysconf(_SC_PAGESIZE);
-	struct kbus_message_header h;
-	struct kbus_entire_message *m;
-	struct kbus_msg_id id;
-	struct kbus_send *s;
-	struct kbus_recv *r;
-	char *two, buf[256];
-	int i;
-
-	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
-	kbus_msg_init(&h, name, "data", 4);
-	for (i = 0; i < 2; i++) {
-		/* The id, at the start of the second page, not written yet. */
-		two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
-		ASSERT_NE(NULL, two);
-		s = (struct kbus_send *)(two + pg -
-					 offsetof(struct kbus_send, id));
-		s->size = sizeof(*s);
-		s->flags = 0;
-		s->msg_ptr = (uintptr_t)&h;
-		s->msg_len = sizeof(h);
-		s->__reserved = 0;
-		/* Then once read: the zero page, which cannot be written. */
-		if (i == 1)
-			EXPECT_EQ(0U, sr_peek(two + pg));
-		ASSERT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_SENDMSG, s));
-		EXPECT_NE(0U, s->id.serial_num);
-
-		/* msg_len on the first page, pid, uid and gid on the second. */
-		id = s->id;
-		ASSERT_EQ(0, munmap(two, 2 * pg));
-		two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
-		ASSERT_NE(NULL, two);
-		r = (struct kbus_recv *)(two + pg -
-					 offsetof(struct kbus_recv, pid));
-		r->size = sizeof(*r);
-		r->flags = KBUS_RECV_CREDS;
-		r->buf_ptr = (uintptr_t)buf;
-		r->buf_len = sizeof(buf);
-		r->msg_len = 0;
-		if (i == 1)
-			EXPECT_EQ(0U, sr_peek(two + pg));
-		ASSERT_EQ(0, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, r));
-		EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 4), r->msg_len);
-		EXPECT_EQ(getpid(), r->pid);
-		EXPECT_EQ(getuid(), r->uid);
-		EXPECT_EQ(getgid(), r->gid);
-		m = (struct kbus_entire_message *)buf;
-		kbus_check_entire(_metadata, m, r->msg_len);
-		kbus_check_msg(_metadata, m, name, "data", 4, self->a_id);
-		/* Sent once, with the id the sender was told. */
-		EXPECT_EQ(id.serial_num, m->header.id.serial_num);
-		EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
-		ASSERT_EQ(0, munmap(two, 2 * pg));
-	}
-}
-
 TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
 {
 	static const size_t sizes[] = { 3, 6000, 12000 };
