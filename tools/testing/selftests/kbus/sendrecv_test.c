@@ -884,6 +884,25 @@ TEST_F(sendrecv, answers_on_pages_only_read_so_far)
 	ASSERT_EQ(0, munmap(buf, pg));
 }
 
+/* A receive whose answer cannot be written fails before it waits. */
+TEST_F(sendrecv, recvmsg_with_a_read_only_struct_fails_before_waiting)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct kbus_recv *r;
+	char buf[256];
+
+	r = sr_map(pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, r);
+	r->size = sizeof(*r);
+	r->buf_ptr = (uintptr_t)buf;
+	r->buf_len = sizeof(buf);
+	ASSERT_EQ(0, mprotect(r, pg, PROT_READ));
+	/* Nothing is queued: it fails at once, not when a message comes. */
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, r));
+	ASSERT_EQ(0, munmap(r, pg));
+}
+
 /*
  * A buffer whose pages were never touched is not mapped in yet: a small
  * message cannot be copied to it in one go with the bus lock held (the
