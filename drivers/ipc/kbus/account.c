@@ -86,7 +86,7 @@ static size_t ksock_cost(void)
  *
  * The Ksock itself is charged to the account.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, -EMFILE if the user cannot be charged, or -ENOMEM.
  */
 int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid)
@@ -96,7 +96,7 @@ int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid)
 	struct kbus_user *user;
 	int err;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus_sleepable(bus);
 
 	user = xa_load(&bus->users, index);
 	if (user && !kbus_user_room_locked(user, ksock_cost()))
@@ -130,7 +130,7 @@ void kbus_user_put_locked(struct kbus_ksock *ks)
 {
 	struct kbus_user *user = ks->user;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	ks->user = NULL;
 	kbus_user_uncharge_locked(user, ksock_cost());
@@ -232,7 +232,7 @@ bool kbus_ksock_room_locked(const struct kbus_ksock *ks, size_t cost)
 {
 	u64 queued = (u64)ks->queued_bytes + ks->send_bytes;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	if (queued && queued + cost > ks->max_bytes)
 		return false;

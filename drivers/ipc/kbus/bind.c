@@ -259,7 +259,7 @@ static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
 	struct kbus_names *t = &bus->names;
 	struct kbus_name_node *node;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 
 	/* Most buses bind few wildcards, if any: no need to hash for them. */
 	if (!t->nr_kind[kind])
@@ -343,7 +343,7 @@ static void node_put_locked(struct kbus_bus *bus, struct kbus_name_node *node)
  * A replier binding comes with the event that will announce its
  * unbinding.  The binding is charged to the Ksock's user.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, -EADDRINUSE if @is_replier and the name already has a
  * replier, -ENOSPC if the Ksock has ``kbus_max_bindings`` bindings or its
  * user cannot be charged, or -ENOMEM.
@@ -357,7 +357,7 @@ int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 	struct kbus_binding *b;
 	size_t charge;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus_sleepable(bus);
 
 	if (ks->num_bindings >= READ_ONCE(kbus_max_bindings))
 		return -ENOSPC;
@@ -426,7 +426,7 @@ struct kbus_binding *kbus_binding_find_locked(struct kbus_ksock *ks,
 	u32 keylen;
 	u8 kind;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	kind = pattern_kind(name, len, &keylen);
 	list_for_each_entry(b, &ks->bindings, ksock_link) {
@@ -442,14 +442,14 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_binding_find_locked);
  * kbus_binding_free_locked() - Remove a binding from the registry and free it.
  * @b: the binding.  Messages queued through it must have been dealt with.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  */
 void kbus_binding_free_locked(struct kbus_binding *b)
 {
 	struct kbus_name_node *node = b->node;
 	struct kbus_bus *bus = b->ksock->bus;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus_sleepable(bus);
 
 	trace_kbus_unbind(b->ksock, node->full, b->is_replier);
 	if (b->is_replier) {
@@ -569,7 +569,7 @@ int kbus_visit_listeners_locked(struct kbus_bus *bus, const char *name,
 	int err;
 	u32 i;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 
 	err = node_listeners(node_lookup_locked(bus, KBUS_NAME_EXACT, name,
 						len), fn, arg);

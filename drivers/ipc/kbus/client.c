@@ -93,7 +93,7 @@ static struct kbus_qentry *kbus_client_take(struct kbus_ksock *ks,
 {
 	struct kbus_qentry *qe;
 
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock(ks->bus);
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (qe) {
 		kbus_queue_take_locked(ks, qe);
@@ -104,7 +104,7 @@ static struct kbus_qentry *kbus_client_take(struct kbus_ksock *ks,
 			*owed = NULL;
 		}
 	}
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	if (qe)
 		kbus_bus_room_wake(ks->bus);
 	return qe;
@@ -141,7 +141,7 @@ static void kbus_client_unanswered(struct kbus_client *client,
 
 	if (!(qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY))
 		return;
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock(ks->bus);
 	req = kbus_owed_find_locked(ks, &qe->msg->id, qe->msg->from);
 	if (req) {
 		kbus_owed_remove_locked(ks, req);
@@ -149,7 +149,7 @@ static void kbus_client_unanswered(struct kbus_client *client,
 					req->peer_id, &req->id, ks->id);
 		kbus_request_free(req);
 	}
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 }
 
 static void kbus_client_work(struct work_struct *work)
@@ -223,9 +223,9 @@ struct kbus_client *kbus_client_open(u32 bus,
 		goto err_put;
 	}
 	/* Each message once: see "Kernel clients". */
-	mutex_lock(&b->lock);
+	kbus_bus_lock(b);
 	client->ks->only_once = true;
-	mutex_unlock(&b->lock);
+	kbus_bus_unlock(b);
 	client->ops = ops;
 	client->priv = priv;
 	INIT_WORK(&client->work, kbus_client_work);
@@ -316,12 +316,12 @@ static int kbus_client_bind_op(struct kbus_client *client, const char *name,
 	/* Only KBUS sends replier bind events: nobody may be their replier. */
 	if (bind && replier && !strcmp(name, KBUS_MSG_NAME_REPLIER_BIND_EVENT))
 		return -EBADMSG;
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock_sleepable(ks->bus);
 	if (bind)
 		err = kbus_bind_report_locked(ks, name, len, replier);
 	else
 		err = kbus_unbind_report_locked(ks, name, len, replier);
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 	return err;
 }
 

@@ -17,8 +17,10 @@
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/rtmutex.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/user_namespace.h>
 #include <linux/xarray.h>
 
@@ -35,7 +37,7 @@
 /**
  * DOC: Locking overview
  *
- * KBUS has four kinds of locks.  In acquisition order:
+ * KBUS has five kinds of locks.  In acquisition order:
  *
  * 1. &kbus_ksock.rd_lock (mutex): serialises the receivers of one open
  *    file, from looking at the head of its queue, through the copy of
@@ -47,19 +49,43 @@
  * 2. &kbus_buses_lock (mutex): the list of buses and bus creation.  Taken
  *    before a bus lock (debugfs walks every bus).
  *
- * 3. &kbus_bus.lock (mutex, "the bus lock"): everything shared on one
- *    bus: the binding registry, every Ksock's queue, outstanding and owed
- *    requests, id counters and settings.  Sending a message takes it once
- *    and delivers to every recipient under it, which is what makes the
- *    order of messages the same for every recipient.  A receive copies a
- *    small message out under it, with page faults disabled, when it can.
- *    No two bus locks are ever held together.  (An rt_mutex, for priority
- *    inheritance, was measured and rejected: its strict hand-over to the
- *    first waiter turned the receivers of a fan-out into a convoy, 25 to
- *    40 times slower per delivery with full preemption; see "Priorities"
- *    in the documentation.)
+ * 3. &kbus_bus.sleep_lock (rt_mutex): held by a task that holds the bus
+ *    lock sleepably (see 4.), and taken and dropped at once by a task that
+ *    waits for it to be given back: so the holder, if preempted, runs at
+ *    the priority of its highest waiter (priority inheritance).
  *
- * 4. The wait queue spinlocks of the Ksocks, taken by wake-ups, which
+ * 4. &kbus_bus.lock ("the bus lock"): everything shared on one bus: the
+ *    binding registry, every Ksock's queue, outstanding and owed requests,
+ *    id counters and settings.  Sending a message takes it once and
+ *    delivers to every recipient under it, which is what makes the order
+ *    of messages the same for every recipient.  It is held one of two
+ *    ways:
+ *
+ *    - as a spinlock (kbus_bus_lock()), by a send, a receive and every
+ *      other operation that need not sleep: the critical section cannot
+ *      be preempted, so a task waits for the bus lock at most for one
+ *      critical section, whatever its holder's priority.  A receive
+ *      copies a message of at most %KBUS_RECV_DIRECT_MAX bytes out under
+ *      it with page faults disabled; a send allocates the queue entries
+ *      of its second and later recipients with %GFP_NOWAIT, and if one
+ *      cannot be had so, is made again holding the lock sleepably.
+ *    - sleepably (kbus_bus_lock_sleepable()), by what allocates with
+ *      %GFP_KERNEL or may take long: an open, a close, a bind or unbind
+ *      (and the replier bind events they send), a setting that catches
+ *      up on bind events, debugfs.  The holder takes &kbus_bus.sleep_lock, then
+ *      sets &kbus_bus.sleeping under the spinlock and drops the spinlock:
+ *      from then on, a task that takes the spinlock and finds
+ *      &kbus_bus.sleeping set drops it and waits on &kbus_bus.sleep_lock.  What
+ *      the bus lock protects may be changed only under the spinlock or
+ *      by the sleepable holder; kbus_lockdep_assert_bus() checks either.
+ *
+ *    No two bus locks are ever held together.  (A bus lock that was an
+ *    rt_mutex for every operation was measured and rejected: its strict
+ *    hand-over to the first waiter turned the receivers of a fan-out into
+ *    a convoy, 25 to 40 times slower per delivery with full preemption.
+ *    The receivers and senders of a fan-out now take only the spinlock.)
+ *
+ * 5. The wait queue spinlocks of the Ksocks, taken by wake-ups, which
  *    skip a queue nobody waits on (wq_has_sleeper()).  A sender wakes the
  *    recipients of its message after dropping the bus lock (so that they
  *    do not find it held), in an RCU read-side critical section entered
@@ -82,6 +108,88 @@
  * lock; a message lives while a queue entry, a reader or a sender holds a
  * reference to it.
  */
+
+/**
+ * kbus_bus_lock_wait() - Wait until nobody holds the bus lock sleepably.
+ * @bus: the bus, whose lock (as a spinlock) the caller holds and finds held
+ *       sleepably.
+ *
+ * The slow path of kbus_bus_lock(): the lock is dropped while the caller
+ * waits on @bus->sleep_lock, which lends the sleepable holder the caller's
+ * priority, and taken again.  Uninterruptible, as a mutex: a sleepable
+ * holder never waits for user space.
+ *
+ * Context: Process context; the bus lock is held as a spinlock, and is
+ * again on return.
+ */
+void kbus_bus_lock_wait(struct kbus_bus *bus)
+	__must_hold(&bus->lock)
+{
+	while (bus->sleeping) {
+		spin_unlock(&bus->lock);
+		rt_mutex_lock(&bus->sleep_lock);
+		rt_mutex_unlock(&bus->sleep_lock);
+		spin_lock(&bus->lock);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_lock_wait);
+
+static void kbus_bus_begin_sleepable(struct kbus_bus *bus)
+{
+	spin_lock(&bus->lock);
+	bus->sleeping = true;
+	spin_unlock(&bus->lock);
+}
+
+/**
+ * kbus_bus_lock_sleepable() - Hold the bus lock, allowed to sleep.
+ * @bus: the bus.
+ *
+ * For what may allocate with %GFP_KERNEL or take long (a bind, a close):
+ * until kbus_bus_unlock_sleepable(), the caller holds the bus lock without
+ * holding the spinlock, and every other user of the bus lock waits for it
+ * on @bus->sleep_lock, an rt_mutex, so that a preempted holder inherits the
+ * priority of its highest waiter.
+ *
+ * Context: Process context; takes the bus lock uninterruptibly.
+ */
+void kbus_bus_lock_sleepable(struct kbus_bus *bus)
+{
+	rt_mutex_lock(&bus->sleep_lock);
+	kbus_bus_begin_sleepable(bus);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_lock_sleepable);
+
+/**
+ * kbus_bus_lock_sleepable_killable() - kbus_bus_lock_sleepable(), killably.
+ * @bus: the bus.
+ *
+ * Context: Process context.
+ * Return: 0 with the bus lock held sleepably, or -EINTR if a fatal signal
+ * arrived while the caller waited for it.
+ */
+int kbus_bus_lock_sleepable_killable(struct kbus_bus *bus)
+{
+	if (rt_mutex_lock_killable(&bus->sleep_lock))
+		return -EINTR;
+	kbus_bus_begin_sleepable(bus);
+	return 0;
+}
+
+/**
+ * kbus_bus_unlock_sleepable() - Give back the bus lock held sleepably.
+ * @bus: the bus.
+ *
+ * Context: Process context; the bus lock is held sleepably.
+ */
+void kbus_bus_unlock_sleepable(struct kbus_bus *bus)
+{
+	spin_lock(&bus->lock);
+	bus->sleeping = false;
+	spin_unlock(&bus->lock);
+	rt_mutex_unlock(&bus->sleep_lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_bus_unlock_sleepable);
 
 static int kbus_num_devices = KBUS_DEF_NUM_DEVICES;
 module_param_named(num_devices, kbus_num_devices, int, 0444);
@@ -126,7 +234,8 @@ struct kbus_bus *kbus_bus_alloc(u32 index, struct user_namespace *user_ns)
 		kfree(bus);
 		return ERR_PTR(-ENOMEM);
 	}
-	mutex_init(&bus->lock);
+	spin_lock_init(&bus->lock);
+	rt_mutex_init(&bus->sleep_lock);
 	bus->index = index;
 	INIT_LIST_HEAD(&bus->ksocks);
 	INIT_LIST_HEAD(&bus->bus_node);
@@ -153,7 +262,6 @@ void kbus_bus_free(struct kbus_bus *bus)
 	xa_destroy(&bus->users);
 	kbus_names_destroy(bus);
 	put_user_ns(bus->user_ns);
-	mutex_destroy(&bus->lock);
 	kfree(bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_free);
@@ -208,9 +316,9 @@ err_put:
 
 static void kbus_bus_destroy(struct kbus_bus *bus)
 {
-	mutex_lock(&bus->lock);
+	kbus_bus_lock(bus);
 	bus->dead = true;
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock(bus);
 	cdev_device_del(&bus->cdev, &bus->dev);
 	put_device(&bus->dev);
 }
@@ -255,7 +363,7 @@ void kbus_bus_put(struct kbus_bus *bus)
  * @kernel: for a kernel client: the Ksock belongs to no process and no
  *          memory cgroup, and is charged to the initial user's account.
  *
- * Context: Process context; takes the bus lock (killably).
+ * Context: Process context; takes the bus lock sleepably (killably).
  * Return: the Ksock, ERR_PTR(-EINTR) on a fatal signal, ERR_PTR(-ENODEV)
  * if the bus is going away, ERR_PTR(-EMFILE) if the opening user is at its
  * byte limit on the bus, ERR_PTR(-EBUSY) if every Ksock id is in use, or
@@ -284,7 +392,7 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool kernel)
 	init_waitqueue_head(&ks->wait);
 	mutex_init(&ks->rd_lock);
 
-	if (mutex_lock_killable(&bus->lock)) {
+	if (kbus_bus_lock_sleepable_killable(bus)) {
 		ret = -EINTR;
 		goto err_free;
 	}
@@ -302,13 +410,13 @@ struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool kernel)
 	if (ret < 0)
 		goto err_user;
 	list_add_tail(&ks->bus_node, &bus->ksocks);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 	return ks;
 
 err_user:
 	kbus_user_put_locked(ks);
 err_unlock:
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 err_free:
 	mem_cgroup_put(ks->memcg);
 	put_pid(ks->pid);
@@ -334,7 +442,7 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_binding *b, *tmp;
 
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	/* Unreachable from now on: nothing more can be queued here. */
 	xa_erase(&bus->ksock_ids, ks->id);
 	list_del_init(&ks->bus_node);
@@ -353,7 +461,7 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	kbus_queue_flush_locked(ks, NULL, KBUS_MSG_NAME_REPLIER_GONEAWAY);
 	kbus_user_put_locked(ks);
 	kbus_bus_room_locked(bus);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 
 	mem_cgroup_put(ks->memcg);
 	put_pid(ks->pid);
@@ -373,7 +481,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_release);
  */
 struct kbus_ksock *kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id)
 {
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 	return id ? xa_load(&bus->ksock_ids, id) : NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_lookup_locked);
@@ -387,7 +495,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_lookup_locked);
  */
 void kbus_next_msg_id_locked(struct kbus_bus *bus, struct kbus_msg_id *id)
 {
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 
 	if (++bus->next_serial == 0)
 		++bus->next_serial;

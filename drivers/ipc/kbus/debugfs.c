@@ -34,7 +34,7 @@ static int bindings_show(struct seq_file *m, void *v)
 	mutex_lock(&kbus_buses_lock);
 	list_for_each_entry(bus, &kbus_buses, bus_node) {
 		seq_puts(m, "# <device> is bound to <Ksock-ID> in <process-PID> as <Replier|Listener> for <message-name>\n");
-		mutex_lock(&bus->lock);
+		kbus_bus_lock_sleepable(bus);
 		list_for_each_entry(ks, &bus->ksocks, bus_node)
 			list_for_each_entry(b, &ks->bindings, ksock_link)
 				seq_printf(m, "%3u: %8u %8lu  %c  %s\n",
@@ -42,7 +42,7 @@ static int bindings_show(struct seq_file *m, void *v)
 					   (unsigned long)pid_vnr(ks->pid),
 					   b->is_replier ? 'R' : 'L',
 					   b->node->full);
-		mutex_unlock(&bus->lock);
+		kbus_bus_unlock_sleepable(bus);
 	}
 	mutex_unlock(&kbus_buses_lock);
 	return 0;
@@ -56,7 +56,7 @@ static int stats_show(struct seq_file *m, void *v)
 
 	mutex_lock(&kbus_buses_lock);
 	list_for_each_entry(bus, &kbus_buses, bus_node) {
-		mutex_lock(&bus->lock);
+		kbus_bus_lock_sleepable(bus);
 		seq_printf(m, "dev %2u: next ksock %u next msg %u max msg size %u\n",
 			   bus->index, bus->next_ksock_id, bus->next_serial + 1,
 			   bus->max_msg_size);
@@ -71,7 +71,7 @@ static int stats_show(struct seq_file *m, void *v)
 				   ks->num_outstanding, ks->num_owed,
 				   ks->dropped, ks->user->bytes);
 		}
-		mutex_unlock(&bus->lock);
+		kbus_bus_unlock_sleepable(bus);
 	}
 	mutex_unlock(&kbus_buses_lock);
 	return 0;

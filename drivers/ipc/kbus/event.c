@@ -85,7 +85,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_bind_event_alloc);
  * Does nothing unless the bus reports replier binds.  An unbind event
  * uses the one allocated with the binding, and cannot fail.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, or -ENOMEM (for a bind event only).
  */
 int kbus_report_bind_locked(struct kbus_binding *b, bool is_bind)
@@ -95,7 +95,7 @@ int kbus_report_bind_locked(struct kbus_binding *b, bool is_bind)
 	struct kbus_msg *msg;
 	int err;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus_sleepable(bus);
 
 	if (!bus->report_replier_binds)
 		return 0;
@@ -162,7 +162,7 @@ static void catch_up_one(struct kbus_ksock *ks, struct kbus_qentry *qe,
  * queued, so that on failure nothing is; events that do not fit are lost
  * as those sent to a full listener are.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, or -ENOMEM.
  */
 int kbus_report_catch_up_locked(struct kbus_ksock *ks)
@@ -174,7 +174,7 @@ int kbus_report_catch_up_locked(struct kbus_ksock *ks)
 	struct kbus_msg *msg;
 	LIST_HEAD(events);
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus_sleepable(bus);
 
 	list_for_each_entry(other, &bus->ksocks, bus_node) {
 		list_for_each_entry_reverse(b, &other->bindings, ksock_link) {

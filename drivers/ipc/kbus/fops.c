@@ -226,7 +226,7 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 	}
 
 	err = -EINTR;
-	if (mutex_lock_killable(&ks->bus->lock))
+	if (kbus_bus_lock_sleepable_killable(ks->bus))
 		goto out_free;
 	if (bind)
 		err = kbus_bind_report_locked(ks, name, args.name_len,
@@ -234,7 +234,7 @@ static long ioc_bind(struct file *file, struct kbus_ksock *ks,
 	else
 		err = kbus_unbind_report_locked(ks, name, args.name_len,
 						is_replier);
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 	kbus_dbg(ks->bus, "ksock %u %s %s %s: %ld\n", ks->id,
 		 bind ? "bind" : "unbind", is_replier ? "replier" : "listener",
 		 name, err);
@@ -259,16 +259,13 @@ static long ioc_replier(struct kbus_ksock *ks, struct kbus_replier __user *uarg)
 	if (IS_ERR(name))
 		return PTR_ERR(name);
 
-	if (mutex_lock_killable(&ks->bus->lock)) {
-		kfree(name);
-		return -EINTR;
-	}
+	kbus_bus_lock(ks->bus);
 	if (kbus_name_valid(name, args.name_len, false))
 		b = kbus_replier_for_locked(ks->bus, name, args.name_len);
 	else
 		b = kbus_replier_exact_locked(ks->bus, name, args.name_len);
 	args.replier_id = b ? b->ksock->id : 0;
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	kfree(name);
 
 	return put_user(args.replier_id, &uarg->replier_id);
@@ -541,10 +538,9 @@ static long ioc_cancel_request(struct kbus_ksock *ks,
 		return err;
 	if (args.flags)
 		return -EINVAL;
-	if (mutex_lock_killable(&ks->bus->lock))
-		return -EINTR;
+	kbus_bus_lock(ks->bus);
 	err = kbus_cancel_request_locked(ks, &args.id);
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	return err;
 }
 
@@ -694,8 +690,8 @@ static void recv_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
  * dropped the copy may leave the queue and be freed (an UNBIND by another
  * thread), so *@qep is only compared, never followed, until recv_take()
  * has taken it.  The length of the message looked at is in
- * @call->ans.msg_len.  Returns a RECV_* value, -EMSGSIZE if the buffer is
- * too small, or -EINTR.
+ * @call->ans.msg_len.  Returns a RECV_* value, or -EMSGSIZE if the buffer
+ * is too small.
  */
 static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
 		     struct kbus_request **owed, struct kbus_qentry **qep,
@@ -706,8 +702,7 @@ static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
 	struct kbus_qentry *qe;
 	int ret;
 
-	if (mutex_lock_killable(&ks->bus->lock))
-		return -EINTR;
+	kbus_bus_lock(ks->bus);
 	ret = RECV_AGAIN;
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (!qe)
@@ -738,7 +733,7 @@ static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
 	refcount_inc(&qe->msg->refcount);
 	*msgp = qe->msg;
 out:
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	/* Room was made: wake waiting senders now the lock is free. */
 	if (ret == RECV_TAKEN)
 		kbus_bus_room_wake(ks->bus);
@@ -749,22 +744,21 @@ out:
  * Take the copy that recv_head() left queued, if it is still at the head
  * of the queue and nothing has left the queue since (so it is the same
  * copy, not a new one at the same address).  Returns RECV_TAKEN, or
- * RECV_AGAIN if the head has changed, or -EINTR.
+ * RECV_AGAIN if the head has changed.
  */
 static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 		     struct kbus_request **owed)
 {
 	int ret = RECV_AGAIN;
 
-	if (mutex_lock_killable(&ks->bus->lock))
-		return -EINTR;
+	kbus_bus_lock(ks->bus);
 	if (ks->queue_gen == gen &&
 	    list_first_entry_or_null(&ks->queue, struct kbus_qentry,
 				     node) == qe) {
 		recv_take_locked(ks, qe, owed);
 		ret = RECV_TAKEN;
 	}
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	/* Room was made: wake waiting senders now the lock is free. */
 	if (ret == RECV_TAKEN)
 		kbus_bus_room_wake(ks->bus);
@@ -902,15 +896,14 @@ static long ioc_ksock_info(struct kbus_ksock *ks, void __user *uarg)
 
 	info.abi_version = KBUS_ABI_VERSION;
 	info.ksock_id = ks->id;
-	if (mutex_lock_killable(&ks->bus->lock))
-		return -EINTR;
+	kbus_bus_lock(ks->bus);
 	info.num_msgs = ks->queue_len;
 	info.num_unreplied = ks->num_owed;
 	info.num_outstanding = ks->num_outstanding;
 	info.dropped = ks->dropped;
 	info.queued_bytes = ks->queued_bytes;
 	info.user_bytes = ks->user->bytes;
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	return put_sized_arg(uarg, &info, sizeof(info), usize);
 }
 
@@ -918,8 +911,7 @@ static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
 {
 	struct kbus_bus *bus = ks->bus;
 
-	if (mutex_lock_killable(&bus->lock))
-		return -EINTR;
+	kbus_bus_lock(bus);
 	switch (option) {
 	case KBUS_OPT_MAX_MSGS:
 		*value = ks->max_msgs;
@@ -940,10 +932,10 @@ static int kbus_get_opt(struct kbus_ksock *ks, u32 option, u64 *value)
 		*value = ks->max_bytes;
 		break;
 	default:
-		mutex_unlock(&bus->lock);
+		kbus_bus_unlock(bus);
 		return -EINVAL;
 	}
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock(bus);
 	return 0;
 }
 
@@ -985,7 +977,7 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 	if (err)
 		return err;
 
-	if (mutex_lock_killable(&bus->lock))
+	if (kbus_bus_lock_sleepable_killable(bus))
 		return -EINTR;
 	switch (option) {
 	case KBUS_OPT_MAX_MSGS:
@@ -1016,7 +1008,7 @@ static int kbus_set_opt(struct file *file, struct kbus_ksock *ks,
 		ks->max_bytes = value;
 		break;
 	}
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 	return err;
 }
 

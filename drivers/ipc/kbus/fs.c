@@ -282,12 +282,12 @@ int kbus_fs_remove_bus(struct super_block *sb, u32 index)
 		ret = -ENOENT;
 		goto out_unlock;
 	}
-	mutex_lock(&bus->lock);
+	kbus_bus_lock(bus);
 	if (list_empty(&bus->ksocks))
 		bus->dead = true;
 	else
 		ret = -EBUSY;
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock(bus);
 	if (ret)
 		goto out_unlock;
 	/* Keep the number reserved, and the bus out of reach, until done. */

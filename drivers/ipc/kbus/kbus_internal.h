@@ -12,11 +12,14 @@
 #include <linux/device.h>
 #include <linux/kbus.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/mutex.h>
+#include <linux/rtmutex.h>
 #include <linux/memcontrol.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
 #include <linux/siphash.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -55,7 +58,15 @@ struct kbus_names {
 /**
  * struct kbus_bus - One bus: a /dev/kbusN device and everything on it.
  * @lock: the bus lock; serialises every operation on the bus, which is
- *        what gives all recipients the same message order.
+ *        what gives all recipients the same message order.  Held as a
+ *        spinlock by the operations that need not sleep, or held
+ *        "sleepably" (@sleep_lock and @sleeping) by those that must.
+ * @sleep_lock: held by the one task that holds the bus lock sleepably,
+ *              from before it sets @sleeping to after it clears it; a
+ *              task that finds @sleeping set waits for it here, lending
+ *              the holder its priority.
+ * @sleeping: the bus lock is held sleepably: nobody else may touch what
+ *            it protects (protected by @lock).
  * @index: bus number N (invariant after init).
  * @dev: the device; its release frees the bus (invariant after init).
  * @cdev: the character device (invariant after init).
@@ -88,7 +99,9 @@ struct kbus_names {
  *         id (modified and looked up under @lock).
  */
 struct kbus_bus {
-	struct mutex lock;	/* the bus lock: see "Locking overview" */
+	spinlock_t lock;	/* the bus lock: see "Locking overview" */
+	struct rt_mutex sleep_lock;
+	bool sleeping;
 	u32 index;
 	struct device dev;
 	struct cdev cdev;
@@ -405,5 +418,47 @@ enum {
 /* Debug messages of a bus: dynamic debug ones (pr_debug()). */
 #define kbus_dbg(bus, fmt, ...)						\
 	pr_debug("bus %u: " fmt, (bus)->index, ##__VA_ARGS__)
+
+/*
+ * The bus lock (see "Locking overview" in core.c).  kbus_bus_lock() holds it
+ * as a spinlock; kbus_bus_lock_sleepable() holds it while allowing its
+ * holder to sleep: allocate, or do work that may be long.  Either way its
+ * holder alone may touch what it protects.
+ */
+void kbus_bus_lock_wait(struct kbus_bus *bus) __must_hold(&bus->lock);
+void kbus_bus_lock_sleepable(struct kbus_bus *bus);
+int kbus_bus_lock_sleepable_killable(struct kbus_bus *bus);
+void kbus_bus_unlock_sleepable(struct kbus_bus *bus);
+
+/* Hold the bus lock as a spinlock, once nobody holds it sleepably. */
+static inline void kbus_bus_lock(struct kbus_bus *bus)
+	__acquires(&bus->lock)
+{
+	spin_lock(&bus->lock);
+	if (unlikely(bus->sleeping))
+		kbus_bus_lock_wait(bus);
+}
+
+static inline void kbus_bus_unlock(struct kbus_bus *bus)
+	__releases(&bus->lock)
+{
+	spin_unlock(&bus->lock);
+}
+
+/*
+ * Assert that the bus lock is held, either way.  @sleeping is read only by
+ * the holder of @sleep_lock, its one writer.
+ */
+static inline void kbus_lockdep_assert_bus(const struct kbus_bus *bus)
+{
+	lockdep_assert(lockdep_is_held(&bus->lock) ||
+		       (lockdep_is_held(&bus->sleep_lock) && bus->sleeping));
+}
+
+/* Assert that the bus lock is held sleepably: the holder may sleep. */
+static inline void kbus_lockdep_assert_bus_sleepable(const struct kbus_bus *bus)
+{
+	lockdep_assert(lockdep_is_held(&bus->sleep_lock) && bus->sleeping);
+}
 
 #endif /* _DRIVERS_IPC_KBUS_KBUS_INTERNAL_H */

@@ -16,11 +16,13 @@
 
 #include <kunit/visibility.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "account.h"
@@ -110,14 +112,18 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
  * kbus_msg_put() - Drop a reference to a message.
  * @msg: the message, or NULL.
  *
- * Context: Any context that may sleep.
+ * Context: Process context; the bus lock may be held (as a spinlock: a
+ * large message's vmalloc() memory is then freed later).
  */
 void kbus_msg_put(struct kbus_msg *msg)
 {
 	if (!msg || !refcount_dec_and_test(&msg->refcount))
 		return;
 	put_pid(msg->pid);
-	kvfree(msg);
+	if (is_vmalloc_addr(msg))
+		vfree_atomic(msg);
+	else
+		kfree(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_put);
 
@@ -226,7 +232,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc);
  * @flags: the flags of this copy.
  * @gfp: the allocation flags.
  *
- * Context: Process context, may sleep.
+ * Context: Process context; sleeps only if @gfp allows it.
  * Return: the entry, or NULL if out of memory.
  */
 struct kbus_qentry *kbus_qentry_alloc_gfp(struct kbus_msg *msg, u32 flags,
@@ -293,7 +299,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_synth_alloc);
  * kbus_synth_alloc_gfp() - kbus_synth_alloc() with allocation flags.
  * @gfp: the allocation flags.
  *
- * Context: Process context, may sleep.
+ * Context: Process context; sleeps only if @gfp allows it.
  * Return: the entry, or NULL if out of memory.
  */
 struct kbus_qentry *kbus_synth_alloc_gfp(gfp_t gfp)
@@ -353,7 +359,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_synth_fill);
  */
 void kbus_bus_room_locked(struct kbus_bus *bus)
 {
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 
 	atomic_inc(&bus->room_seq);
 	kbus_bus_room_wake(bus);
@@ -397,7 +403,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_wake);
  */
 bool kbus_queue_full_locked(const struct kbus_ksock *ks)
 {
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 	return (u64)ks->queue_len + ks->num_outstanding >= ks->max_msgs;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_full_locked);
@@ -437,7 +443,7 @@ void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 {
 	size_t cost;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	cost = kbus_msg_cost(qe->msg);
 	ks->queued_bytes += cost;
@@ -503,7 +509,7 @@ void kbus_queue_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe)
 {
 	size_t cost;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	list_del_init(&qe->node);
 	WRITE_ONCE(ks->queue_len, ks->queue_len - 1);

@@ -174,7 +174,7 @@ void kbus_outstanding_add_locked(struct kbus_ksock *requester,
 				 struct kbus_request *req,
 				 const struct kbus_msg_id *id, u32 replier_id)
 {
-	lockdep_assert_held(&requester->bus->lock);
+	kbus_lockdep_assert_bus(requester->bus);
 
 	req->id = *id;
 	req->peer_id = replier_id;
@@ -197,7 +197,7 @@ struct kbus_request *kbus_outstanding_find_locked(struct kbus_ksock *requester,
 						  const struct kbus_msg_id *id,
 						  u32 replier_id)
 {
-	lockdep_assert_held(&requester->bus->lock);
+	kbus_lockdep_assert_bus(requester->bus);
 
 	return req_find(&requester->outstanding, id, replier_id);
 }
@@ -213,7 +213,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_find_locked);
 void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
 				    struct kbus_request *req)
 {
-	lockdep_assert_held(&requester->bus->lock);
+	kbus_lockdep_assert_bus(requester->bus);
 
 	req_erase(&requester->outstanding, req);
 	requester->num_outstanding--;
@@ -237,7 +237,7 @@ bool kbus_reply_awaited_locked(struct kbus_ksock *replier,
 {
 	struct kbus_ksock *requester;
 
-	lockdep_assert_held(&replier->bus->lock);
+	kbus_lockdep_assert_bus(replier->bus);
 
 	requester = kbus_ksock_lookup_locked(replier->bus, req->from);
 	return requester &&
@@ -257,7 +257,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_reply_awaited_locked);
 void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,
 			  const struct kbus_msg_id *id, u32 requester_id)
 {
-	lockdep_assert_held(&replier->bus->lock);
+	kbus_lockdep_assert_bus(replier->bus);
 
 	req->id = *id;
 	req->peer_id = requester_id;
@@ -280,7 +280,7 @@ struct kbus_request *kbus_owed_find_locked(struct kbus_ksock *replier,
 					   const struct kbus_msg_id *id,
 					   u32 requester_id)
 {
-	lockdep_assert_held(&replier->bus->lock);
+	kbus_lockdep_assert_bus(replier->bus);
 
 	return req_find(&replier->owed, id, requester_id);
 }
@@ -300,7 +300,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_owed_find_locked);
 void kbus_owed_remove_locked(struct kbus_ksock *replier,
 			     struct kbus_request *req)
 {
-	lockdep_assert_held(&replier->bus->lock);
+	kbus_lockdep_assert_bus(replier->bus);
 
 	req_erase(&replier->owed, req);
 	replier->num_owed--;
@@ -336,7 +336,7 @@ bool kbus_synth_reply_locked(struct kbus_bus *bus, const char *name,
 	struct kbus_qentry *qe;
 	struct kbus_msg_id new_id = {};
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 
 	requester = kbus_ksock_lookup_locked(bus, requester_id);
 	if (!requester)
@@ -380,7 +380,7 @@ int kbus_cancel_request_locked(struct kbus_ksock *ks,
 	struct kbus_ksock *replier;
 	struct rb_node *n;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	/* Ordered by replier first: at most kbus_max_requests to look at. */
 	for (n = rb_first(&ks->outstanding); n; n = rb_next(n)) {
@@ -419,7 +419,7 @@ void kbus_queue_flush_locked(struct kbus_ksock *ks,
 	struct kbus_qentry *qe, *tmp;
 	struct kbus_msg *msg;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	list_for_each_entry_safe(qe, tmp, &ks->queue, node) {
 		if (binding && qe->binding != binding)
@@ -448,7 +448,7 @@ void kbus_requests_release_locked(struct kbus_ksock *ks)
 {
 	struct kbus_request *req, *tmp;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus(ks->bus);
 
 	rbtree_postorder_for_each_entry_safe(req, tmp, &ks->outstanding, node)
 		kbus_request_free(req);
@@ -477,7 +477,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_requests_release_locked);
  * them is answered with ``$.KBUS.Replier.Unbound``.  Requests already read
  * are still owed.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, or -EINVAL if there is no such binding.
  */
 int kbus_unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
@@ -485,7 +485,7 @@ int kbus_unbind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 {
 	struct kbus_binding *b;
 
-	lockdep_assert_held(&ks->bus->lock);
+	kbus_lockdep_assert_bus_sleepable(ks->bus);
 
 	b = kbus_binding_find_locked(ks, name, len, is_replier);
 	if (!b)

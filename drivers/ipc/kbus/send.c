@@ -38,8 +38,11 @@
  *    its memory cgroup), or makes the send fail
  *    (%KBUS_BIT_ALL_OR_FAIL, %KBUS_BIT_ALL_OR_WAIT, a full replier).
  *    Each copy's queue entry is allocated as it is planned, charged to
- *    the memory cgroup of its recipient.  Nothing has been delivered yet,
- *    so a failure here (-ENOMEM too) leaves no trace.
+ *    the memory cgroup of its recipient; without sleeping under the bus
+ *    lock held as a spinlock, and if that fails, with the send made
+ *    again holding the bus lock sleepably (see "Locking overview").
+ *    Nothing has been delivered yet, so a failure here (-ENOMEM too)
+ *    leaves no trace.
  * 2. Deliver: the reply, then the request to its replier, then the
  *    listeners' copies, each charged to its recipient as it is queued.
  *    This pass cannot fail.
@@ -71,6 +74,8 @@ struct route {
 	u32 mode;			/* ALL_OR_* bits in force */
 	bool lossy;			/* a bind event: lost if no room */
 	bool nofail;			/* allocations cannot fail */
+	bool atomic;			/* under the spinlock: cannot sleep */
+	bool need_sleep;		/* an allocation needed to sleep */
 	struct kbus_msg_id lost_id;	/* the one id they all share */
 	struct list_head entries;	/* preallocated queue entries */
 	struct list_head lost;		/* preallocated UnbindEventsLost */
@@ -114,12 +119,26 @@ static void plan_missed(struct kbus_ksock *ks, struct kbus_binding *b)
 }
 
 /*
- * The unbind events of a replier cannot fail, however it goes (a closing
- * or OOM-killed task): their few small allocations may not either.
+ * A send from user space first runs under the bus lock held as a
+ * spinlock, where a queue entry for a second recipient must be found
+ * without sleeping; if none can be, the send is made again with the bus
+ * lock held sleepably (see send_msg()).  The unbind events of a replier
+ * cannot fail, however it goes (a closing or OOM-killed task): their few
+ * small allocations may not either.
  */
 static gfp_t route_gfp(const struct route *r)
 {
+	if (r->atomic)
+		return GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN;
 	return GFP_KERNEL_ACCOUNT | (r->nofail ? __GFP_NOFAIL : 0);
+}
+
+/* An allocation failed: for lack of memory, or of the right to sleep? */
+static int alloc_failed(struct route *r)
+{
+	if (r->atomic)
+		r->need_sleep = true;
+	return -ENOMEM;
 }
 
 /* Allocate the queue entry of a copy planned for @ks, charged to its memcg. */
@@ -131,7 +150,7 @@ static int alloc_entry(struct route *r, struct kbus_ksock *ks)
 	qe = kbus_qentry_alloc_gfp(r->msg, 0, route_gfp(r));
 	set_active_memcg(old);
 	if (!qe)
-		return -ENOMEM;
+		return alloc_failed(r);
 	list_add_tail(&qe->node, &r->entries);
 	return 0;
 }
@@ -171,7 +190,7 @@ static int plan_lost(struct route *r, struct kbus_binding *b)
 	}
 	qe = kbus_synth_alloc_gfp(route_gfp(r));
 	if (!qe)
-		return -ENOMEM;
+		return alloc_failed(r);
 	list_add_tail(&qe->node, &r->lost);
 	b->send_state = KBUS_SEND_LOST;
 	ks->send_chosen = true;
@@ -210,10 +229,11 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 	 * A listener whose copy cannot be allocated misses the message, as
 	 * if its queue were full, rather than make the send fail for
 	 * everyone; only a send that must reach every listener fails.  Its
-	 * other bindings do not try again.
+	 * other bindings do not try again.  An allocation that only needed
+	 * to sleep is made again, sleepably.
 	 */
-	if (err != -ENOMEM || (r->mode & (KBUS_BIT_ALL_OR_FAIL |
-					  KBUS_BIT_ALL_OR_WAIT)))
+	if (err != -ENOMEM || r->need_sleep ||
+	    (r->mode & (KBUS_BIT_ALL_OR_FAIL | KBUS_BIT_ALL_OR_WAIT)))
 		return err;
 	if (r->lossy)
 		return plan_lost(r, b);
@@ -316,7 +336,7 @@ static int route_locked(struct route *r, struct kbus_request **req)
 	bool to_listeners = true;
 	int err;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus(bus);
 
 	r->cost = kbus_msg_cost(msg);
 	if (kbus_msg_is_reply(msg)) {
@@ -412,47 +432,28 @@ out_ksocks:
 	return err;
 }
 
-/* A send, with the id stored to @id and written to @uid, either or both. */
-static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
-		    struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
+/*
+ * The part of a send made under the bus lock, held either way: the id is
+ * stored to @id and written to @uid, either or both.  Returns as
+ * kbus_send(), and -ENOMEM with @r->need_sleep set if a queue entry could
+ * not be had without sleeping (nothing was routed).
+ */
+static int send_locked(struct route *r, struct kbus_request **req,
+		       struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
 {
-	struct kbus_bus *bus = ks->bus;
-	struct kbus_request *req = NULL;
+	struct kbus_ksock *ks = r->sender;
+	struct kbus_msg *msg = r->msg;
+	struct kbus_bus *bus = r->bus;
 	u32 last_serial;
-	struct route r = {
-		.bus = bus,
-		.sender = ks,
-		.msg = msg,
-		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
-				      KBUS_BIT_ALL_OR_WAIT),
-		.entries = LIST_HEAD_INIT(r.entries),
-		.lost = LIST_HEAD_INIT(r.lost),
-		.defer_wake = true,
-	};
-	u32 i;
 	int err;
 
-	if (kbus_msg_is_request(msg) && kbus_msg_is_reply(msg))
-		return -EINVAL;
-	if (kbus_msg_is_request(msg)) {
-		req = kbus_request_alloc(true);
-		if (!req)
-			return -ENOMEM;
-	}
+	kbus_lockdep_assert_bus(bus);
 
-	if (mutex_lock_killable(&bus->lock)) {
-		kbus_request_free(req);
-		return -EINTR;
-	}
-	if (req && (kbus_queue_full_locked(ks) ||
-		    ks->num_outstanding >= READ_ONCE(kbus_max_requests))) {
-		err = -ENOLCK;
-		goto out_unlock;
-	}
-	if (req && !kbus_user_room_locked(ks->user, kbus_request_cost())) {
-		err = -ENOBUFS;
-		goto out_unlock;
-	}
+	if (*req && (kbus_queue_full_locked(ks) ||
+		     ks->num_outstanding >= READ_ONCE(kbus_max_requests)))
+		return -ENOLCK;
+	if (*req && !kbus_user_room_locked(ks->user, kbus_request_cost()))
+		return -ENOBUFS;
 	msg->from = ks->id;
 	last_serial = bus->next_serial;
 	if (!msg->id.network_id)
@@ -465,28 +466,96 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 	if (uid && copy_to_user_nofault(uid, &msg->id, sizeof(msg->id)))
 		err = -EFAULT;
 	else
-		err = route_locked(&r, &req);
-	if (!err && id)
-		*id = msg->id;
-	else if (err)
+		err = route_locked(r, req);
+	if (err)
 		/* Nothing was delivered: the id is free for the next message. */
 		bus->next_serial = last_serial;
+	if (r->need_sleep)
+		return err;
+	if (!err && id)
+		*id = msg->id;
 	trace_kbus_send(bus, ks->id, msg, err);
 	if (err)
 		kbus_dbg(bus, "ksock %u send %u:%u %s: %d\n", ks->id,
 			 msg->id.network_id, msg->id.serial_num,
 			 kbus_msg_name(msg), err);
-out_unlock:
-	for (i = 0; i < r.nwake; i++)
-		r.wake[i]->wake_pending = false;
-	/* A recipient that closes now is freed after a grace period. */
-	rcu_read_lock();
-	mutex_unlock(&bus->lock);
-	for (i = 0; i < r.nwake; i++)
-		kbus_ksock_wake(r.wake[i]);
-	rcu_read_unlock();
+	return err;
+}
 
+/* Before the bus lock is dropped: the recipients to wake are not pending. */
+static void send_unpend(struct route *r)
+{
+	u32 i;
+
+	for (i = 0; i < r->nwake; i++)
+		r->wake[i]->wake_pending = false;
+}
+
+/*
+ * After the bus lock was dropped, in the RCU read-side critical section
+ * entered before (a recipient that closes meanwhile is freed after a grace
+ * period): wake the recipients.
+ */
+static void send_wake(struct route *r)
+{
+	u32 i;
+
+	for (i = 0; i < r->nwake; i++)
+		kbus_ksock_wake(r->wake[i]);
+	r->nwake = 0;
+}
+
+/* A send, with the id stored to @id and written to @uid, either or both. */
+static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
+		    struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
+{
+	struct kbus_bus *bus = ks->bus;
+	struct kbus_request *req = NULL;
+	struct route r = {
+		.bus = bus,
+		.sender = ks,
+		.msg = msg,
+		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
+				      KBUS_BIT_ALL_OR_WAIT),
+		.entries = LIST_HEAD_INIT(r.entries),
+		.lost = LIST_HEAD_INIT(r.lost),
+		.defer_wake = true,
+		.atomic = true,
+	};
+	int err;
+
+	if (kbus_msg_is_request(msg) && kbus_msg_is_reply(msg))
+		return -EINVAL;
+	if (kbus_msg_is_request(msg)) {
+		req = kbus_request_alloc(true);
+		if (!req)
+			return -ENOMEM;
+	}
+
+	kbus_bus_lock(bus);
+	err = send_locked(&r, &req, id, uid);
+	send_unpend(&r);
+	rcu_read_lock();
+	kbus_bus_unlock(bus);
+	send_wake(&r);
+	rcu_read_unlock();
 	free_entries(&r);
+
+	if (r.need_sleep) {
+		/* Made again, allowed to sleep for its queue entries. */
+		r.atomic = false;
+		r.need_sleep = false;
+		err = kbus_bus_lock_sleepable_killable(bus);
+		if (!err) {
+			err = send_locked(&r, &req, id, uid);
+			send_unpend(&r);
+			rcu_read_lock();
+			kbus_bus_unlock_sleepable(bus);
+			send_wake(&r);
+			rcu_read_unlock();
+			free_entries(&r);
+		}
+	}
 	kbus_request_free(req);
 	return err;
 }
@@ -503,7 +572,9 @@ out_unlock:
  * call that fails gives it back: a send tried again after -EAGAIN is given
  * its id when it is delivered, and a refused send leaves no gap.
  *
- * Context: Process context; takes the bus lock (killably).
+ * Context: Process context; takes the bus lock as a spinlock, and
+ * sleepably (killably) to allocate a queue entry that could not be had
+ * without sleeping.
  * Return: 0; -EINVAL if the message is both a request and a reply;
  * -ENOLCK if a request finds no room for its reply in the sender's queue,
  * or the sender has ``kbus_max_requests`` outstanding; -ENOBUFS if a
@@ -513,7 +584,7 @@ out_unlock:
  * outstanding from this Ksock; -EPIPE if a stateful request's replier is
  * not bound any more; -EBUSY if a required recipient is full; -EAGAIN if
  * an %KBUS_BIT_ALL_OR_WAIT send must wait; -ENOMEM; -EINTR if a fatal
- * signal arrived while it waited for the bus lock.
+ * signal arrived while it waited to hold the bus lock sleepably.
  */
 int kbus_send(struct kbus_ksock *ks, struct kbus_msg *msg,
 	      struct kbus_msg_id *id)
@@ -536,7 +607,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_send);
  * page faults allowed, and tries again.  A send that fails after the id
  * was written leaves it there: the caller clears it.
  *
- * Context: Process context; takes the bus lock (killably).
+ * Context: Process context; takes the bus lock as kbus_send() does.
  * Return: as kbus_send(), and -EFAULT before any other error the routing
  * finds.
  */
@@ -558,7 +629,7 @@ int kbus_send_user(struct kbus_ksock *ks, struct kbus_msg *msg,
  * ``$.KBUS.UnbindEventsLost`` in its place, past its limits, and misses
  * every event after it until it has read that one.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, or -ENOMEM (never with @nofail).
  */
 int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
@@ -574,7 +645,7 @@ int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
 	};
 	int err;
 
-	lockdep_assert_held(&bus->lock);
+	kbus_lockdep_assert_bus_sleepable(bus);
 
 	err = route_locked(&r, NULL);
 	trace_kbus_send(bus, 0, msg, err);

@@ -69,11 +69,11 @@ static inline struct kbus_qentry *kbus_test_pop(struct kunit *test,
 {
 	struct kbus_qentry *qe;
 
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock(ks->bus);
 	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
 	if (qe)
 		kbus_queue_remove_locked(ks, qe);
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock(ks->bus);
 	if (qe)
 		KUNIT_ASSERT_EQ(test, 0,
 				kunit_add_action_or_reset(test,

@@ -28,9 +28,9 @@ static struct kbus_qentry *push_new(struct kunit *test, struct kbus_ksock *ks,
 	qe = kbus_qentry_alloc(msg, 0);
 	kbus_msg_put(msg);
 	KUNIT_ASSERT_NOT_NULL(test, qe);
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock_sleepable(ks->bus);
 	kbus_queue_push_locked(ks, qe, urgent);
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 	return qe;
 }
 
@@ -74,16 +74,16 @@ static void queue_full_counts_reserved_reply_slots(struct kunit *test)
 
 	ks->max_msgs = 2;
 	push_new(test, ks, 1, false);
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock_sleepable(ks->bus);
 	KUNIT_EXPECT_FALSE(test, kbus_queue_full_locked(ks));
 	ks->num_outstanding = 1;
 	KUNIT_EXPECT_TRUE(test, kbus_queue_full_locked(ks));
 	ks->num_outstanding = 0;
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 	push_new(test, ks, 2, false);
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock_sleepable(ks->bus);
 	KUNIT_EXPECT_TRUE(test, kbus_queue_full_locked(ks));
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 }
 
 static void queue_remove_updates_length(struct kunit *test)
@@ -94,9 +94,9 @@ static void queue_remove_updates_length(struct kunit *test)
 	push_new(test, ks, 1, false);
 	qe = push_new(test, ks, 2, false);
 	push_new(test, ks, 3, false);
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock_sleepable(ks->bus);
 	kbus_queue_remove_locked(ks, qe);
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 	kbus_qentry_free(qe);
 	KUNIT_EXPECT_EQ(test, ks->queue_len, 2);
 	KUNIT_EXPECT_EQ(test, kbus_test_pop(test, ks)->msg->id.serial_num, 1);
@@ -278,12 +278,12 @@ static void binding_lookup_matches_wildcards(struct kunit *test)
 	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
 	int n = 0;
 
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, c.pattern,
 						  strlen(c.pattern), false));
 	kbus_visit_listeners_locked(bus, c.name, strlen(c.name),
 				    count_listener, &n);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 	KUNIT_EXPECT_EQ(test, n, c.match ? 1 : 0);
 }
 
@@ -297,7 +297,7 @@ static void replier_precedence_exact_percent_longest_star(struct kunit *test)
 	const char *name = "$.A.B";
 	struct kbus_binding *b;
 
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(star, "$.A.*", 5, true));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(root, "$.*", 3, true));
 	b = kbus_replier_for_locked(bus, name, 5);
@@ -312,7 +312,7 @@ static void replier_precedence_exact_percent_longest_star(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, root);
 	b = kbus_replier_for_locked(bus, "$.A.B.C", 7);
 	KUNIT_EXPECT_PTR_EQ(test, b ? b->ksock : NULL, star);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 }
 
 static void send_fans_out_in_the_same_order(struct kunit *test)
@@ -325,10 +325,10 @@ static void send_fans_out_in_the_same_order(struct kunit *test)
 	struct kbus_msg *msg;
 	u32 i, first = 0;
 
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(a, "$.F.*", 5, false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(b, "$.F.X", 5, false));
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 
 	for (i = 0; i < 4; i++) {
 		msg = kbus_test_msg(test, "$.F.X", 0, i);
@@ -361,9 +361,9 @@ static void send_to_full_listener_is_counted_as_dropped(struct kunit *test)
 	struct kbus_msg *msg;
 
 	l->max_msgs = 1;
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.D", 3, false));
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 
 	msg = kbus_test_msg(test, "$.D", 0, 0);
 	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
@@ -392,10 +392,10 @@ static void dropped_counts_a_message_once(struct kunit *test)
 		l->max_msgs = 1;
 		l->only_once = only_once;
 		l->dropped = 0;
-		mutex_lock(&bus->lock);
+		kbus_bus_lock_sleepable(bus);
 		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.T.D", 5, false));
 		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.T.*", 5, false));
-		mutex_unlock(&bus->lock);
+		kbus_bus_unlock_sleepable(bus);
 
 		/* Fills the queue (one copy only fits). */
 		msg = kbus_test_msg(test, "$.T.D", 0, 0);
@@ -409,10 +409,10 @@ static void dropped_counts_a_message_once(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, l->dropped, 1);
 
 		KUNIT_EXPECT_NOT_NULL(test, kbus_test_pop(test, l));
-		mutex_lock(&bus->lock);
+		kbus_bus_lock_sleepable(bus);
 		KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(l, "$.T.D", 5, false));
 		KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(l, "$.T.*", 5, false));
-		mutex_unlock(&bus->lock);
+		kbus_bus_unlock_sleepable(bus);
 	}
 }
 
@@ -424,10 +424,10 @@ static void only_once_delivers_one_copy(struct kunit *test)
 	struct kbus_msg_id id;
 	struct kbus_msg *msg;
 
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.O", 3, false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.*", 3, false));
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 
 	msg = kbus_test_msg(test, "$.O", 0, 0);
 	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
@@ -448,10 +448,10 @@ static void all_or_fail_delivers_to_nobody_if_one_is_full(struct kunit *test)
 	struct kbus_msg *msg, *other;
 
 	full->max_msgs = 1;
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(roomy, "$.N", 3, false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(full, "$.N", 3, false));
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 	msg = kbus_test_msg(test, "$.N", 0, 0);
 	KUNIT_EXPECT_EQ(test, 0, kbus_send(sender, msg, &id));
 	kbus_msg_put(msg);
@@ -497,9 +497,9 @@ static void byte_limits_charge_the_holder(struct kunit *test)
 	int i;
 
 	l->max_bytes = 8192;
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, "$.B", 3, false));
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 	msg = kbus_test_msg(test, "$.B", 0, 1000);
 	cost = kbus_msg_cost(msg);
 	kbus_msg_put(msg);
@@ -557,7 +557,7 @@ static void bind_events_to_a_full_listener_are_lost(struct kunit *test)
 
 	bus->report_replier_binds = true;
 	l->max_msgs = 1;
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l, ev, strlen(ev), false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(rep, "$.E", 3, true));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(rep, "$.F", 3, true));
@@ -575,7 +575,7 @@ static void bind_events_to_a_full_listener_are_lost(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(b, true));
 	KUNIT_EXPECT_EQ(test, l->queue_len, 2);
 	KUNIT_EXPECT_EQ(test, l->dropped, 2);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 
 	qe = kbus_test_pop(test, l);
 	KUNIT_ASSERT_NOT_NULL(test, qe);
@@ -608,7 +608,7 @@ static void unbind_events_lost_is_one_message(struct kunit *test)
 	bus->report_replier_binds = true;
 	l1->max_msgs = 1;
 	l2->max_msgs = 1;
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l1, ev, strlen(ev), false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(l2, ev, strlen(ev), false));
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(rep, "$.E", 3, true));
@@ -617,7 +617,7 @@ static void unbind_events_lost_is_one_message(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, kbus_report_bind_locked(b, true));
 	KUNIT_EXPECT_EQ(test, 0, kbus_report_bind_locked(b, false));
 	kbus_binding_free_locked(b);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 
 	KUNIT_ASSERT_NOT_NULL(test, kbus_test_pop(test, l1));
 	KUNIT_ASSERT_NOT_NULL(test, kbus_test_pop(test, l2));
@@ -642,7 +642,7 @@ static void name_table_grows_and_shrinks_with_the_names(struct kunit *test)
 	int i, found = 0, len;
 
 	kbus_max_bindings = 2000;
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	for (i = 0; i < 1000; i++) {
 		len = snprintf(name, sizeof(name), "$.T.N%d", i);
 		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, name, len, false));
@@ -665,7 +665,7 @@ static void name_table_grows_and_shrinks_with_the_names(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, bus->names.count, 0);
 	KUNIT_EXPECT_EQ(test, bus->names.bits, KBUS_NAMES_MIN_BITS);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 }
 
 static void name_table_counts_the_nodes_of_each_kind(struct kunit *test)
@@ -681,7 +681,7 @@ static void name_table_counts_the_nodes_of_each_kind(struct kunit *test)
 	u32 *nr = bus->names.nr_kind;
 	int i, found;
 
-	mutex_lock(&bus->lock);
+	kbus_bus_lock_sleepable(bus);
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, names[i],
 							  strlen(names[i]),
@@ -708,7 +708,7 @@ static void name_table_counts_the_nodes_of_each_kind(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.K.A", 5, true));
 	for (i = 0; i < ARRAY_SIZE(bus->names.nr_kind); i++)
 		KUNIT_EXPECT_EQ(test, nr[i], 0);
-	mutex_unlock(&bus->lock);
+	kbus_bus_unlock_sleepable(bus);
 }
 
 static struct kunit_case kbus_queue_cases[] = {

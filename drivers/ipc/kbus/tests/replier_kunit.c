@@ -35,10 +35,10 @@ static int replier_init(struct kunit *test)
 	f->bus = kbus_test_bus(test);
 	f->requester = kbus_test_ksock(test, f->bus);
 	f->replier = kbus_test_ksock(test, f->bus);
-	mutex_lock(&f->bus->lock);
+	kbus_bus_lock_sleepable(f->bus);
 	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(f->replier, NAME, NAME_LEN,
 						  true));
-	mutex_unlock(&f->bus->lock);
+	kbus_bus_unlock_sleepable(f->bus);
 	test->priv = f;
 	return 0;
 }
@@ -78,12 +78,12 @@ static struct kbus_qentry *next_msg(struct kunit *test, struct kbus_ksock *ks)
 
 	KUNIT_ASSERT_NOT_NULL(test, owed);
 	qe = kbus_test_pop(test, ks);
-	mutex_lock(&ks->bus->lock);
+	kbus_bus_lock_sleepable(ks->bus);
 	if (qe && (qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY)) {
 		kbus_owed_add_locked(ks, owed, &qe->msg->id, qe->msg->from);
 		owed = NULL;
 	}
-	mutex_unlock(&ks->bus->lock);
+	kbus_bus_unlock_sleepable(ks->bus);
 	kbus_request_free(owed);
 	return qe;
 }
@@ -109,7 +109,7 @@ static void replier_bind_twice_fails(struct kunit *test)
 	struct replier_fixture *f = test->priv;
 	struct kbus_ksock *other = kbus_test_ksock(test, f->bus);
 
-	mutex_lock(&f->bus->lock);
+	kbus_bus_lock_sleepable(f->bus);
 	KUNIT_EXPECT_EQ(test, -EADDRINUSE,
 			kbus_bind_locked(other, NAME, NAME_LEN, true));
 	KUNIT_EXPECT_EQ(test, -EADDRINUSE,
@@ -117,7 +117,7 @@ static void replier_bind_twice_fails(struct kunit *test)
 	/* Listening to the same name is still fine. */
 	KUNIT_EXPECT_EQ(test, 0, kbus_bind_locked(other, NAME, NAME_LEN,
 						  false));
-	mutex_unlock(&f->bus->lock);
+	kbus_bus_unlock_sleepable(f->bus);
 }
 
 static void replier_unbind_then_rebind_by_another(struct kunit *test)
@@ -125,7 +125,7 @@ static void replier_unbind_then_rebind_by_another(struct kunit *test)
 	struct replier_fixture *f = test->priv;
 	struct kbus_ksock *other = kbus_test_ksock(test, f->bus);
 
-	mutex_lock(&f->bus->lock);
+	kbus_bus_lock_sleepable(f->bus);
 	KUNIT_EXPECT_EQ(test, -EINVAL,
 			kbus_unbind_locked(f->replier, NAME, NAME_LEN, false));
 	KUNIT_EXPECT_EQ(test, 0,
@@ -136,17 +136,17 @@ static void replier_unbind_then_rebind_by_another(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test,
 			    kbus_replier_for_locked(f->bus, NAME,
 						    NAME_LEN)->ksock, other);
-	mutex_unlock(&f->bus->lock);
+	kbus_bus_unlock_sleepable(f->bus);
 }
 
 static void request_without_replier_fails(struct kunit *test)
 {
 	struct replier_fixture *f = test->priv;
 
-	mutex_lock(&f->bus->lock);
+	kbus_bus_lock_sleepable(f->bus);
 	KUNIT_ASSERT_EQ(test, 0,
 			kbus_unbind_locked(f->replier, NAME, NAME_LEN, true));
-	mutex_unlock(&f->bus->lock);
+	kbus_bus_unlock_sleepable(f->bus);
 	send_request(test, f->requester, -EADDRNOTAVAIL);
 	KUNIT_EXPECT_EQ(test, f->requester->num_outstanding, 0);
 }
@@ -242,10 +242,10 @@ static void replier_unbind_with_unread_request_sends_unbound(struct kunit *test)
 	struct replier_fixture *f = test->priv;
 	struct kbus_msg_id req = send_request(test, f->requester, 0);
 
-	mutex_lock(&f->bus->lock);
+	kbus_bus_lock_sleepable(f->bus);
 	KUNIT_ASSERT_EQ(test, 0,
 			kbus_unbind_locked(f->replier, NAME, NAME_LEN, true));
-	mutex_unlock(&f->bus->lock);
+	kbus_bus_unlock_sleepable(f->bus);
 	KUNIT_EXPECT_EQ(test, f->replier->queue_len, 0);
 	expect_synthetic(test, f->requester, KBUS_MSG_NAME_REPLIER_UNBOUND,
 			 &req);
@@ -257,10 +257,10 @@ static void replier_unbind_after_read_still_owes_reply(struct kunit *test)
 	struct kbus_msg_id req = send_request(test, f->requester, 0);
 
 	KUNIT_ASSERT_NOT_NULL(test, next_msg(test, f->replier));
-	mutex_lock(&f->bus->lock);
+	kbus_bus_lock_sleepable(f->bus);
 	KUNIT_ASSERT_EQ(test, 0,
 			kbus_unbind_locked(f->replier, NAME, NAME_LEN, true));
-	mutex_unlock(&f->bus->lock);
+	kbus_bus_unlock_sleepable(f->bus);
 	KUNIT_EXPECT_NULL(test, next_msg(test, f->requester));
 	KUNIT_EXPECT_EQ(test, 0,
 			send_reply(test, f->replier, &req, f->requester->id));

@@ -1356,12 +1356,93 @@ static int do_announce(void *arg)
 	return kbus_send_msg(op->fd, &h, false, NULL);
 }
 
+/* failslab's knobs for failing the allocations of one thread. */
+struct failslab_times {
+	char task_filter[8];
+	char times[16];
+	char interval[16];
+	char probability[16];
+};
+
+/*
+ * In the order they are set in: the task filter first, so that no other
+ * task's allocation fails meanwhile; restored in the reverse order.
+ */
+static const char *const failslab_times_files[] = {
+	FAILSLAB "task-filter", FAILSLAB "times", FAILSLAB "interval",
+	FAILSLAB "probability",
+};
+
+/*
+ * Run @op with every slab allocation of the calling thread failing
+ * (failslab's task filter and the thread's make-it-fail, turned off
+ * through the file it was turned on with: opening a file allocates).
+ * Returns 0, or -errno if failslab cannot be set so.
+ */
+static int with_failing_allocations(struct __test_metadata *const _metadata,
+				    int (*op)(void *), void *arg, int *ret)
+{
+	static const char *const on[] = { "Y", "-1", "1", "100" };
+	struct failslab_times saved;
+	char *const old[] = { saved.task_filter, saved.times, saved.interval,
+			      saved.probability };
+	const size_t size[] = { sizeof(saved.task_filter),
+				sizeof(saved.times), sizeof(saved.interval),
+				sizeof(saved.probability) };
+	int i, fd, err = 0;
+
+	fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < 4; i++)
+		if (failslab_read(failslab_times_files[i], old[i], size[i])) {
+			close(fd);
+			return -ENOENT;
+		}
+	for (i = 0; i < 4 && !err; i++)
+		err = write_str(failslab_times_files[i], on[i]);
+	if (!err && pwrite(fd, "1", 1, 0) != 1)
+		err = -errno;
+	if (!err) {
+		*ret = op(arg);
+		EXPECT_EQ(1, pwrite(fd, "0", 1, 0));
+	}
+	close(fd);
+	for (i = 3; i >= 0; i--)
+		write_str(failslab_times_files[i], old[i]);
+	return err;
+}
+
+struct big_announce_op {
+	int fd;
+	const char *name;
+	__u32 flags;
+};
+
+/*
+ * 16 KiB of data: the message is not a slab object, its copies are.  The
+ * caller writes the data first, so that no page fault needs to allocate.
+ */
+static char big_data[16384];
+
+static int do_big_announce(void *arg)
+{
+	struct big_announce_op *op = arg;
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, op->name, big_data, sizeof(big_data));
+	h.flags = op->flags;
+	return kbus_send_msg(op->fd, &h, false, NULL);
+}
+
 /*
  * A send whose allocations fail one at a time: the message itself failing
- * fails the send, with nothing delivered; a listener's queue entry failing
- * (the first copy's entry is part of the message, so the second
- * listener's) makes that listener miss the message, counted as dropped,
- * and the send goes to the others, unless it must reach every listener.
+ * fails the send, with nothing delivered; a listener's queue entry (the
+ * first copy's entry is part of the message, so the second listener's)
+ * failing under the bus lock held as a spinlock is allocated again with
+ * the lock held sleepably, and the send goes to both.  If that fails too,
+ * the listener misses the message, counted as dropped, and the send goes
+ * to the others, unless it must reach every listener.
  */
 TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 {
@@ -1370,7 +1451,9 @@ TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 	struct kbus_entire_message *m;
 	struct failslab_saved saved;
 	struct bind_op bop;
+	struct big_announce_op big = { .fd = self->a, .name = name };
 	int failnth, nth, ret, fd, now, missed = 0, injected = 0;
+	int retried = 0;
 	__u64 dropped[2];
 	int lis[2];
 
@@ -1398,24 +1481,13 @@ TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 			}
 			continue;
 		}
-		/*
-		 * Each listener has the message or has missed it, and one
-		 * failed allocation makes at most one of them miss it.
-		 */
-		now = 0;
+		/* The entry was allocated again, sleepably: both have it. */
 		for (fd = 0; fd < 2; fd++) {
-			if (kbus_num_msgs(_metadata, lis[fd])) {
-				EXPECT_EQ(dropped[fd],
-					  kbus_dropped(_metadata, lis[fd]));
-				drain(lis[fd]);
-			} else {
-				EXPECT_EQ(dropped[fd] + 1,
-					  kbus_dropped(_metadata, lis[fd]));
-				now++;
-			}
+			EXPECT_EQ(1, kbus_num_msgs(_metadata, lis[fd]));
+			EXPECT_EQ(dropped[fd], kbus_dropped(_metadata, lis[fd]));
+			drain(lis[fd]);
 		}
-		EXPECT_GE(1, now);
-		missed += now;
+		retried++;
 	}
 	/* Past the last allocation, the send went to both. */
 	EXPECT_EQ(0, ret);
@@ -1424,8 +1496,42 @@ TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 		drain(lis[fd]);
 	}
 	EXPECT_LT(1, injected);
-	EXPECT_LT(0, missed)
-		TH_LOG("no listener missed a message for want of memory");
+	EXPECT_LT(0, retried)
+		TH_LOG("no queue entry allocation was made to fail");
+
+	/*
+	 * The entry failing both ways: one listener, and one only, misses
+	 * the message; a send that must reach every listener fails.
+	 */
+	memset(big_data, 'b', sizeof(big_data));
+	for (fd = 0; fd < 2; fd++)
+		dropped[fd] = kbus_dropped(_metadata, lis[fd]);
+	ASSERT_EQ(0, with_failing_allocations(_metadata, do_big_announce,
+					      &big, &ret));
+	EXPECT_EQ(0, ret);
+	now = 0;
+	for (fd = 0; fd < 2; fd++) {
+		if (kbus_num_msgs(_metadata, lis[fd])) {
+			EXPECT_EQ(dropped[fd], kbus_dropped(_metadata, lis[fd]));
+			drain(lis[fd]);
+		} else {
+			EXPECT_EQ(dropped[fd] + 1,
+				  kbus_dropped(_metadata, lis[fd]));
+			now++;
+		}
+	}
+	EXPECT_EQ(1, now)
+		TH_LOG("not one listener missed the message for want of memory");
+	big.flags = KBUS_BIT_ALL_OR_FAIL;
+	for (fd = 0; fd < 2; fd++)
+		dropped[fd] = kbus_dropped(_metadata, lis[fd]);
+	ASSERT_EQ(0, with_failing_allocations(_metadata, do_big_announce,
+					      &big, &ret));
+	EXPECT_EQ(-ENOMEM, ret);
+	for (fd = 0; fd < 2; fd++) {
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, lis[fd]));
+		EXPECT_EQ(dropped[fd], kbus_dropped(_metadata, lis[fd]));
+	}
 
 	/* A send that must reach every listener fails instead. */
 	op.flags = KBUS_BIT_ALL_OR_FAIL;
