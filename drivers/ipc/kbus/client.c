@@ -51,7 +51,7 @@
  * cannot come.
  *
  * Every function may sleep (might_sleep()) and none may be called with
- * the bus lock held (lockdep); kbus_client_close() may not be called from
+ * the bus lock held, either way (lockdep); kbus_client_close() may not be called from
  * any client's callback (it waits for the client's callback to return).
  */
 
@@ -64,6 +64,7 @@ static void kbus_client_check_context(struct kbus_client *client)
 {
 	might_sleep();
 	lockdep_assert_not_held(&client->ks->bus->lock);
+	lockdep_assert_not_held(&client->ks->bus->sleep_lock);
 }
 
 /*

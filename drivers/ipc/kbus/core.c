@@ -62,22 +62,28 @@
  *    ways:
  *
  *    - as a spinlock (kbus_bus_lock()), by a send, a receive and every
- *      other operation that need not sleep: the critical section cannot
- *      be preempted, so a task waits for the bus lock at most for one
- *      critical section, whatever its holder's priority.  A receive
- *      copies a message of at most %KBUS_RECV_DIRECT_MAX bytes out under
- *      it with page faults disabled; a send allocates the queue entries
- *      of its second and later recipients with %GFP_NOWAIT, and if one
- *      cannot be had so, is made again holding the lock sleepably.
+ *      other operation that need not sleep: the critical section is not
+ *      preempted, so a task waits for the bus lock for the critical
+ *      sections of the tasks ahead of it, whatever their priority, not
+ *      for a preempted holder.  (With PREEMPT_RT the spinlock is a
+ *      sleeping lock with priority inheritance, which bounds the wait
+ *      too.)  A receive copies a message of at most
+ *      %KBUS_RECV_DIRECT_MAX bytes out under it with page faults
+ *      disabled; a send allocates the queue entries of its second and
+ *      later recipients with %GFP_NOWAIT, and is made again holding the
+ *      lock sleepably if one cannot be had so, or if it has more than
+ *      %KBUS_SPIN_MAX_COPIES recipients.
  *    - sleepably (kbus_bus_lock_sleepable()), by what allocates with
  *      %GFP_KERNEL or may take long: an open, a close, a bind or unbind
  *      (and the replier bind events they send), a setting that catches
- *      up on bind events, debugfs.  The holder takes &kbus_bus.sleep_lock, then
- *      sets &kbus_bus.sleeping under the spinlock and drops the spinlock:
- *      from then on, a task that takes the spinlock and finds
- *      &kbus_bus.sleeping set drops it and waits on &kbus_bus.sleep_lock.  What
- *      the bus lock protects may be changed only under the spinlock or
- *      by the sleepable holder; kbus_lockdep_assert_bus() checks either.
+ *      up on bind events, debugfs.  The holder takes
+ *      &kbus_bus.sleep_lock, then sets &kbus_bus.sleeping under the
+ *      spinlock and drops the spinlock: from then on, a task that takes
+ *      the spinlock and finds &kbus_bus.sleeping set drops it and waits
+ *      for &kbus_bus.sleep_lock (lending the holder its priority), takes
+ *      the spinlock again and gives &kbus_bus.sleep_lock back.  What the
+ *      bus lock protects may be changed only under the spinlock or by
+ *      the sleepable holder; kbus_lockdep_assert_bus() checks either.
  *
  *    No two bus locks are ever held together.  (A bus lock that was an
  *    rt_mutex for every operation was measured and rejected: its strict
@@ -114,10 +120,13 @@
  * @bus: the bus, whose lock (as a spinlock) the caller holds and finds held
  *       sleepably.
  *
- * The slow path of kbus_bus_lock(): the lock is dropped while the caller
- * waits on @bus->sleep_lock, which lends the sleepable holder the caller's
- * priority, and taken again.  Uninterruptible, as a mutex: a sleepable
- * holder never waits for user space.
+ * The slow path of kbus_bus_lock(): the spinlock is dropped while the
+ * caller waits for @bus->sleep_lock, which lends the sleepable holder the
+ * caller's priority, and taken again before @bus->sleep_lock is given
+ * back, so that nobody can hold the bus lock sleepably meanwhile.  The
+ * next waiter is woken while the caller is still in its critical section.
+ * Uninterruptible, as a mutex: a sleepable holder never waits for user
+ * space.
  *
  * Context: Process context; the bus lock is held as a spinlock, and is
  * again on return.
@@ -125,12 +134,10 @@
 void kbus_bus_lock_wait(struct kbus_bus *bus)
 	__must_hold(&bus->lock)
 {
-	while (bus->sleeping) {
-		spin_unlock(&bus->lock);
-		rt_mutex_lock(&bus->sleep_lock);
-		rt_mutex_unlock(&bus->sleep_lock);
-		spin_lock(&bus->lock);
-	}
+	spin_unlock(&bus->lock);
+	rt_mutex_lock(&bus->sleep_lock);
+	spin_lock(&bus->lock);
+	rt_mutex_unlock(&bus->sleep_lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_lock_wait);
 
@@ -434,8 +441,8 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_create);
  * Its bindings go (with unbind events for its replier bindings, if the
  * bus reports them), and the requests it sent are forgotten.
  *
- * Context: Process context; takes the bus lock (not interruptibly: a
- * release must always complete).
+ * Context: Process context; takes the bus lock sleepably (not
+ * interruptibly: a release must always complete).
  */
 void kbus_ksock_release(struct kbus_ksock *ks)
 {

@@ -220,7 +220,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_report_catch_up_locked);
  * The binding is made first, so that an event never announces a binding
  * that failed; if the event cannot go, the binding is undone.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, or an error of kbus_bind_locked() or of the event.
  */
 int kbus_bind_report_locked(struct kbus_ksock *ks, const char *name, u32 len,
@@ -249,7 +249,7 @@ int kbus_bind_report_locked(struct kbus_ksock *ks, const char *name, u32 len,
  * @len: its length.
  * @is_replier: the replier binding.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, or -EINVAL if there is no such binding.
  */
 int kbus_unbind_report_locked(struct kbus_ksock *ks, const char *name,

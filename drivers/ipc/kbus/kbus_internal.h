@@ -10,6 +10,7 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/kernel.h>
 #include <linux/kbus.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
@@ -434,6 +435,9 @@ void kbus_bus_unlock_sleepable(struct kbus_bus *bus);
 static inline void kbus_bus_lock(struct kbus_bus *bus)
 	__acquires(&bus->lock)
 {
+	/* It may wait for a sleepable holder, which must not be the caller. */
+	might_sleep();
+	lockdep_assert_not_held(&bus->sleep_lock);
 	spin_lock(&bus->lock);
 	if (unlikely(bus->sleeping))
 		kbus_bus_lock_wait(bus);
@@ -446,8 +450,9 @@ static inline void kbus_bus_unlock(struct kbus_bus *bus)
 }
 
 /*
- * Assert that the bus lock is held, either way.  @sleeping is read only by
- * the holder of @sleep_lock, its one writer.
+ * Assert that the bus lock is held, either way.  @sleeping is written only
+ * by the holder of @sleep_lock (under @lock), which may read it without
+ * @lock.
  */
 static inline void kbus_lockdep_assert_bus(const struct kbus_bus *bus)
 {

@@ -66,6 +66,14 @@
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16
 
+/*
+ * Copies a send may plan with the bus lock held as a spinlock, which
+ * cannot be preempted: a send to more recipients is made with the bus lock
+ * held sleepably, so that no number of bindings makes a long section with
+ * preemption disabled.
+ */
+#define KBUS_SPIN_MAX_COPIES		64
+
 /* Flags the argument structs accept. */
 #define KBUS_BIND_FLAGS			KBUS_BIND_REPLIER
 #define KBUS_SEND_FLAGS			KBUS_SEND_NONBLOCK

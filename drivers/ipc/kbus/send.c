@@ -75,7 +75,8 @@ struct route {
 	bool lossy;			/* a bind event: lost if no room */
 	bool nofail;			/* allocations cannot fail */
 	bool atomic;			/* under the spinlock: cannot sleep */
-	bool need_sleep;		/* an allocation needed to sleep */
+	bool need_sleep;		/* to be made again, sleepably */
+	u32 ncopies;			/* copies planned */
 	struct kbus_msg_id lost_id;	/* the one id they all share */
 	struct list_head entries;	/* preallocated queue entries */
 	struct list_head lost;		/* preallocated UnbindEventsLost */
@@ -119,10 +120,10 @@ static void plan_missed(struct kbus_ksock *ks, struct kbus_binding *b)
 }
 
 /*
- * A send from user space first runs under the bus lock held as a
- * spinlock, where a queue entry for a second recipient must be found
- * without sleeping; if none can be, the send is made again with the bus
- * lock held sleepably (see send_msg()).  The unbind events of a replier
+ * A send first runs under the bus lock held as a spinlock, where a queue
+ * entry for a second recipient must be found without sleeping; if none
+ * can be, the send is made again with the bus lock held sleepably (see
+ * send_msg()).  The unbind events of a replier
  * cannot fail, however it goes (a closing or OOM-killed task): their few
  * small allocations may not either.
  */
@@ -159,8 +160,13 @@ static int alloc_entry(struct route *r, struct kbus_ksock *ks)
 static int plan_copy(struct route *r, struct kbus_ksock *ks,
 		     struct kbus_binding *b)
 {
-	int err = alloc_entry(r, ks);
+	int err;
 
+	if (r->atomic && ++r->ncopies > KBUS_SPIN_MAX_COPIES) {
+		r->need_sleep = true;
+		return -ENOMEM;
+	}
+	err = alloc_entry(r, ks);
 	if (err)
 		return err;
 	if (b)
@@ -435,8 +441,9 @@ out_ksocks:
 /*
  * The part of a send made under the bus lock, held either way: the id is
  * stored to @id and written to @uid, either or both.  Returns as
- * kbus_send(), and -ENOMEM with @r->need_sleep set if a queue entry could
- * not be had without sleeping (nothing was routed).
+ * kbus_send(), and -ENOMEM with @r->need_sleep set if, under the spinlock,
+ * a queue entry could not be had without sleeping or the message has more
+ * than %KBUS_SPIN_MAX_COPIES recipients (nothing was routed).
  */
 static int send_locked(struct route *r, struct kbus_request **req,
 		       struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
@@ -542,9 +549,10 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 	free_entries(&r);
 
 	if (r.need_sleep) {
-		/* Made again, allowed to sleep for its queue entries. */
+		/* Made again, allowed to sleep and to take long. */
 		r.atomic = false;
 		r.need_sleep = false;
+		r.ncopies = 0;
 		err = kbus_bus_lock_sleepable_killable(bus);
 		if (!err) {
 			err = send_locked(&r, &req, id, uid);

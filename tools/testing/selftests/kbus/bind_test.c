@@ -597,6 +597,42 @@ TEST_F(kbus, listener_bound_twice_gets_two_copies)
 	EXPECT_EQ(-EINVAL, kbus_unbind(self->b, "$.Bind.Twice", false));
 }
 
+/*
+ * A message with more copies than a send plans with the bus lock held as
+ * a spinlock (KBUS_SPIN_MAX_COPIES, 64) is sent with the lock held
+ * sleepably: every copy arrives, in the bus's one order.
+ */
+TEST_F(kbus, send_to_more_than_64_copies_reaches_every_one_in_order)
+{
+	static const char name[] = "$.Bind.Many";
+	const int nbind = 70;
+	struct kbus_entire_message *m;
+	struct kbus_msg_id id[2];
+	int i, n;
+
+	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_MAX_MSGS, 2 * nbind));
+	for (i = 0; i < nbind; i++)
+		ASSERT_EQ(0, kbus_bind(self->b, name, false));
+	ASSERT_EQ(0, kbus_bind(self->c, name, false));
+	for (n = 0; n < 2; n++)
+		ASSERT_EQ(0, kbus_announce(self->a, name, "x", 1, &id[n]));
+	EXPECT_EQ(2 * nbind, kbus_num_msgs(_metadata, self->b));
+	for (n = 0; n < 2; n++) {
+		for (i = 0; i < nbind; i++) {
+			m = kbus_recv(_metadata, self->b);
+			ASSERT_NE(NULL, m);
+			EXPECT_EQ(id[n].serial_num, m->header.id.serial_num);
+			free(m);
+		}
+		m = kbus_recv(_metadata, self->c);
+		ASSERT_NE(NULL, m);
+		EXPECT_EQ(id[n].serial_num, m->header.id.serial_num);
+		free(m);
+	}
+	kbus_expect_empty(_metadata, self->b);
+	kbus_expect_empty(_metadata, self->c);
+}
+
 TEST_F(kbus, unbind_drops_unread_copies_of_that_binding)
 {
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.Drop", false));
@@ -1374,13 +1410,15 @@ static const char *const failslab_times_files[] = {
 };
 
 /*
- * Run @op with every slab allocation of the calling thread failing
- * (failslab's task filter and the thread's make-it-fail, turned off
- * through the file it was turned on with: opening a file allocates).
- * Returns 0, or -errno if failslab cannot be set so.
+ * Run @op with every slab allocation of the calling thread failing, or
+ * with @nowait only those that cannot sleep (failslab's task filter and
+ * the thread's make-it-fail, turned off through the file it was turned on
+ * with: opening a file allocates).  Returns 0, or -errno if failslab
+ * cannot be set so.
  */
 static int with_failing_allocations(struct __test_metadata *const _metadata,
-				    int (*op)(void *), void *arg, int *ret)
+				    bool nowait, int (*op)(void *), void *arg,
+				    int *ret)
 {
 	static const char *const on[] = { "Y", "-1", "1", "100" };
 	struct failslab_times saved;
@@ -1401,6 +1439,8 @@ static int with_failing_allocations(struct __test_metadata *const _metadata,
 		}
 	for (i = 0; i < 4 && !err; i++)
 		err = write_str(failslab_times_files[i], on[i]);
+	if (!err)
+		err = write_str(FAILSLAB "ignore-gfp-wait", nowait ? "Y" : "N");
 	if (!err && pwrite(fd, "1", 1, 0) != 1)
 		err = -errno;
 	if (!err) {
@@ -1410,6 +1450,8 @@ static int with_failing_allocations(struct __test_metadata *const _metadata,
 	close(fd);
 	for (i = 3; i >= 0; i--)
 		write_str(failslab_times_files[i], old[i]);
+	/* As failnth_open() left it. */
+	write_str(FAILSLAB "ignore-gfp-wait", "N");
 	return err;
 }
 
@@ -1420,17 +1462,19 @@ struct big_announce_op {
 };
 
 /*
- * 16 KiB of data: the message is not a slab object, its copies are.  The
+ * Two pages of data: the message is then larger than any slab object
+ * (kmalloc() takes it from the page allocator), its copies are not.  The
  * caller writes the data first, so that no page fault needs to allocate.
  */
-static char big_data[16384];
+static char *big_data;
+static size_t big_len;
 
 static int do_big_announce(void *arg)
 {
 	struct big_announce_op *op = arg;
 	struct kbus_message_header h;
 
-	kbus_msg_init(&h, op->name, big_data, sizeof(big_data));
+	kbus_msg_init(&h, op->name, big_data, big_len);
 	h.flags = op->flags;
 	return kbus_send_msg(op->fd, &h, false, NULL);
 }
@@ -1500,14 +1544,30 @@ TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 		TH_LOG("no queue entry allocation was made to fail");
 
 	/*
+	 * Only what cannot sleep failing: the entry is allocated again,
+	 * sleepably, and both listeners have the message.
+	 */
+	big_len = 2 * sysconf(_SC_PAGESIZE);
+	big_data = malloc(big_len);
+	ASSERT_NE(NULL, big_data);
+	memset(big_data, 'b', big_len);
+	for (fd = 0; fd < 2; fd++)
+		dropped[fd] = kbus_dropped(_metadata, lis[fd]);
+	ASSERT_EQ(0, with_failing_allocations(_metadata, true, do_big_announce,
+					      &big, &ret));
+	EXPECT_EQ(0, ret);
+	for (fd = 0; fd < 2; fd++) {
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, lis[fd]));
+		EXPECT_EQ(dropped[fd], kbus_dropped(_metadata, lis[fd]));
+		drain(lis[fd]);
+	}
+
+	/*
 	 * The entry failing both ways: one listener, and one only, misses
 	 * the message; a send that must reach every listener fails.
 	 */
-	memset(big_data, 'b', sizeof(big_data));
-	for (fd = 0; fd < 2; fd++)
-		dropped[fd] = kbus_dropped(_metadata, lis[fd]);
-	ASSERT_EQ(0, with_failing_allocations(_metadata, do_big_announce,
-					      &big, &ret));
+	ASSERT_EQ(0, with_failing_allocations(_metadata, false,
+					      do_big_announce, &big, &ret));
 	EXPECT_EQ(0, ret);
 	now = 0;
 	for (fd = 0; fd < 2; fd++) {
@@ -1525,13 +1585,14 @@ TEST_F(kbus, listener_without_memory_for_its_copy_misses_it_alone)
 	big.flags = KBUS_BIT_ALL_OR_FAIL;
 	for (fd = 0; fd < 2; fd++)
 		dropped[fd] = kbus_dropped(_metadata, lis[fd]);
-	ASSERT_EQ(0, with_failing_allocations(_metadata, do_big_announce,
-					      &big, &ret));
+	ASSERT_EQ(0, with_failing_allocations(_metadata, false,
+					      do_big_announce, &big, &ret));
 	EXPECT_EQ(-ENOMEM, ret);
 	for (fd = 0; fd < 2; fd++) {
 		EXPECT_EQ(0, kbus_num_msgs(_metadata, lis[fd]));
 		EXPECT_EQ(dropped[fd], kbus_dropped(_metadata, lis[fd]));
 	}
+	free(big_data);
 
 	/* A send that must reach every listener fails instead. */
 	op.flags = KBUS_BIT_ALL_OR_FAIL;
