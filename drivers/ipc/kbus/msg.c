@@ -16,13 +16,11 @@
 
 #include <kunit/visibility.h>
 #include <linux/lockdep.h>
-#include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "account.h"
@@ -112,18 +110,17 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
  * kbus_msg_put() - Drop a reference to a message.
  * @msg: the message, or NULL.
  *
- * Context: Process context; the bus lock may be held (as a spinlock: a
- * large message's vmalloc() memory is then freed later).
+ * Context: Process context.  Under the bus lock held as a spinlock, only
+ * for a message KBUS generates (small, never from vmalloc(), whose free
+ * may sleep): the last reference to a message from a sender is dropped
+ * with the bus lock dropped, or held sleepably.
  */
 void kbus_msg_put(struct kbus_msg *msg)
 {
 	if (!msg || !refcount_dec_and_test(&msg->refcount))
 		return;
 	put_pid(msg->pid);
-	if (is_vmalloc_addr(msg))
-		vfree_atomic(msg);
-	else
-		kfree(msg);
+	kvfree(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_put);
 
