@@ -40,7 +40,7 @@
  *   come, and for the one ``$.KBUS.UnbindEventsLost`` of a listener
  *   (in memory, that marker is charged to the cgroup of the task whose
  *   bind or unbind it stands in for).
- * - Memory is charged to a memory cgroup as well (%GFP_KERNEL_ACCOUNT): a
+ * - Memory is charged to a memory cgroup as well (%__GFP_ACCOUNT): a
  *   message's body to the sender's, since all its recipients share it,
  *   with the queue entry of its first copy, which is part of it; the
  *   entry of every other copy to the cgroup of the task that opened the

@@ -50,9 +50,9 @@
  *    before a bus lock (debugfs walks every bus).
  *
  * 3. &kbus_bus.sleep_lock (rt_mutex): held by a task that holds the bus
- *    lock sleepably (see 4.), and taken and dropped at once by a task that
- *    waits for it to be given back: so the holder, if preempted, runs at
- *    the priority of its highest waiter (priority inheritance).
+ *    lock sleepably (see 4.), and by a task that waits for that to end,
+ *    until it has taken the spinlock again: so the holder, if preempted,
+ *    runs at the priority of its highest waiter (priority inheritance).
  *
  * 4. &kbus_bus.lock ("the bus lock"): everything shared on one bus: the
  *    binding registry, every Ksock's queue, outstanding and owed requests,
@@ -75,8 +75,8 @@
  *      %KBUS_SPIN_MAX_COPIES recipients.
  *    - sleepably (kbus_bus_lock_sleepable()), by what allocates with
  *      %GFP_KERNEL or may take long: an open, a close, a bind or unbind
- *      (and the replier bind events they send), a setting that catches
- *      up on bind events, debugfs.  The holder takes
+ *      (and the replier bind events they send), a change of option,
+ *      debugfs.  The holder takes
  *      &kbus_bus.sleep_lock, then sets &kbus_bus.sleeping under the
  *      spinlock and drops the spinlock: from then on, a task that takes
  *      the spinlock and finds &kbus_bus.sleeping set drops it and waits

@@ -65,7 +65,8 @@ struct kbus_names {
  * @sleep_lock: held by the one task that holds the bus lock sleepably,
  *              from before it sets @sleeping to after it clears it; a
  *              task that finds @sleeping set waits for it here, lending
- *              the holder its priority.
+ *              the holder its priority, and holds it until it has taken
+ *              @lock again.
  * @sleeping: the bus lock is held sleepably: nobody else may touch what
  *            it protects (protected by @lock).
  * @index: bus number N (invariant after init).

@@ -257,7 +257,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_qentry_alloc_gfp);
  * kbus_qentry_free() - Free a copy that is on no queue.
  * @qe: the entry, or NULL.
  *
- * Context: Process context.
+ * Context: Process context; as kbus_msg_put() for the copy's message.
  */
 void kbus_qentry_free(struct kbus_qentry *qe)
 {

@@ -410,7 +410,8 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_cancel_request_locked);
  * @binding: drop only the copies queued through this binding; NULL for all.
  * @synth_name: the synthetic reply that each dropped request gets.
  *
- * Context: The bus lock is held.
+ * Context: The bus lock is held sleepably (the last reference to a large
+ * message may be dropped); may sleep.
  */
 void kbus_queue_flush_locked(struct kbus_ksock *ks,
 			     const struct kbus_binding *binding,
@@ -419,7 +420,7 @@ void kbus_queue_flush_locked(struct kbus_ksock *ks,
 	struct kbus_qentry *qe, *tmp;
 	struct kbus_msg *msg;
 
-	kbus_lockdep_assert_bus(ks->bus);
+	kbus_lockdep_assert_bus_sleepable(ks->bus);
 
 	list_for_each_entry_safe(qe, tmp, &ks->queue, node) {
 		if (binding && qe->binding != binding)

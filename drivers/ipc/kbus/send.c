@@ -10,7 +10,6 @@
 #include <kunit/visibility.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
-#include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
@@ -581,8 +580,8 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
  * its id when it is delivered, and a refused send leaves no gap.
  *
  * Context: Process context; takes the bus lock as a spinlock, and
- * sleepably (killably) to allocate a queue entry that could not be had
- * without sleeping.
+ * sleepably (killably) for a queue entry that could not be allocated
+ * without sleeping or a message of more than %KBUS_SPIN_MAX_COPIES copies.
  * Return: 0; -EINVAL if the message is both a request and a reply;
  * -ENOLCK if a request finds no room for its reply in the sender's queue,
  * or the sender has ``kbus_max_requests`` outstanding; -ENOBUFS if a
