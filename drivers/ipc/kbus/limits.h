@@ -67,6 +67,13 @@
 #define KBUS_WAKE_BATCH			16
 
 /*
+ * Listener bindings given a copy, a miss or a lost-events marker that a
+ * send remembers from planning, to deliver or reset them without looking
+ * the name up again; past that many, it visits the listeners again.
+ */
+#define KBUS_ROUTE_PLANNED		8
+
+/*
  * Copies a send may plan with the bus lock held as a spinlock, which
  * cannot be preempted: a send to more recipients is made with the bus lock
  * held sleepably, so that no number of bindings makes a long section with

@@ -44,7 +44,9 @@
  *    leaves no trace.
  * 2. Deliver: the reply, then the request to its replier, then the
  *    listeners' copies, each charged to its recipient as it is queued.
- *    This pass cannot fail.
+ *    This pass cannot fail.  It goes through the listener bindings the
+ *    plan remembered, in the order it found them, or if there were more
+ *    than %KBUS_ROUTE_PLANNED, through the listeners of the name again.
  *
  * Every recipient shares the one message body.  Because every send and
  * every queue change of a bus happens under its lock, and message ids are
@@ -81,7 +83,9 @@ struct route {
 	struct list_head lost;		/* preallocated UnbindEventsLost */
 	bool defer_wake;		/* the caller wakes after unlocking */
 	u32 nwake;			/* recipients in @wake */
+	u32 nplanned;			/* listener bindings planned */
 	struct kbus_ksock *wake[KBUS_WAKE_BATCH];
+	struct kbus_binding *planned[KBUS_ROUTE_PLANNED];
 };
 
 /*
@@ -204,13 +208,11 @@ static int plan_lost(struct route *r, struct kbus_binding *b)
 	return 0;
 }
 
-static int plan_listener(struct kbus_binding *b, void *arg)
+static int plan_one(struct route *r, struct kbus_binding *b)
 {
-	struct route *r = arg;
 	struct kbus_ksock *ks = b->ksock;
 	int err;
 
-	b->send_state = KBUS_SEND_NONE;
 	/* A Ksock that misses the message misses it through every binding. */
 	if (ks->send_missed || (ks->only_once && ks->send_chosen))
 		return 0;
@@ -244,6 +246,27 @@ static int plan_listener(struct kbus_binding *b, void *arg)
 		return plan_lost(r, b);
 	plan_missed(ks, b);
 	return 0;
+}
+
+/*
+ * Plan the copy of one listener binding.  Every Ksock whose planning
+ * state this changes has a binding in another state than
+ * %KBUS_SEND_NONE: the bindings remembered are all that delivering, or
+ * resetting, needs to visit.
+ */
+static int plan_listener(struct kbus_binding *b, void *arg)
+{
+	struct route *r = arg;
+	int err;
+
+	b->send_state = KBUS_SEND_NONE;
+	err = plan_one(r, b);
+	if (b->send_state != KBUS_SEND_NONE) {
+		if (r->nplanned < ARRAY_SIZE(r->planned))
+			r->planned[r->nplanned] = b;
+		r->nplanned++;
+	}
+	return err;
 }
 
 static void reset_ksock(struct kbus_ksock *ks)
@@ -311,6 +334,20 @@ static int deliver_listener(struct kbus_binding *b, void *arg)
 	return reset_listener(b, arg);
 }
 
+/* Call @fn for the planned listener bindings, in the order planned. */
+static void visit_planned(struct route *r, const char *name, u32 len,
+			  int (*fn)(struct kbus_binding *b, void *arg))
+{
+	u32 i;
+
+	if (r->nplanned > ARRAY_SIZE(r->planned)) {
+		kbus_visit_listeners_locked(r->bus, name, len, fn, r);
+		return;
+	}
+	for (i = 0; i < r->nplanned; i++)
+		fn(r->planned[i], r);
+}
+
 static void free_entries(struct route *r)
 {
 	struct kbus_qentry *qe, *tmp;
@@ -343,6 +380,7 @@ static int route_locked(struct route *r, struct kbus_request **req)
 
 	kbus_lockdep_assert_bus(bus);
 
+	r->nplanned = 0;
 	r->cost = kbus_msg_cost(msg);
 	if (kbus_msg_is_reply(msg)) {
 		r->mode = 0;	/* ALL_OR_* do not apply to replies */
@@ -420,16 +458,12 @@ static int route_locked(struct route *r, struct kbus_request **req)
 		*req = NULL;
 	}
 	/* Delivering resets each listener's planning state as it goes. */
-	if (to_listeners)
-		kbus_visit_listeners_locked(bus, name, msg->name_len,
-					    deliver_listener, r);
+	visit_planned(r, name, msg->name_len, deliver_listener);
 	err = 0;
 	goto out_ksocks;
 
 out_reset:
-	if (to_listeners)
-		kbus_visit_listeners_locked(bus, name, msg->name_len,
-					    reset_listener, r);
+	visit_planned(r, name, msg->name_len, reset_listener);
 out_ksocks:
 	reset_ksock(ks);
 	reset_ksock(requester);

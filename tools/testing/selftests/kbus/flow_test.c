@@ -428,6 +428,57 @@ TEST_F(flow, all_or_fail_to_a_full_listener_reaches_nobody)
 	EXPECT_EQ(POLLOUT, kbus_poll_now(self->a));
 }
 
+/*
+ * A send remembers up to 8 listener bindings from planning (the driver's
+ * KBUS_ROUTE_PLANNED) and visits the listeners again past that.  Either
+ * way, an ALL_OR_FAIL send refused by the last listener leaves every
+ * listener it had planned a copy for as it was: each takes the next
+ * message, although with max_msgs 1 a copy still counted as planned would
+ * make it miss it.
+ */
+TEST_F(flow, all_or_fail_refused_by_the_last_of_many_listeners_leaves_the_others_intact)
+{
+	/* Both ways, and 9: 8 planned when refused, 9 when delivered. */
+	static const int counts[] = { 4, 9, 12 };
+	int fds[12];
+	unsigned int k;
+	int i, n;
+
+	for (k = 0; k < ARRAY_SIZE(counts); k++) {
+		n = counts[k];
+		for (i = 0; i < n; i++) {
+			fds[i] = kbus_open(_metadata);
+			kbus_set_max_msgs(_metadata, fds[i], 1);
+			ASSERT_EQ(0, kbus_bind(fds[i], "$.Many", 0));
+		}
+		/* Only the last one, visited last, is full. */
+		ASSERT_EQ(0, kbus_bind(fds[n - 1], "$.Many.Fill", 0));
+		ASSERT_EQ(0, send_named(self->a, "$.Many.Fill", 0, 0, NULL));
+		EXPECT_EQ(-EBUSY, send_named(self->a, "$.Many",
+					     KBUS_BIT_ALL_OR_FAIL, 0, NULL))
+			TH_LOG("%d listeners", n);
+		for (i = 0; i < n - 1; i++)
+			EXPECT_EQ(0, kbus_num_msgs(_metadata, fds[i]));
+		ASSERT_EQ(0, send_named(self->a, "$.Many", 0, 0, NULL));
+		for (i = 0; i < n - 1; i++) {
+			EXPECT_EQ(0, kbus_dropped(_metadata, fds[i]))
+				TH_LOG("%d listeners: listener %d missed it",
+				       n, i);
+			expect_next(_metadata, fds[i], "$.Many");
+		}
+		EXPECT_EQ(1, kbus_dropped(_metadata, fds[n - 1]));
+		expect_next(_metadata, fds[n - 1], "$.Many.Fill");
+		/* And the delivery left nobody half planned either. */
+		ASSERT_EQ(0, send_named(self->a, "$.Many", 0, 0, NULL));
+		for (i = 0; i < n; i++) {
+			expect_next(_metadata, fds[i], "$.Many");
+			EXPECT_EQ(i < n - 1 ? 0 : 1,
+				  kbus_dropped(_metadata, fds[i]));
+			close(fds[i]);
+		}
+	}
+}
+
 TEST_F(flow, both_all_or_flags_are_rejected)
 {
 	struct kbus_message_header h;
