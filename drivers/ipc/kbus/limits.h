@@ -49,11 +49,11 @@
 
 /*
  * Largest message (entire length) that a receive copies out under the bus
- * lock, if the buffer can be written without a page fault (two pages and
- * a bit: a copy of well under a microsecond); a larger one is copied with
- * the lock dropped.
+ * lock, if the buffer can be written without a page fault; a larger one
+ * is copied with the lock dropped, so that a sender spinning on the lock
+ * does not wait for a long copy.
  */
-#define KBUS_RECV_DIRECT_MAX		(8U << 10)
+#define KBUS_RECV_DIRECT_MAX		512U
 
 /*
  * Longest body that a receive under the bus lock writes in the same user
