@@ -50,7 +50,7 @@
 /*
  * Largest message (entire length) that a receive copies out under the bus
  * lock, if the buffer can be written without a page fault; a larger one
- * is copied with the lock dropped, so that a sender spinning on the lock
+ * is copied with the lock dropped, so that a sender waiting for the lock
  * does not wait for a long copy.
  */
 #define KBUS_RECV_DIRECT_MAX		512U
