@@ -348,9 +348,13 @@ static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
 	return msg;
 }
 
-/* Build the message of an entire message of @len bytes at @umsg. */
+/*
+ * Build the message of an entire message of @len bytes at @umsg.  Its
+ * body is at @body if it was read with the header, else read from @umsg.
+ */
 static struct kbus_msg *entire_msg(const struct kbus_message_header *h,
-				   const void __user *umsg, u32 len)
+				   const void __user *umsg, u32 len,
+				   const u8 *body)
 {
 	struct kbus_msg *msg;
 	u32 guard;
@@ -362,8 +366,10 @@ static struct kbus_msg *entire_msg(const struct kbus_message_header *h,
 	if (IS_ERR(msg))
 		return msg;
 	err = -EFAULT;
-	if (copy_from_user(msg->body, umsg + sizeof(*h),
-			   kbus_msg_body_len(msg)))
+	if (body)
+		memcpy(msg->body, body, kbus_msg_body_len(msg));
+	else if (copy_from_user(msg->body, umsg + sizeof(*h),
+				kbus_msg_body_len(msg)))
 		goto err_put;
 	err = -EBADMSG;
 	if (!kbus_name_valid(msg->body, h->name_len, false))
@@ -381,33 +387,52 @@ err_put:
 	return ERR_PTR(err);
 }
 
+/*
+ * An entire message of at most this many bytes, a small one, is read with
+ * its header in one user access, onto the stack.
+ */
+#define SEND_ONE_READ_MAX	256
+
 /* The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one. */
 static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 				      u32 len)
 {
 	const void __user *umsg = u64_to_user_ptr(uptr);
-	struct kbus_message_header h;
+	union {
+		struct kbus_message_header h;
+		u8 bytes[SEND_ONE_READ_MAX];
+	} in;
+	struct kbus_message_header *h = &in.h;
 	struct kbus_msg *msg;
+	bool whole = false;
 	int err;
 
-	if (len < sizeof(h))
+	if (len < sizeof(*h))
 		return ERR_PTR(-EINVAL);
-	if (copy_from_user(&h, umsg, sizeof(h)))
+	/*
+	 * If the whole of a small message cannot be read, the header alone
+	 * is, so that the errors are those of reading it in two parts.
+	 */
+	if (len > sizeof(*h) && len <= sizeof(in) &&
+	    !copy_from_user(&in, umsg, len))
+		whole = true;
+	else if (copy_from_user(h, umsg, sizeof(*h)))
 		return ERR_PTR(-EFAULT);
-	err = check_hdr(bus, &h);
+	err = check_hdr(bus, h);
 	if (err)
 		return ERR_PTR(err);
 
-	if (h.name) {
-		if (len != sizeof(h))
+	if (h->name) {
+		if (len != sizeof(*h))
 			return ERR_PTR(-EINVAL);
-		msg = pointy_msg(&h);
+		msg = pointy_msg(h);
 	} else {
-		msg = entire_msg(&h, umsg, len);
+		msg = entire_msg(h, umsg, len,
+				 whole ? in.bytes + sizeof(*h) : NULL);
 	}
 	if (IS_ERR(msg))
 		return msg;
-	fill_msg(msg, &h);
+	fill_msg(msg, h);
 	/*
 	 * Only KBUS sends $.KBUS names, with one exception: the replier that
 	 * owes a reply may answer with a status name instead (a bridge
@@ -416,7 +441,7 @@ static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
 	 * replier as sender, and goes to the requester only.
 	 */
 	if (kbus_name_reserved(kbus_msg_name(msg), msg->name_len)) {
-		if (!(h.in_reply_to.network_id || h.in_reply_to.serial_num) ||
+		if (!(h->in_reply_to.network_id || h->in_reply_to.serial_num) ||
 		    !kbus_name_status(kbus_msg_name(msg), msg->name_len)) {
 			kbus_msg_put(msg);
 			return ERR_PTR(-EPERM);

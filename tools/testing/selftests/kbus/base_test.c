@@ -1529,6 +1529,75 @@ TEST_F(kbus, send_with_bad_id_pointer_fails_efault)
 	munmap(s, page_size());
 }
 
+/*
+ * Send the entire message for @h placed to end where a PROT_NONE page
+ * starts, less @short_by bytes: those are unreadable.
+ */
+static int send_entire_cut(struct __test_metadata *_metadata, int fd,
+			   const struct kbus_message_header *h, size_t short_by)
+{
+	size_t pg = page_size(), len;
+	struct kbus_entire_message *m;
+	char *two;
+	int ret;
+
+	m = kbus_msg_entire(h, &len);
+	two = base_map(2 * pg, PROT_READ | PROT_WRITE);
+	if (!m || !two || len > pg) {
+		free(m);
+		return -ENOMEM;
+	}
+	memcpy(two + pg - len + short_by, m, len - short_by);
+	if (mprotect(two + pg, pg, PROT_NONE))
+		ret = -errno;
+	else
+		ret = kbus_sendmsg(fd, two + pg - len + short_by, len, 0,
+				   NULL);
+	munmap(two, 2 * pg);
+	free(m);
+	return ret;
+}
+
+/*
+ * An entire message is read with its header in one go when it is small:
+ * a tail that cannot be read fails the send with EFAULT, small or large,
+ * and a header that is wrong still fails it with EINVAL, as when the
+ * header is read alone first.  Nothing is sent.
+ */
+TEST_F(kbus, send_entire_with_unreadable_tail_fails_efault)
+{
+	static const size_t sizes[] = { 8, 100, 152, 156, 200, 1000 };
+	struct kbus_entire_message *got;
+	struct kbus_message_header h;
+	static char data[1000];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = i * 7;
+	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Tail", false));
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		kbus_msg_init(&h, "$.Base.Tail", data, sizes[i]);
+		TH_LOG("%zu bytes of data", sizes[i]);
+		EXPECT_EQ(-EFAULT, send_entire_cut(_metadata, self->fd, &h, 1));
+		EXPECT_EQ(-EFAULT, send_entire_cut(_metadata, self->fd, &h,
+						   sizes[i] / 2 + 4));
+		h.start_guard = 0;
+		EXPECT_EQ(-EINVAL, send_entire_cut(_metadata, self->fd, &h, 1));
+		h.start_guard = KBUS_MSG_START_GUARD;
+		h.flags = KBUS_BIT_ALL_OR_WAIT | KBUS_BIT_ALL_OR_FAIL;
+		EXPECT_EQ(-EINVAL, send_entire_cut(_metadata, self->fd, &h, 1));
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, self->other));
+		/* Whole, each is sent. */
+		h.flags = 0;
+		EXPECT_EQ(0, send_entire_cut(_metadata, self->fd, &h, 0));
+		EXPECT_EQ(1, kbus_num_msgs(_metadata, self->other));
+		ASSERT_LT(0, kbus_read_next(self->other, &got));
+		EXPECT_EQ(sizes[i], got->header.data_len);
+		EXPECT_EQ(0, memcmp(kbus_msg_data(got), data, sizes[i]));
+		free(got);
+	}
+}
+
 TEST_F(kbus, bind_with_bad_name_pointer_fails_efault)
 {
 	size_t pg = page_size();
