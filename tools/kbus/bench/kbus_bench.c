@@ -25,7 +25,9 @@
  *           ping-pong over shared memory, and a userspace broker process
  *           (bench_broker.c: AF_UNIX SOCK_SEQPACKET, routing by name, as
  *           ubus or dbus-broker do, and telling a requester when its
- *           replier has gone away, as KBUS does).
+ *           replier has gone away, as KBUS does).  With two CPUs or more,
+ *           KBUS and unix again at 64 B and 4 KiB with the two processes
+ *           pinned to two CPUs, then to one.
  *   tput    announcements from one process to a listener in another,
  *           64 B, 4 KiB and 64 KiB: messages per second with the listener
  *           keeping up (KBUS: KBUS_BIT_ALL_OR_WAIT, which waits in
@@ -1051,6 +1053,7 @@ struct pair {
 	struct futex_shm *shm;		/* futex */
 	pid_t broker;			/* broker */
 	int ready[2];			/* pipe: b tells a it is set up */
+	int cpu[2];			/* CPU each side runs on, or -1 */
 };
 
 /* A pair of @kind, @size bytes each way, whose replier answers @total. */
@@ -1063,6 +1066,8 @@ static void pair_init(struct pair *p, enum xkind kind, size_t size,
 	p->total = total;
 	p->dev = KBUS_DEV0;
 	p->name = NAME_RTT;
+	p->cpu[0] = -1;
+	p->cpu[1] = -1;
 }
 
 static void pair_setup(struct pair *p)
@@ -1235,6 +1240,16 @@ static void ep_close(struct ep *e)
 	free(e->rbuf);
 }
 
+/* Run the calling process on @cpu only: 0 or -errno. */
+static int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
 /*
  * The start of a child at one end (@side) of a pair: its scheduling
  * policy, its end *@e, and a payload buffer filled with @fill.
@@ -1250,6 +1265,9 @@ static char *child_end(struct pair *p, int side, struct ep *e, int fill)
 	ret = p->rt_prio ? set_sched(p->rt_prio, 0) : 0;
 	if (ret)
 		child_die("SCHED_FIFO %d: %s", p->rt_prio, strerror(-ret));
+	ret = p->cpu[side] >= 0 ? pin_cpu(p->cpu[side]) : 0;
+	if (ret)
+		child_die("CPU %d: %s", p->cpu[side], strerror(-ret));
 	ret = pair_end(p, side, e);
 	if (ret)
 		child_die("setup: %s", strerror(-ret));
@@ -1282,9 +1300,15 @@ static int replier_main(void *arg, int out)
 	return 0;
 }
 
-/* @count timed round trips of @size bytes over @kind, after the warm-up. */
-static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count)
+/*
+ * @count timed round trips of @size bytes over @kind, after the warm-up;
+ * the requester on CPU @cpu[0] and the replier on @cpu[1], or wherever
+ * the scheduler puts them if @cpu is NULL.
+ */
+static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
+			    const int *cpu)
 {
+	cpu_set_t saved;
 	uint64_t *v = samples(count), t0;
 	unsigned long i, total = warmup + count;
 	char *buf = malloc(MAX_PAYLOAD);
@@ -1299,6 +1323,15 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count)
 		die("out of memory");
 	memset(buf, 0xa5, MAX_PAYLOAD);
 	pair_init(&p, kind, size, total);
+	if (cpu) {
+		if (sched_getaffinity(0, sizeof(saved), &saved))
+			die("sched_getaffinity: %s", strerror(errno));
+		ret = pin_cpu(cpu[0]);
+		if (ret)
+			die("CPU %d: %s", cpu[0], strerror(-ret));
+		p.cpu[0] = cpu[0];
+		p.cpu[1] = cpu[1];
+	}
 	pair_setup(&p);
 	pid = spawn(replier_main, &p, &from);
 	close(p.ready[1]);
@@ -1325,6 +1358,8 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count)
 	close(from);
 	pair_cleanup(&p);
 	free(buf);
+	if (cpu && sched_setaffinity(0, sizeof(saved), &saved))
+		die("sched_setaffinity: %s", strerror(errno));
 	s = stats_of(v, count);
 	free(v);
 	return s;
@@ -1332,6 +1367,58 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count)
 
 /* Message sizes of the rtt and tput shapes. */
 static const size_t msg_sizes[] = { 64, 4096, BIG_PAYLOAD };
+
+/*
+ * KBUS and AF_UNIX round trips again, each side on a CPU of its own and
+ * both on one CPU: the scheduler places the processes of the unpinned
+ * rows differently from run to run, and a pair kept on one CPU wakes its
+ * peer without an interprocessor interrupt.
+ */
+static void bench_rtt_placed(void)
+{
+	static const struct {
+		const char *name;
+		int cpu[2];
+	} placed[] = { { "cross", { 0, 1 } }, { "same", { 0, 0 } } };
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	unsigned int i, j, k;
+	struct stats s;
+	unsigned long n;
+	size_t size;
+
+	printf("\n1b. The same round trips of KBUS and unix with the requester on\n"
+	       "   CPU 0 and the replier on CPU 1 (cross), and with both on CPU 0\n"
+	       "   (same); the rows above let the scheduler place them.\n\n");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("   not measured: one CPU online\n");
+		return;
+	}
+	printf("   %-6s %6s %-6s %7s %10s %10s %10s %10s\n", "", "bytes",
+	       "CPUs", "count", "p50 us", "p99 us", "p99.9 us", "mean us");
+	/* 64 B and 4 KiB */
+	for (i = 0; i < 2; i++) {
+		size = msg_sizes[i];
+		n = size_iters(size);
+		for (j = 0; j < ARRAY_SIZE(placed); j++) {
+			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+				cur_shape = "rtt";
+				progress("rtt %s %zu %s, %lu round trips",
+					 xname[kinds[k]], size, placed[j].name,
+					 n);
+				watch_start();
+				s = rtt_one(kinds[k], size, n, placed[j].cpu);
+				watch_stop();
+				printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f\n",
+				       xname[kinds[k]], size, placed[j].name,
+				       n, us(s.p50), us(s.p99), us(s.p999),
+				       us(s.mean));
+				fflush(stdout);
+				metric(s.p50, "%s_rtt_%zu_%s_p50",
+				       xname[kinds[k]], size, placed[j].name);
+			}
+		}
+	}
+}
 
 static void bench_rtt(void)
 {
@@ -1359,7 +1446,7 @@ static void bench_rtt(void)
 			progress("rtt %s %zu, %lu round trips", xname[k],
 				 msg_sizes[i], n);
 			watch_start();
-			s = rtt_one(k, msg_sizes[i], n);
+			s = rtt_one(k, msg_sizes[i], n, NULL);
 			watch_stop();
 			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f\n",
 			       xname[k], msg_sizes[i], n, us(s.p50), us(s.p99),
@@ -1372,6 +1459,7 @@ static void bench_rtt(void)
 	}
 	if (!have_mq)
 		printf("   note: %s\n", mq_note);
+	bench_rtt_placed();
 }
 
 /* ---- Announcements: one sender, N listeners ---- */
@@ -3417,7 +3505,9 @@ static void print_ratios(const char *shapes)
 		X_PIPE, X_UNIX, X_MQ, X_BROKER,
 	};
 	static const enum xkind fan_kinds[] = { X_UNIX, X_BROKER };
+	static const enum xkind unix_kind[] = { X_UNIX };
 	static const char *const pcts[] = { "p50", "p99" };
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int s, p, i;
 	char what[48];
 
@@ -3429,6 +3519,12 @@ static void print_ratios(const char *shapes)
 				 pcts[p]);
 			print_ratios_of(what, rtt_kinds, ARRAY_SIZE(rtt_kinds));
 		}
+	}
+	for (s = 0; want(shapes, "rtt") && ncpus > 1 && s < 2; s++) {
+		snprintf(what, sizeof(what), "rtt_%zu_cross_p50", msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
+		snprintf(what, sizeof(what), "rtt_%zu_same_p50", msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
 	}
 	for (s = 0; want(shapes, "tput") && s < ARRAY_SIZE(msg_sizes); s++) {
 		snprintf(what, sizeof(what), "tput_%zu_ns_per_msg",
