@@ -393,9 +393,12 @@ err_put:
  */
 #define SEND_ONE_READ_MAX	256
 
-/* The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one. */
-static struct kbus_msg *msg_from_user(struct kbus_bus *bus, u64 uptr,
-				      u32 len)
+/*
+ * The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one.
+ * Not inlined, so that the buffer on its stack is gone before the send.
+ */
+static noinline_for_stack struct kbus_msg *
+msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 {
 	const void __user *umsg = u64_to_user_ptr(uptr);
 	union {

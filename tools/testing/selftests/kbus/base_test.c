@@ -1536,23 +1536,28 @@ TEST_F(kbus, send_with_bad_id_pointer_fails_efault)
 static int send_entire_cut(struct __test_metadata *_metadata, int fd,
 			   const struct kbus_message_header *h, size_t short_by)
 {
-	size_t pg = page_size(), len;
+	size_t pg = page_size(), len = 0;
 	struct kbus_entire_message *m;
-	char *two;
+	char *two, *at;
 	int ret;
 
 	m = kbus_msg_entire(h, &len);
+	EXPECT_NE(NULL, m);
+	EXPECT_GE(pg, len);
 	two = base_map(2 * pg, PROT_READ | PROT_WRITE);
-	if (!m || !two || len > pg) {
+	EXPECT_NE(NULL, two);
+	if (!m || len > pg || !two) {
 		free(m);
+		if (two)
+			munmap(two, 2 * pg);
 		return -ENOMEM;
 	}
-	memcpy(two + pg - len + short_by, m, len - short_by);
-	if (mprotect(two + pg, pg, PROT_NONE))
-		ret = -errno;
-	else
-		ret = kbus_sendmsg(fd, two + pg - len + short_by, len, 0,
-				   NULL);
+	at = two + pg - len + short_by;
+	memcpy(at, m, len - short_by);
+	ret = mprotect(two + pg, pg, PROT_NONE) ? -errno : 0;
+	EXPECT_EQ(0, ret);
+	if (!ret)
+		ret = kbus_sendmsg(fd, at, len, 0, NULL);
 	munmap(two, 2 * pg);
 	free(m);
 	return ret;
@@ -1566,6 +1571,10 @@ static int send_entire_cut(struct __test_metadata *_metadata, int fd,
  */
 TEST_F(kbus, send_entire_with_unreadable_tail_fails_efault)
 {
+	/*
+	 * With this name, 152 bytes of data make an entire message of 256
+	 * bytes, the most read in one access, and 156 one of 260.
+	 */
 	static const size_t sizes[] = { 8, 100, 152, 156, 200, 1000 };
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
@@ -1574,6 +1583,7 @@ TEST_F(kbus, send_entire_with_unreadable_tail_fails_efault)
 
 	for (i = 0; i < sizeof(data); i++)
 		data[i] = i * 7;
+	ASSERT_EQ(256, KBUS_ENTIRE_MSG_LEN(strlen("$.Base.Tail"), 152));
 	ASSERT_EQ(0, kbus_bind(self->other, "$.Base.Tail", false));
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		kbus_msg_init(&h, "$.Base.Tail", data, sizes[i]);
