@@ -1240,6 +1240,23 @@ static void ep_close(struct ep *e)
 	free(e->rbuf);
 }
 
+/*
+ * The first two CPUs this process may run on, into @cpus: how many of
+ * them there are (0 to 2).
+ */
+static int usable_cpus(int cpus[2])
+{
+	cpu_set_t allowed;
+	int c, n = 0;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		die("sched_getaffinity: %s", strerror(errno));
+	for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[n++] = c;
+	return n;
+}
+
 /* Run the calling process on @cpu only: 0 or -errno. */
 static int pin_cpu(int cpu)
 {
@@ -1324,16 +1341,19 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 	memset(buf, 0xa5, MAX_PAYLOAD);
 	pair_init(&p, kind, size, total);
 	if (cpu) {
-		if (sched_getaffinity(0, sizeof(saved), &saved))
-			die("sched_getaffinity: %s", strerror(errno));
-		ret = pin_cpu(cpu[0]);
-		if (ret)
-			die("CPU %d: %s", cpu[0], strerror(-ret));
 		p.cpu[0] = cpu[0];
 		p.cpu[1] = cpu[1];
 	}
 	pair_setup(&p);
 	pid = spawn(replier_main, &p, &from);
+	/* Pinned after the fork: the replier pins itself (child_end()). */
+	if (cpu) {
+		if (sched_getaffinity(0, sizeof(saved), &saved))
+			die("sched_getaffinity: %s", strerror(errno));
+		ret = pin_cpu(cpu[0]);
+		if (ret)
+			die("CPU %d: %s", cpu[0], strerror(-ret));
+	}
 	close(p.ready[1]);
 	ret = pair_end(&p, 0, &e);
 	if (ret)
@@ -1376,45 +1396,49 @@ static const size_t msg_sizes[] = { 64, 4096, BIG_PAYLOAD };
  */
 static void bench_rtt_placed(void)
 {
-	static const struct {
-		const char *name;
-		int cpu[2];
-	} placed[] = { { "cross", { 0, 1 } }, { "same", { 0, 0 } } };
+	static const char *const names[] = { "cross", "same" };
 	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	int cpus[2] = { -1, -1 }, placed[2][2];
+	int nc = usable_cpus(cpus);
 	unsigned int i, j, k;
 	struct stats s;
 	unsigned long n;
 	size_t size;
 
-	printf("\n1b. The same round trips of KBUS and unix with the requester on\n"
-	       "   CPU 0 and the replier on CPU 1 (cross), and with both on CPU 0\n"
+	printf("\n1b. The same round trips of KBUS and unix with the requester and\n"
+	       "   the replier pinned to two CPUs (cross), then both to one\n"
 	       "   (same); the rows above let the scheduler place them.\n\n");
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		printf("   not measured: one CPU online\n");
+	if (nc < 2) {
+		printf("   not measured: fewer than two CPUs to run on\n");
 		return;
 	}
+	placed[0][0] = cpus[0];
+	placed[0][1] = cpus[1];
+	placed[1][0] = cpus[0];
+	placed[1][1] = cpus[0];
+	printf("   requester on CPU %d, replier on CPU %d (cross) or %d (same)\n\n",
+	       cpus[0], cpus[1], cpus[0]);
 	printf("   %-6s %6s %-6s %7s %10s %10s %10s %10s\n", "", "bytes",
 	       "CPUs", "count", "p50 us", "p99 us", "p99.9 us", "mean us");
 	/* 64 B and 4 KiB */
 	for (i = 0; i < 2; i++) {
 		size = msg_sizes[i];
 		n = size_iters(size);
-		for (j = 0; j < ARRAY_SIZE(placed); j++) {
+		for (j = 0; j < ARRAY_SIZE(names); j++) {
 			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 				cur_shape = "rtt";
 				progress("rtt %s %zu %s, %lu round trips",
-					 xname[kinds[k]], size, placed[j].name,
-					 n);
+					 xname[kinds[k]], size, names[j], n);
 				watch_start();
-				s = rtt_one(kinds[k], size, n, placed[j].cpu);
+				s = rtt_one(kinds[k], size, n, placed[j]);
 				watch_stop();
 				printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f\n",
-				       xname[kinds[k]], size, placed[j].name,
-				       n, us(s.p50), us(s.p99), us(s.p999),
+				       xname[kinds[k]], size, names[j], n,
+				       us(s.p50), us(s.p99), us(s.p999),
 				       us(s.mean));
 				fflush(stdout);
 				metric(s.p50, "%s_rtt_%zu_%s_p50",
-				       xname[kinds[k]], size, placed[j].name);
+				       xname[kinds[k]], size, names[j]);
 			}
 		}
 	}
@@ -1876,6 +1900,66 @@ static void call_row(const char *what, uint64_t *v, unsigned long n)
 }
 
 /*
+ * The SENDMSG of the message of pointy header @h as an entire message
+ * built once (as a sender that has it in one buffer) and as the pointy
+ * header, alternately in one loop, from @s to @l; @vs and @vp for the
+ * samples, @rbuf for the receives of @want bytes.
+ */
+static void calls_kbus_entire(int s, int l,
+			      const struct kbus_message_header *h,
+			      uint64_t *vs, uint64_t *vp, char *rbuf,
+			      ssize_t want)
+{
+	size_t len = KBUS_ENTIRE_MSG_LEN((size_t)h->name_len,
+					 (size_t)h->data_len);
+	unsigned long i, total = warmup + call_iters;
+	struct kbus_entire_message *m = calloc(1, len);
+	struct kbus_send snd;
+	uint64_t t0, t1;
+	char what[64];
+	ssize_t n;
+	int ret, k;
+
+	if (!m)
+		die("out of memory");
+	m->header = *h;
+	m->header.name = 0;
+	m->header.data = 0;
+	memcpy(m->rest, (const void *)(uintptr_t)h->name, h->name_len);
+	memcpy(&m->rest[KBUS_ENTIRE_MSG_DATA_INDEX(h->name_len)],
+	       (const void *)(uintptr_t)h->data, h->data_len);
+	m->rest[KBUS_ENTIRE_MSG_END_GUARD_INDEX(h->name_len, h->data_len)] =
+		KBUS_MSG_END_GUARD;
+	for (i = 0; i < total; i++) {
+		for (k = 0; k < 2; k++) {
+			snd = (struct kbus_send){
+				.size = sizeof(snd),
+				.msg_ptr = k ? (uintptr_t)h : (uintptr_t)m,
+				.msg_len = k ? sizeof(*h) : len,
+			};
+			t0 = now_ns();
+			ret = kbus_ioctl(s, KBUS_IOC_SENDMSG, &snd);
+			t1 = now_ns();
+			if (ret)
+				die("SENDMSG: %s", strerror(-ret));
+			if (i >= warmup)
+				(k ? vp : vs)[i - warmup] = t1 - t0;
+			n = kbus_recvmsg(l, rbuf, want, KBUS_RECV_NONBLOCK);
+			if (n != want)
+				die("RECVMSG: %s",
+				    n < 0 ? strerror(-n) : "bad length");
+		}
+		alive();
+	}
+	snprintf(what, sizeof(what), "kbus SENDMSG announcement, %u B, entire",
+		 h->data_len);
+	call_row(what, vs, call_iters);
+	snprintf(what, sizeof(what), "  the same as a pointy header, in turn");
+	call_row(what, vp, call_iters);
+	free(m);
+}
+
+/*
  * Announcements to one listener, all in this process, call by call:
  * SENDMSG, poll() (which the shapes do not use: for reference), RECVMSG.
  */
@@ -1934,6 +2018,8 @@ static void calls_kbus_announce(size_t size)
 	call_row(what, vp, call_iters);
 	snprintf(what, sizeof(what), "kbus RECVMSG announcement, %zu B", size);
 	call_row(what, vr, call_iters);
+	if (size <= 64)
+		calls_kbus_entire(s, l, &h, vs, vp, rbuf, want);
 	close(s);
 	close(l);
 	free(vs);
@@ -2096,7 +2182,9 @@ static void bench_calls(void)
 	       "   %lu calls each after %lu of warm-up; includes one clock read.\n"
 	       "   KBUS sends with one SENDMSG and receives with one RECVMSG (here\n"
 	       "   with a message queued); the shapes do not use poll(), shown for\n"
-	       "   reference.\n\n",
+	       "   reference.  The shapes send pointy headers; the \"entire\" row\n"
+	       "   sends the same message built once in one buffer, alternately\n"
+	       "   with its pointy header (the row after it).\n\n",
 	       call_iters, warmup);
 	printf("   %-40s %9s %9s %9s\n", "", "p50 us", "p99 us", "p99.9 us");
 	for (i = 0; i < call_iters; i++) {
@@ -3507,7 +3595,7 @@ static void print_ratios(const char *shapes)
 	static const enum xkind fan_kinds[] = { X_UNIX, X_BROKER };
 	static const enum xkind unix_kind[] = { X_UNIX };
 	static const char *const pcts[] = { "p50", "p99" };
-	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int cpus[2], ncpus = usable_cpus(cpus);
 	unsigned int s, p, i;
 	char what[48];
 
