@@ -27,11 +27,12 @@
  *   message as allocated plus its queue entry.  Recipients that share one
  *   message body are each charged all of it, so the charges bound the
  *   memory used.
- * - A user's account on a bus is also charged with its open Ksocks, their
- *   requests in flight (the record of each and the status kept ready in case
- *   the reply never comes), with the requests they have read and not
- *   answered, and with their bindings (a replier's with the event that
- *   will announce its unbinding).
+ * - A user's account on a bus is also charged with its open Ksocks (each
+ *   with the two request records it may keep for its next request, see
+ *   kbus_outstanding_get()), their requests in flight (the record of each
+ *   and the status kept ready in case the reply never comes), with the
+ *   requests they have read and not answered, and with their bindings (a
+ *   replier's with the event that will announce its unbinding).
  * - A reply always reaches its requester: a slot of the requester's queue
  *   was reserved for it when the request was sent, and its bytes are
  *   charged to the requester without checking the byte limits, which it
@@ -73,10 +74,15 @@ module_param_named(max_bindings, kbus_max_bindings, uint, 0644);
 MODULE_PARM_DESC(max_bindings,
 		 "Bindings a Ksock may have (default 1024)");
 
-/* Bytes charged to a user for each of its open Ksocks. */
+/*
+ * Bytes charged to a user for each of its open Ksocks: the Ksock and the
+ * two request records it may keep for reuse (see kbus_outstanding_get()).
+ */
 static size_t ksock_cost(void)
 {
-	return kmalloc_size_roundup(sizeof(struct kbus_ksock));
+	return kmalloc_size_roundup(sizeof(struct kbus_ksock)) +
+	       kbus_request_cost() +
+	       kmalloc_size_roundup(sizeof(struct kbus_request));
 }
 
 /**
@@ -84,7 +90,8 @@ static size_t ksock_cost(void)
  * @ks: the Ksock, not yet attached.
  * @uid: its user.
  *
- * The Ksock itself is charged to the account.
+ * The Ksock itself, with the records it may keep, is charged to the
+ * account.
  *
  * Context: The bus lock is held sleepably; may sleep.
  * Return: 0, -EMFILE if the user cannot be charged, or -ENOMEM.
@@ -144,35 +151,6 @@ void kbus_user_put_locked(struct kbus_ksock *ks)
 EXPORT_SYMBOL_IF_KUNIT(kbus_user_put_locked);
 
 /**
- * kbus_user_room_locked() - Whether a user's account can take a charge.
- * @user: the account.
- * @cost: the bytes to charge, on top of those planned for the send in
- *        progress.
- *
- * Context: The bus lock is held.
- * Return: true if the charge stays within ``kbus_user_bytes``.
- */
-bool kbus_user_room_locked(const struct kbus_user *user, size_t cost)
-{
-	return (u64)user->bytes + user->send_bytes + cost <=
-	       READ_ONCE(kbus_user_bytes);
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_user_room_locked);
-
-/**
- * kbus_user_charge_locked() - Charge a user's account.
- * @user: the account.
- * @cost: bytes.
- *
- * Context: The bus lock is held.
- */
-void kbus_user_charge_locked(struct kbus_user *user, size_t cost)
-{
-	user->bytes += cost;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_user_charge_locked);
-
-/**
  * kbus_user_uncharge_locked() - Give back what was charged to a user.
  * @user: the account.
  * @cost: bytes charged earlier.
@@ -186,20 +164,6 @@ void kbus_user_uncharge_locked(struct kbus_user *user, size_t cost)
 	user->bytes -= cost;
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_user_uncharge_locked);
-
-/**
- * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
- * @msg: the message.
- *
- * Return: the message as allocated, plus a queue entry.
- */
-size_t kbus_msg_cost(const struct kbus_msg *msg)
-{
-	size_t size = struct_size(msg, body, kbus_msg_body_len(msg));
-
-	return kmalloc_size_roundup(size) + sizeof(struct kbus_qentry);
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_msg_cost);
 
 /**
  * kbus_request_cost() - Bytes charged to a requester per request in flight.

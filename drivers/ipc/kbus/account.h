@@ -8,6 +8,10 @@
 #ifndef _DRIVERS_IPC_KBUS_ACCOUNT_H
 #define _DRIVERS_IPC_KBUS_ACCOUNT_H
 
+#include <linux/bug.h>
+#include <linux/compiler.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 
@@ -19,11 +23,51 @@ extern unsigned int kbus_max_bindings;
 
 int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid);
 void kbus_user_put_locked(struct kbus_ksock *ks);
-bool kbus_user_room_locked(const struct kbus_user *user, size_t cost);
-void kbus_user_charge_locked(struct kbus_user *user, size_t cost);
+
+/**
+ * kbus_user_room_locked() - Whether a user's account can take a charge.
+ * @user: the account.
+ * @cost: the bytes to charge, on top of those planned for the send in
+ *        progress.
+ *
+ * Context: The bus lock is held.
+ * Return: true if the charge stays within ``kbus_user_bytes``.
+ */
+static inline bool kbus_user_room_locked(const struct kbus_user *user,
+					 size_t cost)
+{
+	return (u64)user->bytes + user->send_bytes + cost <=
+	       READ_ONCE(kbus_user_bytes);
+}
+
+/**
+ * kbus_user_charge_locked() - Charge a user's account.
+ * @user: the account.
+ * @cost: bytes.
+ *
+ * Context: The bus lock is held.
+ */
+static inline void kbus_user_charge_locked(struct kbus_user *user,
+					   size_t cost)
+{
+	user->bytes += cost;
+}
+
 void kbus_user_uncharge_locked(struct kbus_user *user, size_t cost);
 
-size_t kbus_msg_cost(const struct kbus_msg *msg);
+/**
+ * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
+ * @msg: the message.
+ *
+ * Return: the message as allocated, plus a queue entry.
+ */
+static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
+{
+	size_t size = struct_size(msg, body, kbus_msg_body_len(msg));
+
+	return kmalloc_size_roundup(size) + sizeof(struct kbus_qentry);
+}
+
 size_t kbus_request_cost(void);
 bool kbus_ksock_room_locked(const struct kbus_ksock *ks, size_t cost);
 

@@ -169,7 +169,7 @@ static void kbus_client_work(struct work_struct *work)
 		if (!READ_ONCE(ks->queue_len))
 			break;
 		if (!owed) {
-			owed = kbus_request_alloc(false);
+			owed = kbus_owed_get(ks);
 			if (!owed) {
 				/* Lose nothing: wait for memory, then retry. */
 				msleep(KBUS_CLIENT_RETRY_MS);
@@ -183,7 +183,7 @@ static void kbus_client_work(struct work_struct *work)
 		kbus_client_unanswered(client, qe);
 		kbus_qentry_free(qe);
 	}
-	kbus_request_free(owed);
+	kbus_owed_put(ks, owed);
 	/* More left: let others run first. */
 	if (n == KBUS_CLIENT_BATCH && !READ_ONCE(client->closing))
 		queue_work(system_unbound_wq, work);

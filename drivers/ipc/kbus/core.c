@@ -470,6 +470,9 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	kbus_bus_room_locked(bus);
 	kbus_bus_unlock_sleepable(bus);
 
+	/* Unreachable, so no reply can keep a record here any more. */
+	kbus_request_free(ks->spare_req);
+	kbus_request_free(ks->spare_owed);
 	mem_cgroup_put(ks->memcg);
 	put_pid(ks->pid);
 	mutex_destroy(&ks->rd_lock);

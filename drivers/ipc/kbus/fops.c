@@ -836,7 +836,7 @@ static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
 
 	/* Pairs with WRITE_ONCE() in recv_take_locked(); may fail: a hint. */
 	if (!*owed && READ_ONCE(ks->gets_requests))
-		*owed = kbus_request_alloc(false);
+		*owed = kbus_owed_get(ks);
 	for (;;) {
 		/* Pairs with WRITE_ONCE() in the queue helpers. */
 		if (!READ_ONCE(ks->queue_len)) {
@@ -858,7 +858,7 @@ static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
 		}
 		mutex_unlock(&ks->rd_lock);
 		if (ret == RECV_NEED_OWED) {
-			*owed = kbus_request_alloc(false);
+			*owed = kbus_owed_get(ks);
 			if (!*owed)
 				return -ENOMEM;
 		} else if (ret == RECV_TAKEN) {
@@ -900,7 +900,7 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 			recv_creds(&call.ans, qe->msg);
 		kbus_qentry_free(qe);
 	}
-	kbus_request_free(owed);
+	kbus_owed_put(ks, owed);
 	if (call.answered || (err && err != -EMSGSIZE && err != -EFAULT))
 		return err;
 	/* The length, with -EMSGSIZE and -EFAULT too. */

@@ -278,6 +278,12 @@ struct kbus_request {
  *               the bus lock).
  * @owed: requests received and not yet replied to, found in O(log n)
  *        (protected by the bus lock).
+ * @spare_req: an outstanding record, with its spare reply, kept from the
+ *             last request answered, for the next request to use; or NULL
+ *             (taken and refilled with xchg() and cmpxchg(), see
+ *             kbus_outstanding_get()).
+ * @spare_owed: an owed record kept from the last request replied to, for
+ *              the next request received; or NULL (as @spare_req).
  * @num_bindings: entries in @bindings (protected by the bus lock).
  * @num_outstanding: entries in @outstanding (protected by the bus lock).
  * @num_owed: entries in @owed (protected by the bus lock).
@@ -335,6 +341,8 @@ struct kbus_ksock {
 	struct list_head bindings;
 	struct rb_root outstanding;
 	struct rb_root owed;
+	struct kbus_request *spare_req;
+	struct kbus_request *spare_owed;
 	u32 num_bindings;
 	u32 num_outstanding;
 	u32 num_owed;

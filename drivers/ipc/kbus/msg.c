@@ -146,40 +146,6 @@ void kbus_msg_seal(struct kbus_msg *msg)
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_seal);
 
 /**
- * kbus_msg_entire_len() - Length of a message read as an entire message.
- * @msg: the message.
- *
- * Return: the header size plus the body length.
- */
-size_t kbus_msg_entire_len(const struct kbus_msg *msg)
-{
-	return sizeof(struct kbus_message_header) + kbus_msg_body_len(msg);
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_msg_entire_len);
-
-/**
- * kbus_msg_is_request() - Whether a message asks for a reply.
- * @msg: the message.
- *
- * Return: true for a request.
- */
-bool kbus_msg_is_request(const struct kbus_msg *msg)
-{
-	return msg->flags & KBUS_BIT_WANT_A_REPLY;
-}
-
-/**
- * kbus_msg_is_reply() - Whether a message is a reply.
- * @msg: the message.
- *
- * Return: true if the message answers a request.
- */
-bool kbus_msg_is_reply(const struct kbus_msg *msg)
-{
-	return msg->in_reply_to.network_id || msg->in_reply_to.serial_num;
-}
-
-/**
  * kbus_msg_header_image() - Build the header a reader sees for a copy.
  * @qe: the recipient's copy.
  * @hdr: where to build the header; every byte is written.

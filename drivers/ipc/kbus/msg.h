@@ -19,9 +19,6 @@ struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len);
 struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp);
 void kbus_msg_put(struct kbus_msg *msg);
 void kbus_msg_seal(struct kbus_msg *msg);
-size_t kbus_msg_entire_len(const struct kbus_msg *msg);
-bool kbus_msg_is_request(const struct kbus_msg *msg);
-bool kbus_msg_is_reply(const struct kbus_msg *msg);
 void kbus_msg_header_image(const struct kbus_qentry *qe,
 			   struct kbus_message_header *hdr);
 
@@ -45,6 +42,39 @@ static inline const char *kbus_msg_name(const struct kbus_msg *msg)
 static inline u8 *kbus_msg_data(struct kbus_msg *msg)
 {
 	return msg->body + KBUS_PADDED_NAME_LEN(msg->name_len);
+}
+
+/**
+ * kbus_msg_entire_len() - Length of a message read as an entire message.
+ * @msg: the message.
+ *
+ * Return: the header size plus the body length.
+ */
+static inline size_t kbus_msg_entire_len(const struct kbus_msg *msg)
+{
+	return sizeof(struct kbus_message_header) + kbus_msg_body_len(msg);
+}
+
+/**
+ * kbus_msg_is_request() - Whether a message asks for a reply.
+ * @msg: the message.
+ *
+ * Return: true for a request.
+ */
+static inline bool kbus_msg_is_request(const struct kbus_msg *msg)
+{
+	return msg->flags & KBUS_BIT_WANT_A_REPLY;
+}
+
+/**
+ * kbus_msg_is_reply() - Whether a message is a reply.
+ * @msg: the message.
+ *
+ * Return: true if the message answers a request.
+ */
+static inline bool kbus_msg_is_reply(const struct kbus_msg *msg)
+{
+	return msg->in_reply_to.network_id || msg->in_reply_to.serial_num;
 }
 
 struct kbus_qentry *kbus_qentry_alloc(struct kbus_msg *msg, u32 flags);

@@ -38,9 +38,14 @@
  * record in O(log n), however many requests a Ksock holds.
  *
  * The outstanding record goes away when the answer is queued, whichever it
- * is.  Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS
- * itself) and ``in_reply_to`` the request.  A reply is accepted only from
- * the replier the request went to, and only while the record exists, so a
+ * is; after a real reply, the requester may keep it, spare and all, for
+ * its next request, and the replier its owed record for the next request
+ * it reads (see kbus_outstanding_get()), so that a steady exchange of requests
+ * and replies allocates nothing but the messages.
+ *
+ * Synthetic replies carry %KBUS_BIT_SYNTHETIC, ``from`` 0 (KBUS itself)
+ * and ``in_reply_to`` the request.  A reply is accepted only from the
+ * replier the request went to, and only while the record exists, so a
  * second reply or a reply from anyone else fails with -ECONNREFUSED.
  * Synthetic replies:
  *
@@ -101,6 +106,98 @@ void kbus_request_free(struct kbus_request *req)
 	kfree(req);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_request_free);
+
+/*
+ * A Ksock keeps at most one record of each kind that it has finished
+ * with, so that after its first request, or the first request it reads,
+ * the commonest exchange allocates nothing for its bookkeeping.  The slot
+ * is emptied and refilled with atomic exchanges: a Ksock's own calls take
+ * from it without the bus lock, and the reply that ends a request refills
+ * it under the lock.  The bytes of both kept records are charged with the
+ * Ksock (see ksock_cost()), to the memory cgroup of the task that
+ * allocated them.
+ */
+static struct kbus_request *request_get(struct kbus_request **slot,
+					bool with_spare)
+{
+	struct kbus_request *req = xchg(slot, NULL);
+
+	return req ?: kbus_request_alloc(with_spare);
+}
+
+static void request_put(struct kbus_request **slot, struct kbus_request *req)
+{
+	if (cmpxchg(slot, NULL, req))
+		kbus_request_free(req);
+}
+
+/**
+ * kbus_outstanding_get() - A record, with its spare, for a request to send.
+ * @ks: the requester.
+ *
+ * The record @ks kept from its last request answered, or a new one.
+ *
+ * Context: Process context, may sleep.
+ * Return: a record in no tree, or NULL if out of memory.
+ */
+struct kbus_request *kbus_outstanding_get(struct kbus_ksock *ks)
+{
+	return request_get(&ks->spare_req, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_get);
+
+/**
+ * kbus_outstanding_put() - Keep or free a requester's record.
+ * @ks: the requester that allocated it.
+ * @req: a record in no tree, or NULL.  Only one whose spare reply is
+ *       still there is kept.
+ *
+ * Context: Any context in which kbus_request_free() may be called; the
+ * bus lock may be held.
+ */
+void kbus_outstanding_put(struct kbus_ksock *ks, struct kbus_request *req)
+{
+	if (!req)
+		return;
+	if (req->spare)
+		request_put(&ks->spare_req, req);
+	else
+		kbus_request_free(req);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_put);
+
+/**
+ * kbus_owed_get() - A record for a request to be read.
+ * @ks: the replier.
+ *
+ * The record @ks kept from the last request it replied to, or a new one.
+ *
+ * Context: Process context, may sleep.
+ * Return: a record in no tree, without spare, or NULL if out of memory.
+ */
+struct kbus_request *kbus_owed_get(struct kbus_ksock *ks)
+{
+	return request_get(&ks->spare_owed, false);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_owed_get);
+
+/**
+ * kbus_owed_put() - Keep or free a replier's record.
+ * @ks: the replier that allocated it.
+ * @req: a record in no tree, without spare, or NULL.
+ *
+ * Context: As kbus_outstanding_put().
+ */
+void kbus_owed_put(struct kbus_ksock *ks, struct kbus_request *req)
+{
+	if (!req)
+		return;
+	if (!req->spare)
+		request_put(&ks->spare_owed, req);
+	else
+		kbus_request_free(req);
+}
+EXPORT_SYMBOL_IF_KUNIT(kbus_owed_put);
 
 /* Bytes charged to a replier per request read and not answered. */
 static size_t owed_cost(void)

@@ -14,6 +14,10 @@
 
 struct kbus_request *kbus_request_alloc(bool with_spare);
 void kbus_request_free(struct kbus_request *req);
+struct kbus_request *kbus_outstanding_get(struct kbus_ksock *ks);
+void kbus_outstanding_put(struct kbus_ksock *ks, struct kbus_request *req);
+struct kbus_request *kbus_owed_get(struct kbus_ksock *ks);
+void kbus_owed_put(struct kbus_ksock *ks, struct kbus_request *req);
 
 void kbus_outstanding_add_locked(struct kbus_ksock *requester,
 				 struct kbus_request *req,

@@ -391,7 +391,7 @@ static int route_locked(struct route *r, struct kbus_request **req)
 						     msg->to);
 			if (owed) {
 				kbus_owed_remove_locked(ks, owed);
-				kbus_request_free(owed);
+				kbus_owed_put(ks, owed);
 			}
 			return -EADDRNOTAVAIL;
 		}
@@ -440,11 +440,11 @@ static int route_locked(struct route *r, struct kbus_request **req)
 
 	if (requester) {
 		kbus_outstanding_remove_locked(requester, out);
-		kbus_request_free(out);
+		kbus_outstanding_put(requester, out);
 		owed = kbus_owed_find_locked(ks, &msg->in_reply_to, msg->to);
 		if (owed) {
 			kbus_owed_remove_locked(ks, owed);
-			kbus_request_free(owed);
+			kbus_owed_put(ks, owed);
 		}
 		push(r, requester, take_entry(r, msg->flags, NULL), urgent);
 		trace_kbus_reply(bus, requester->id, &msg->in_reply_to, ks->id,
@@ -469,6 +469,31 @@ out_ksocks:
 	reset_ksock(requester);
 	reset_ksock(replier);
 	return err;
+}
+
+/*
+ * Write a message's id to user memory without taking a page fault (the bus
+ * lock is held): false if the page is not mapped in and writable.  Two
+ * stores in one user access, where copy_to_user_nofault() would make a
+ * call for eight bytes.
+ */
+static bool put_id_nofault(struct kbus_msg_id __user *uid,
+			   const struct kbus_msg_id *id)
+{
+	u32 network_id = id->network_id, serial_num = id->serial_num;
+	bool ok = false;
+
+	pagefault_disable();
+	if (!user_write_access_begin(uid, sizeof(*uid)))
+		goto out;
+	unsafe_put_user(network_id, &uid->network_id, end);
+	unsafe_put_user(serial_num, &uid->serial_num, end);
+	ok = true;
+end:
+	user_write_access_end();
+out:
+	pagefault_enable();
+	return ok;
 }
 
 /*
@@ -503,7 +528,7 @@ static int send_locked(struct route *r, struct kbus_request **req,
 	 * cannot be written is not made.  No page fault may be taken under
 	 * the bus lock (see kbus_send_user()).
 	 */
-	if (uid && copy_to_user_nofault(uid, &msg->id, sizeof(msg->id)))
+	if (uid && !put_id_nofault(uid, &msg->id))
 		err = -EFAULT;
 	else
 		err = route_locked(r, req);
@@ -567,7 +592,7 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 	if (kbus_msg_is_request(msg) && kbus_msg_is_reply(msg))
 		return -EINVAL;
 	if (kbus_msg_is_request(msg)) {
-		req = kbus_request_alloc(true);
+		req = kbus_outstanding_get(ks);
 		if (!req)
 			return -ENOMEM;
 	}
@@ -597,7 +622,7 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 			free_entries(&r);
 		}
 	}
-	kbus_request_free(req);
+	kbus_outstanding_put(ks, req);
 	return err;
 }
 

@@ -73,7 +73,7 @@ static int send_reply(struct kunit *test, struct kbus_ksock *from,
 /* What RECVMSG does: pop, and record a request the Ksock must answer. */
 static struct kbus_qentry *next_msg(struct kunit *test, struct kbus_ksock *ks)
 {
-	struct kbus_request *owed = kbus_request_alloc(false);
+	struct kbus_request *owed = kbus_owed_get(ks);
 	struct kbus_qentry *qe;
 
 	KUNIT_ASSERT_NOT_NULL(test, owed);
@@ -84,7 +84,7 @@ static struct kbus_qentry *next_msg(struct kunit *test, struct kbus_ksock *ks)
 		owed = NULL;
 	}
 	kbus_bus_unlock_sleepable(ks->bus);
-	kbus_request_free(owed);
+	kbus_owed_put(ks, owed);
 	return qe;
 }
 
@@ -298,6 +298,69 @@ static void same_ksock_can_request_and_reply(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->replier->num_owed, 0);
 }
 
+/*
+ * The records of an answered request stay with the Ksocks that allocated
+ * them and serve the next request; a request KBUS answers uses its
+ * record's spare reply up, and the record is not kept.
+ */
+static void answered_request_records_are_reused(struct kunit *test)
+{
+	struct replier_fixture *f = test->priv;
+	struct kbus_request *out = NULL, *owed = NULL, *rec;
+	size_t bytes = f->requester->user->bytes;
+	struct kbus_msg_id req;
+	int round, err;
+
+	KUNIT_EXPECT_NULL(test, f->requester->spare_req);
+	KUNIT_EXPECT_NULL(test, f->replier->spare_owed);
+	for (round = 0; round < 3; round++) {
+		req = send_request(test, f->requester, 0);
+		KUNIT_EXPECT_NULL(test, f->requester->spare_req);
+		if (round)
+			KUNIT_EXPECT_PTR_EQ(test, f->requester->outstanding.rb_node,
+					    &out->node);
+		KUNIT_ASSERT_NOT_NULL(test, next_msg(test, f->replier));
+		KUNIT_EXPECT_NULL(test, f->replier->spare_owed);
+		KUNIT_EXPECT_EQ(test, 0, send_reply(test, f->replier, &req,
+						    f->requester->id));
+		KUNIT_ASSERT_NOT_NULL(test, next_msg(test, f->requester));
+
+		KUNIT_ASSERT_NOT_NULL(test, f->requester->spare_req);
+		KUNIT_EXPECT_NOT_NULL(test, f->requester->spare_req->spare);
+		KUNIT_EXPECT_TRUE(test,
+				  RB_EMPTY_NODE(&f->requester->spare_req->node));
+		KUNIT_ASSERT_NOT_NULL(test, f->replier->spare_owed);
+		KUNIT_EXPECT_NULL(test, f->replier->spare_owed->spare);
+		if (round) {
+			KUNIT_EXPECT_PTR_EQ(test, f->requester->spare_req, out);
+			KUNIT_EXPECT_PTR_EQ(test, f->replier->spare_owed, owed);
+		}
+		out = f->requester->spare_req;
+		owed = f->replier->spare_owed;
+		/* Kept records are charged with their Ksocks, once. */
+		KUNIT_EXPECT_EQ(test, f->requester->user->bytes, bytes);
+	}
+
+	req = send_request(test, f->requester, 0);
+	KUNIT_EXPECT_NULL(test, f->requester->spare_req);
+	kbus_bus_lock(f->bus);
+	err = kbus_cancel_request_locked(f->requester, &req);
+	kbus_bus_unlock(f->bus);
+	KUNIT_EXPECT_EQ(test, 0, err);
+	expect_synthetic(test, f->requester, KBUS_MSG_NAME_REQUEST_CANCELLED,
+			 &req);
+	KUNIT_EXPECT_NULL(test, f->requester->spare_req);
+	/* The next request has a record again, with its spare. */
+	req = send_request(test, f->requester, 0);
+	kbus_bus_lock(f->bus);
+	rec = kbus_outstanding_find_locked(f->requester, &req,
+					   f->replier->id);
+	KUNIT_EXPECT_NOT_NULL(test, rec);
+	if (rec)
+		KUNIT_EXPECT_NOT_NULL(test, rec->spare);
+	kbus_bus_unlock(f->bus);
+}
+
 static void every_request_gets_exactly_one_answer(struct kunit *test)
 {
 	struct replier_fixture *f = test->priv;
@@ -338,6 +401,7 @@ static struct kunit_case kbus_replier_cases[] = {
 	KUNIT_CASE(replier_unbind_after_read_still_owes_reply),
 	KUNIT_CASE(requester_release_drops_outstanding),
 	KUNIT_CASE(same_ksock_can_request_and_reply),
+	KUNIT_CASE(answered_request_records_are_reused),
 	KUNIT_CASE(every_request_gets_exactly_one_answer),
 	{}
 };
