@@ -476,8 +476,12 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	mem_cgroup_put(ks->memcg);
 	put_pid(ks->pid);
 	mutex_destroy(&ks->rd_lock);
-	/* A sender may still be waking it (kbus_send()). */
-	kfree_rcu(ks, rcu);
+	/*
+	 * A sender may still be waking it (kbus_send()).  Without an
+	 * rcu_head, which would take the Ksock past kmalloc-256: in process
+	 * context, this may wait for a grace period if memory is short.
+	 */
+	kfree_rcu_mightsleep(ks);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_release);
 

@@ -317,13 +317,15 @@ struct kbus_request {
  * @cancel_seq: incremented by %KBUS_IOC_CANCEL; a waiting send that sees
  *              it move returns -ECANCELED (atomic).
  * @wait: woken when a message is queued (protected by its own lock).
- * @rcu: frees the Ksock after a grace period: a sender may still wake it
- *       after dropping the bus lock.
  * @rd_lock: serialises this file's receivers from looking at the head
  *           of the queue, through its copy to user space, to taking it
  *           off, so that they deliver in queue order and each message
  *           once.  Taken before the bus lock; never held while waiting for
  *           a message.
+ *
+ * Without lock debugging the Ksock fits kmalloc-256 (the mem shape of
+ * kbus_bench measures it): it is freed with kfree_rcu_mightsleep(), so
+ * it carries no rcu_head.
  */
 struct kbus_ksock {
 	struct kbus_bus *bus;
@@ -346,10 +348,10 @@ struct kbus_ksock {
 	u32 num_bindings;
 	u32 num_outstanding;
 	u32 num_owed;
-	bool gets_requests;
 	u32 send_pending;
 	u64 dropped;
 	size_t send_bytes;
+	bool gets_requests;
 	bool only_once;
 	bool send_chosen;
 	bool send_missed;
@@ -359,7 +361,6 @@ struct kbus_ksock {
 	int blocked_seq;
 	atomic_t cancel_seq;
 	wait_queue_head_t wait;
-	struct rcu_head rcu;
 
 	struct mutex rd_lock;	/* see @rd_lock above */
 };
