@@ -472,31 +472,6 @@ out_ksocks:
 }
 
 /*
- * Write a message's id to user memory without taking a page fault (the bus
- * lock is held): false if the page is not mapped in and writable.  Two
- * stores in one user access, where copy_to_user_nofault() would make a
- * call for eight bytes.
- */
-static bool put_id_nofault(struct kbus_msg_id __user *uid,
-			   const struct kbus_msg_id *id)
-{
-	u32 network_id = id->network_id, serial_num = id->serial_num;
-	bool ok = false;
-
-	pagefault_disable();
-	if (!user_write_access_begin(uid, sizeof(*uid)))
-		goto out;
-	unsafe_put_user(network_id, &uid->network_id, end);
-	unsafe_put_user(serial_num, &uid->serial_num, end);
-	ok = true;
-end:
-	user_write_access_end();
-out:
-	pagefault_enable();
-	return ok;
-}
-
-/*
  * The part of a send made under the bus lock, held either way: the id is
  * stored to @id and written to @uid, either or both.  Returns as
  * kbus_send(), and -ENOMEM with @r->need_sleep set if, under the spinlock,
@@ -528,7 +503,7 @@ static int send_locked(struct route *r, struct kbus_request **req,
 	 * cannot be written is not made.  No page fault may be taken under
 	 * the bus lock (see kbus_send_user()).
 	 */
-	if (uid && !put_id_nofault(uid, &msg->id))
+	if (uid && copy_to_user_nofault(uid, &msg->id, sizeof(msg->id)))
 		err = -EFAULT;
 	else
 		err = route_locked(r, req);
