@@ -107,6 +107,12 @@ void kbus_request_free(struct kbus_request *req)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_request_free);
 
+/* Bytes charged to a replier per request read and not answered. */
+static size_t owed_cost(void)
+{
+	return kmalloc_size_roundup(sizeof(struct kbus_request));
+}
+
 /*
  * A Ksock keeps at most one record of each kind that it has finished
  * with, so that after its first request, or the first request it reads,
@@ -198,12 +204,6 @@ void kbus_owed_put(struct kbus_ksock *ks, struct kbus_request *req)
 		kbus_request_free(req);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_put);
-
-/* Bytes charged to a replier per request read and not answered. */
-static size_t owed_cost(void)
-{
-	return kmalloc_size_roundup(sizeof(struct kbus_request));
-}
 
 /* Order of request records in a tree: by peer, then by request id. */
 static int req_cmp(u32 peer_id, const struct kbus_msg_id *id,
