@@ -343,22 +343,22 @@ static void answered_request_records_are_reused(struct kunit *test)
 
 	req = send_request(test, f->requester, 0);
 	KUNIT_EXPECT_NULL(test, f->requester->spare_req);
-	kbus_bus_lock(f->bus);
+	kbus_bus_lock_sleepable(f->bus);
 	err = kbus_cancel_request_locked(f->requester, &req);
-	kbus_bus_unlock(f->bus);
+	kbus_bus_unlock_sleepable(f->bus);
 	KUNIT_EXPECT_EQ(test, 0, err);
 	expect_synthetic(test, f->requester, KBUS_MSG_NAME_REQUEST_CANCELLED,
 			 &req);
 	KUNIT_EXPECT_NULL(test, f->requester->spare_req);
 	/* The next request has a record again, with its spare. */
 	req = send_request(test, f->requester, 0);
-	kbus_bus_lock(f->bus);
+	kbus_bus_lock_sleepable(f->bus);
 	rec = kbus_outstanding_find_locked(f->requester, &req,
 					   f->replier->id);
 	KUNIT_EXPECT_NOT_NULL(test, rec);
 	if (rec)
 		KUNIT_EXPECT_NOT_NULL(test, rec->spare);
-	kbus_bus_unlock(f->bus);
+	kbus_bus_unlock_sleepable(f->bus);
 }
 
 static void every_request_gets_exactly_one_answer(struct kunit *test)
