@@ -188,6 +188,7 @@ int kbus_names_init(struct kbus_bus *bus)
 
 	t->bits = KBUS_NAMES_MIN_BITS;
 	t->count = 0;
+	t->last = NULL;
 	memset(t->nr_kind, 0, sizeof(t->nr_kind));
 	t->buckets = kvcalloc(1U << t->bits, sizeof(*t->buckets),
 			      GFP_KERNEL_ACCOUNT);
@@ -211,15 +212,15 @@ void kbus_names_destroy(struct kbus_bus *bus)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_names_destroy);
 
-static u64 name_hash(const struct kbus_names *t, u8 kind, const char *key,
+static u32 name_hash(const struct kbus_names *t, u8 kind, const char *key,
 		     u32 len)
 {
-	return siphash(key, len, &t->key) + kind;
+	return hsiphash(key, len, &t->key) + kind;
 }
 
-static struct hlist_head *name_bucket(const struct kbus_names *t, u64 hash)
+static struct hlist_head *name_bucket(const struct kbus_names *t, u32 hash)
 {
-	return &t->buckets[hash_64(hash, t->bits)];
+	return &t->buckets[hash_32(hash, t->bits)];
 }
 
 /*
@@ -264,11 +265,17 @@ static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
 	/* Most buses bind few wildcards, if any: no need to hash for them. */
 	if (!t->nr_kind[kind])
 		return NULL;
+	node = t->last;
+	if (node && node->kind == kind && node->len == len &&
+	    !memcmp(node->full, key, len))
+		return node;
 	hlist_for_each_entry(node, name_bucket(t, name_hash(t, kind, key, len)),
 			     hnode) {
 		if (node->kind == kind && node->len == len &&
-		    !memcmp(node->full, key, len))
+		    !memcmp(node->full, key, len)) {
+			t->last = node;
 			return node;
+		}
 	}
 	return NULL;
 }
@@ -328,6 +335,8 @@ static void node_put_locked(struct kbus_bus *bus, struct kbus_name_node *node)
 		return;
 	hlist_del(&node->hnode);
 	t->nr_kind[node->kind]--;
+	if (t->last == node)
+		t->last = NULL;
 	kfree(node);
 	if (--t->count < 1U << t->bits >> 3 && t->bits > KBUS_NAMES_MIN_BITS)
 		names_resize(t, t->bits - 1);

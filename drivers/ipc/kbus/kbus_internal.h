@@ -39,21 +39,26 @@ enum {
 /**
  * struct kbus_names - The names bound on a bus, hashed.
  * @buckets: 1 << @bits chains of &struct kbus_name_node.
+ * @last: the node the last lookup found, looked at before hashing: the
+ *        messages of a bus often repeat a name (a request, its listeners,
+ *        its reply).  NULL when that node is freed.
  * @bits: log2 of the number of buckets.
  * @count: nodes in the table.
  * @nr_kind: nodes of each kind in the table, so that a send does not look
  *           up the wildcards of a kind of which none is bound.
- * @key: the key of the keyed hash (SipHash), random, so that the names
- *       bound cannot be chosen to fall into one chain.
+ * @key: the key of the keyed hash (HalfSipHash, meant for hash tables),
+ *       random, so that the names bound cannot be chosen to fall into one
+ *       chain.
  *
  * All protected by the bus lock.
  */
 struct kbus_names {
 	struct hlist_head *buckets;
+	struct kbus_name_node *last;
 	u32 bits;
 	u32 count;
 	u32 nr_kind[KBUS_NAME_EXACT + 1];
-	siphash_key_t key;
+	hsiphash_key_t key;
 };
 
 /**

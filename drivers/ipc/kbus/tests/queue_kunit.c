@@ -711,6 +711,36 @@ static void name_table_counts_the_nodes_of_each_kind(struct kunit *test)
 	kbus_bus_unlock_sleepable(bus);
 }
 
+static void name_lookup_forgets_a_freed_node(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
+	struct kbus_binding *a, *b;
+
+	kbus_bus_lock_sleepable(bus);
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, "$.L.A", 5, true));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, "$.L.B", 5, true));
+	a = kbus_replier_for_locked(bus, "$.L.A", 5);
+	KUNIT_ASSERT_PTR_NE(test, a, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, a->node);
+	/* The node last found is tried first, and matches only its name. */
+	b = kbus_replier_for_locked(bus, "$.L.B", 5);
+	KUNIT_ASSERT_PTR_NE(test, b, NULL);
+	KUNIT_EXPECT_PTR_NE(test, b, a);
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, b->node);
+	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.L.A", 5), a);
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, a->node);
+	/* Freeing that node forgets it. */
+	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.L.A", 5, true));
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.L.A", 5),
+			    NULL);
+	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.L.B", 5), b);
+	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.L.B", 5, true));
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, NULL);
+	kbus_bus_unlock_sleepable(bus);
+}
+
 static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(queue_pop_returns_fifo_order),
 	KUNIT_CASE(queue_pop_empty_returns_null),
@@ -735,6 +765,7 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(bind_events_to_a_full_listener_are_lost),
 	KUNIT_CASE(name_table_grows_and_shrinks_with_the_names),
 	KUNIT_CASE(name_table_counts_the_nodes_of_each_kind),
+	KUNIT_CASE(name_lookup_forgets_a_freed_node),
 	KUNIT_CASE(unbind_events_lost_is_one_message),
 	{}
 };
