@@ -1054,6 +1054,7 @@ struct pair {
 	pid_t broker;			/* broker */
 	int ready[2];			/* pipe: b tells a it is set up */
 	int cpu[2];			/* CPU each side runs on, or -1 */
+	int *peer_cpu;			/* shared: replier's CPU, or NULL */
 };
 
 /* A pair of @kind, @size bytes each way, whose replier answers @total. */
@@ -1307,6 +1308,9 @@ static int replier_main(void *arg, int out)
 		ret = ep_recv(&e, buf, p->size);
 		if (ret)
 			child_die("receive %lu: %s", i, strerror(-ret));
+		if (p->peer_cpu)
+			__atomic_store_n(p->peer_cpu, sched_getcpu(),
+					 __ATOMIC_RELAXED);
 		ret = ep_send(&e, buf, p->size);
 		if (ret)
 			child_die("reply %lu: %s", i, strerror(-ret));
@@ -1320,11 +1324,14 @@ static int replier_main(void *arg, int out)
 /*
  * @count timed round trips of @size bytes over @kind, after the warm-up;
  * the requester on CPU @cpu[0] and the replier on @cpu[1], or wherever
- * the scheduler puts them if @cpu is NULL.
+ * the scheduler puts them if @cpu is NULL.  *@same is the share of the
+ * timed round trips in which the replier received the request on the CPU
+ * the requester then received the reply on.
  */
 static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
-			    const int *cpu)
+			    const int *cpu, double *same)
 {
+	unsigned long nsame = 0;
 	cpu_set_t saved;
 	uint64_t *v = samples(count), t0;
 	unsigned long i, total = warmup + count;
@@ -1345,6 +1352,11 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 		p.cpu[1] = cpu[1];
 	}
 	pair_setup(&p);
+	p.peer_cpu = mmap(NULL, sizeof(*p.peer_cpu), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p.peer_cpu == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	*p.peer_cpu = -1;
 	pid = spawn(replier_main, &p, &from);
 	/* Pinned after the fork: the replier pins itself (child_end()). */
 	if (cpu) {
@@ -1369,12 +1381,18 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 		ret = ep_recv(&e, buf, size);
 		if (ret)
 			die("reply %lu: %s", i, strerror(-ret));
-		if (i >= warmup)
+		if (i >= warmup) {
 			v[i - warmup] = now_ns() - t0;
+			nsame += __atomic_load_n(p.peer_cpu,
+						 __ATOMIC_RELAXED) ==
+				 sched_getcpu();
+		}
 		alive();
 	}
 	ep_close(&e);
 	child_done(pid, "replier");
+	munmap(p.peer_cpu, sizeof(*p.peer_cpu));
+	*same = count ? (double)nsame / count : 0;
 	close(from);
 	pair_cleanup(&p);
 	free(buf);
@@ -1403,6 +1421,7 @@ static void bench_rtt_placed(void)
 	unsigned int i, j, k;
 	struct stats s;
 	unsigned long n;
+	double same;
 	size_t size;
 
 	printf("\n1b. The same round trips of KBUS and unix with the requester and\n"
@@ -1430,7 +1449,8 @@ static void bench_rtt_placed(void)
 				progress("rtt %s %zu %s, %lu round trips",
 					 xname[kinds[k]], size, names[j], n);
 				watch_start();
-				s = rtt_one(kinds[k], size, n, placed[j]);
+				s = rtt_one(kinds[k], size, n, placed[j],
+					    &same);
 				watch_stop();
 				printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f\n",
 				       xname[kinds[k]], size, names[j], n,
@@ -1450,6 +1470,7 @@ static void bench_rtt(void)
 	enum xkind k;
 	struct stats s;
 	unsigned int i;
+	double same;
 
 	printf("\n1. Request/reply round trip: requester and replier processes,\n"
 	       "   the same payload both ways; each side sends with one call and\n"
@@ -1457,10 +1478,15 @@ static void bench_rtt(void)
 	       "   read; unix: send, recv; mq: mq_send, mq_receive; futex: FUTEX_WAIT\n"
 	       "   until the other side's store; broker: sendmsg of a REQUEST, which\n"
 	       "   the broker forwards, recv, and back with a REPLY); \"count\" round\n"
-	       "   trips after %lu of warm-up.\n\n",
+	       "   trips after %lu of warm-up.  The scheduler places the two\n"
+	       "   processes: \"1 CPU\" is the share of the round trips in which\n"
+	       "   the replier received the request on the CPU the requester then\n"
+	       "   received the reply on (sched_getcpu()), whose wake-ups need no\n"
+	       "   interprocessor interrupt; 1b pins them both ways.\n\n",
 	       warmup);
-	printf("   %-6s %6s %7s %10s %10s %10s %10s %10s\n", "", "bytes",
-	       "count", "p50 us", "p99 us", "p99.9 us", "mean us", "max us");
+	printf("   %-6s %6s %7s %10s %10s %10s %10s %10s %6s\n", "", "bytes",
+	       "count", "p50 us", "p99 us", "p99.9 us", "mean us", "max us",
+	       "1 CPU");
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
 		for (k = 0; k < X_NKINDS; k++) {
 			if (mq_skip(k, msg_sizes[i]))
@@ -1470,11 +1496,11 @@ static void bench_rtt(void)
 			progress("rtt %s %zu, %lu round trips", xname[k],
 				 msg_sizes[i], n);
 			watch_start();
-			s = rtt_one(k, msg_sizes[i], n, NULL);
+			s = rtt_one(k, msg_sizes[i], n, NULL, &same);
 			watch_stop();
-			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f\n",
+			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f %5.0f%%\n",
 			       xname[k], msg_sizes[i], n, us(s.p50), us(s.p99),
-			       us(s.p999), us(s.mean), us(s.max));
+			       us(s.p999), us(s.mean), us(s.max), 100 * same);
 			fflush(stdout);
 			metric(s.p50, "%s_rtt_%zu_p50", xname[k], msg_sizes[i]);
 			metric(s.p99, "%s_rtt_%zu_p99", xname[k], msg_sizes[i]);
