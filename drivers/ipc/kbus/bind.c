@@ -33,12 +33,14 @@
  * Each distinct name or pattern bound on a bus has a &struct kbus_name_node
  * in the bus's hash table.  The table has about one node per bucket (it
  * doubles and halves with the names, under the bus lock) and a keyed hash
- * (SipHash) with a random key, so that no set of names, however chosen,
- * makes the chains long.  A wildcard node is hashed by its prefix, so the
- * nodes that match a name ``$.A.B.C`` are found with one lookup per level:
- * the exact node ``$.A.B.C``, the ``%`` node keyed ``$.A.B`` and the ``*``
- * nodes keyed ``$.A.B``, ``$.A`` and ``$``.  Sending never scans the
- * bindings of the bus.
+ * (hsiphash(), the kernel's keyed hash for hash tables) with a random key,
+ * so that no set of names, however chosen, makes the chains long.  A
+ * wildcard node is hashed by its prefix, so the nodes that match a name
+ * ``$.A.B.C`` are found with one lookup per level: the exact node
+ * ``$.A.B.C``, the ``%`` node keyed ``$.A.B`` and the ``*`` nodes keyed
+ * ``$.A.B``, ``$.A`` and ``$``.  A lookup first tries the node the last
+ * one found, without hashing: a request, its listeners and its reply look
+ * the same name up.  Sending never scans the bindings of the bus.
  *
  * A name has at most one replier.  For a request, an exact replier beats a
  * ``%`` replier, which beats the ``*`` repliers; among those the longest

@@ -39,14 +39,15 @@ enum {
 /**
  * struct kbus_names - The names bound on a bus, hashed.
  * @buckets: 1 << @bits chains of &struct kbus_name_node.
- * @last: the node the last lookup found, looked at before hashing: the
- *        messages of a bus often repeat a name (a request, its listeners,
- *        its reply).  NULL when that node is freed.
+ * @last: the node the last successful lookup found, looked at before
+ *        hashing: the messages of a bus often repeat a name (a request,
+ *        its listeners, its reply).  NULL at first, and once that node is
+ *        freed.
  * @bits: log2 of the number of buckets.
  * @count: nodes in the table.
  * @nr_kind: nodes of each kind in the table, so that a send does not look
  *           up the wildcards of a kind of which none is bound.
- * @key: the key of the keyed hash (HalfSipHash, meant for hash tables),
+ * @key: the key of the keyed hash (hsiphash(), meant for hash tables),
  *       random, so that the names bound cannot be chosen to fall into one
  *       chain.
  *

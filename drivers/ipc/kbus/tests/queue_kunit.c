@@ -723,7 +723,10 @@ static void name_lookup_forgets_a_freed_node(struct kunit *test)
 	a = kbus_replier_for_locked(bus, "$.L.A", 5);
 	KUNIT_ASSERT_PTR_NE(test, a, NULL);
 	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, a->node);
-	/* The node last found is tried first, and matches only its name. */
+	/* Found again as the node last found. */
+	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.L.A", 5), a);
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, a->node);
+	/* The node last found matches only its name. */
 	b = kbus_replier_for_locked(bus, "$.L.B", 5);
 	KUNIT_ASSERT_PTR_NE(test, b, NULL);
 	KUNIT_EXPECT_PTR_NE(test, b, a);
@@ -737,6 +740,35 @@ static void name_lookup_forgets_a_freed_node(struct kunit *test)
 			    NULL);
 	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.L.B", 5), b);
 	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.L.B", 5, true));
+	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, NULL);
+	kbus_bus_unlock_sleepable(bus);
+}
+
+static void name_lookup_tells_kinds_apart(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
+	struct kbus_binding *star;
+
+	kbus_bus_lock_sleepable(bus);
+	/* Two nodes with the same key, "$.M": a % listener, a * replier. */
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, "$.M.%", 5, false));
+	KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, "$.M.*", 5, true));
+	star = kbus_replier_exact_locked(bus, "$.M.*", 5);
+	KUNIT_ASSERT_PTR_NE(test, star, NULL);
+	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_exact_locked(bus, "$.M.%", 5),
+			    NULL);
+	KUNIT_ASSERT_PTR_NE(test, bus->names.last, NULL);
+	KUNIT_EXPECT_EQ(test, bus->names.last->kind, KBUS_NAME_PERCENT);
+	/*
+	 * The % node, last found, has no replier; the * node with its key
+	 * must still be found, not taken for the % node.
+	 */
+	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.M.x", 5),
+			    star);
+	KUNIT_EXPECT_EQ(test, bus->names.last->kind, KBUS_NAME_STAR);
+	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.M.*", 5, true));
+	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.M.%", 5, false));
 	KUNIT_EXPECT_PTR_EQ(test, bus->names.last, NULL);
 	kbus_bus_unlock_sleepable(bus);
 }
@@ -766,6 +798,7 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(name_table_grows_and_shrinks_with_the_names),
 	KUNIT_CASE(name_table_counts_the_nodes_of_each_kind),
 	KUNIT_CASE(name_lookup_forgets_a_freed_node),
+	KUNIT_CASE(name_lookup_tells_kinds_apart),
 	KUNIT_CASE(unbind_events_lost_is_one_message),
 	{}
 };
