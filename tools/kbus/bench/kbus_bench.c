@@ -1054,7 +1054,7 @@ struct pair {
 	pid_t broker;			/* broker */
 	int ready[2];			/* pipe: b tells a it is set up */
 	int cpu[2];			/* CPU each side runs on, or -1 */
-	int *peer_cpu;			/* shared: replier's CPU, or NULL */
+	int *peer_cpu;			/* shared: replier's CPU per reply */
 };
 
 /* A pair of @kind, @size bytes each way, whose replier answers @total. */
@@ -1308,12 +1308,12 @@ static int replier_main(void *arg, int out)
 		ret = ep_recv(&e, buf, p->size);
 		if (ret)
 			child_die("receive %lu: %s", i, strerror(-ret));
-		if (p->peer_cpu)
-			__atomic_store_n(p->peer_cpu, sched_getcpu(),
-					 __ATOMIC_RELAXED);
 		ret = ep_send(&e, buf, p->size);
 		if (ret)
 			child_die("reply %lu: %s", i, strerror(-ret));
+		/* Read by the requester once this process has exited. */
+		if (p->peer_cpu)
+			p->peer_cpu[i] = sched_getcpu();
 	}
 	ep_close(&e);
 	free(buf);
@@ -1325,13 +1325,16 @@ static int replier_main(void *arg, int out)
  * @count timed round trips of @size bytes over @kind, after the warm-up;
  * the requester on CPU @cpu[0] and the replier on @cpu[1], or wherever
  * the scheduler puts them if @cpu is NULL.  *@same is the share of the
- * timed round trips in which the replier received the request on the CPU
- * the requester then received the reply on.
+ * timed round trips in which the replier sent the reply from the CPU the
+ * requester received it on.  Each side notes its CPU outside the time it
+ * measures (the replier after replying), in memory of its own, compared
+ * once the replier has exited: placement costs no shared cache line.
  */
 static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 			    const int *cpu, double *same)
 {
 	unsigned long nsame = 0;
+	int *mine = malloc(count * sizeof(*mine));
 	cpu_set_t saved;
 	uint64_t *v = samples(count), t0;
 	unsigned long i, total = warmup + count;
@@ -1343,7 +1346,7 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 	pid_t pid;
 	char c;
 
-	if (!buf)
+	if (!buf || !mine)
 		die("out of memory");
 	memset(buf, 0xa5, MAX_PAYLOAD);
 	pair_init(&p, kind, size, total);
@@ -1352,11 +1355,11 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 		p.cpu[1] = cpu[1];
 	}
 	pair_setup(&p);
-	p.peer_cpu = mmap(NULL, sizeof(*p.peer_cpu), PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	p.peer_cpu = mmap(NULL, total * sizeof(*p.peer_cpu),
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
 	if (p.peer_cpu == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
-	*p.peer_cpu = -1;
 	pid = spawn(replier_main, &p, &from);
 	/* Pinned after the fork: the replier pins itself (child_end()). */
 	if (cpu) {
@@ -1383,15 +1386,16 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 			die("reply %lu: %s", i, strerror(-ret));
 		if (i >= warmup) {
 			v[i - warmup] = now_ns() - t0;
-			nsame += __atomic_load_n(p.peer_cpu,
-						 __ATOMIC_RELAXED) ==
-				 sched_getcpu();
+			mine[i - warmup] = sched_getcpu();
 		}
 		alive();
 	}
 	ep_close(&e);
 	child_done(pid, "replier");
-	munmap(p.peer_cpu, sizeof(*p.peer_cpu));
+	for (i = 0; i < count; i++)
+		nsame += mine[i] >= 0 && mine[i] == p.peer_cpu[warmup + i];
+	munmap(p.peer_cpu, total * sizeof(*p.peer_cpu));
+	free(mine);
 	*same = count ? (double)nsame / count : 0;
 	close(from);
 	pair_cleanup(&p);
@@ -1437,8 +1441,9 @@ static void bench_rtt_placed(void)
 	placed[1][1] = cpus[0];
 	printf("   requester on CPU %d, replier on CPU %d (cross) or %d (same)\n\n",
 	       cpus[0], cpus[1], cpus[0]);
-	printf("   %-6s %6s %-6s %7s %10s %10s %10s %10s\n", "", "bytes",
-	       "CPUs", "count", "p50 us", "p99 us", "p99.9 us", "mean us");
+	printf("   %-6s %6s %-6s %7s %10s %10s %10s %10s %6s\n", "", "bytes",
+	       "CPUs", "count", "p50 us", "p99 us", "p99.9 us", "mean us",
+	       "1 CPU");
 	/* 64 B and 4 KiB */
 	for (i = 0; i < 2; i++) {
 		size = msg_sizes[i];
@@ -1452,10 +1457,11 @@ static void bench_rtt_placed(void)
 				s = rtt_one(kinds[k], size, n, placed[j],
 					    &same);
 				watch_stop();
-				printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f\n",
+				printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f",
 				       xname[kinds[k]], size, names[j], n,
 				       us(s.p50), us(s.p99), us(s.p999),
 				       us(s.mean));
+				printf(" %5.0f%%\n", 100 * same);
 				fflush(stdout);
 				metric(s.p50, "%s_rtt_%zu_%s_p50",
 				       xname[kinds[k]], size, names[j]);
@@ -1480,9 +1486,10 @@ static void bench_rtt(void)
 	       "   the broker forwards, recv, and back with a REPLY); \"count\" round\n"
 	       "   trips after %lu of warm-up.  The scheduler places the two\n"
 	       "   processes: \"1 CPU\" is the share of the round trips in which\n"
-	       "   the replier received the request on the CPU the requester then\n"
-	       "   received the reply on (sched_getcpu()), whose wake-ups need no\n"
-	       "   interprocessor interrupt; 1b pins them both ways.\n\n",
+	       "   the replier sent the reply from the CPU the requester received\n"
+	       "   it on (sched_getcpu()), whose wake-ups need no interprocessor\n"
+	       "   interrupt (broker: the broker's own process may be on either\n"
+	       "   CPU); 1b pins them both ways.\n\n",
 	       warmup);
 	printf("   %-6s %6s %7s %10s %10s %10s %10s %10s %6s\n", "", "bytes",
 	       "count", "p50 us", "p99 us", "p99.9 us", "mean us", "max us",
