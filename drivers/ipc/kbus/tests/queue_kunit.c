@@ -766,6 +766,7 @@ static void name_lookup_tells_kinds_apart(struct kunit *test)
 	 */
 	KUNIT_EXPECT_PTR_EQ(test, kbus_replier_for_locked(bus, "$.M.x", 5),
 			    star);
+	KUNIT_ASSERT_PTR_NE(test, bus->names.last, NULL);
 	KUNIT_EXPECT_EQ(test, bus->names.last->kind, KBUS_NAME_STAR);
 	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.M.*", 5, true));
 	KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, "$.M.%", 5, false));
