@@ -68,6 +68,8 @@ static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
 	return kmalloc_size_roundup(size) + sizeof(struct kbus_qentry);
 }
 
+void kbus_account_init(void);
+size_t kbus_record_cost(void);
 size_t kbus_request_cost(void);
 bool kbus_ksock_room_locked(const struct kbus_ksock *ks, size_t cost);
 

@@ -543,6 +543,7 @@ static int __init kbus_init(void)
 		return -EINVAL;
 	}
 
+	kbus_account_init();
 	ret = kbus_msg_cache_init();
 	if (ret)
 		return ret;

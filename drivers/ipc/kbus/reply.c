@@ -107,12 +107,6 @@ void kbus_request_free(struct kbus_request *req)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_request_free);
 
-/* Bytes charged to a replier per request read and not answered. */
-static size_t owed_cost(void)
-{
-	return kmalloc_size_roundup(sizeof(struct kbus_request));
-}
-
 /*
  * A Ksock keeps at most one record of each kind that it has finished
  * with, so that after its first request, or the first request it reads,
@@ -360,7 +354,7 @@ void kbus_owed_add_locked(struct kbus_ksock *replier, struct kbus_request *req,
 	req->peer_id = requester_id;
 	req_insert(&replier->owed, req);
 	replier->num_owed++;
-	kbus_user_charge_locked(replier->user, owed_cost());
+	kbus_user_charge_locked(replier->user, kbus_record_cost());
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_add_locked);
 
@@ -401,7 +395,7 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 
 	req_erase(&replier->owed, req);
 	replier->num_owed--;
-	kbus_user_uncharge_locked(replier->user, owed_cost());
+	kbus_user_uncharge_locked(replier->user, kbus_record_cost());
 	/* A request refused for this replier's owed count may go now. */
 	if (replier->num_owed + 1 >= READ_ONCE(kbus_max_requests))
 		kbus_bus_room_locked(replier->bus);
