@@ -401,10 +401,11 @@ static noinline_for_stack struct kbus_msg *
 msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 {
 	const void __user *umsg = u64_to_user_ptr(uptr);
+	/* Not cleared first: only the bytes read in are used. */
 	union {
 		struct kbus_message_header h;
 		u8 bytes[SEND_ONE_READ_MAX];
-	} in;
+	} in __uninitialized;
 	struct kbus_message_header *h = &in.h;
 	struct kbus_msg *msg;
 	bool whole = false;
@@ -828,7 +829,8 @@ static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
 		    bool nonblock, struct kbus_request **owed,
 		    struct kbus_qentry **qep)
 {
-	struct kbus_message_header hdr;
+	/* Not cleared first: recv_head() writes every byte of it. */
+	struct kbus_message_header hdr __uninitialized;
 	struct kbus_qentry *qe;
 	struct kbus_msg *msg;
 	u32 gen;

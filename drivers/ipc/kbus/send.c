@@ -12,6 +12,7 @@
 #include <linux/lockdep.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "account.h"
@@ -84,9 +85,26 @@ struct route {
 	bool defer_wake;		/* the caller wakes after unlocking */
 	u32 nwake;			/* recipients in @wake */
 	u32 nplanned;			/* listener bindings planned */
+	/* Last, not cleared: only the first @nwake, @nplanned are read. */
 	struct kbus_ksock *wake[KBUS_WAKE_BATCH];
 	struct kbus_binding *planned[KBUS_ROUTE_PLANNED];
 };
+
+/*
+ * Start a route: every field zero but those given, except the arrays at
+ * its end.  Clearing them would cost each send a few hundred bytes of
+ * stores, where a send to one listener reads one entry of each.
+ */
+static void route_init(struct route *r, struct kbus_bus *bus,
+		       struct kbus_ksock *sender, struct kbus_msg *msg)
+{
+	memset(r, 0, offsetof(struct route, wake));
+	r->bus = bus;
+	r->sender = sender;
+	r->msg = msg;
+	INIT_LIST_HEAD(&r->entries);
+	INIT_LIST_HEAD(&r->lost);
+}
 
 /*
  * Queue a copy.  A sender that can (kbus_send()) wakes the first
@@ -551,21 +569,15 @@ static int send_msg(struct kbus_ksock *ks, struct kbus_msg *msg,
 {
 	struct kbus_bus *bus = ks->bus;
 	struct kbus_request *req = NULL;
-	struct route r = {
-		.bus = bus,
-		.sender = ks,
-		.msg = msg,
-		.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL |
-				      KBUS_BIT_ALL_OR_WAIT),
-		.entries = LIST_HEAD_INIT(r.entries),
-		.lost = LIST_HEAD_INIT(r.lost),
-		.defer_wake = true,
-		.atomic = true,
-	};
+	struct route r __uninitialized;
 	int err;
 
 	if (kbus_msg_is_request(msg) && kbus_msg_is_reply(msg))
 		return -EINVAL;
+	route_init(&r, bus, ks, msg);
+	r.mode = msg->flags & (KBUS_BIT_ALL_OR_FAIL | KBUS_BIT_ALL_OR_WAIT);
+	r.defer_wake = true;
+	r.atomic = true;
 	if (kbus_msg_is_request(msg)) {
 		req = kbus_outstanding_get(ks);
 		if (!req)
@@ -676,18 +688,14 @@ int kbus_send_user(struct kbus_ksock *ks, struct kbus_msg *msg,
 int kbus_send_event_locked(struct kbus_bus *bus, struct kbus_msg *msg,
 			   bool nofail)
 {
-	struct route r = {
-		.bus = bus,
-		.msg = msg,
-		.lossy = true,
-		.nofail = nofail,
-		.entries = LIST_HEAD_INIT(r.entries),
-		.lost = LIST_HEAD_INIT(r.lost),
-	};
+	struct route r __uninitialized;
 	int err;
 
 	kbus_lockdep_assert_bus_sleepable(bus);
 
+	route_init(&r, bus, NULL, msg);
+	r.lossy = true;
+	r.nofail = nofail;
 	err = route_locked(&r, NULL);
 	trace_kbus_send(bus, 0, msg, err);
 	free_entries(&r);
