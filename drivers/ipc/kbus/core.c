@@ -67,11 +67,12 @@
  *      sections of the tasks ahead of it, whatever their priority, not
  *      for a preempted holder.  (With PREEMPT_RT the spinlock is a
  *      sleeping lock with priority inheritance, which bounds the wait
- *      too.)  A receive copies a message of at most
- *      %KBUS_RECV_DIRECT_MAX bytes out under it with page faults
- *      disabled; a send allocates the queue entries of its second and
- *      later recipients with %GFP_NOWAIT, and is made again holding the
- *      lock sleepably if one cannot be had so, or if it has more than
+ *      too.)  A receive looks at its message under it and takes it off
+ *      the queue under it, copying it out in between with the lock
+ *      dropped; a send writes its id under it with page faults
+ *      disabled, allocates the queue entries of its second and later
+ *      recipients with %GFP_NOWAIT, and is made again holding the lock
+ *      sleepably if one cannot be had so, or if it has more than
  *      %KBUS_SPIN_MAX_COPIES recipients.
  *    - sleepably (kbus_bus_lock_sleepable()), by what allocates with
  *      %GFP_KERNEL or may take long: an open, a close, a bind or unbind

@@ -7,7 +7,8 @@
  * This is the only unit that touches user memory.  It copies arguments in,
  * checks them, calls the typed functions of the other units, and copies
  * results out.  The bus lock is never held while a copy may fault: user
- * memory is only written under it with page faults disabled.
+ * memory is only written under it with page faults disabled (a send's
+ * id).
  */
 
 #include "common.h"
@@ -575,7 +576,7 @@ static long ioc_cancel_request(struct kbus_ksock *ks,
 
 /* ---- Receiving ---- */
 
-/* What recv_head() did. */
+/* What recv_head() and recv_take() did. */
 enum {
 	RECV_AGAIN,		/* nothing taken: look again */
 	RECV_TAKEN,		/* received */
@@ -590,7 +591,6 @@ struct recv_call {
 	struct kbus_recv __user *uarg;
 	bool creds;		/* %KBUS_RECV_CREDS */
 	bool probed;		/* the answer's page is known to be writable */
-	bool answered;		/* the answer is written, with the message */
 	struct kbus_recv ans;	/* msg_len, then the credentials if asked */
 };
 
@@ -598,34 +598,25 @@ struct recv_call {
 #define RECV_ANSWER_LEN	(offsetofend(struct kbus_recv, gid) - \
 			 offsetof(struct kbus_recv, msg_len))
 
-/*
- * Write the answer of @call from @ans: 0 or -EFAULT.  With page faults
- * disabled (@nofault) under the bus lock.
- */
-static int recv_answer(struct recv_call *call, const struct kbus_recv *ans,
-		       bool nofault)
+/* Write the answer of @call: 0 or -EFAULT. */
+static int recv_answer(struct recv_call *call)
 {
 	struct kbus_recv __user *u = call->uarg;
-	int err = -EFAULT;
+	const struct kbus_recv *ans = &call->ans;
 
 	BUILD_BUG_ON(RECV_ANSWER_LEN != 4 * sizeof(u32));
-	if (nofault)
-		pagefault_disable();
-	else
-		might_fault();
+	might_fault();
 	if (!user_write_access_begin(&u->msg_len, RECV_ANSWER_LEN))
-		goto out;
-	unsafe_put_user(ans->msg_len, &u->msg_len, end);
-	unsafe_put_user(ans->pid, &u->pid, end);
-	unsafe_put_user(ans->uid, &u->uid, end);
-	unsafe_put_user(ans->gid, &u->gid, end);
-	err = 0;
-end:
+		return -EFAULT;
+	unsafe_put_user(ans->msg_len, &u->msg_len, efault);
+	unsafe_put_user(ans->pid, &u->pid, efault);
+	unsafe_put_user(ans->uid, &u->uid, efault);
+	unsafe_put_user(ans->gid, &u->gid, efault);
 	user_write_access_end();
-out:
-	if (nofault)
-		pagefault_enable();
-	return err;
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
 }
 
 /*
@@ -643,41 +634,6 @@ static int recv_probe(struct recv_call *call)
 	return 0;
 }
 
-/*
- * Copy a message out under the bus lock, with page faults disabled: false
- * if any of it faults.  The header, and a body of at most
- * %KBUS_RECV_INLINE_MAX bytes, are written with unsafe_copy_to_user() in
- * one user access; a longer body with copy_to_user_nofault().  (Like
- * filldir(), the first way does without the checks of hardened usercopy
- * and KMSAN: the source is a kbus_message_header built here and a message
- * body of known length.)
- */
-static bool recv_copy_nofault(struct recv_call *call,
-			      const struct kbus_message_header *hdr,
-			      const struct kbus_msg *msg)
-{
-	void __user *body = call->buf + sizeof(*hdr);
-	u32 body_len = kbus_msg_body_len(msg);
-	bool inline_body = body_len <= KBUS_RECV_INLINE_MAX;
-	bool ok = false;
-
-	pagefault_disable();
-	if (!user_write_access_begin(call->buf, sizeof(*hdr) +
-				     (inline_body ? body_len : 0)))
-		goto out;
-	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr), end);
-	if (inline_body)
-		unsafe_copy_to_user(body, msg->body, body_len, end);
-	ok = true;
-end:
-	user_write_access_end();
-out:
-	pagefault_enable();
-	if (ok && !inline_body)
-		ok = !copy_to_user_nofault(body, msg->body, body_len);
-	return ok;
-}
-
 static void recv_creds(struct kbus_recv *ans, const struct kbus_msg *msg)
 {
 	struct user_namespace *ns = current_user_ns();
@@ -685,6 +641,52 @@ static void recv_creds(struct kbus_recv *ans, const struct kbus_msg *msg)
 	ans->pid = msg->pid ? pid_vnr(msg->pid) : 0;
 	ans->uid = from_kuid_munged(ns, msg->uid);
 	ans->gid = from_kgid_munged(ns, msg->gid);
+}
+
+/*
+ * Look at the next message, under the bus lock.  If it can be received,
+ * it stays queued, to be copied out with the lock dropped and then taken
+ * with recv_take(): *@qep is then its copy, *@msgp its message with a
+ * reference taken, *@hdr its header image and *@gen the queue's removal
+ * count.  Once the lock is dropped the copy may leave the queue and be
+ * freed (an UNBIND by another thread), so *@qep is only compared, never
+ * followed, until recv_take() has taken it.  The message is not copied
+ * out under the lock, where the copy would add to the wait of every
+ * sender on the bus.  The length of the message looked at is in
+ * @call->ans.msg_len.  Returns RECV_COPY, RECV_AGAIN if the queue is
+ * empty, RECV_NEED_OWED if the message is a request to reply to and
+ * *@owed, its record of what is owed, is still to be allocated, or
+ * -EMSGSIZE if the buffer is too small.
+ */
+static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
+		     struct kbus_request **owed, struct kbus_qentry **qep,
+		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
+		     u32 *gen)
+{
+	struct kbus_qentry *qe;
+	int ret;
+
+	kbus_bus_lock(ks->bus);
+	ret = RECV_AGAIN;
+	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
+	if (!qe)
+		goto out;
+	call->ans.msg_len = kbus_msg_entire_len(qe->msg);
+	ret = -EMSGSIZE;
+	if (call->ans.msg_len > call->buf_len)
+		goto out;
+	ret = RECV_NEED_OWED;
+	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed)
+		goto out;
+	kbus_msg_header_image(qe, hdr);
+	*qep = qe;
+	*gen = ks->queue_gen;
+	refcount_inc(&qe->msg->refcount);
+	*msgp = qe->msg;
+	ret = RECV_COPY;
+out:
+	kbus_bus_unlock(ks->bus);
+	return ret;
 }
 
 /*
@@ -702,71 +704,6 @@ static void recv_take_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 		/* Pairs with READ_ONCE() in recv_one(). */
 		WRITE_ONCE(ks->gets_requests, true);
 	}
-}
-
-/*
- * Look at the next message with the bus lock taken once, and receive it
- * there and then if it is small (at most %KBUS_RECV_DIRECT_MAX bytes) and
- * the buffer and the answer can be written without a page fault: they are
- * written under the lock with page faults disabled (a fault would take the
- * mm's locks under the bus lock, and could hold up every sender on the
- * bus), and the message is taken off the queue; *@qep is then the copy
- * taken, and the call answered.  A request needs its record of what is
- * owed (*@owed) allocated first.  Otherwise the message stays queued, to
- * be copied out with the lock dropped and taken with recv_take(): *@qep is
- * then its copy, *@msgp its message with a reference taken, *@hdr its
- * header image and *@gen the queue's removal count; once the lock is
- * dropped the copy may leave the queue and be freed (an UNBIND by another
- * thread), so *@qep is only compared, never followed, until recv_take()
- * has taken it.  The length of the message looked at is in
- * @call->ans.msg_len.  Returns a RECV_* value, or -EMSGSIZE if the buffer
- * is too small.
- */
-static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
-		     struct kbus_request **owed, struct kbus_qentry **qep,
-		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
-		     u32 *gen)
-{
-	struct kbus_recv ans = {};
-	struct kbus_qentry *qe;
-	int ret;
-
-	kbus_bus_lock(ks->bus);
-	ret = RECV_AGAIN;
-	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
-	if (!qe)
-		goto out;
-	ans.msg_len = kbus_msg_entire_len(qe->msg);
-	call->ans.msg_len = ans.msg_len;
-	ret = -EMSGSIZE;
-	if (ans.msg_len > call->buf_len)
-		goto out;
-	ret = RECV_NEED_OWED;
-	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed)
-		goto out;
-	kbus_msg_header_image(qe, hdr);
-	*qep = qe;
-	ret = RECV_TAKEN;
-	if (ans.msg_len <= KBUS_RECV_DIRECT_MAX &&
-	    recv_copy_nofault(call, hdr, qe->msg)) {
-		if (call->creds)
-			recv_creds(&ans, qe->msg);
-		if (!recv_answer(call, &ans, true)) {
-			recv_take_locked(ks, qe, owed);
-			call->answered = true;
-			goto out;
-		}
-	}
-	ret = RECV_COPY;
-	*gen = ks->queue_gen;
-	refcount_inc(&qe->msg->refcount);
-	*msgp = qe->msg;
-out:
-	kbus_bus_unlock(ks->bus);
-	/* Room was made: wake waiting senders now the lock is free. */
-	if (ret == RECV_TAKEN)
-		kbus_bus_room_wake(ks->bus);
-	return ret;
 }
 
 /*
@@ -795,9 +732,9 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 }
 
 /*
- * Copy out the message recv_head() left queued, with the bus lock dropped,
- * and take it if it is still the head of the queue.  The answer is made
- * sure of first: nothing is taken if it cannot be written.
+ * Copy out the message recv_head() left queued, and take it if it is
+ * still the head of the queue.  The answer is made sure of first: nothing
+ * is taken if it cannot be written.
  */
 static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
 		     struct kbus_qentry *qe, struct kbus_msg *msg,
@@ -813,17 +750,16 @@ static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
 }
 
 /*
- * Receive one message, waiting for one unless @nonblock.  A small message
- * is received with the bus lock taken once, if the buffer is mapped in
- * (recv_head()).  Otherwise the message is copied out while it stays
- * queued, and taken off the queue only once the copy has succeeded, so
- * that a bad buffer leaves it there; if the queue's head changed meanwhile
- * (an URGENT message, an UNBIND by another thread), the new head is
- * received instead.  @rd_lock keeps the receivers of one file from taking
- * the same message twice and is not held while waiting.  On success, *@qep
- * is the copy taken, owned by the caller.  *@owed, a record for a request
- * to reply to, is allocated here when one is needed (before looking, on a
- * Ksock that has had requests) and is NULL once used.
+ * Receive one message, waiting for one unless @nonblock.  The message is
+ * copied out while it stays queued, and taken off the queue only once the
+ * copy has succeeded, so that a bad buffer leaves it there; if the
+ * queue's head changed meanwhile (an URGENT message, an UNBIND by another
+ * thread), the new head is received instead.  @rd_lock keeps the
+ * receivers of one file from taking the same message twice and is not
+ * held while waiting.  On success, *@qep is the copy taken, owned by the
+ * caller.  *@owed, a record for a request to reply to, is allocated here
+ * when one is needed (before looking, on a Ksock that has had requests)
+ * and is NULL once used.
  */
 static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
 		    bool nonblock, struct kbus_request **owed,
@@ -898,15 +834,15 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 
 	err = recv_one(ks, &call, nonblock, &owed, &qe);
 	if (!err) {
-		if (call.creds && !call.answered)
+		if (call.creds)
 			recv_creds(&call.ans, qe->msg);
 		kbus_qentry_free(qe);
 	}
 	kbus_owed_put(ks, owed);
-	if (call.answered || (err && err != -EMSGSIZE && err != -EFAULT))
+	if (err && err != -EMSGSIZE && err != -EFAULT)
 		return err;
 	/* The length, with -EMSGSIZE and -EFAULT too. */
-	if (recv_answer(&call, &call.ans, false))
+	if (recv_answer(&call))
 		return -EFAULT;
 	return err;
 }

@@ -47,22 +47,6 @@
 /* log2 of the buckets of a bus's name table: at first, and at least. */
 #define KBUS_NAMES_MIN_BITS		4
 
-/*
- * Largest message (entire length) that a receive copies out under the bus
- * lock, if the buffer can be written without a page fault; a larger one
- * is copied with the lock dropped, so that a sender waiting for the lock
- * does not wait for a long copy.
- */
-#define KBUS_RECV_DIRECT_MAX		512U
-
-/*
- * Longest body that a receive under the bus lock writes in the same user
- * access as the header, word by word (unsafe_copy_to_user()); a longer
- * one is written with copy_to_user_nofault(), which is faster for large
- * copies but is one more user access.
- */
-#define KBUS_RECV_INLINE_MAX		256
-
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16
 
