@@ -34,7 +34,10 @@
  *           SENDMSG for room, listener KBUS_OPT_MAX_MSGS 100000 and
  *           KBUS_OPT_MAX_BYTES 64 MiB; the baselines block the sender
  *           when full).  The listener receives with one blocking call per
- *           message.  Nothing may be lost.
+ *           message.  Nothing may be lost.  With two CPUs or more, KBUS
+ *           and unix again at 64 B and 4 KiB with the two processes
+ *           pinned to two CPUs, then to one; the rows show the
+ *           interprocessor interrupts and context switches per message.
  *   fanout  one announcement to N = 1, 4, 16, 64 listener processes:
  *           the sender's cost per message and the delivery rate.
  *           Baselines: N AF_UNIX SOCK_SEQPACKET writes; one write to the
@@ -70,6 +73,10 @@
  *           on one bus, on two buses (/dev/kbus1, or a kbus filesystem
  *           mounted for the run), and over two socketpairs; and one pair
  *           alone: round trips per second summed over the pairs.
+ *
+ * With two CPUs or more, the main process first spends SETTLE_SECONDS
+ * waking a child (settle()), so that the first row starts with the
+ * scheduler's view of it that the later rows have.
  *
  * Receives block without a timeout, as a program would use them; a
  * watchdog in the main process gives up on a shape that makes no
@@ -1258,6 +1265,55 @@ static int usable_cpus(int cpus[2])
 	return n;
 }
 
+/* Context switches of all CPUs so far ("ctxt" in /proc/stat), or -1. */
+static long long switches(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	long long n = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ctxt %lld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Interprocessor interrupts the kernel has taken so far, all CPUs: the
+ * "RES" (rescheduling) and "CAL" (function call) lines of
+ * /proc/interrupts, where a wake-up of a task on another CPU shows; -1 if
+ * there are none (UML).
+ */
+static long long ipis(void)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	long long n = 0;
+	bool found = false;
+	char line[1024];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " "), *end;
+
+		if (strncmp(p, "RES:", 4) && strncmp(p, "CAL:", 4))
+			continue;
+		found = true;
+		for (p += 4;; p = end) {
+			long long v = strtoll(p, &end, 10);
+
+			if (end == p)
+				break;
+			n += v;
+		}
+	}
+	fclose(f);
+	return found ? n : -1;
+}
+
 /* Run the calling process on @cpu only: 0 or -errno. */
 static int pin_cpu(int cpu)
 {
@@ -1407,6 +1463,56 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 	return s;
 }
 
+/* Seconds of settle() before the first row. */
+#define SETTLE_SECONDS	8
+
+/*
+ * Give the first row the scheduler's start that the later rows have.
+ * With more than one CPU, the fair scheduler keeps apart two tasks that
+ * both wake changing partners (wake_wide(), from each task's wakee_flips
+ * count); a task inherits its parent's count at fork, and the count is
+ * halved at most once a second, when the task wakes another.  This
+ * process descends from init, whose count from booting can be high: the
+ * first row's replier, forked from it with the same count, would be kept
+ * on the other CPU from its requester for seconds, where a later row's
+ * pair shares a CPU after about one.  SETTLE_SECONDS of pipe round trips
+ * with a child bring the count down first.
+ */
+static void settle(void)
+{
+	int cpus[2], a[2], b[2];
+	uint64_t end;
+	pid_t pid;
+	char c = 0;
+
+	if (usable_cpus(cpus) < 2)
+		return;
+	if (pipe(a) || pipe(b))
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		close(a[1]);
+		close(b[0]);
+		while (read(a[0], &c, 1) == 1)
+			if (write(b[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	close(a[0]);
+	close(b[1]);
+	end = now_ns() + SETTLE_SECONDS * 1000000000ULL;
+	while (now_ns() < end) {
+		if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1)
+			die("settle: the child went away");
+		alive();
+	}
+	close(a[1]);
+	close(b[0]);
+	child_done(pid, "settle");
+}
+
 /* Message sizes of the rtt and tput shapes. */
 static const size_t msg_sizes[] = { 64, 4096, BIG_PAYLOAD };
 
@@ -1533,6 +1639,12 @@ struct listener {
 	int keep[2];		/* descriptors the child keeps */
 };
 
+/*
+ * CPUs of the sender and of the listeners of announce() (table 2b), or
+ * -1: the scheduler's choice.
+ */
+static int sender_cpu = -1, listener_cpu = -1;
+
 struct listener_result {
 	uint64_t t_end;		/* CLOCK_MONOTONIC when the last came */
 	uint64_t received;
@@ -1549,6 +1661,11 @@ static int listener_main(void *arg, int out)
 	int ret;
 
 	close_others(keep, 3);
+	if (listener_cpu >= 0) {
+		ret = pin_cpu(listener_cpu);
+		if (ret)
+			child_die("CPU %d: %s", listener_cpu, strerror(-ret));
+	}
 	e.rbuf = malloc(RBUF_LEN);
 	if (!e.rbuf)
 		child_die("out of memory");
@@ -1624,7 +1741,24 @@ struct announce_result {
 	double elapsed;		/* first timed send to last delivery, ns */
 	uint64_t received;	/* over all listeners */
 	uint64_t expected;
+	double ipis;		/* per timed message, or -1 */
+	double switches;	/* per timed message, or -1 */
 };
+
+/* A count over @n between readings @a and @b: -1 if one was missing. */
+static double per_msg(long long a, long long b, unsigned long n)
+{
+	return a < 0 || b < 0 || !n ? -1 : (double)(b - a) / n;
+}
+
+/* A per_msg() figure in a table column of @w characters. */
+static void print_per_msg(int w, double v)
+{
+	if (v < 0)
+		printf(" %*s", w, "-");
+	else
+		printf(" %*.2f", w, v);
+}
 
 /*
  * Send warmup + @count announcements of @size bytes from this process to
@@ -1643,7 +1777,9 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 	unsigned long i, total = warmup + count;
 	uint64_t *v = time_each ? samples(count) : NULL;
 	uint64_t t_start = 0, t_sent, t0, t_last = 0;
+	long long ipi0 = 0, sw0 = 0;
 	struct listener_result lr;
+	cpu_set_t saved;
 	struct kbus_message_header h;
 	char *buf = malloc(MAX_PAYLOAD);
 	int ready[2], sv[2], p[2], j, ret, kfd = -1;
@@ -1726,10 +1862,20 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 		if (kfd < 0)
 			die("connect to the broker: %s", strerror(-kfd));
 	}
+	if (sender_cpu >= 0) {
+		if (sched_getaffinity(0, sizeof(saved), &saved))
+			die("sched_getaffinity: %s", strerror(errno));
+		ret = pin_cpu(sender_cpu);
+		if (ret)
+			die("CPU %d: %s", sender_cpu, strerror(-ret));
+	}
 
 	for (i = 0; i < total; i++) {
-		if (i == warmup)
+		if (i == warmup) {
+			ipi0 = ipis();
+			sw0 = switches();
 			t_start = now_ns();
+		}
 		t0 = time_each && i >= warmup ? now_ns() : 0;
 		if (kind == X_KBUS) {
 			ret = kbus_sendmsg(kfd, &h);
@@ -1768,6 +1914,8 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 		alive();
 	}
 	t_sent = now_ns();
+	if (sender_cpu >= 0 && sched_setaffinity(0, sizeof(saved), &saved))
+		die("sched_setaffinity: %s", strerror(errno));
 
 	res.expected = (uint64_t)total * nl;
 	for (j = 0; j < nl; j++) {
@@ -1783,6 +1931,8 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 			t_last = lr.t_end;
 		alive();
 	}
+	res.ipis = per_msg(ipi0, ipis(), count);
+	res.switches = per_msg(sw0, switches(), count);
 	if (res.received != res.expected)
 		die("%llu messages received, %llu sent",
 		    (unsigned long long)res.received,
@@ -1813,6 +1963,62 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 	return res;
 }
 
+/*
+ * KBUS and AF_UNIX throughput again with the sender and the listener
+ * pinned to two CPUs, then both to one, as in table 1b.
+ */
+static void bench_tput_placed(void)
+{
+	static const char *const names[] = { "cross", "same" };
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
+	struct announce_result r;
+	unsigned int i, j, k;
+	unsigned long n;
+	double ns;
+
+	printf("\n2b. The same throughput of KBUS and unix with the sender and the\n"
+	       "   listener pinned to two CPUs (cross), then both to one (same).\n\n");
+	if (nc < 2) {
+		printf("   not measured: fewer than two CPUs to run on\n");
+		return;
+	}
+	printf("   sender on CPU %d, listener on CPU %d (cross) or %d (same)\n\n",
+	       cpus[0], cpus[1], cpus[0]);
+	printf("   %-6s %6s %-6s %7s %12s %12s %14s %6s %8s\n", "", "bytes",
+	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
+	       "switches");
+	for (i = 0; i < 2; i++) {
+		n = size_iters(msg_sizes[i]);
+		for (j = 0; j < ARRAY_SIZE(names); j++) {
+			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+				cur_shape = "tput";
+				progress("tput %s %zu %s, %lu messages",
+					 xname[kinds[k]], msg_sizes[i],
+					 names[j], n);
+				sender_cpu = cpus[0];
+				listener_cpu = cpus[j ? 0 : 1];
+				watch_start();
+				r = announce(kinds[k], 1, msg_sizes[i], n,
+					     TPUT_MAXMSGS, NAME_TPUT, false);
+				watch_stop();
+				sender_cpu = -1;
+				listener_cpu = -1;
+				ns = r.elapsed / r.count;
+				printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f",
+				       xname[kinds[k]], msg_sizes[i], names[j],
+				       n, 1e9 / ns, ns, r.send_total / r.count);
+				print_per_msg(6, r.ipis);
+				print_per_msg(8, r.switches);
+				printf("\n");
+				fflush(stdout);
+				metric(ns, "%s_tput_%zu_%s_ns_per_msg",
+				       xname[kinds[k]], msg_sizes[i], names[j]);
+			}
+		}
+	}
+}
+
 static void bench_tput(void)
 {
 	struct announce_result r;
@@ -1827,10 +2033,14 @@ static void bench_tput(void)
 	       "   (KBUS: ALL_OR_WAIT, the SENDMSG waits for room, listener\n"
 	       "   KBUS_OPT_MAX_MSGS %d and KBUS_OPT_MAX_BYTES %lu MiB; broker: the\n"
 	       "   broker waits for room in the listener's socket; pipe, socket and\n"
-	       "   queue: blocking sends).\n\n",
+	       "   queue: blocking sends).  Per message, all CPUs: \"IPIs\", the\n"
+	       "   interprocessor interrupts (RES and CAL in /proc/interrupts; a\n"
+	       "   listener asleep on another CPU is woken with one), \"switches\",\n"
+	       "   the context switches (ctxt in /proc/stat); 2b pins the sender\n"
+	       "   and the listener.\n\n",
 	       warmup, TPUT_MAXMSGS, LISTEN_MAXBYTES >> 20);
-	printf("   %-6s %6s %7s %12s %12s %14s\n", "", "bytes", "count",
-	       "msgs/s", "ns/msg", "send ns/msg");
+	printf("   %-6s %6s %7s %12s %12s %14s %6s %8s\n", "", "bytes", "count",
+	       "msgs/s", "ns/msg", "send ns/msg", "IPIs", "switches");
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
 		for (k = 0; k < X_NKINDS; k++) {
 			if (k == X_FUTEX || mq_skip(k, msg_sizes[i]))
@@ -1845,9 +2055,12 @@ static void bench_tput(void)
 			watch_stop();
 			ns = r.elapsed / r.count;
 			mps = 1e9 / ns;
-			printf("   %-6s %6zu %7lu %12.0f %12.0f %14.0f\n",
+			printf("   %-6s %6zu %7lu %12.0f %12.0f %14.0f",
 			       xname[k], msg_sizes[i], n, mps, ns,
 			       r.send_total / r.count);
+			print_per_msg(6, r.ipis);
+			print_per_msg(8, r.switches);
+			printf("\n");
 			fflush(stdout);
 			metric(ns, "%s_tput_%zu_ns_per_msg", xname[k],
 			       msg_sizes[i]);
@@ -1858,6 +2071,7 @@ static void bench_tput(void)
 		       MQ_TPUT_DEPTH);
 	else
 		printf("   note: %s\n", mq_note);
+	bench_tput_placed();
 }
 
 static const int fanouts[] = { 1, 4, 16, 64 };
@@ -3652,6 +3866,14 @@ static void print_ratios(const char *shapes)
 			 msg_sizes[s]);
 		print_ratios_of(what, tput_kinds, ARRAY_SIZE(tput_kinds));
 	}
+	for (s = 0; want(shapes, "tput") && ncpus > 1 && s < 2; s++) {
+		snprintf(what, sizeof(what), "tput_%zu_cross_ns_per_msg",
+			 msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
+		snprintf(what, sizeof(what), "tput_%zu_same_ns_per_msg",
+			 msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
+	}
 	for (i = 0; want(shapes, "fanout") && i < ARRAY_SIZE(fanouts); i++) {
 		snprintf(what, sizeof(what), "fanout_%d_send_p50", fanouts[i]);
 		print_ratios_of(what, fan_kinds, ARRAY_SIZE(fan_kinds));
@@ -3683,6 +3905,7 @@ int main(int argc, char **argv)
 	const char *shapes = "rtt,tput,fanout,calls,mem,close,names,prio,pairs";
 	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
 	struct kbus_ksock_info info;
+	int cpus[2];
 	struct utsname u;
 	uint64_t t_begin;
 	char *end;
@@ -3758,6 +3981,9 @@ int main(int argc, char **argv)
 		       fan_count(fanouts[i]));
 	printf(" messages; calls: %lu each\n", call_iters);
 	printf("clock: CLOCK_MONOTONIC; times in microseconds (us) unless noted\n");
+	if (usable_cpus(cpus) > 1)
+		printf("settle: %d s of pipe round trips before the first row (see settle())\n",
+		       SETTLE_SECONDS);
 	printf("baselines: ");
 	for (i = 1; i < X_NKINDS; i++)
 		printf("%s%s = %s", i > 1 ? ", " : "", xname[i], xdesc[i]);
@@ -3772,6 +3998,10 @@ int main(int argc, char **argv)
 		printf("note: %s\n", mq_note);
 
 	t_begin = now_ns();
+	cur_shape = "settle";
+	watch_start();
+	settle();
+	watch_stop();
 	if (want(shapes, "rtt"))
 		bench_rtt();
 	if (want(shapes, "tput"))
