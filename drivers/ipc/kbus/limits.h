@@ -47,6 +47,14 @@
 /* log2 of the buckets of a bus's name table: at first, and at least. */
 #define KBUS_NAMES_MIN_BITS		4
 
+/*
+ * Longest body that a receive writes in the same user access as the
+ * header, word by word (unsafe_copy_to_user()); a longer one is written
+ * with copy_to_user(), which is faster for large copies but is one more
+ * user access.
+ */
+#define KBUS_RECV_INLINE_MAX		256
+
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16
 
