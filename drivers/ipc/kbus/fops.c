@@ -620,9 +620,9 @@ efault:
 }
 
 /*
- * Make sure that the answer of @call can be written, before a message is
- * taken or waited for.  Its fields are 0 on input (ioc_recvmsg()): writing
- * 0 only faults their page in.
+ * Make sure that the answer of @call can be written, before waiting for a
+ * message.  Its fields are 0 on input (ioc_recvmsg()): writing 0 only
+ * faults their page in.
  */
 static int recv_probe(struct recv_call *call)
 {
@@ -747,6 +747,7 @@ static int recv_write(struct recv_call *call,
 	u32 body_len = kbus_msg_body_len(msg);
 	bool inline_body = body_len <= KBUS_RECV_INLINE_MAX;
 
+	might_fault();
 	if (!user_write_access_begin(call->buf, sizeof(*hdr) +
 				     (inline_body ? body_len : 0)))
 		return -EFAULT;
@@ -765,18 +766,31 @@ efault:
 }
 
 /*
- * Copy out the message recv_head() left queued, and take it if it is
- * still the head of the queue.  The answer is made sure of first: nothing
- * is taken if it cannot be written.
+ * Copy out the message recv_head() left queued, write the answer, and
+ * take the message if it is still the head of the queue: nothing is taken
+ * unless both were written.  If the head has changed, the answer is
+ * cleared again (its fields were 0 on input) for the next message.
  */
 static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
 		     struct kbus_qentry *qe, struct kbus_msg *msg,
 		     const struct kbus_message_header *hdr, u32 gen,
 		     struct kbus_request **owed)
 {
-	if (recv_probe(call) || recv_write(call, hdr, msg))
+	int ret;
+
+	if (recv_write(call, hdr, msg))
 		return -EFAULT;
-	return recv_take(ks, qe, gen, owed);
+	if (call->creds)
+		recv_creds(&call->ans, msg);
+	if (recv_answer(call))
+		return -EFAULT;
+	ret = recv_take(ks, qe, gen, owed);
+	if (ret == RECV_AGAIN) {
+		call->ans = (struct kbus_recv){};
+		if (clear_user(&call->uarg->msg_len, RECV_ANSWER_LEN))
+			return -EFAULT;
+	}
+	return ret;
 }
 
 /*
@@ -863,13 +877,13 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 	call.creds = args.flags & KBUS_RECV_CREDS;
 
 	err = recv_one(ks, &call, nonblock, &owed, &qe);
-	if (!err) {
-		if (call.creds)
-			recv_creds(&call.ans, qe->msg);
-		kbus_qentry_free(qe);
-	}
 	kbus_owed_put(ks, owed);
-	if (err && err != -EMSGSIZE && err != -EFAULT)
+	if (!err) {
+		/* The answer was written before the message was taken. */
+		kbus_qentry_free(qe);
+		return 0;
+	}
+	if (err != -EMSGSIZE && err != -EFAULT)
 		return err;
 	/* The length, with -EMSGSIZE and -EFAULT too. */
 	if (recv_answer(&call))

@@ -821,11 +821,12 @@ static void sr_send_recv_at(struct __test_metadata *const _metadata,
 }
 
 /*
- * The id of a send and the answer of a receive are written under the bus
- * lock, where no page fault may be taken.  When a field to write is on a
- * page that cannot be written without one, the call faults it in and goes
- * the long way: here, the zero page (a page only read so far: reading the
- * struct maps it in so) and pages shared copy-on-write with a child.
+ * The id of a send is written under the bus lock, where no page fault may
+ * be taken: when it is on a page that cannot be written without one, the
+ * send faults it in and is made again.  The answer of a receive, written
+ * with the lock dropped, may fault.  Both land: here on the zero page (a
+ * page only read so far: reading the struct maps it in so) and on pages
+ * shared copy-on-write with a child.
  */
 TEST_F(sendrecv, answers_on_pages_only_read_so_far)
 {
@@ -904,10 +905,43 @@ TEST_F(sendrecv, recvmsg_with_a_read_only_struct_fails_before_waiting)
 }
 
 /*
- * A buffer whose pages were never touched is not mapped in yet: a small
- * message cannot be copied to it in one go with the bus lock held (the
- * copy of the header or of the rest would fault), and is received the
- * long way, whole, whatever its size.
+ * A message that was copied out but whose answer cannot be written is not
+ * taken: the receive fails and the message stays queued.
+ */
+TEST_F(sendrecv, recvmsg_with_a_read_only_struct_leaves_the_message_queued)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct kbus_entire_message *m;
+	struct kbus_msg_id id;
+	struct kbus_recv *r;
+	char buf[256];
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Answer.ReadOnly", 0));
+	ASSERT_EQ(0, kbus_announce(self->a, "$.Answer.ReadOnly", "xyz", 3,
+				   &id));
+	r = sr_map(pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, r);
+	r->size = sizeof(*r);
+	r->flags = KBUS_RECV_NONBLOCK;
+	r->buf_ptr = (uintptr_t)buf;
+	r->buf_len = sizeof(buf);
+	ASSERT_EQ(0, mprotect(r, pg, PROT_READ));
+	EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, r));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	ASSERT_EQ(0, munmap(r, pg));
+
+	m = sr_recv(_metadata, self->b, 0, NULL);
+	kbus_check_msg(_metadata, m, "$.Answer.ReadOnly", "xyz", 3,
+		       self->a_id);
+	EXPECT_EQ(id.serial_num, m->header.id.serial_num);
+	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+	free(m);
+}
+
+/*
+ * A buffer whose pages were never touched is not mapped in yet: the copy
+ * of the message faults them in, and the message is received whole,
+ * whatever its size.
  */
 TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
 {
