@@ -170,7 +170,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_user_uncharge_locked);
  * The charges for request records, as allocated: what kmalloc() gives for
  * a size depends on the slab caches of the running kernel, not on the
  * call, so it is looked up once (kbus_account_init()) rather than at each
- * request, where it was taken up to seven times a round trip.
+ * charge, eight times a request's round trip.
  */
 static size_t record_cost __ro_after_init;
 static size_t request_cost __ro_after_init;

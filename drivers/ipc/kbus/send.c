@@ -8,10 +8,12 @@
 #include "common.h"
 
 #include <kunit/visibility.h>
+#include <linux/build_bug.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -89,6 +91,9 @@ struct route {
 	struct kbus_ksock *wake[KBUS_WAKE_BATCH];
 	struct kbus_binding *planned[KBUS_ROUTE_PLANNED];
 };
+
+/* route_init() clears up to the arrays: nothing may follow them. */
+static_assert(offsetofend(struct route, planned) == sizeof(struct route));
 
 /*
  * Start a route: every field zero but those given, except the arrays at
