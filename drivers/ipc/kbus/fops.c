@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
+#include <linux/unaligned.h>
 
 #include "account.h"
 #include "bind.h"
@@ -132,6 +133,48 @@ static int kbus_release(struct inode *inode, struct file *file)
 }
 
 /*
+ * Copy @len bytes in from @src.  Up to %KBUS_INLINE_COPY_MAX bytes (an
+ * argument struct, a header, a small name or body) are read in one user
+ * access a word at a time, as strncpy_from_user() reads: for so few words
+ * the start-up of the string copy behind copy_from_user() is most of its
+ * cost.  (As in recv_write(), without the checks of hardened usercopy:
+ * every destination is sized here.)  Longer ones, and unaligned ones where
+ * unaligned loads are slow, go to copy_from_user(); so does everything on
+ * UML, whose unsafe_get_user() is a copy_from_user() of its own, a walk
+ * of the process's page tables per word.  Returns 0 or -EFAULT.
+ */
+static int copy_in(void *dst, const void __user *src, u32 len)
+{
+	const u8 __user *s = src;
+	unsigned long word;
+	u8 *d = dst;
+
+	if (IS_ENABLED(CONFIG_UML) || len > KBUS_INLINE_COPY_MAX ||
+	    (!IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) &&
+	     !IS_ALIGNED((unsigned long)src, sizeof(word))))
+		return copy_from_user(dst, src, len) ? -EFAULT : 0;
+	might_fault();
+	if (!user_read_access_begin(src, len))
+		return -EFAULT;
+	for (; len >= sizeof(word); len -= sizeof(word)) {
+		unsafe_get_user(word, (const unsigned long __user *)s, efault);
+		put_unaligned(word, (unsigned long *)d);
+		s += sizeof(word);
+		d += sizeof(word);
+	}
+	for (; len; len--) {
+		unsafe_get_user(*d, s, efault);
+		s++;
+		d++;
+	}
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
  * Read a size-first argument struct: its @size field, then as much of it
  * as both sides know (copy_struct_from_user()).  A valid struct is at
  * least @min_size bytes long, so those are read at once, @size with them:
@@ -145,7 +188,7 @@ static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 	u32 usize;
 	int err;
 
-	if (!copy_from_user(dst, uarg, min_size)) {
+	if (!copy_in(dst, uarg, min_size)) {
 		memcpy(&usize, dst, sizeof(usize));
 		if (usize == ksize && usize == min_size)
 			return usize;
@@ -335,9 +378,9 @@ static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
 	msg = kbus_msg_alloc(h->name_len, h->data_len);
 	if (IS_ERR(msg))
 		return msg;
-	if (copy_from_user(msg->body, u64_to_user_ptr(h->name), h->name_len) ||
-	    copy_from_user(kbus_msg_data(msg), u64_to_user_ptr(h->data),
-			   h->data_len)) {
+	if (copy_in(msg->body, u64_to_user_ptr(h->name), h->name_len) ||
+	    copy_in(kbus_msg_data(msg), u64_to_user_ptr(h->data),
+		    h->data_len)) {
 		kbus_msg_put(msg);
 		return ERR_PTR(-EFAULT);
 	}
@@ -392,7 +435,7 @@ err_put:
  * An entire message of at most this many bytes, a small one, is read with
  * its header in one user access, onto the stack.
  */
-#define SEND_ONE_READ_MAX	256
+#define SEND_ONE_READ_MAX	KBUS_INLINE_COPY_MAX
 
 /*
  * The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one.
@@ -419,9 +462,9 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 	 * is, so that the errors are those of reading it in two parts.
 	 */
 	if (len > sizeof(*h) && len <= sizeof(in) &&
-	    !copy_from_user(&in, umsg, len))
+	    !copy_in(&in, umsg, len))
 		whole = true;
-	else if (copy_from_user(h, umsg, sizeof(*h)))
+	else if (copy_in(h, umsg, sizeof(*h)))
 		return ERR_PTR(-EFAULT);
 	err = check_hdr(bus, h);
 	if (err)
@@ -733,7 +776,7 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 
 /*
  * Write a message to the buffer of @call: its header image @hdr, then its
- * body.  The header, and a body of at most %KBUS_RECV_INLINE_MAX bytes,
+ * body.  The header, and a body of at most %KBUS_INLINE_COPY_MAX bytes,
  * are written with unsafe_copy_to_user() in one user access; a longer
  * body with copy_to_user().  (Like filldir(), the first way does without
  * the checks of hardened usercopy and KMSAN: the source is a
@@ -745,7 +788,7 @@ static int recv_write(struct recv_call *call,
 {
 	void __user *body = call->buf + sizeof(*hdr);
 	u32 body_len = kbus_msg_body_len(msg);
-	bool inline_body = body_len <= KBUS_RECV_INLINE_MAX;
+	bool inline_body = body_len <= KBUS_INLINE_COPY_MAX;
 
 	might_fault();
 	if (!user_write_access_begin(call->buf, sizeof(*hdr) +

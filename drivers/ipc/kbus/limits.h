@@ -48,12 +48,13 @@
 #define KBUS_NAMES_MIN_BITS		4
 
 /*
- * Longest body that a receive writes in the same user access as the
- * header, word by word (unsafe_copy_to_user()); a longer one is written
- * with copy_to_user(), which is faster for large copies but is one more
- * user access.
+ * Most bytes copied between user memory and the kernel in one user
+ * access, word by word: an argument struct, a header, or a name or body
+ * that short (a send reads them in, a receive writes the header and body
+ * out).  Longer copies use copy_from_user() or copy_to_user(), which is
+ * faster for large copies.
  */
-#define KBUS_RECV_INLINE_MAX		256
+#define KBUS_INLINE_COPY_MAX		256
 
 /* Recipients of a send woken after the bus lock is dropped. */
 #define KBUS_WAKE_BATCH			16
