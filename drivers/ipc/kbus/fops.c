@@ -133,29 +133,29 @@ static int kbus_release(struct inode *inode, struct file *file)
 }
 
 /*
- * Copy @len bytes in from @src.  Up to %KBUS_INLINE_COPY_MAX bytes (an
- * argument struct, a header, a small name or body) are read in one user
- * access a word at a time, as strncpy_from_user() reads: for so few words
- * the start-up of the string copy behind copy_from_user() is most of its
- * cost.  (As in recv_write(), without the checks of hardened usercopy:
- * every destination is sized here.)  Longer ones, and unaligned ones where
- * unaligned loads are slow, go to copy_from_user(); so does everything on
- * UML, whose unsafe_get_user() is a copy_from_user() of its own, a walk
- * of the process's page tables per word.  Returns 0 or -EFAULT.
+ * Copy @len bytes in from @src, as copy_from_user() does.  Where user
+ * addresses can be masked rather than checked (x86_64), a copy of up to
+ * %KBUS_INLINE_COPY_MAX bytes (an argument struct, a header, a short name
+ * or body) is read a word at a time in one user access, as
+ * strncpy_from_user() reads: for so few words, the start-up of the string
+ * copy (``rep movsb``) behind copy_from_user() is most of its cost.  On a
+ * fault, @dst may be partly written: callers discard it.  Returns 0 or
+ * -EFAULT.
  */
-static int copy_in(void *dst, const void __user *src, u32 len)
+static int copy_small_from_user(void *dst, const void __user *src,
+				size_t len)
 {
-	const u8 __user *s = src;
+	const u8 __user *s;
 	unsigned long word;
 	u8 *d = dst;
 
-	if (IS_ENABLED(CONFIG_UML) || len > KBUS_INLINE_COPY_MAX ||
-	    (!IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) &&
-	     !IS_ALIGNED((unsigned long)src, sizeof(word))))
+	if (!can_do_masked_user_access() || len > KBUS_INLINE_COPY_MAX)
 		return copy_from_user(dst, src, len) ? -EFAULT : 0;
 	might_fault();
-	if (!user_read_access_begin(src, len))
+	if (should_fail_usercopy())
 		return -EFAULT;
+	check_object_size(dst, len, false);
+	s = masked_user_access_begin(src);
 	for (; len >= sizeof(word); len -= sizeof(word)) {
 		unsafe_get_user(word, (const unsigned long __user *)s, efault);
 		put_unaligned(word, (unsigned long *)d);
@@ -188,7 +188,7 @@ static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 	u32 usize;
 	int err;
 
-	if (!copy_in(dst, uarg, min_size)) {
+	if (!copy_small_from_user(dst, uarg, min_size)) {
 		memcpy(&usize, dst, sizeof(usize));
 		if (usize == ksize && usize == min_size)
 			return usize;
@@ -378,9 +378,10 @@ static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
 	msg = kbus_msg_alloc(h->name_len, h->data_len);
 	if (IS_ERR(msg))
 		return msg;
-	if (copy_in(msg->body, u64_to_user_ptr(h->name), h->name_len) ||
-	    copy_in(kbus_msg_data(msg), u64_to_user_ptr(h->data),
-		    h->data_len)) {
+	if (copy_small_from_user(msg->body, u64_to_user_ptr(h->name),
+				 h->name_len) ||
+	    copy_small_from_user(kbus_msg_data(msg), u64_to_user_ptr(h->data),
+				 h->data_len)) {
 		kbus_msg_put(msg);
 		return ERR_PTR(-EFAULT);
 	}
@@ -435,7 +436,7 @@ err_put:
  * An entire message of at most this many bytes, a small one, is read with
  * its header in one user access, onto the stack.
  */
-#define SEND_ONE_READ_MAX	KBUS_INLINE_COPY_MAX
+#define SEND_ONE_READ_MAX	256
 
 /*
  * The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one.
@@ -462,9 +463,9 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 	 * is, so that the errors are those of reading it in two parts.
 	 */
 	if (len > sizeof(*h) && len <= sizeof(in) &&
-	    !copy_in(&in, umsg, len))
+	    !copy_small_from_user(&in, umsg, len))
 		whole = true;
-	else if (copy_in(h, umsg, sizeof(*h)))
+	else if (copy_small_from_user(h, umsg, sizeof(*h)))
 		return ERR_PTR(-EFAULT);
 	err = check_hdr(bus, h);
 	if (err)

@@ -48,11 +48,11 @@
 #define KBUS_NAMES_MIN_BITS		4
 
 /*
- * Most bytes copied between user memory and the kernel in one user
- * access, word by word: an argument struct, a header, or a name or body
- * that short (a send reads them in, a receive writes the header and body
- * out).  Longer copies use copy_from_user() or copy_to_user(), which is
- * faster for large copies.
+ * Longest copy between user memory and the kernel made word by word in
+ * one user access: a send's argument struct, header, name or data each
+ * (where user addresses can be masked), and a receive's body, written in
+ * the access that writes its header.  Longer ones are made with
+ * copy_from_user() or copy_to_user(), faster for large copies.
  */
 #define KBUS_INLINE_COPY_MAX		256
 
