@@ -151,29 +151,16 @@ void kbus_user_put_locked(struct kbus_ksock *ks)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_user_put_locked);
 
-/**
- * kbus_user_uncharge_locked() - Give back what was charged to a user.
- * @user: the account.
- * @cost: bytes charged earlier.
- *
- * Context: The bus lock is held.
- */
-void kbus_user_uncharge_locked(struct kbus_user *user, size_t cost)
-{
-	if (WARN_ON_ONCE(cost > user->bytes))
-		cost = user->bytes;
-	user->bytes -= cost;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_user_uncharge_locked);
-
 /*
  * The charges for request records, as allocated: what kmalloc() gives for
  * a size depends on the slab caches of the running kernel, not on the
  * call, so it is looked up once (kbus_account_init()) rather than at each
  * charge, eight times a request's round trip.
  */
-static size_t record_cost __ro_after_init;
-static size_t request_cost __ro_after_init;
+size_t kbus_record_bytes __ro_after_init;
+EXPORT_SYMBOL_IF_KUNIT(kbus_record_bytes);
+size_t kbus_request_bytes __ro_after_init;
+EXPORT_SYMBOL_IF_KUNIT(kbus_request_bytes);
 
 /**
  * kbus_account_init() - Work out the charges that never change.
@@ -184,33 +171,10 @@ void __init kbus_account_init(void)
 {
 	u32 body = KBUS_PADDED_NAME_LEN(KBUS_SYNTH_NAME_MAX - 1) + 4;
 
-	record_cost = kmalloc_size_roundup(sizeof(struct kbus_request));
-	request_cost = record_cost +
+	kbus_record_bytes = kmalloc_size_roundup(sizeof(struct kbus_request));
+	kbus_request_bytes = kbus_record_bytes +
 		kmalloc_size_roundup(struct_size_t(struct kbus_msg, body, body));
 }
-
-/**
- * kbus_record_cost() - Bytes charged for one request record.
- *
- * Return: a struct kbus_request as allocated: what a replier is charged
- * per request read and not answered.
- */
-size_t kbus_record_cost(void)
-{
-	return record_cost;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_record_cost);
-
-/**
- * kbus_request_cost() - Bytes charged to a requester per request in flight.
- *
- * Return: the request record and the status kept ready with it.
- */
-size_t kbus_request_cost(void)
-{
-	return request_cost;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_request_cost);
 
 /**
  * kbus_ksock_room_locked() - Whether a copy fits in a Ksock's limits.

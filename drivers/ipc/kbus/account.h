@@ -20,6 +20,9 @@
 extern unsigned long kbus_user_bytes;
 extern unsigned int kbus_max_requests;
 extern unsigned int kbus_max_bindings;
+/* Set by kbus_account_init(): see kbus_record_cost(), kbus_request_cost(). */
+extern size_t kbus_record_bytes;
+extern size_t kbus_request_bytes;
 
 int kbus_user_get_locked(struct kbus_ksock *ks, kuid_t uid);
 void kbus_user_put_locked(struct kbus_ksock *ks);
@@ -53,7 +56,20 @@ static inline void kbus_user_charge_locked(struct kbus_user *user,
 	user->bytes += cost;
 }
 
-void kbus_user_uncharge_locked(struct kbus_user *user, size_t cost);
+/**
+ * kbus_user_uncharge_locked() - Give back what was charged to a user.
+ * @user: the account.
+ * @cost: bytes charged earlier.
+ *
+ * Context: The bus lock is held.
+ */
+static inline void kbus_user_uncharge_locked(struct kbus_user *user,
+					     size_t cost)
+{
+	if (WARN_ON_ONCE(cost > user->bytes))
+		cost = user->bytes;
+	user->bytes -= cost;
+}
 
 /**
  * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
@@ -69,8 +85,28 @@ static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
 }
 
 void kbus_account_init(void);
-size_t kbus_record_cost(void);
-size_t kbus_request_cost(void);
+
+/**
+ * kbus_record_cost() - Bytes charged for one request record.
+ *
+ * Return: a struct kbus_request as allocated: what a replier is charged
+ * per request read and not answered.
+ */
+static inline size_t kbus_record_cost(void)
+{
+	return kbus_record_bytes;
+}
+
+/**
+ * kbus_request_cost() - Bytes charged to a requester per request in flight.
+ *
+ * Return: the request record and the status kept ready with it.
+ */
+static inline size_t kbus_request_cost(void)
+{
+	return kbus_request_bytes;
+}
+
 bool kbus_ksock_room_locked(const struct kbus_ksock *ks, size_t cost);
 
 #endif /* _DRIVERS_IPC_KBUS_ACCOUNT_H */

@@ -81,23 +81,6 @@ static size_t node_size(u32 len)
 }
 
 /**
- * kbus_name_reserved() - Whether only KBUS itself may send a name.
- * @name: the name.
- * @len: its length.
- *
- * Context: Any context.
- * Return: true for ``$.KBUS`` and ``$.KBUS.<anything>``.
- */
-bool kbus_name_reserved(const char *name, u32 len)
-{
-	static const char prefix[] = "$.KBUS";
-	size_t n = sizeof(prefix) - 1;
-
-	return len >= n && !memcmp(name, prefix, n) &&
-	       (len == n || name[n] == '.');
-}
-
-/**
  * kbus_name_status() - Whether a name is that of a status a bridge relays.
  * @name: the name.
  * @len: its length.

@@ -8,6 +8,7 @@
 #ifndef _DRIVERS_IPC_KBUS_BIND_H
 #define _DRIVERS_IPC_KBUS_BIND_H
 
+#include <linux/string.h>
 #include <linux/types.h>
 
 #include "kbus_internal.h"
@@ -17,8 +18,24 @@ void kbus_bind_cache_exit(void);
 int kbus_names_init(struct kbus_bus *bus);
 void kbus_names_destroy(struct kbus_bus *bus);
 bool kbus_name_valid(const char *name, u32 len, bool wildcard_ok);
-bool kbus_name_reserved(const char *name, u32 len);
 bool kbus_name_status(const char *name, u32 len);
+
+/**
+ * kbus_name_reserved() - Whether only KBUS itself may send a name.
+ * @name: the name.
+ * @len: its length.
+ *
+ * Context: Any context.
+ * Return: true for ``$.KBUS`` and ``$.KBUS.<anything>``.
+ */
+static inline bool kbus_name_reserved(const char *name, u32 len)
+{
+	static const char prefix[] = "$.KBUS";
+	size_t n = sizeof(prefix) - 1;
+
+	return len >= n && !memcmp(name, prefix, n) &&
+	       (len == n || name[n] == '.');
+}
 
 int kbus_bind_locked(struct kbus_ksock *ks, const char *name, u32 len,
 		     bool is_replier);

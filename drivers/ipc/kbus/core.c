@@ -486,39 +486,6 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_release);
 
-/**
- * kbus_ksock_lookup_locked() - Find an open Ksock of a bus by id.
- * @bus: the bus.
- * @id: the Ksock id.
- *
- * Context: The bus lock is held.
- * Return: the Ksock, or NULL.
- */
-struct kbus_ksock *kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id)
-{
-	kbus_lockdep_assert_bus(bus);
-	return id ? xa_load(&bus->ksock_ids, id) : NULL;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_lookup_locked);
-
-/**
- * kbus_next_msg_id_locked() - Assign the next message id of a bus.
- * @bus: the bus.
- * @id: where to store the id.
- *
- * Context: The bus lock is held.
- */
-void kbus_next_msg_id_locked(struct kbus_bus *bus, struct kbus_msg_id *id)
-{
-	kbus_lockdep_assert_bus(bus);
-
-	if (++bus->next_serial == 0)
-		++bus->next_serial;
-	id->network_id = 0;
-	id->serial_num = bus->next_serial;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_next_msg_id_locked);
-
 static void kbus_destroy_all(void)
 {
 	struct kbus_bus *bus, *tmp;

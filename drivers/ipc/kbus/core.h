@@ -10,6 +10,7 @@
 
 #include <linux/types.h>
 #include <linux/user_namespace.h>
+#include <linux/xarray.h>
 
 #include "kbus_internal.h"
 
@@ -23,7 +24,38 @@ struct kbus_bus *kbus_bus_get(u32 index);
 void kbus_bus_put(struct kbus_bus *bus);
 struct kbus_ksock *kbus_ksock_create(struct kbus_bus *bus, bool kernel);
 void kbus_ksock_release(struct kbus_ksock *ks);
-struct kbus_ksock *kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id);
-void kbus_next_msg_id_locked(struct kbus_bus *bus, struct kbus_msg_id *id);
+
+/**
+ * kbus_ksock_lookup_locked() - Find an open Ksock of a bus by id.
+ * @bus: the bus.
+ * @id: the Ksock id.
+ *
+ * Context: The bus lock is held.
+ * Return: the Ksock, or NULL.
+ */
+static inline struct kbus_ksock *
+kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id)
+{
+	kbus_lockdep_assert_bus(bus);
+	return id ? xa_load(&bus->ksock_ids, id) : NULL;
+}
+
+/**
+ * kbus_next_msg_id_locked() - Assign the next message id of a bus.
+ * @bus: the bus.
+ * @id: where to store the id.
+ *
+ * Context: The bus lock is held.
+ */
+static inline void kbus_next_msg_id_locked(struct kbus_bus *bus,
+					   struct kbus_msg_id *id)
+{
+	kbus_lockdep_assert_bus(bus);
+
+	if (++bus->next_serial == 0)
+		++bus->next_serial;
+	id->network_id = 0;
+	id->serial_num = bus->next_serial;
+}
 
 #endif /* _DRIVERS_IPC_KBUS_CORE_H */

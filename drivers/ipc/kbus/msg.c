@@ -18,10 +18,8 @@
 #include <linux/lockdep.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
-#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/wait.h>
 
 #include "account.h"
 #include "msg.h"
@@ -107,22 +105,40 @@ struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp)
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
 
 /**
- * kbus_msg_put() - Drop a reference to a message.
- * @msg: the message, or NULL.
+ * kbus_msg_free() - Free a message whose last reference was dropped.
+ * @msg: the message.
  *
- * Context: Process context.  Under the bus lock held as a spinlock, only
- * for a message KBUS generates (small, never from vmalloc(), whose free
- * may sleep): the last reference to a message from a sender is dropped
- * with the bus lock dropped, or held sleepably.
+ * Context: As kbus_msg_put().
  */
-void kbus_msg_put(struct kbus_msg *msg)
+void kbus_msg_free(struct kbus_msg *msg)
 {
-	if (!msg || !refcount_dec_and_test(&msg->refcount))
-		return;
 	put_pid(msg->pid);
 	kvfree(msg);
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_msg_put);
+EXPORT_SYMBOL_IF_KUNIT(kbus_msg_free);
+
+/*
+ * Zero the @n bytes at @p that pad a name or data to a multiple of four
+ * (a name's NUL included: 1 to 4 bytes; data: 0 to 3), without a call to
+ * memset() for so few.
+ */
+static void zero_pad(u8 *p, size_t n)
+{
+	switch (n) {
+	case 4:
+		p[3] = 0;
+		fallthrough;
+	case 3:
+		p[2] = 0;
+		fallthrough;
+	case 2:
+		p[1] = 0;
+		fallthrough;
+	case 1:
+		p[0] = 0;
+		break;
+	}
+}
 
 /**
  * kbus_msg_seal() - Make the padding and guard of a filled message canonical.
@@ -139,38 +155,11 @@ void kbus_msg_seal(struct kbus_msg *msg)
 	size_t dpad = KBUS_PADDED_DATA_LEN((size_t)msg->data_len);
 	u32 guard = KBUS_MSG_END_GUARD;
 
-	memset(msg->body + msg->name_len, 0, npad - msg->name_len);
-	memset(msg->body + npad + msg->data_len, 0, dpad - msg->data_len);
+	zero_pad(msg->body + msg->name_len, npad - msg->name_len);
+	zero_pad(msg->body + npad + msg->data_len, dpad - msg->data_len);
 	memcpy(msg->body + npad + dpad, &guard, sizeof(guard));
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_seal);
-
-/**
- * kbus_msg_header_image() - Build the header a reader sees for a copy.
- * @qe: the recipient's copy.
- * @hdr: where to build the header; every byte is written.
- *
- * Context: Any context.
- */
-void kbus_msg_header_image(const struct kbus_qentry *qe,
-			   struct kbus_message_header *hdr)
-{
-	const struct kbus_msg *msg = qe->msg;
-
-	memset(hdr, 0, sizeof(*hdr));
-	hdr->start_guard = KBUS_MSG_START_GUARD;
-	hdr->id = msg->id;
-	hdr->in_reply_to = msg->in_reply_to;
-	hdr->to = msg->to;
-	hdr->from = msg->from;
-	hdr->orig_from = msg->orig_from;
-	hdr->final_to = msg->final_to;
-	hdr->flags = qe->flags;
-	hdr->name_len = msg->name_len;
-	hdr->data_len = msg->data_len;
-	hdr->end_guard = KBUS_MSG_END_GUARD;
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_msg_header_image);
 
 /**
  * kbus_qentry_alloc() - Allocate a recipient's copy of a message.
@@ -330,31 +319,6 @@ void kbus_bus_room_locked(struct kbus_bus *bus)
 EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_locked);
 
 /**
- * kbus_bus_room_wake() - Wake the senders waiting for room on a bus.
- * @bus: the bus, whose @room_seq has moved.
- *
- * Called after dropping the bus lock where it can be, so that a woken
- * sender does not find the lock still held.
- *
- * Context: Any context that may take a spinlock.
- */
-void kbus_bus_room_wake(struct kbus_bus *bus)
-{
-	/*
-	 * Most of the time nobody waits: skip the wait queue's lock.  The
-	 * barrier of wq_has_sleeper() orders the move of @room_seq before
-	 * the look at the queue; it pairs with the one every waiter has
-	 * between joining the queue and testing its condition
-	 * (set_current_state() in wait_event_*(), smp_mb() in kbus_poll()).
-	 * Keyed, so that pollers interested only in EPOLLIN are skipped.
-	 */
-	if (wq_has_sleeper(&bus->write_wait))
-		wake_up_interruptible_poll(&bus->write_wait,
-					   EPOLLOUT | EPOLLWRNORM);
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_bus_room_wake);
-
-/**
  * kbus_queue_full_locked() - Whether a Ksock's queue has no room.
  * @ks: the Ksock.
  *
@@ -420,28 +384,6 @@ void kbus_queue_add_locked(struct kbus_ksock *ks, struct kbus_qentry *qe,
 	trace_kbus_deliver(ks, qe->msg, qe->flags);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_queue_add_locked);
-
-/**
- * kbus_ksock_wake() - Wake the readers of a Ksock that has a new message.
- * @ks: the Ksock; valid (the bus lock held, or an RCU read-side critical
- *      section entered while it was: Ksocks are freed after a grace
- *      period).
- *
- * Context: Any context that may take a spinlock.
- */
-void kbus_ksock_wake(struct kbus_ksock *ks)
-{
-	/*
-	 * A sync wake-up, as sockets and pipes use: the sender usually goes
-	 * on to wait for the answer, so the reader may run on its CPU.  As
-	 * in kbus_bus_room_wake(), the wait queue's lock is skipped when
-	 * nobody waits; the queue was changed before.
-	 */
-	if (wq_has_sleeper(&ks->wait))
-		wake_up_interruptible_sync_poll(&ks->wait,
-						EPOLLIN | EPOLLRDNORM);
-}
-EXPORT_SYMBOL_IF_KUNIT(kbus_ksock_wake);
 
 /**
  * kbus_queue_remove_locked() - Take a copy off a Ksock's queue.

@@ -147,24 +147,21 @@ struct kbus_request *kbus_outstanding_get(struct kbus_ksock *ks)
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_get);
 
 /**
- * kbus_outstanding_put() - Keep or free a requester's record.
+ * kbus_outstanding_keep() - Keep or free a requester's record.
  * @ks: the requester that allocated it.
- * @req: a record in no tree, or NULL.  Only one whose spare reply is
- *       still there is kept.
+ * @req: a record in no tree.  Only one whose spare reply is still there
+ *       is kept.
  *
- * Context: Any context in which kbus_request_free() may be called; the
- * bus lock may be held.
+ * Context: As kbus_outstanding_put().
  */
-void kbus_outstanding_put(struct kbus_ksock *ks, struct kbus_request *req)
+void kbus_outstanding_keep(struct kbus_ksock *ks, struct kbus_request *req)
 {
-	if (!req)
-		return;
 	if (req->spare)
 		request_put(&ks->spare_req, req);
 	else
 		kbus_request_free(req);
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_put);
+EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_keep);
 
 /**
  * kbus_owed_get() - A record for a request to be read.
@@ -182,22 +179,20 @@ struct kbus_request *kbus_owed_get(struct kbus_ksock *ks)
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_get);
 
 /**
- * kbus_owed_put() - Keep or free a replier's record.
+ * kbus_owed_keep() - Keep or free a replier's record.
  * @ks: the replier that allocated it.
- * @req: a record in no tree, without spare, or NULL.
+ * @req: a record in no tree, without spare.
  *
  * Context: As kbus_outstanding_put().
  */
-void kbus_owed_put(struct kbus_ksock *ks, struct kbus_request *req)
+void kbus_owed_keep(struct kbus_ksock *ks, struct kbus_request *req)
 {
-	if (!req)
-		return;
 	if (!req->spare)
 		request_put(&ks->spare_owed, req);
 	else
 		kbus_request_free(req);
 }
-EXPORT_SYMBOL_IF_KUNIT(kbus_owed_put);
+EXPORT_SYMBOL_IF_KUNIT(kbus_owed_keep);
 
 /* Order of request records in a tree: by peer, then by request id. */
 static int req_cmp(u32 peer_id, const struct kbus_msg_id *id,

@@ -15,9 +15,40 @@
 struct kbus_request *kbus_request_alloc(bool with_spare);
 void kbus_request_free(struct kbus_request *req);
 struct kbus_request *kbus_outstanding_get(struct kbus_ksock *ks);
-void kbus_outstanding_put(struct kbus_ksock *ks, struct kbus_request *req);
+void kbus_outstanding_keep(struct kbus_ksock *ks, struct kbus_request *req);
 struct kbus_request *kbus_owed_get(struct kbus_ksock *ks);
-void kbus_owed_put(struct kbus_ksock *ks, struct kbus_request *req);
+void kbus_owed_keep(struct kbus_ksock *ks, struct kbus_request *req);
+
+/**
+ * kbus_outstanding_put() - Keep or free a requester's record, if any.
+ * @ks: the requester that allocated it.
+ * @req: a record in no tree, or NULL (as after most sends, which used
+ *       theirs): see kbus_outstanding_keep().
+ *
+ * Context: Any context in which kbus_request_free() may be called; the
+ * bus lock may be held.
+ */
+static inline void kbus_outstanding_put(struct kbus_ksock *ks,
+					struct kbus_request *req)
+{
+	if (req)
+		kbus_outstanding_keep(ks, req);
+}
+
+/**
+ * kbus_owed_put() - Keep or free a replier's record, if any.
+ * @ks: the replier that allocated it.
+ * @req: a record in no tree, without spare, or NULL (as after most
+ *       receives): see kbus_owed_keep().
+ *
+ * Context: As kbus_outstanding_put().
+ */
+static inline void kbus_owed_put(struct kbus_ksock *ks,
+				 struct kbus_request *req)
+{
+	if (req)
+		kbus_owed_keep(ks, req);
+}
 
 void kbus_outstanding_add_locked(struct kbus_ksock *requester,
 				 struct kbus_request *req,

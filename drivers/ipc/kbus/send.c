@@ -371,10 +371,13 @@ static void visit_planned(struct route *r, const char *name, u32 len,
 		fn(r->planned[i], r);
 }
 
-static void free_entries(struct route *r)
+/* The entries planned and not delivered: usually none. */
+static __always_inline void free_entries(struct route *r)
 {
 	struct kbus_qentry *qe, *tmp;
 
+	if (likely(list_empty(&r->entries) && list_empty(&r->lost)))
+		return;
 	list_for_each_entry_safe(qe, tmp, &r->entries, node) {
 		list_del(&qe->node);
 		kbus_qentry_free(qe);
