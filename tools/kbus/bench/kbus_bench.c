@@ -27,7 +27,8 @@
  *           ubus or dbus-broker do, and telling a requester when its
  *           replier has gone away, as KBUS does).  With two CPUs or more,
  *           KBUS and unix again at 64 B and 4 KiB with the two processes
- *           pinned to two CPUs, then to one.
+ *           pinned to two CPUs, then to one.  Each row is timed in
+ *           RTT_BLOCKS blocks, the rows of a table taking turns.
  *   tput    announcements from one process to a listener in another,
  *           64 B, 4 KiB and 64 KiB: messages per second with the listener
  *           keeping up (KBUS: KBUS_BIT_ALL_OR_WAIT, which waits in
@@ -1382,24 +1383,25 @@ static int replier_main(void *arg, int out)
 }
 
 /*
- * @count timed round trips of @size bytes over @kind, after the warm-up;
- * the requester on CPU @cpu[0] and the replier on @cpu[1], or wherever
- * the scheduler puts them if @cpu is NULL.  *@same is the share of the
- * timed round trips in which the replier sent the reply from the CPU the
- * requester received it on.  Each side notes its CPU outside the time it
- * measures (the replier after replying), in memory of its own, compared
- * once the replier has exited: placement costs no shared cache line.
+ * @count timed round trips of @size bytes over @kind, after @warm of
+ * warm-up, their times in @v; the requester on CPU @cpu[0] and the
+ * replier on @cpu[1], or wherever the scheduler puts them if @cpu is
+ * NULL.  Returns how many of the timed round trips had the replier send
+ * the reply from the CPU the requester received it on.  Each side notes
+ * its CPU outside the time it measures (the replier after replying), in
+ * memory of its own, compared once the replier has exited: placement
+ * costs no shared cache line.
  */
-static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
-			    const int *cpu, double *same)
+static unsigned long rtt_one(enum xkind kind, size_t size,
+			     unsigned long count, unsigned long warm,
+			     const int *cpu, uint64_t *v)
 {
 	unsigned long nsame = 0;
-	int *mine = malloc(count * sizeof(*mine));
+	int *mine = malloc((count ? count : 1) * sizeof(*mine));
 	cpu_set_t saved;
-	uint64_t *v = samples(count), t0;
-	unsigned long i, total = warmup + count;
+	uint64_t t0;
+	unsigned long i, total = warm + count;
 	char *buf = malloc(MAX_PAYLOAD);
-	struct stats s;
 	struct pair p;
 	struct ep e;
 	int from, ret;
@@ -1444,27 +1446,93 @@ static struct stats rtt_one(enum xkind kind, size_t size, unsigned long count,
 		ret = ep_recv(&e, buf, size);
 		if (ret)
 			die("reply %lu: %s", i, strerror(-ret));
-		if (i >= warmup) {
-			v[i - warmup] = now_ns() - t0;
-			mine[i - warmup] = sched_getcpu();
+		if (i >= warm) {
+			v[i - warm] = now_ns() - t0;
+			mine[i - warm] = sched_getcpu();
 		}
 		alive();
 	}
 	ep_close(&e);
 	child_done(pid, "replier");
 	for (i = 0; i < count; i++)
-		nsame += mine[i] >= 0 && mine[i] == p.peer_cpu[warmup + i];
+		nsame += mine[i] >= 0 && mine[i] == p.peer_cpu[warm + i];
 	munmap(p.peer_cpu, total * sizeof(*p.peer_cpu));
 	free(mine);
-	*same = count ? (double)nsame / count : 0;
 	close(from);
 	pair_cleanup(&p);
 	free(buf);
 	if (cpu && sched_setaffinity(0, sizeof(saved), &saved))
 		die("sched_setaffinity: %s", strerror(errno));
-	s = stats_of(v, count);
-	free(v);
-	return s;
+	return nsame;
+}
+
+/*
+ * Round trip rows are measured in RTT_BLOCKS blocks each, the blocks of
+ * the rows of a table taking turns (a block of each row, then the next
+ * block of each, starting one row further on each time): on a host whose
+ * speed drifts (an emulator, a shared machine), a row measured in one
+ * piece gets that stretch of time and the next row another, and their
+ * ratio says as much about the drift as about the mechanisms.  Taken in
+ * turns, every row gets its share of each stretch.
+ */
+#define RTT_BLOCKS	5
+
+/* One row of a round trip table, and the samples of its blocks. */
+struct rtt_row {
+	enum xkind kind;
+	const int *cpu;		/* as for rtt_one() */
+	const char *where;	/* for the progress lines: "", " cross", ... */
+	uint64_t *v;
+	unsigned long n;	/* samples so far */
+	unsigned long nsame;
+	struct stats s;
+};
+
+/*
+ * Time @count round trips of @size bytes for each of the @nrows @rows, in
+ * blocks taken in turns, with the warm-up shared out over the blocks as
+ * the count is; then each row's statistics in @s, and in @nsame how many
+ * of its round trips had both ends on one CPU.
+ */
+static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
+		     unsigned long count)
+{
+	unsigned long nb = count < RTT_BLOCKS ? 1 : RTT_BLOCKS;
+	unsigned long b, c, w;
+	struct rtt_row *r;
+	unsigned int j;
+
+	for (j = 0; j < nrows; j++) {
+		rows[j].v = samples(count);
+		rows[j].n = 0;
+		rows[j].nsame = 0;
+	}
+	for (b = 0; b < nb; b++) {
+		c = count / nb + (b < count % nb);
+		w = warmup / nb + (b < warmup % nb);
+		for (j = 0; j < nrows; j++) {
+			r = &rows[(j + b) % nrows];
+			cur_shape = "rtt";
+			progress("rtt %s %zu%s, block %lu of %lu, %lu round trips",
+				 xname[r->kind], size, r->where, b + 1, nb, c);
+			watch_start();
+			r->nsame += rtt_one(r->kind, size, c, w, r->cpu,
+					    r->v + r->n);
+			watch_stop();
+			r->n += c;
+		}
+	}
+	for (j = 0; j < nrows; j++) {
+		rows[j].s = stats_of(rows[j].v, rows[j].n);
+		free(rows[j].v);
+		rows[j].v = NULL;
+	}
+}
+
+/* The share of @r's round trips in which both ends were on one CPU. */
+static double rtt_same(const struct rtt_row *r)
+{
+	return r->n ? (double)r->nsame / r->n : 0;
 }
 
 /* Seconds of settle() before the first row. */
@@ -1529,18 +1597,20 @@ static const size_t msg_sizes[] = { 64, 4096, BIG_PAYLOAD };
 static void bench_rtt_placed(void)
 {
 	static const char *const names[] = { "cross", "same" };
+	static const char *const wheres[] = { " cross", " same" };
 	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	struct rtt_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)];
 	int cpus[2] = { -1, -1 }, placed[2][2];
 	int nc = usable_cpus(cpus);
-	unsigned int i, j, k;
-	struct stats s;
+	unsigned int i, j, k, nrows;
+	struct rtt_row *r;
 	unsigned long n;
-	double same;
 	size_t size;
 
 	printf("\n1b. The same round trips of KBUS and unix with the requester and\n"
 	       "   the replier pinned to two CPUs (cross), then both to one\n"
-	       "   (same); the rows above let the scheduler place them.\n\n");
+	       "   (same); the rows above let the scheduler place them.  The\n"
+	       "   four rows of a size take turns, as above.\n\n");
 	if (nc < 2) {
 		printf("   not measured: fewer than two CPUs to run on\n");
 		return;
@@ -1558,35 +1628,37 @@ static void bench_rtt_placed(void)
 	for (i = 0; i < 2; i++) {
 		size = msg_sizes[i];
 		n = size_iters(size);
+		nrows = 0;
 		for (j = 0; j < ARRAY_SIZE(names); j++) {
 			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-				cur_shape = "rtt";
-				progress("rtt %s %zu %s, %lu round trips",
-					 xname[kinds[k]], size, names[j], n);
-				watch_start();
-				s = rtt_one(kinds[k], size, n, placed[j],
-					    &same);
-				watch_stop();
-				printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f",
-				       xname[kinds[k]], size, names[j], n,
-				       us(s.p50), us(s.p99), us(s.p999),
-				       us(s.mean));
-				printf(" %5.0f%%\n", 100 * same);
-				fflush(stdout);
-				metric(s.p50, "%s_rtt_%zu_%s_p50",
-				       xname[kinds[k]], size, names[j]);
+				rows[nrows++] = (struct rtt_row){
+					.kind = kinds[k],
+					.cpu = placed[j],
+					.where = wheres[j],
+				};
 			}
 		}
+		rtt_rows(rows, nrows, size, n);
+		for (j = 0; j < nrows; j++) {
+			r = &rows[j];
+			printf("   %-6s %6zu %-6s %7lu %10.2f %10.2f %10.2f %10.2f",
+			       xname[r->kind], size, names[j / ARRAY_SIZE(kinds)],
+			       r->n, us(r->s.p50), us(r->s.p99),
+			       us(r->s.p999), us(r->s.mean));
+			printf(" %5.0f%%\n", 100 * rtt_same(r));
+			metric(r->s.p50, "%s_rtt_%zu_%s_p50", xname[r->kind],
+			       size, names[j / ARRAY_SIZE(kinds)]);
+		}
+		fflush(stdout);
 	}
 }
 
 static void bench_rtt(void)
 {
+	struct rtt_row rows[X_NKINDS], *r;
+	unsigned int i, j, nrows;
 	unsigned long n;
 	enum xkind k;
-	struct stats s;
-	unsigned int i;
-	double same;
 
 	printf("\n1. Request/reply round trip: requester and replier processes,\n"
 	       "   the same payload both ways; each side sends with one call and\n"
@@ -1594,35 +1666,43 @@ static void bench_rtt(void)
 	       "   read; unix: send, recv; mq: mq_send, mq_receive; futex: FUTEX_WAIT\n"
 	       "   until the other side's store; broker: sendmsg of a REQUEST, which\n"
 	       "   the broker forwards, recv, and back with a REPLY); \"count\" round\n"
-	       "   trips after %lu of warm-up.  The scheduler places the two\n"
+	       "   trips, in %d blocks after %lu of warm-up in all; the blocks of the\n"
+	       "   rows of one size take turns, so that a drift of the host's speed\n"
+	       "   reaches every row alike.  The scheduler places the two\n"
 	       "   processes: \"1 CPU\" is the share of the round trips in which\n"
 	       "   the replier sent the reply from the CPU the requester received\n"
 	       "   it on (sched_getcpu()), whose wake-ups need no interprocessor\n"
 	       "   interrupt (broker: the broker's own process may be on either\n"
 	       "   CPU); 1b pins them both ways.\n\n",
-	       warmup);
+	       RTT_BLOCKS, warmup);
 	printf("   %-6s %6s %7s %10s %10s %10s %10s %10s %6s\n", "", "bytes",
 	       "count", "p50 us", "p99 us", "p99.9 us", "mean us", "max us",
 	       "1 CPU");
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
+		n = size_iters(msg_sizes[i]);
+		nrows = 0;
 		for (k = 0; k < X_NKINDS; k++) {
-			if (mq_skip(k, msg_sizes[i]))
-				continue;
-			n = size_iters(msg_sizes[i]);
-			cur_shape = "rtt";
-			progress("rtt %s %zu, %lu round trips", xname[k],
-				 msg_sizes[i], n);
-			watch_start();
-			s = rtt_one(k, msg_sizes[i], n, NULL, &same);
-			watch_stop();
-			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f %5.0f%%\n",
-			       xname[k], msg_sizes[i], n, us(s.p50), us(s.p99),
-			       us(s.p999), us(s.mean), us(s.max), 100 * same);
-			fflush(stdout);
-			metric(s.p50, "%s_rtt_%zu_p50", xname[k], msg_sizes[i]);
-			metric(s.p99, "%s_rtt_%zu_p99", xname[k], msg_sizes[i]);
-			metric(s.p999, "%s_rtt_%zu_p999", xname[k], msg_sizes[i]);
+			if (!mq_skip(k, msg_sizes[i]))
+				rows[nrows++] = (struct rtt_row){
+					.kind = k,
+					.where = "",
+				};
 		}
+		rtt_rows(rows, nrows, msg_sizes[i], n);
+		for (j = 0; j < nrows; j++) {
+			r = &rows[j];
+			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f %5.0f%%\n",
+			       xname[r->kind], msg_sizes[i], r->n, us(r->s.p50),
+			       us(r->s.p99), us(r->s.p999), us(r->s.mean),
+			       us(r->s.max), 100 * rtt_same(r));
+			metric(r->s.p50, "%s_rtt_%zu_p50", xname[r->kind],
+			       msg_sizes[i]);
+			metric(r->s.p99, "%s_rtt_%zu_p99", xname[r->kind],
+			       msg_sizes[i]);
+			metric(r->s.p999, "%s_rtt_%zu_p999", xname[r->kind],
+			       msg_sizes[i]);
+		}
+		fflush(stdout);
 	}
 	if (!have_mq)
 		printf("   note: %s\n", mq_note);
