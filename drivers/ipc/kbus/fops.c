@@ -174,25 +174,13 @@ efault:
 	return -EFAULT;
 }
 
-/*
- * Read a size-first argument struct: its @size field, then as much of it
- * as both sides know (copy_struct_from_user()).  A valid struct is at
- * least @min_size bytes long, so those are read at once, @size with them:
- * for the struct this kernel knows, that single user access is all.  If
- * they cannot all be read, the size alone decides between -EINVAL and
- * -EFAULT, as it does when read first.
- */
-static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
-			 const void __user *uarg)
+/* get_sized_arg() for a struct of another size than this kernel's. */
+static int get_sized_arg_other(void *dst, size_t ksize, size_t min_size,
+			       const void __user *uarg)
 {
 	u32 usize;
 	int err;
 
-	if (!copy_small_from_user(dst, uarg, min_size)) {
-		memcpy(&usize, dst, sizeof(usize));
-		if (usize == ksize && usize == min_size)
-			return usize;
-	}
 	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
 	if (usize < min_size)
@@ -202,6 +190,29 @@ static int get_sized_arg(void *dst, size_t ksize, size_t min_size,
 		return -E2BIG;
 	err = copy_struct_from_user(dst, ksize, uarg, usize);
 	return err ? err : usize;
+}
+
+/*
+ * Read a size-first argument struct: its @size field, then as much of it
+ * as both sides know (copy_struct_from_user()).  A valid struct is at
+ * least @min_size bytes long, so those are read at once, @size with them:
+ * for the struct this kernel knows, that single user access is all, made
+ * without a call of its own (the ioctls that carry messages make one per
+ * message).  If they cannot all be read, the size alone decides between
+ * -EINVAL and -EFAULT, as it does when read first.
+ */
+static __always_inline int get_sized_arg(void *dst, size_t ksize,
+					 size_t min_size,
+					 const void __user *uarg)
+{
+	u32 usize;
+
+	if (!copy_small_from_user(dst, uarg, min_size)) {
+		memcpy(&usize, dst, sizeof(usize));
+		if (usize == ksize && usize == min_size)
+			return usize;
+	}
+	return get_sized_arg_other(dst, ksize, min_size, uarg);
 }
 
 /*
@@ -643,7 +654,7 @@ struct recv_call {
 			 offsetof(struct kbus_recv, msg_len))
 
 /* Write the answer of @call: 0 or -EFAULT. */
-static int recv_answer(struct recv_call *call)
+static __always_inline int recv_answer(struct recv_call *call)
 {
 	struct kbus_recv __user *u = call->uarg;
 	const struct kbus_recv *ans = &call->ans;
@@ -849,9 +860,10 @@ static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
  * when one is needed (before looking, on a Ksock that has had requests)
  * and is NULL once used.
  */
-static int recv_one(struct kbus_ksock *ks, struct recv_call *call,
-		    bool nonblock, struct kbus_request **owed,
-		    struct kbus_qentry **qep)
+static __always_inline int recv_one(struct kbus_ksock *ks,
+				    struct recv_call *call, bool nonblock,
+				    struct kbus_request **owed,
+				    struct kbus_qentry **qep)
 {
 	/* Not cleared first: recv_head() writes every byte of it. */
 	struct kbus_message_header hdr __uninitialized;

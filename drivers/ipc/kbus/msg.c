@@ -49,6 +49,43 @@ void kbus_msg_cache_exit(void)
 	kmem_cache_destroy(kbus_qentry_cache);
 }
 
+/*
+ * The bytes allocated for a message whose body is @body_len long.  Up to
+ * a page, a message is allocated with kmalloc(), as kvmalloc() would do
+ * (it turns to vmalloc() only above a page), and freed with kfree(): most
+ * messages are small, and neither end then makes kvmalloc()'s or
+ * kvfree()'s extra call.
+ */
+static size_t msg_size(size_t body_len)
+{
+	return struct_size_t(struct kbus_msg, body, body_len);
+}
+
+static __always_inline struct kbus_msg *msg_alloc(u32 name_len,
+						  u32 data_len, gfp_t gfp)
+{
+	struct kbus_msg *msg;
+	size_t size;
+
+	if (name_len > KBUS_MAX_NAME_LEN ||
+	    data_len > KBUS_ABS_MAX_MESSAGE_SIZE)
+		return ERR_PTR(-EMSGSIZE);
+	size = msg_size(kbus_body_len(name_len, data_len));
+
+	/*
+	 * The body is not zeroed: every caller writes the name and the data
+	 * over it, and kbus_msg_seal() the padding and the guard.
+	 */
+	msg = size <= PAGE_SIZE ? kmalloc(size, gfp) : kvmalloc(size, gfp);
+	if (!msg)
+		return ERR_PTR(-ENOMEM);
+	memset(msg, 0, offsetof(struct kbus_msg, body));
+	refcount_set(&msg->refcount, 1);
+	msg->name_len = name_len;
+	msg->data_len = data_len;
+	return msg;
+}
+
 /**
  * kbus_msg_alloc() - Allocate a message with room for a name and data.
  * @name_len: length of the name.
@@ -65,7 +102,7 @@ void kbus_msg_cache_exit(void)
  */
 struct kbus_msg *kbus_msg_alloc(u32 name_len, u32 data_len)
 {
-	return kbus_msg_alloc_gfp(name_len, data_len, GFP_KERNEL_ACCOUNT);
+	return msg_alloc(name_len, data_len, GFP_KERNEL_ACCOUNT);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc);
 
@@ -81,26 +118,7 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc);
  */
 struct kbus_msg *kbus_msg_alloc_gfp(u32 name_len, u32 data_len, gfp_t gfp)
 {
-	struct kbus_msg *msg;
-	size_t body_len;
-
-	if (name_len > KBUS_MAX_NAME_LEN ||
-	    data_len > KBUS_ABS_MAX_MESSAGE_SIZE)
-		return ERR_PTR(-EMSGSIZE);
-	body_len = kbus_body_len(name_len, data_len);
-
-	/*
-	 * The body is not zeroed: every caller writes the name and the data
-	 * over it, and kbus_msg_seal() the padding and the guard.
-	 */
-	msg = kvmalloc(struct_size(msg, body, body_len), gfp);
-	if (!msg)
-		return ERR_PTR(-ENOMEM);
-	memset(msg, 0, offsetof(struct kbus_msg, body));
-	refcount_set(&msg->refcount, 1);
-	msg->name_len = name_len;
-	msg->data_len = data_len;
-	return msg;
+	return msg_alloc(name_len, data_len, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
 
@@ -113,7 +131,10 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
 void kbus_msg_free(struct kbus_msg *msg)
 {
 	put_pid(msg->pid);
-	kvfree(msg);
+	if (msg_size(kbus_msg_body_len(msg)) <= PAGE_SIZE)
+		kfree(msg);
+	else
+		kvfree(msg);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_msg_free);
 

@@ -118,8 +118,8 @@ static void route_init(struct route *r, struct kbus_bus *bus,
  * recipient of a message KBUS generates under a lock held by its caller,
  * are woken at once.
  */
-static void push(struct route *r, struct kbus_ksock *ks,
-		 struct kbus_qentry *qe, bool urgent)
+static __always_inline void push(struct route *r, struct kbus_ksock *ks,
+				 struct kbus_qentry *qe, bool urgent)
 {
 	if (!r->defer_wake) {
 		kbus_queue_push_locked(ks, qe, urgent);
@@ -169,7 +169,8 @@ static int alloc_failed(struct route *r)
 }
 
 /* Allocate the queue entry of a copy planned for @ks, charged to its memcg. */
-static int alloc_entry(struct route *r, struct kbus_ksock *ks)
+static __always_inline int alloc_entry(struct route *r,
+				       struct kbus_ksock *ks)
 {
 	struct mem_cgroup *old = set_active_memcg(ks->memcg);
 	struct kbus_qentry *qe;
@@ -183,8 +184,8 @@ static int alloc_entry(struct route *r, struct kbus_ksock *ks)
 }
 
 /* Plan a copy for @ks through @b, charged to @ks's limits. */
-static int plan_copy(struct route *r, struct kbus_ksock *ks,
-		     struct kbus_binding *b)
+static __always_inline int plan_copy(struct route *r, struct kbus_ksock *ks,
+				     struct kbus_binding *b)
 {
 	int err;
 
