@@ -126,6 +126,10 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_msg_alloc_gfp);
  * kbus_msg_free() - Free a message whose last reference was dropped.
  * @msg: the message.
  *
+ * Its size is worked out again from its lengths, which only
+ * kbus_synth_fill() changes after the allocation, and only downwards in
+ * a message far smaller than a page: kfree() gets what kmalloc() gave.
+ *
  * Context: As kbus_msg_put().
  */
 void kbus_msg_free(struct kbus_msg *msg)

@@ -28,7 +28,7 @@
  *           replier has gone away, as KBUS does).  With two CPUs or more,
  *           KBUS and unix again at 64 B and 4 KiB with the two processes
  *           pinned to two CPUs, then to one.  Each row is timed in
- *           RTT_BLOCKS blocks, the rows of a table taking turns.
+ *           RTT_BLOCKS blocks, the rows of one size taking turns.
  *   tput    announcements from one process to a listener in another,
  *           64 B, 4 KiB and 64 KiB: messages per second with the listener
  *           keeping up (KBUS: KBUS_BIT_ALL_OR_WAIT, which waits in
@@ -1468,12 +1468,17 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
 
 /*
  * Round trip rows are measured in RTT_BLOCKS blocks each, the blocks of
- * the rows of a table taking turns (a block of each row, then the next
+ * the rows of one size taking turns (a block of each row, then the next
  * block of each, starting one row further on each time): on a host whose
  * speed drifts (an emulator, a shared machine), a row measured in one
  * piece gets that stretch of time and the next row another, and their
  * ratio says as much about the drift as about the mechanisms.  Taken in
- * turns, every row gets its share of each stretch.
+ * turns, the rows share each stretch out (the first place of a round
+ * goes to RTT_BLOCKS of them, which matters less: each block starts with
+ * its own warm-up).  Each block is a new pair of processes, with its
+ * share of the warm-up (200 round trips by default: the first few pay
+ * for the new processes' page faults), and the watchdog's
+ * SHAPE_TIMEOUT applies to each block.
  */
 #define RTT_BLOCKS	5
 
