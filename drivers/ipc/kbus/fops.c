@@ -198,8 +198,9 @@ static int get_sized_arg_other(void *dst, size_t ksize, size_t min_size,
  * least @min_size bytes long, so those are read at once, @size with them:
  * for the struct this kernel knows, that single user access is all, and
  * is made inline, with copy_small_from_user() the only call (the ioctls
- * that carry messages make one per message).  If they cannot all be read, the size alone decides between
- * -EINVAL and -EFAULT, as it does when read first.
+ * that carry messages make one per message).  If they cannot all be
+ * read, the size alone decides between -EINVAL and -EFAULT, as it does
+ * when read first.
  */
 static __always_inline int get_sized_arg(void *dst, size_t ksize,
 					 size_t min_size,
