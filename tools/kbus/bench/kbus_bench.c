@@ -28,7 +28,9 @@
  *           replier has gone away, as KBUS does).  With two CPUs or more,
  *           KBUS and unix again at 64 B and 4 KiB with the two processes
  *           pinned to two CPUs, then to one.  Each row is timed in
- *           RTT_BLOCKS blocks, the rows of one size taking turns.
+ *           RTT_BLOCKS blocks, the rows of one size taking turns; the
+ *           KBUS and unix rows are also shown split by placement (both
+ *           ends on one CPU or on two) and at one mix of the two.
  *   tput    announcements from one process to a listener in another,
  *           64 B, 4 KiB and 64 KiB: messages per second with the listener
  *           keeping up (KBUS: KBUS_BIT_ALL_OR_WAIT, which waits in
@@ -39,6 +41,7 @@
  *           and unix again at 64 B and 4 KiB with the two processes
  *           pinned to two CPUs, then to one.  Both tables show the
  *           interprocessor interrupts and context switches per message.
+ *           Each row is timed in TPUT_BLOCKS blocks taken in turns.
  *   fanout  one announcement to N = 1, 4, 16, 64 listener processes:
  *           the sender's cost per message and the delivery rate.
  *           Baselines: N AF_UNIX SOCK_SEQPACKET writes; one write to the
@@ -1390,11 +1393,12 @@ static int replier_main(void *arg, int out)
  * the reply from the CPU the requester received it on.  Each side notes
  * its CPU outside the time it measures (the replier after replying), in
  * memory of its own, compared once the replier has exited: placement
- * costs no shared cache line.
+ * costs no shared cache line.  @one[i] is set to whether round trip @i
+ * was one of those.
  */
 static unsigned long rtt_one(enum xkind kind, size_t size,
 			     unsigned long count, unsigned long warm,
-			     const int *cpu, uint64_t *v)
+			     const int *cpu, uint64_t *v, uint8_t *one)
 {
 	unsigned long nsame = 0;
 	int *mine = malloc((count ? count : 1) * sizeof(*mine));
@@ -1454,8 +1458,10 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
 	}
 	ep_close(&e);
 	child_done(pid, "replier");
-	for (i = 0; i < count; i++)
-		nsame += mine[i] >= 0 && mine[i] == p.peer_cpu[warm + i];
+	for (i = 0; i < count; i++) {
+		one[i] = mine[i] >= 0 && mine[i] == p.peer_cpu[warm + i];
+		nsame += one[i];
+	}
 	munmap(p.peer_cpu, total * sizeof(*p.peer_cpu));
 	free(mine);
 	close(from);
@@ -1482,33 +1488,44 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
  */
 #define RTT_BLOCKS	5
 
-/* One row of a round trip table, and the samples of its blocks. */
+/*
+ * One row of a round trip table, and the samples of its blocks; once
+ * they are all in, sorted apart by placement: @v1 the round trips with
+ * both ends on one CPU, @v2 the others.
+ */
 struct rtt_row {
 	enum xkind kind;
 	const int *cpu;		/* as for rtt_one() */
 	const char *where;	/* for the progress lines: "", " cross", ... */
 	uint64_t *v;
+	uint8_t *one;		/* per sample: both ends on one CPU */
 	unsigned long n;	/* samples so far */
 	unsigned long nsame;
-	struct stats s;
+	struct stats s;		/* of all the samples */
+	uint64_t *v1, *v2;	/* sorted */
+	struct stats s1, s2;	/* of @v1 and @v2; s1.n is @nsame */
 };
 
 /*
  * Time @count round trips of @size bytes for each of the @nrows @rows, in
  * blocks taken in turns, with the warm-up shared out over the blocks as
- * the count is; then each row's statistics in @s, and in @nsame how many
- * of its round trips had both ends on one CPU.
+ * the count is; then each row's statistics in @s, in @nsame how many of
+ * its round trips had both ends on one CPU, and the samples split by
+ * placement (free them with rtt_rows_free()).
  */
 static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 		     unsigned long count)
 {
 	unsigned long nb = count < RTT_BLOCKS ? 1 : RTT_BLOCKS;
-	unsigned long b, c, w;
+	unsigned long b, c, w, i, i1, i2;
 	struct rtt_row *r;
 	unsigned int j;
 
 	for (j = 0; j < nrows; j++) {
 		rows[j].v = samples(count);
+		rows[j].one = calloc(count ? count : 1, 1);
+		if (!rows[j].one)
+			die("out of memory");
 		rows[j].n = 0;
 		rows[j].nsame = 0;
 	}
@@ -1522,16 +1539,69 @@ static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 				 xname[r->kind], size, r->where, b + 1, nb, c);
 			watch_start();
 			r->nsame += rtt_one(r->kind, size, c, w, r->cpu,
-					    r->v + r->n);
+					    r->v + r->n, r->one + r->n);
 			watch_stop();
 			r->n += c;
 		}
 	}
 	for (j = 0; j < nrows; j++) {
-		rows[j].s = stats_of(rows[j].v, rows[j].n);
-		free(rows[j].v);
-		rows[j].v = NULL;
+		r = &rows[j];
+		r->v1 = samples(r->nsame);
+		r->v2 = samples(r->n - r->nsame);
+		for (i = 0, i1 = 0, i2 = 0; i < r->n; i++) {
+			if (r->one[i])
+				r->v1[i1++] = r->v[i];
+			else
+				r->v2[i2++] = r->v[i];
+		}
+		r->s = stats_of(r->v, r->n);
+		r->s1 = stats_of(r->v1, i1);
+		r->s2 = stats_of(r->v2, i2);
+		free(r->v);
+		free(r->one);
+		r->v = NULL;
+		r->one = NULL;
 	}
+}
+
+static void rtt_rows_free(struct rtt_row *rows, unsigned int nrows)
+{
+	unsigned int j;
+
+	for (j = 0; j < nrows; j++) {
+		free(rows[j].v1);
+		free(rows[j].v2);
+		rows[j].v1 = NULL;
+		rows[j].v2 = NULL;
+	}
+}
+
+/*
+ * The median round trip of @r had its round trips been on one CPU with
+ * probability @w and on two with 1 - @w: the smallest sample at which
+ * @w times the share of @r's one-CPU round trips up to it, plus 1 - @w
+ * times that of its two-CPU ones, reaches one half.  Negative when @r
+ * has no round trip of a placement that @w asks for.
+ */
+static double rtt_mix_p50(const struct rtt_row *r, double w)
+{
+	uint64_t i = 0, j = 0, n1 = r->s1.n, n2 = r->s2.n;
+	double f = 0, x = -1;
+
+	if ((w > 0 && !n1) || (w < 1 && !n2))
+		return -1;
+	while (i < n1 || j < n2) {
+		if (j == n2 || (i < n1 && r->v1[i] <= r->v2[j])) {
+			x = r->v1[i++];
+			f += w / n1;
+		} else {
+			x = r->v2[j++];
+			f += (1 - w) / n2;
+		}
+		if (f >= 0.4999999)	/* one half, give or take rounding */
+			break;
+	}
+	return x;
 }
 
 /* The share of @r's round trips in which both ends were on one CPU. */
@@ -1654,14 +1724,90 @@ static void bench_rtt_placed(void)
 			metric(r->s.p50, "%s_rtt_%zu_%s_p50", xname[r->kind],
 			       size, names[j / ARRAY_SIZE(kinds)]);
 		}
+		rtt_rows_free(rows, nrows);
 		fflush(stdout);
+	}
+}
+
+/*
+ * Table 1a: the KBUS and unix rows of table 1 (@rows, @nrows of each of
+ * the sizes), their round trips split by placement, and both at one mix
+ * of placements.
+ */
+static void rtt_by_placement(struct rtt_row rows[][X_NKINDS],
+			     const unsigned int *nrows)
+{
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	const struct rtt_row *pair[ARRAY_SIZE(kinds)], *r;
+	unsigned long n, n1;
+	unsigned int i, j, k;
+	double w, mix;
+
+	printf("\n1a. The KBUS and unix rows above, their round trips split by\n"
+	       "   placement: both ends on one CPU (\"1 CPU\" above) or on two.\n"
+	       "   Each block of a row is a new pair of processes, which the\n"
+	       "   scheduler places once (mostly, for the whole block) on one CPU\n"
+	       "   or on two, whatever the mechanism; a round trip on one CPU is\n"
+	       "   the faster, so a row's p50 says as much about the placements it\n"
+	       "   drew as about the mechanism.  \"mix\" is the share of the\n"
+	       "   round trips on one CPU of the two rows together, and \"p50\n"
+	       "   mix\" each row's median had its round trips been placed in\n"
+	       "   that mix (from the samples of each placement; \"-\" without\n"
+	       "   samples of a placement the mix needs).\n\n");
+	printf("   %-6s %6s %7s %10s %7s %10s %6s %10s\n", "", "bytes",
+	       "1 CPU", "p50 us", "2 CPUs", "p50 us", "mix", "p50 mix");
+	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
+		n = 0;
+		n1 = 0;
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			pair[k] = NULL;
+			for (j = 0; j < nrows[i]; j++)
+				if (rows[i][j].kind == kinds[k])
+					pair[k] = &rows[i][j];
+			if (!pair[k])
+				break;
+			n += pair[k]->n;
+			n1 += pair[k]->nsame;
+		}
+		if (k < ARRAY_SIZE(kinds) || !n)
+			continue;
+		w = (double)n1 / n;
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			r = pair[k];
+			mix = rtt_mix_p50(r, w);
+			printf("   %-6s %6zu %7lu ", xname[r->kind],
+			       msg_sizes[i], r->s1.n);
+			if (r->s1.n)
+				printf("%10.2f", us(r->s1.p50));
+			else
+				printf("%10s", "-");
+			printf(" %7lu ", (unsigned long)r->s2.n);
+			if (r->s2.n)
+				printf("%10.2f", us(r->s2.p50));
+			else
+				printf("%10s", "-");
+			printf(" %5.0f%% ", 100 * w);
+			if (mix >= 0)
+				printf("%10.2f\n", us(mix));
+			else
+				printf("%10s\n", "-");
+			if (r->s1.n)
+				metric(r->s1.p50, "%s_rtt_%zu_1cpu_p50",
+				       xname[r->kind], msg_sizes[i]);
+			if (r->s2.n)
+				metric(r->s2.p50, "%s_rtt_%zu_2cpus_p50",
+				       xname[r->kind], msg_sizes[i]);
+			if (mix >= 0)
+				metric(mix, "%s_rtt_%zu_mix_p50",
+				       xname[r->kind], msg_sizes[i]);
+		}
 	}
 }
 
 static void bench_rtt(void)
 {
-	struct rtt_row rows[X_NKINDS], *r;
-	unsigned int i, j, nrows;
+	struct rtt_row rows[ARRAY_SIZE(msg_sizes)][X_NKINDS], *r;
+	unsigned int i, j, nrows[ARRAY_SIZE(msg_sizes)];
 	unsigned long n;
 	enum xkind k;
 
@@ -1685,17 +1831,17 @@ static void bench_rtt(void)
 	       "1 CPU");
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
 		n = size_iters(msg_sizes[i]);
-		nrows = 0;
+		nrows[i] = 0;
 		for (k = 0; k < X_NKINDS; k++) {
 			if (!mq_skip(k, msg_sizes[i]))
-				rows[nrows++] = (struct rtt_row){
+				rows[i][nrows[i]++] = (struct rtt_row){
 					.kind = k,
 					.where = "",
 				};
 		}
-		rtt_rows(rows, nrows, msg_sizes[i], n);
-		for (j = 0; j < nrows; j++) {
-			r = &rows[j];
+		rtt_rows(rows[i], nrows[i], msg_sizes[i], n);
+		for (j = 0; j < nrows[i]; j++) {
+			r = &rows[i][j];
 			printf("   %-6s %6zu %7lu %10.2f %10.2f %10.2f %10.2f %10.2f %5.0f%%\n",
 			       xname[r->kind], msg_sizes[i], r->n, us(r->s.p50),
 			       us(r->s.p99), us(r->s.p999), us(r->s.mean),
@@ -1711,6 +1857,9 @@ static void bench_rtt(void)
 	}
 	if (!have_mq)
 		printf("   note: %s\n", mq_note);
+	rtt_by_placement(rows, nrows);
+	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++)
+		rtt_rows_free(rows[i], nrows[i]);
 	bench_rtt_placed();
 }
 
@@ -2053,21 +2202,95 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 }
 
 /*
+ * Throughput rows are timed in TPUT_BLOCKS blocks taken in turns, as the
+ * round trip rows are (see RTT_BLOCKS), each block a new sender and
+ * listener with its share of the warm-up.
+ */
+#define TPUT_BLOCKS	5
+
+/* One row of a throughput table, summed over its blocks. */
+struct tput_row {
+	enum xkind kind;
+	int cpu[2];		/* sender's and listener's, or -1 */
+	const char *where;	/* for the progress lines: "", " cross", ... */
+	unsigned long count;	/* timed messages */
+	double elapsed, send_total;	/* ns */
+	double ipis, switches;	/* per message, or -1 */
+};
+
+/*
+ * Time @count announcements of @size bytes for each of the @nrows @rows,
+ * in blocks taken in turns.
+ */
+static void tput_rows(struct tput_row *rows, unsigned int nrows,
+		      size_t size, unsigned long count)
+{
+	unsigned long nb = count < TPUT_BLOCKS ? 1 : TPUT_BLOCKS;
+	unsigned long b, c, warm_all = warmup;
+	struct announce_result res;
+	struct tput_row *r;
+	unsigned int j;
+
+	for (j = 0; j < nrows; j++) {
+		rows[j].count = 0;
+		rows[j].elapsed = 0;
+		rows[j].send_total = 0;
+		rows[j].ipis = 0;
+		rows[j].switches = 0;
+	}
+	for (b = 0; b < nb; b++) {
+		c = count / nb + (b < count % nb);
+		warmup = warm_all / nb + (b < warm_all % nb);
+		for (j = 0; j < nrows; j++) {
+			r = &rows[(j + b) % nrows];
+			cur_shape = "tput";
+			progress("tput %s %zu%s, block %lu of %lu, %lu messages",
+				 xname[r->kind], size, r->where, b + 1, nb, c);
+			sender_cpu = r->cpu[0];
+			listener_cpu = r->cpu[1];
+			watch_start();
+			res = announce(r->kind, 1, size, c, TPUT_MAXMSGS,
+				       NAME_TPUT, false);
+			watch_stop();
+			sender_cpu = -1;
+			listener_cpu = -1;
+			r->count += res.count;
+			r->elapsed += res.elapsed;
+			r->send_total += res.send_total;
+			/* Per message over all blocks: weighted by count. */
+			r->ipis = r->ipis < 0 || res.ipis < 0 ? -1 :
+				  r->ipis + res.ipis * res.count;
+			r->switches = r->switches < 0 || res.switches < 0 ? -1 :
+				      r->switches + res.switches * res.count;
+		}
+	}
+	warmup = warm_all;
+	for (j = 0; j < nrows; j++) {
+		r = &rows[j];
+		if (r->ipis >= 0)
+			r->ipis /= r->count;
+		if (r->switches >= 0)
+			r->switches /= r->count;
+	}
+}
+
+/*
  * KBUS and AF_UNIX throughput again with the sender and the listener
  * pinned to two CPUs, then both to one, as in table 1b.
  */
 static void bench_tput_placed(void)
 {
 	static const char *const names[] = { "cross", "same" };
+	static const char *const wheres[] = { " cross", " same" };
 	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	struct tput_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)], *r;
 	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
-	struct announce_result r;
-	unsigned int i, j, k;
-	unsigned long n;
+	unsigned int i, j, k, nrows;
 	double ns;
 
 	printf("\n2b. The same throughput of KBUS and unix with the sender and the\n"
-	       "   listener pinned to two CPUs (cross), then both to one (same).\n\n");
+	       "   listener pinned to two CPUs (cross), then both to one (same).\n"
+	       "   The four rows of a size take turns, as above.\n\n");
 	if (nc < 2) {
 		printf("   not measured: fewer than two CPUs to run on\n");
 		return;
@@ -2078,46 +2301,44 @@ static void bench_tput_placed(void)
 	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
 	       "switches");
 	for (i = 0; i < 2; i++) {
-		n = size_iters(msg_sizes[i]);
+		nrows = 0;
 		for (j = 0; j < ARRAY_SIZE(names); j++) {
 			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-				cur_shape = "tput";
-				progress("tput %s %zu %s, %lu messages",
-					 xname[kinds[k]], msg_sizes[i],
-					 names[j], n);
-				sender_cpu = cpus[0];
-				listener_cpu = cpus[j ? 0 : 1];
-				watch_start();
-				r = announce(kinds[k], 1, msg_sizes[i], n,
-					     TPUT_MAXMSGS, NAME_TPUT, false);
-				watch_stop();
-				sender_cpu = -1;
-				listener_cpu = -1;
-				ns = r.elapsed / r.count;
-				printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f",
-				       xname[kinds[k]], msg_sizes[i], names[j],
-				       n, 1e9 / ns, ns, r.send_total / r.count);
-				print_per_msg(6, r.ipis);
-				print_per_msg(8, r.switches);
-				printf("\n");
-				fflush(stdout);
-				metric(ns, "%s_tput_%zu_%s_ns_per_msg",
-				       xname[kinds[k]], msg_sizes[i], names[j]);
+				rows[nrows++] = (struct tput_row){
+					.kind = kinds[k],
+					.cpu = { cpus[0], cpus[j ? 0 : 1] },
+					.where = wheres[j],
+				};
 			}
 		}
+		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
+		for (j = 0; j < nrows; j++) {
+			r = &rows[j];
+			ns = r->elapsed / r->count;
+			printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f",
+			       xname[r->kind], msg_sizes[i],
+			       names[j / ARRAY_SIZE(kinds)], r->count, 1e9 / ns,
+			       ns, r->send_total / r->count);
+			print_per_msg(6, r->ipis);
+			print_per_msg(8, r->switches);
+			printf("\n");
+			metric(ns, "%s_tput_%zu_%s_ns_per_msg", xname[r->kind],
+			       msg_sizes[i], names[j / ARRAY_SIZE(kinds)]);
+		}
+		fflush(stdout);
 	}
 }
 
 static void bench_tput(void)
 {
-	struct announce_result r;
-	unsigned long n;
+	struct tput_row rows[X_NKINDS], *r;
+	unsigned int i, j, nrows;
 	double mps, ns;
-	unsigned int i;
 	enum xkind k;
 
 	printf("\n2. Announcement throughput: one sender process, one listener process,\n"
-	       "   \"count\" messages after %lu of warm-up.  One call per message\n"
+	       "   \"count\" messages, in %d blocks after %lu of warm-up in all,\n"
+	       "   taken in turns as in table 1.  One call per message\n"
 	       "   on each side; the listener's receives block.  Nothing may be lost\n"
 	       "   (KBUS: ALL_OR_WAIT, the SENDMSG waits for room, listener\n"
 	       "   KBUS_OPT_MAX_MSGS %d and KBUS_OPT_MAX_BYTES %lu MiB; broker: the\n"
@@ -2127,33 +2348,35 @@ static void bench_tput(void)
 	       "   without them; waking a listener asleep on another CPU usually\n"
 	       "   takes one), \"switches\", the context switches (ctxt in\n"
 	       "   /proc/stat); 2b pins the sender and the listener.\n\n",
-	       warmup, TPUT_MAXMSGS, LISTEN_MAXBYTES >> 20);
+	       TPUT_BLOCKS, warmup, TPUT_MAXMSGS, LISTEN_MAXBYTES >> 20);
 	printf("   %-6s %6s %7s %12s %12s %14s %6s %8s\n", "", "bytes", "count",
 	       "msgs/s", "ns/msg", "send ns/msg", "IPIs", "switches");
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
+		nrows = 0;
 		for (k = 0; k < X_NKINDS; k++) {
 			if (k == X_FUTEX || mq_skip(k, msg_sizes[i]))
 				continue;
-			n = size_iters(msg_sizes[i]);
-			cur_shape = "tput";
-			progress("tput %s %zu, %lu messages", xname[k],
-				 msg_sizes[i], n);
-			watch_start();
-			r = announce(k, 1, msg_sizes[i], n, TPUT_MAXMSGS,
-				     NAME_TPUT, false);
-			watch_stop();
-			ns = r.elapsed / r.count;
+			rows[nrows++] = (struct tput_row){
+				.kind = k,
+				.cpu = { -1, -1 },
+				.where = "",
+			};
+		}
+		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
+		for (j = 0; j < nrows; j++) {
+			r = &rows[j];
+			ns = r->elapsed / r->count;
 			mps = 1e9 / ns;
 			printf("   %-6s %6zu %7lu %12.0f %12.0f %14.0f",
-			       xname[k], msg_sizes[i], n, mps, ns,
-			       r.send_total / r.count);
-			print_per_msg(6, r.ipis);
-			print_per_msg(8, r.switches);
+			       xname[r->kind], msg_sizes[i], r->count, mps, ns,
+			       r->send_total / r->count);
+			print_per_msg(6, r->ipis);
+			print_per_msg(8, r->switches);
 			printf("\n");
-			fflush(stdout);
-			metric(ns, "%s_tput_%zu_ns_per_msg", xname[k],
+			metric(ns, "%s_tput_%zu_ns_per_msg", xname[r->kind],
 			       msg_sizes[i]);
 		}
+		fflush(stdout);
 	}
 	if (have_mq)
 		printf("   (mq: queue depth %d when allowed, else 10)\n",
@@ -3943,6 +4166,14 @@ static void print_ratios(const char *shapes)
 				 pcts[p]);
 			print_ratios_of(what, rtt_kinds, ARRAY_SIZE(rtt_kinds));
 		}
+	}
+	for (s = 0; want(shapes, "rtt") && ncpus > 1 && s < 2; s++) {
+		snprintf(what, sizeof(what), "rtt_%zu_mix_p50", msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
+		snprintf(what, sizeof(what), "rtt_%zu_1cpu_p50", msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
+		snprintf(what, sizeof(what), "rtt_%zu_2cpus_p50", msg_sizes[s]);
+		print_ratios_of(what, unix_kind, 1);
 	}
 	for (s = 0; want(shapes, "rtt") && ncpus > 1 && s < 2; s++) {
 		snprintf(what, sizeof(what), "rtt_%zu_cross_p50", msg_sizes[s]);
