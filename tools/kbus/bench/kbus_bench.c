@@ -112,6 +112,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/kbus.h>
@@ -1576,29 +1577,37 @@ static void rtt_rows_free(struct rtt_row *rows, unsigned int nrows)
 	}
 }
 
+/* Fewer round trips of one placement than this are not shown apart. */
+#define RTT_PLACED_MIN	100
+
+/* The round trips of @r of one placement (@s: @r->s1 or s2), if enough. */
+static uint64_t rtt_placed(const struct stats *s)
+{
+	return s->n >= RTT_PLACED_MIN ? s->n : 0;
+}
+
 /*
  * The median round trip of @r had its round trips been on one CPU with
  * probability @w and on two with 1 - @w: the smallest sample at which
  * @w times the share of @r's one-CPU round trips up to it, plus 1 - @w
  * times that of its two-CPU ones, reaches one half.  Negative when @r
- * has no round trip of a placement that @w asks for.
+ * has too few round trips (rtt_placed()) of a placement @w asks for.
  */
 static double rtt_mix_p50(const struct rtt_row *r, double w)
 {
-	uint64_t i = 0, j = 0, n1 = r->s1.n, n2 = r->s2.n;
-	double f = 0, x = -1;
+	uint64_t i = 0, j = 0, n1 = rtt_placed(&r->s1), n2 = rtt_placed(&r->s2);
+	double f, x = -1;
 
 	if ((w > 0 && !n1) || (w < 1 && !n2))
 		return -1;
 	while (i < n1 || j < n2) {
-		if (j == n2 || (i < n1 && r->v1[i] <= r->v2[j])) {
+		if (j == n2 || (i < n1 && r->v1[i] <= r->v2[j]))
 			x = r->v1[i++];
-			f += w / n1;
-		} else {
+		else
 			x = r->v2[j++];
-			f += (1 - w) / n2;
-		}
-		if (f >= 0.4999999)	/* one half, give or take rounding */
+		/* From the counts each time, not summed: no rounding drift. */
+		f = (n1 ? w * i / n1 : 0) + (n2 ? (1 - w) * j / n2 : 0);
+		if (f >= 0.5 - 64 * DBL_EPSILON)
 			break;
 	}
 	return x;
@@ -1744,18 +1753,19 @@ static void rtt_by_placement(struct rtt_row rows[][X_NKINDS],
 	double w, mix;
 
 	printf("\n1a. The KBUS and unix rows above, their round trips split by\n"
-	       "   placement: both ends on one CPU (\"1 CPU\" above) or on two.\n"
-	       "   Each block of a row is a new pair of processes, which the\n"
-	       "   scheduler places once (mostly, for the whole block) on one CPU\n"
-	       "   or on two, whatever the mechanism; a round trip on one CPU is\n"
-	       "   the faster, so a row's p50 says as much about the placements it\n"
-	       "   drew as about the mechanism.  \"mix\" is the share of the\n"
-	       "   round trips on one CPU of the two rows together, and \"p50\n"
-	       "   mix\" each row's median had its round trips been placed in\n"
-	       "   that mix (from the samples of each placement; \"-\" without\n"
-	       "   samples of a placement the mix needs).\n\n");
+	       "   placement: \"on 1\" of them had both ends on one CPU (\"1 CPU\"\n"
+	       "   above), \"on 2\" not, each with its p50.  Each block of a row\n"
+	       "   is a new pair of processes, which the scheduler places once\n"
+	       "   (mostly, for the whole block) on one CPU or on two, whatever the\n"
+	       "   mechanism; a round trip on one CPU is the faster, so a row's p50\n"
+	       "   says as much about the placements it drew as about the\n"
+	       "   mechanism.  \"mix\" is the share of the round trips on one CPU\n"
+	       "   of the two rows together, and \"p50 mix\" each row's median had\n"
+	       "   its round trips been placed in that mix (from the samples of\n"
+	       "   each placement; \"-\" with fewer than %d of a placement).\n\n",
+	       RTT_PLACED_MIN);
 	printf("   %-6s %6s %7s %10s %7s %10s %6s %10s\n", "", "bytes",
-	       "1 CPU", "p50 us", "2 CPUs", "p50 us", "mix", "p50 mix");
+	       "on 1", "p50 us", "on 2", "p50 us", "mix", "p50 mix");
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
 		n = 0;
 		n1 = 0;
@@ -1775,14 +1785,14 @@ static void rtt_by_placement(struct rtt_row rows[][X_NKINDS],
 		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 			r = pair[k];
 			mix = rtt_mix_p50(r, w);
-			printf("   %-6s %6zu %7lu ", xname[r->kind],
-			       msg_sizes[i], r->s1.n);
-			if (r->s1.n)
+			printf("   %-6s %6zu %7llu ", xname[r->kind],
+			       msg_sizes[i], (unsigned long long)r->s1.n);
+			if (rtt_placed(&r->s1))
 				printf("%10.2f", us(r->s1.p50));
 			else
 				printf("%10s", "-");
-			printf(" %7lu ", (unsigned long)r->s2.n);
-			if (r->s2.n)
+			printf(" %7llu ", (unsigned long long)r->s2.n);
+			if (rtt_placed(&r->s2))
 				printf("%10.2f", us(r->s2.p50));
 			else
 				printf("%10s", "-");
@@ -1791,10 +1801,10 @@ static void rtt_by_placement(struct rtt_row rows[][X_NKINDS],
 				printf("%10.2f\n", us(mix));
 			else
 				printf("%10s\n", "-");
-			if (r->s1.n)
+			if (rtt_placed(&r->s1))
 				metric(r->s1.p50, "%s_rtt_%zu_1cpu_p50",
 				       xname[r->kind], msg_sizes[i]);
-			if (r->s2.n)
+			if (rtt_placed(&r->s2))
 				metric(r->s2.p50, "%s_rtt_%zu_2cpus_p50",
 				       xname[r->kind], msg_sizes[i]);
 			if (mix >= 0)
@@ -2203,8 +2213,9 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 
 /*
  * Throughput rows are timed in TPUT_BLOCKS blocks taken in turns, as the
- * round trip rows are (see RTT_BLOCKS), each block a new sender and
- * listener with its share of the warm-up.
+ * round trip rows are (see RTT_BLOCKS), each block with a new listener
+ * process (and a new Ksock, socket or queue) and its share of the
+ * warm-up.
  */
 #define TPUT_BLOCKS	5
 
