@@ -1580,7 +1580,7 @@ static void rtt_rows_free(struct rtt_row *rows, unsigned int nrows)
 /* Fewer round trips of one placement than this are not shown apart. */
 #define RTT_PLACED_MIN	100
 
-/* The round trips of @r of one placement (@s: @r->s1 or s2), if enough. */
+/* A row's round trips of one placement (@s: its s1 or s2), if enough. */
 static uint64_t rtt_placed(const struct stats *s)
 {
 	return s->n >= RTT_PLACED_MIN ? s->n : 0;
