@@ -688,6 +688,81 @@ static void print_ratio(const char *num, const char *den)
 	printf("ratio %s/%s = %.2f\n", num, den, a / b);
 }
 
+/*
+ * The same figures block by block (tables 1 and 2 time their rows in
+ * blocks taken in turns), for the spread of a ratio within one run.
+ */
+#define MAX_BLOCKS	5
+#define MAX_BLOCK_METRICS	64
+static struct {
+	char name[64];
+	unsigned int n;
+	double val[MAX_BLOCKS];
+} block_metrics[MAX_BLOCK_METRICS];
+static int nblock_metrics;
+
+static void block_metric(const double *val, unsigned int n,
+			 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nblock_metrics == MAX_BLOCK_METRICS || n > MAX_BLOCKS)
+		die("too many block figures");
+	va_start(ap, fmt);
+	vsnprintf(block_metrics[nblock_metrics].name,
+		  sizeof(block_metrics[0].name), fmt, ap);
+	va_end(ap);
+	block_metrics[nblock_metrics].n = n;
+	memcpy(block_metrics[nblock_metrics].val, val, n * sizeof(*val));
+	nblock_metrics++;
+}
+
+static int block_metric_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nblock_metrics; i++)
+		if (!strcmp(block_metrics[i].name, name))
+			return i;
+	return -1;
+}
+
+/*
+ * A line "blocks kbus_<what>/unix_<what> = r1 r2 ... (lowest, highest)":
+ * the ratio in each block, of two blocks timed one after the other.
+ */
+static void print_block_ratios(const char *what)
+{
+	char a[64], b[64];
+	double r, lo = 0, hi = 0;
+	unsigned int i;
+	int ia, ib;
+
+	snprintf(a, sizeof(a), "kbus_%s", what);
+	snprintf(b, sizeof(b), "unix_%s", what);
+	ia = block_metric_find(a);
+	ib = block_metric_find(b);
+	if (ia < 0 || ib < 0 ||
+	    block_metrics[ia].n != block_metrics[ib].n) {
+		printf("# blocks %s/%s not available\n", a, b);
+		return;
+	}
+	printf("blocks %s/%s =", a, b);
+	for (i = 0; i < block_metrics[ia].n; i++) {
+		if (block_metrics[ib].val[i] <= 0) {
+			printf(" -");
+			continue;
+		}
+		r = block_metrics[ia].val[i] / block_metrics[ib].val[i];
+		printf(" %.2f", r);
+		if (!i || r < lo)
+			lo = r;
+		if (!i || r > hi)
+			hi = r;
+	}
+	printf(" (lowest %.2f, highest %.2f)\n", lo, hi);
+}
+
 static double us(double ns)
 {
 	return ns / 1000.0;
@@ -1488,6 +1563,9 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
  * SHAPE_TIMEOUT applies to each block.
  */
 #define RTT_BLOCKS	5
+#if RTT_BLOCKS > MAX_BLOCKS
+#error "RTT_BLOCKS must be at most MAX_BLOCKS"
+#endif
 
 /*
  * One row of a round trip table, and the samples of its blocks; once
@@ -1502,6 +1580,7 @@ struct rtt_row {
 	uint8_t *one;		/* per sample: both ends on one CPU */
 	unsigned long n;	/* samples so far */
 	unsigned long nsame;
+	double blk_p50[MAX_BLOCKS];	/* p50 of each block */
 	struct stats s;		/* of all the samples */
 	uint64_t *v1, *v2;	/* sorted */
 	struct stats s1, s2;	/* of @v1 and @v2; s1.n is @nsame */
@@ -1514,10 +1593,28 @@ struct rtt_row {
  * its round trips had both ends on one CPU, and the samples split by
  * placement (free them with rtt_rows_free()).
  */
+/* How many blocks a row of @count round trips is timed in. */
+static unsigned long rtt_nblocks(unsigned long count)
+{
+	return count < RTT_BLOCKS ? 1 : RTT_BLOCKS;
+}
+
+/* The p50 of @n samples at @v, left in their order. */
+static double block_p50(const uint64_t *v, unsigned long n)
+{
+	uint64_t *c = samples(n);
+	double p50;
+
+	memcpy(c, v, n * sizeof(*v));
+	p50 = stats_of(c, n).p50;
+	free(c);
+	return p50;
+}
+
 static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 		     unsigned long count)
 {
-	unsigned long nb = count < RTT_BLOCKS ? 1 : RTT_BLOCKS;
+	unsigned long nb = rtt_nblocks(count);
 	unsigned long b, c, w, i, i1, i2;
 	struct rtt_row *r;
 	unsigned int j;
@@ -1542,6 +1639,7 @@ static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 			r->nsame += rtt_one(r->kind, size, c, w, r->cpu,
 					    r->v + r->n, r->one + r->n);
 			watch_stop();
+			r->blk_p50[b] = block_p50(r->v + r->n, c);
 			r->n += c;
 		}
 	}
@@ -1862,6 +1960,9 @@ static void bench_rtt(void)
 			       msg_sizes[i]);
 			metric(r->s.p999, "%s_rtt_%zu_p999", xname[r->kind],
 			       msg_sizes[i]);
+			block_metric(r->blk_p50, rtt_nblocks(n),
+				     "%s_rtt_%zu_p50", xname[r->kind],
+				     msg_sizes[i]);
 		}
 		fflush(stdout);
 	}
@@ -2218,6 +2319,9 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
  * warm-up.
  */
 #define TPUT_BLOCKS	5
+#if TPUT_BLOCKS > MAX_BLOCKS
+#error "TPUT_BLOCKS must be at most MAX_BLOCKS"
+#endif
 
 /* One row of a throughput table, summed over its blocks. */
 struct tput_row {
@@ -2227,6 +2331,8 @@ struct tput_row {
 	unsigned long count;	/* timed messages */
 	double elapsed, send_total;	/* ns */
 	double ipis, switches;	/* per message, or -1 */
+	double blk_ns[MAX_BLOCKS];	/* ns per message in each block */
+	unsigned int nblk;
 };
 
 /*
@@ -2248,6 +2354,7 @@ static void tput_rows(struct tput_row *rows, unsigned int nrows,
 		rows[j].send_total = 0;
 		rows[j].ipis = 0;
 		rows[j].switches = 0;
+		rows[j].nblk = 0;
 	}
 	for (b = 0; b < nb; b++) {
 		c = count / nb + (b < count % nb);
@@ -2265,6 +2372,8 @@ static void tput_rows(struct tput_row *rows, unsigned int nrows,
 			watch_stop();
 			sender_cpu = -1;
 			listener_cpu = -1;
+			r->blk_ns[r->nblk++] = res.count ?
+					       res.elapsed / res.count : 0;
 			r->count += res.count;
 			r->elapsed += res.elapsed;
 			r->send_total += res.send_total;
@@ -2386,6 +2495,9 @@ static void bench_tput(void)
 			printf("\n");
 			metric(ns, "%s_tput_%zu_ns_per_msg", xname[r->kind],
 			       msg_sizes[i]);
+			block_metric(r->blk_ns, r->nblk,
+				     "%s_tput_%zu_ns_per_msg", xname[r->kind],
+				     msg_sizes[i]);
 		}
 		fflush(stdout);
 	}
@@ -4170,12 +4282,17 @@ static void print_ratios(const char *shapes)
 	char what[48];
 
 	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
-	       "below 1 means KBUS is faster):\n\n");
+	       "below 1 means KBUS is faster).  A \"blocks\" line gives the KBUS over\n"
+	       "unix ratio it names in each block of table 1 or 2, each KBUS block\n"
+	       "over the unix block of the same turn: how far that ratio moves\n"
+	       "within one run.\n\n");
 	for (s = 0; want(shapes, "rtt") && s < ARRAY_SIZE(msg_sizes); s++) {
 		for (p = 0; p < ARRAY_SIZE(pcts); p++) {
 			snprintf(what, sizeof(what), "rtt_%zu_%s", msg_sizes[s],
 				 pcts[p]);
 			print_ratios_of(what, rtt_kinds, ARRAY_SIZE(rtt_kinds));
+			if (!p && s < 2)
+				print_block_ratios(what);
 		}
 	}
 	for (s = 0; want(shapes, "rtt") && ncpus > 1 && s < 2; s++) {
@@ -4196,6 +4313,8 @@ static void print_ratios(const char *shapes)
 		snprintf(what, sizeof(what), "tput_%zu_ns_per_msg",
 			 msg_sizes[s]);
 		print_ratios_of(what, tput_kinds, ARRAY_SIZE(tput_kinds));
+		if (s < 2)
+			print_block_ratios(what);
 	}
 	for (s = 0; want(shapes, "tput") && ncpus > 1 && s < 2; s++) {
 		snprintf(what, sizeof(what), "tput_%zu_cross_ns_per_msg",
