@@ -982,10 +982,13 @@ static int ep_broker_msg(struct ep *e, size_t len)
 }
 
 /*
- * Receive one message of @len bytes with one blocking call (futex: wait
- * until it has come).
+ * Receive one message of @len bytes into @e->rbuf with one blocking call
+ * (futex: wait until it has come).  Every transport receives into this
+ * buffer of its own, never into the buffer it sends from, as a program
+ * that keeps what it received does; KBUS needs it anyway (a whole message
+ * is longer than its data).
  */
-static int ep_recv(struct ep *e, void *buf, size_t len)
+static int ep_recv(struct ep *e, size_t len)
 {
 	struct timespec ts = { .tv_sec = WAIT_MS / 1000 };
 	const struct kbus_message_header *h;
@@ -1006,9 +1009,9 @@ static int ep_recv(struct ep *e, void *buf, size_t len)
 		}
 		return 0;
 	case X_PIPE:
-		return read_msg(e->rfd, buf, len);
+		return read_msg(e->rfd, e->rbuf, len);
 	case X_UNIX:
-		n = recv(e->rfd, buf, len, 0);
+		n = recv(e->rfd, e->rbuf, len, 0);
 		if (n < 0)
 			return -errno;
 		return n == (ssize_t)len ? 0 : -EBADMSG;
@@ -1030,7 +1033,7 @@ static int ep_recv(struct ep *e, void *buf, size_t len)
 		}
 		if (e->shm->len[!e->side] != len)
 			return -EBADMSG;
-		memcpy(buf, e->shm->data[!e->side], len);
+		memcpy(e->rbuf, e->shm->data[!e->side], len);
 		return 0;
 	default:
 		return -EINVAL;
@@ -1445,7 +1448,7 @@ static int replier_main(void *arg, int out)
 	if (write_full(p->ready[1], "", 1))
 		child_die("ready: %s", strerror(errno));
 	for (i = 0; i < p->total; i++) {
-		ret = ep_recv(&e, buf, p->size);
+		ret = ep_recv(&e, p->size);
 		if (ret)
 			child_die("receive %lu: %s", i, strerror(-ret));
 		ret = ep_send(&e, buf, p->size);
@@ -1523,7 +1526,7 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
 		ret = ep_send(&e, buf, size);
 		if (ret)
 			die("request %lu: %s", i, strerror(-ret));
-		ret = ep_recv(&e, buf, size);
+		ret = ep_recv(&e, size);
 		if (ret)
 			die("reply %lu: %s", i, strerror(-ret));
 		if (i >= warm) {
@@ -1921,7 +1924,8 @@ static void bench_rtt(void)
 
 	printf("\n1. Request/reply round trip: requester and replier processes,\n"
 	       "   the same payload both ways; each side sends with one call and\n"
-	       "   receives with one blocking call (KBUS: SENDMSG, RECVMSG; pipe: write,\n"
+	       "   receives, into a buffer other than the one it sends from, with one\n"
+	       "   blocking call (KBUS: SENDMSG, RECVMSG; pipe: write,\n"
 	       "   read; unix: send, recv; mq: mq_send, mq_receive; futex: FUTEX_WAIT\n"
 	       "   until the other side's store; broker: sendmsg of a REQUEST, which\n"
 	       "   the broker forwards, recv, and back with a REPLY); \"count\" round\n"
@@ -2061,7 +2065,7 @@ static int listener_main(void *arg, int out)
 
 	/* One blocking receive per message, whatever the transport. */
 	while (r.received < l->total) {
-		ret = ep_recv(&e, e.rbuf, l->size);
+		ret = ep_recv(&e, l->size);
 		if (ret)
 			child_die("after %llu of %lu messages: %s",
 				  (unsigned long long)r.received, l->total,
@@ -3645,7 +3649,7 @@ static void child_round_trip(struct ep *e, char *buf, size_t size,
 
 	if (ret)
 		child_die("request %lu: %s", i, strerror(-ret));
-	ret = ep_recv(e, buf, size);
+	ret = ep_recv(e, size);
 	if (ret)
 		child_die("reply %lu: %s", i, strerror(-ret));
 }
