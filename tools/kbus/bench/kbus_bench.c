@@ -730,7 +730,7 @@ static int block_metric_find(const char *name)
 
 /*
  * A line "blocks kbus_<what>/unix_<what> = r1 r2 ... (lowest, highest)":
- * the ratio in each block, of two blocks timed one after the other.
+ * the ratio in each block, of the KBUS and unix blocks of the same turn.
  */
 static void print_block_ratios(const char *what)
 {
@@ -751,7 +751,8 @@ static void print_block_ratios(const char *what)
 	}
 	printf("blocks %s/%s =", a, b);
 	for (i = 0; i < block_metrics[ia].n; i++) {
-		if (block_metrics[ib].val[i] <= 0) {
+		if (block_metrics[ia].val[i] <= 0 ||
+		    block_metrics[ib].val[i] <= 0) {
 			printf(" -");
 			continue;
 		}
@@ -1589,23 +1590,11 @@ struct rtt_row {
 	unsigned long n;	/* samples so far */
 	unsigned long nsame;
 	double blk_p50[MAX_BLOCKS];	/* p50 of each block */
+	unsigned int nblk;
 	struct stats s;		/* of all the samples */
 	uint64_t *v1, *v2;	/* sorted */
 	struct stats s1, s2;	/* of @v1 and @v2; s1.n is @nsame */
 };
-
-/*
- * Time @count round trips of @size bytes for each of the @nrows @rows, in
- * blocks taken in turns, with the warm-up shared out over the blocks as
- * the count is; then each row's statistics in @s, in @nsame how many of
- * its round trips had both ends on one CPU, and the samples split by
- * placement (free them with rtt_rows_free()).
- */
-/* How many blocks a row of @count round trips is timed in. */
-static unsigned long rtt_nblocks(unsigned long count)
-{
-	return count < RTT_BLOCKS ? 1 : RTT_BLOCKS;
-}
 
 /* The p50 of @n samples at @v, left in their order. */
 static double block_p50(const uint64_t *v, unsigned long n)
@@ -1619,10 +1608,18 @@ static double block_p50(const uint64_t *v, unsigned long n)
 	return p50;
 }
 
+/*
+ * Time @count round trips of @size bytes for each of the @nrows @rows, in
+ * blocks taken in turns, with the warm-up shared out over the blocks as
+ * the count is; then each row's statistics in @s, in @nsame how many of
+ * its round trips had both ends on one CPU, the p50 of each block in
+ * @blk_p50 (@nblk of them), and the samples split by placement (free
+ * them with rtt_rows_free()).
+ */
 static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 		     unsigned long count)
 {
-	unsigned long nb = rtt_nblocks(count);
+	unsigned long nb = count < RTT_BLOCKS ? 1 : RTT_BLOCKS;
 	unsigned long b, c, w, i, i1, i2;
 	struct rtt_row *r;
 	unsigned int j;
@@ -1634,6 +1631,7 @@ static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 			die("out of memory");
 		rows[j].n = 0;
 		rows[j].nsame = 0;
+		rows[j].nblk = 0;
 	}
 	for (b = 0; b < nb; b++) {
 		c = count / nb + (b < count % nb);
@@ -1647,7 +1645,7 @@ static void rtt_rows(struct rtt_row *rows, unsigned int nrows, size_t size,
 			r->nsame += rtt_one(r->kind, size, c, w, r->cpu,
 					    r->v + r->n, r->one + r->n);
 			watch_stop();
-			r->blk_p50[b] = block_p50(r->v + r->n, c);
+			r->blk_p50[r->nblk++] = block_p50(r->v + r->n, c);
 			r->n += c;
 		}
 	}
@@ -1803,7 +1801,8 @@ static void bench_rtt_placed(void)
 	       "   four rows of a size take turns, as above.  The p10 column\n"
 	       "   shows the fastest round trips: where a host slows some of them\n"
 	       "   down a lot (an emulated guest's can), the p50 falls in one\n"
-	       "   group or the other, the p10 does not.\n\n");
+	       "   group or the other, the p10 does not as long as a tenth of\n"
+	       "   them are fast.\n\n");
 	if (nc < 2) {
 		printf("   not measured: fewer than two CPUs to run on\n");
 		return;
@@ -1843,7 +1842,7 @@ static void bench_rtt_placed(void)
 			       size, names[j / ARRAY_SIZE(kinds)]);
 			metric(r->s.p10, "%s_rtt_%zu_%s_p10", xname[r->kind],
 			       size, names[j / ARRAY_SIZE(kinds)]);
-			block_metric(r->blk_p50, rtt_nblocks(n),
+			block_metric(r->blk_p50, r->nblk,
 				     "%s_rtt_%zu_%s_p50", xname[r->kind],
 				     size, names[j / ARRAY_SIZE(kinds)]);
 		}
@@ -1977,7 +1976,7 @@ static void bench_rtt(void)
 			       msg_sizes[i]);
 			metric(r->s.p999, "%s_rtt_%zu_p999", xname[r->kind],
 			       msg_sizes[i]);
-			block_metric(r->blk_p50, rtt_nblocks(n),
+			block_metric(r->blk_p50, r->nblk,
 				     "%s_rtt_%zu_p50", xname[r->kind],
 				     msg_sizes[i]);
 		}
