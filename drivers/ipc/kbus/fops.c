@@ -133,29 +133,18 @@ static int kbus_release(struct inode *inode, struct file *file)
 }
 
 /*
- * Copy @len bytes in from @src, as copy_from_user() does.  Where user
- * addresses can be masked rather than checked (x86_64), a copy of up to
- * %KBUS_INLINE_COPY_MAX bytes (an argument struct, a header, a short name
- * or body) is read a word at a time in one user access, as
- * strncpy_from_user() reads: for so few words, the start-up of the string
- * copy (``rep movsb``) behind copy_from_user() is most of its cost.  On a
- * fault, @dst may be partly written: callers discard it.  Returns 0 or
- * -EFAULT.
+ * Within a user access opened with masked_user_access_begin(), read @len
+ * bytes from the masked user address @src to @dst a word at a time, as
+ * strncpy_from_user() reads.  Returns false on a fault.
  */
-static int copy_small_from_user(void *dst, const void __user *src,
-				size_t len)
+static __always_inline bool unsafe_get_small(void *dst,
+					     const void __user *src,
+					     size_t len)
 {
-	const u8 __user *s;
+	const u8 __user *s = src;
 	unsigned long word;
 	u8 *d = dst;
 
-	if (!can_do_masked_user_access() || len > KBUS_INLINE_COPY_MAX)
-		return copy_from_user(dst, src, len) ? -EFAULT : 0;
-	might_fault();
-	if (should_fail_usercopy())
-		return -EFAULT;
-	check_object_size(dst, len, false);
-	s = masked_user_access_begin(src);
 	for (; len >= sizeof(word); len -= sizeof(word)) {
 		unsafe_get_user(word, (const unsigned long __user *)s, efault);
 		put_unaligned(word, (unsigned long *)d);
@@ -167,6 +156,63 @@ static int copy_small_from_user(void *dst, const void __user *src,
 		s++;
 		d++;
 	}
+	return true;
+efault:
+	return false;
+}
+
+/*
+ * Copy @len bytes in from @src, as copy_from_user() does.  Where user
+ * addresses can be masked rather than checked (x86_64), a copy of up to
+ * %KBUS_INLINE_COPY_MAX bytes (an argument struct, a header, a short name
+ * or body) is read with unsafe_get_small() in one user access: for so
+ * few words, the start-up of the string copy (``rep movsb``) behind
+ * copy_from_user() is most of its cost.  On a fault, @dst may be partly
+ * written: callers discard it.  Returns 0 or -EFAULT.
+ */
+static int copy_small_from_user(void *dst, const void __user *src,
+				size_t len)
+{
+	if (!can_do_masked_user_access() || len > KBUS_INLINE_COPY_MAX)
+		return copy_from_user(dst, src, len) ? -EFAULT : 0;
+	might_fault();
+	if (should_fail_usercopy())
+		return -EFAULT;
+	check_object_size(dst, len, false);
+	src = masked_user_access_begin(src);
+	if (!unsafe_get_small(dst, src, len))
+		goto efault;
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
+ * As copy_small_from_user() for two pieces (a pointy message's name and
+ * data), in a single user access when both are small: each user access
+ * opened and closed (``stac``, ``clac``) costs about as much as a short
+ * copy.
+ */
+static int copy_two_small_from_user(void *dst1, const void __user *src1,
+				    size_t len1, void *dst2,
+				    const void __user *src2, size_t len2)
+{
+	if (!can_do_masked_user_access() || len1 > KBUS_INLINE_COPY_MAX ||
+	    len2 > KBUS_INLINE_COPY_MAX)
+		return copy_small_from_user(dst1, src1, len1) ?:
+		       copy_small_from_user(dst2, src2, len2);
+	might_fault();
+	if (should_fail_usercopy())
+		return -EFAULT;
+	check_object_size(dst1, len1, false);
+	check_object_size(dst2, len2, false);
+	src2 = mask_user_address(src2);
+	src1 = masked_user_access_begin(src1);
+	if (!unsafe_get_small(dst1, src1, len1) ||
+	    !unsafe_get_small(dst2, src2, len2))
+		goto efault;
 	user_read_access_end();
 	return 0;
 efault:
@@ -390,10 +436,9 @@ static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
 	msg = kbus_msg_alloc(h->name_len, h->data_len);
 	if (IS_ERR(msg))
 		return msg;
-	if (copy_small_from_user(msg->body, u64_to_user_ptr(h->name),
-				 h->name_len) ||
-	    copy_small_from_user(kbus_msg_data(msg), u64_to_user_ptr(h->data),
-				 h->data_len)) {
+	if (copy_two_small_from_user(msg->body, u64_to_user_ptr(h->name),
+				     h->name_len, kbus_msg_data(msg),
+				     u64_to_user_ptr(h->data), h->data_len)) {
 		kbus_msg_put(msg);
 		return ERR_PTR(-EFAULT);
 	}
@@ -450,22 +495,82 @@ err_put:
  */
 #define SEND_ONE_READ_MAX	256
 
+/* What a send reads onto the stack: a header, or a small entire message. */
+union send_in {
+	struct kbus_message_header h;
+	u8 bytes[SEND_ONE_READ_MAX];
+};
+
 /*
- * The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one.
- * Not inlined, so that the buffer on its stack is gone before the send.
+ * The checks of a %KBUS_IOC_SENDMSG's argument, before its message.
+ * Inlined: send_read_fast() makes them within a user access.
  */
-static noinline_for_stack struct kbus_msg *
-msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
+static __always_inline int check_send_args(struct file *file,
+					   const struct kbus_send *args)
+{
+	if ((args->flags & ~KBUS_SEND_FLAGS) || args->__reserved ||
+	    args->id.network_id || args->id.serial_num)
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * Read the argument of a %KBUS_IOC_SENDMSG and its message's header (the
+ * whole of a small entire message) in one user access, where user
+ * addresses can be masked, the argument has this kernel's size and
+ * passes check_send_args().  Returns the bytes of the message read into
+ * @in; -EFAULT if a fault was injected (as the argument's own copy would
+ * have failed); or 0 if they were not read: then nothing read here is
+ * used, and the caller reads each part in turn, for the errors of doing
+ * so.
+ */
+static __always_inline int send_read_fast(struct file *file,
+					  struct kbus_send *args,
+					  union send_in *in,
+					  const struct kbus_send __user *uarg)
+{
+	const void __user *umsg;
+	u32 len;
+
+	if (!can_do_masked_user_access())
+		return 0;
+	might_fault();
+	if (should_fail_usercopy())
+		return -EFAULT;
+	check_object_size(args, sizeof(*args), false);
+	check_object_size(in, sizeof(*in), false);
+	uarg = masked_user_access_begin(uarg);
+	if (!unsafe_get_small(args, uarg, sizeof(*args)))
+		goto out;
+	/* Nothing of the message is read for a send that fails before it. */
+	if (args->size != sizeof(*args) || check_send_args(file, args) ||
+	    args->msg_len < sizeof(in->h))
+		goto out;
+	len = args->msg_len <= sizeof(*in) ? args->msg_len : sizeof(in->h);
+	umsg = mask_user_address(u64_to_user_ptr(args->msg_ptr));
+	if (!unsafe_get_small(in, umsg, len))
+		goto out;
+	user_read_access_end();
+	return len;
+out:
+	user_read_access_end();
+	return 0;
+}
+
+/*
+ * The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one of
+ * @len bytes at @uptr.  @got bytes of it are in @in already (0, the
+ * header's size, or @len for a small entire message).
+ */
+static __always_inline struct kbus_msg *
+msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len, union send_in *in,
+	      u32 got)
 {
 	const void __user *umsg = u64_to_user_ptr(uptr);
-	/* Not cleared first: only the bytes read in are used. */
-	union {
-		struct kbus_message_header h;
-		u8 bytes[SEND_ONE_READ_MAX];
-	} in __uninitialized;
-	struct kbus_message_header *h = &in.h;
+	struct kbus_message_header *h = &in->h;
 	struct kbus_msg *msg;
-	bool whole = false;
 	int err;
 
 	if (len < sizeof(*h))
@@ -474,11 +579,13 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 	 * If the whole of a small message cannot be read, the header alone
 	 * is, so that the errors are those of reading it in two parts.
 	 */
-	if (len > sizeof(*h) && len <= sizeof(in) &&
-	    !copy_small_from_user(&in, umsg, len))
-		whole = true;
-	else if (copy_small_from_user(h, umsg, sizeof(*h)))
-		return ERR_PTR(-EFAULT);
+	if (!got) {
+		if (len > sizeof(*h) && len <= sizeof(*in) &&
+		    !copy_small_from_user(in, umsg, len))
+			got = len;
+		else if (copy_small_from_user(h, umsg, sizeof(*h)))
+			return ERR_PTR(-EFAULT);
+	}
 	err = check_hdr(bus, h);
 	if (err)
 		return ERR_PTR(err);
@@ -488,8 +595,11 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 			return ERR_PTR(-EINVAL);
 		msg = pointy_msg(h);
 	} else {
-		msg = entire_msg(h, umsg, len,
-				 whole ? in.bytes + sizeof(*h) : NULL);
+		/* The body, if it was read with the header. */
+		const u8 *body = got > sizeof(*h) ? in->bytes + sizeof(*h) :
+						    NULL;
+
+		msg = entire_msg(h, umsg, len, body);
 	}
 	if (IS_ERR(msg))
 		return msg;
@@ -510,6 +620,34 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len)
 		msg->flags |= KBUS_BIT_SYNTHETIC;
 	}
 	return msg;
+}
+
+/*
+ * Read and check the argument of a %KBUS_IOC_SENDMSG into @args, and build
+ * its message.  Not inlined, so that the buffer on its stack is gone
+ * before the send.
+ */
+static noinline_for_stack struct kbus_msg *
+sendmsg_from_user(struct file *file, struct kbus_bus *bus,
+		  const struct kbus_send __user *uarg, struct kbus_send *args)
+{
+	/* Not cleared first: only the bytes read in are used. */
+	union send_in in __uninitialized;
+	int got, err;
+
+	got = send_read_fast(file, args, &in, uarg);
+	if (got < 0)
+		return ERR_PTR(got);
+	if (!got) {
+		err = get_sized_arg(args, sizeof(*args), KBUS_SEND_SIZE_VER0,
+				    uarg);
+		if (err < 0)
+			return ERR_PTR(err);
+		err = check_send_args(file, args);
+		if (err)
+			return ERR_PTR(err);
+	}
+	return msg_from_user(bus, args->msg_ptr, args->msg_len, &in, got);
 }
 
 /*
@@ -575,16 +713,7 @@ static long ioc_sendmsg(struct file *file, struct kbus_ksock *ks,
 	bool nonblock;
 	int err;
 
-	err = get_sized_arg(&args, sizeof(args), KBUS_SEND_SIZE_VER0, uarg);
-	if (err < 0)
-		return err;
-	if ((args.flags & ~KBUS_SEND_FLAGS) || args.__reserved ||
-	    args.id.network_id || args.id.serial_num)
-		return -EINVAL;
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EBADF;
-
-	msg = msg_from_user(ks->bus, args.msg_ptr, args.msg_len);
+	msg = sendmsg_from_user(file, ks->bus, uarg, &args);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	/* The reply must be received: a request needs reading too. */
@@ -654,20 +783,31 @@ struct recv_call {
 #define RECV_ANSWER_LEN	(offsetofend(struct kbus_recv, gid) - \
 			 offsetof(struct kbus_recv, msg_len))
 
-/* Write the answer of @call: 0 or -EFAULT. */
-static __always_inline int recv_answer(struct recv_call *call)
+/*
+ * Within a user access that covers it, write the answer @ans to @u.
+ * Returns false on a fault.
+ */
+static __always_inline bool unsafe_put_answer(struct kbus_recv __user *u,
+					      const struct kbus_recv *ans)
 {
-	struct kbus_recv __user *u = call->uarg;
-	const struct kbus_recv *ans = &call->ans;
-
-	BUILD_BUG_ON(RECV_ANSWER_LEN != 4 * sizeof(u32));
-	might_fault();
-	if (!user_write_access_begin(&u->msg_len, RECV_ANSWER_LEN))
-		return -EFAULT;
 	unsafe_put_user(ans->msg_len, &u->msg_len, efault);
 	unsafe_put_user(ans->pid, &u->pid, efault);
 	unsafe_put_user(ans->uid, &u->uid, efault);
 	unsafe_put_user(ans->gid, &u->gid, efault);
+	return true;
+efault:
+	return false;
+}
+
+/* Write the answer of @call: 0 or -EFAULT. */
+static int recv_answer(struct recv_call *call)
+{
+	BUILD_BUG_ON(RECV_ANSWER_LEN != 4 * sizeof(u32));
+	might_fault();
+	if (!user_write_access_begin(&call->uarg->msg_len, RECV_ANSWER_LEN))
+		return -EFAULT;
+	if (!unsafe_put_answer(call->uarg, &call->ans))
+		goto efault;
 	user_write_access_end();
 	return 0;
 efault:
@@ -788,12 +928,14 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 }
 
 /*
- * Write a message to the buffer of @call: its header image @hdr, then its
- * body.  The header, and a body of at most %KBUS_INLINE_COPY_MAX bytes,
- * are written with unsafe_copy_to_user() in one user access; a longer
- * body with copy_to_user().  (Like filldir(), the first way does without
- * the checks of hardened usercopy and KMSAN: the source is a
- * kbus_message_header built here and a message body of known length.)
+ * Write a message to the buffer of @call, its header image @hdr then its
+ * body, and then the answer of @call.  The header, a body of at most
+ * %KBUS_INLINE_COPY_MAX bytes and the answer after it are written in one
+ * user access; a longer body is written with copy_to_user(), and the
+ * answer after it with recv_answer().  (Like filldir(), the first way
+ * does without the checks of hardened usercopy: the sources are a
+ * kbus_message_header built by recv_head(), the answer of @call and a
+ * message body of known length.)
  */
 static int recv_write(struct recv_call *call,
 		      const struct kbus_message_header *hdr,
@@ -804,16 +946,22 @@ static int recv_write(struct recv_call *call,
 	bool inline_body = body_len <= KBUS_INLINE_COPY_MAX;
 
 	might_fault();
+	if (inline_body && !access_ok(&call->uarg->msg_len, RECV_ANSWER_LEN))
+		return -EFAULT;
 	if (!user_write_access_begin(call->buf, sizeof(*hdr) +
 				     (inline_body ? body_len : 0)))
 		return -EFAULT;
 	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr),
 			    efault);
-	if (inline_body)
+	if (inline_body) {
 		unsafe_copy_to_user(body, (const char *)msg->body, body_len,
 				    efault);
+		if (!unsafe_put_answer(call->uarg, &call->ans))
+			goto efault;
+	}
 	user_write_access_end();
-	if (!inline_body && copy_to_user(body, msg->body, body_len))
+	if (!inline_body &&
+	    (copy_to_user(body, msg->body, body_len) || recv_answer(call)))
 		return -EFAULT;
 	return 0;
 efault:
@@ -834,12 +982,13 @@ static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
 {
 	int ret;
 
-	if (recv_write(call, hdr, msg))
-		return -EFAULT;
 	if (call->creds)
 		recv_creds(&call->ans, msg);
-	if (recv_answer(call))
+	if (recv_write(call, hdr, msg)) {
+		/* Of a message not received, only the length is told. */
+		call->ans = (struct kbus_recv){ .msg_len = call->ans.msg_len };
 		return -EFAULT;
+	}
 	ret = recv_take(ks, qe, gen, owed);
 	if (ret == RECV_AGAIN) {
 		call->ans = (struct kbus_recv){};
