@@ -375,8 +375,12 @@ static long ioc_replier(struct kbus_ksock *ks, struct kbus_replier __user *uarg)
 
 /* ---- Sending ---- */
 
-/* Check a message header: its guards, fields and size. */
-static int check_hdr(struct kbus_bus *bus, const struct kbus_message_header *h)
+/*
+ * Check a message header: its guards, fields and size.  Inlined:
+ * send_read_fast() makes the checks within a user access.
+ */
+static __always_inline int check_hdr(struct kbus_bus *bus,
+				     const struct kbus_message_header *h)
 {
 	u64 len;
 
@@ -428,19 +432,38 @@ static void fill_msg(struct kbus_msg *msg, const struct kbus_message_header *h)
 				  KBUS_BIT_WANT_YOU_TO_REPLY);
 }
 
-/* Build the message of a pointy header: copy its name and data in. */
-static struct kbus_msg *pointy_msg(const struct kbus_message_header *h)
+/*
+ * Build the message of a pointy header: copy its name and data in.  The
+ * first @got bytes of the name then the data were read with the header,
+ * to @rest: none of them, the name, or the name and the data.
+ */
+static struct kbus_msg *pointy_msg(const struct kbus_message_header *h,
+				   const u8 *rest, u32 got)
 {
+	const void __user *udata = u64_to_user_ptr(h->data);
 	struct kbus_msg *msg;
+	int err = 0;
 
 	msg = kbus_msg_alloc(h->name_len, h->data_len);
 	if (IS_ERR(msg))
 		return msg;
-	if (copy_two_small_from_user(msg->body, u64_to_user_ptr(h->name),
-				     h->name_len, kbus_msg_data(msg),
-				     u64_to_user_ptr(h->data), h->data_len)) {
+	if (!got) {
+		err = copy_two_small_from_user(msg->body,
+					       u64_to_user_ptr(h->name),
+					       h->name_len, kbus_msg_data(msg),
+					       udata, h->data_len);
+	} else {
+		memcpy(msg->body, rest, h->name_len);
+		if (got > h->name_len)
+			memcpy(kbus_msg_data(msg), rest + h->name_len,
+			       h->data_len);
+		else if (h->data_len)
+			err = copy_small_from_user(kbus_msg_data(msg), udata,
+						   h->data_len);
+	}
+	if (err) {
 		kbus_msg_put(msg);
-		return ERR_PTR(-EFAULT);
+		return ERR_PTR(err);
 	}
 	if (!kbus_name_valid(msg->body, h->name_len, false)) {
 		kbus_msg_put(msg);
@@ -491,11 +514,16 @@ err_put:
 
 /*
  * An entire message of at most this many bytes, a small one, is read with
- * its header in one user access, onto the stack.
+ * its header in one user access, onto the stack; so is the name of a
+ * pointy header if it fits after the header, and its data if that fits
+ * after the name.
  */
 #define SEND_ONE_READ_MAX	256
 
-/* What a send reads onto the stack: a header, or a small entire message. */
+/*
+ * What a send reads onto the stack: a header, a small entire message, or
+ * a pointy header followed by its name, and its data if they fit.
+ */
 union send_in {
 	struct kbus_message_header h;
 	u8 bytes[SEND_ONE_READ_MAX];
@@ -517,21 +545,52 @@ static __always_inline int check_send_args(struct file *file,
 }
 
 /*
+ * Within the user access of send_read_fast(), read the name of the pointy
+ * header @in->h (a message of that header alone) after it, and its data
+ * after the name, as much of the two as fits in @in.  Nothing is read for
+ * a header that fails check_hdr().  Returns the bytes read (0, the name's
+ * or both's), or -EFAULT.
+ */
+static __always_inline int send_read_pointy(struct kbus_bus *bus,
+					    union send_in *in)
+{
+	const u32 room = sizeof(*in) - sizeof(in->h);
+	u32 name_len = in->h.name_len, data_len = in->h.data_len;
+	u8 *rest = in->bytes + sizeof(in->h);
+	const void __user *src;
+
+	if (check_hdr(bus, &in->h) || name_len > room)
+		return 0;
+	src = mask_user_address(u64_to_user_ptr(in->h.name));
+	if (!unsafe_get_small(rest, src, name_len))
+		return -EFAULT;
+	if (!data_len || data_len > room - name_len)
+		return name_len;
+	src = mask_user_address(u64_to_user_ptr(in->h.data));
+	if (!unsafe_get_small(rest + name_len, src, data_len))
+		return -EFAULT;
+	return name_len + data_len;
+}
+
+/*
  * Read the argument of a %KBUS_IOC_SENDMSG and its message's header (the
- * whole of a small entire message) in one user access, where user
- * addresses can be masked, the argument has this kernel's size and
- * passes check_send_args().  Returns the bytes of the message read into
- * @in; -EFAULT if a fault was injected (as the argument's own copy would
- * have failed); or 0 if they were not read: then nothing read here is
- * used, and the caller reads each part in turn, for the errors of doing
- * so.
+ * whole of a small entire message; a pointy one's name, and data, if they
+ * fit) in one user access, where user addresses can be masked, the
+ * argument has this kernel's size and passes check_send_args().  Returns
+ * the bytes of the message read into @in (for a pointy header, of the
+ * header, its name and its data); -EFAULT if a fault was injected (as if
+ * the argument could not be read); or 0 if they were not read: then
+ * nothing read here is used, and the caller reads each part in turn, for
+ * the errors of doing so.
  */
 static __always_inline int send_read_fast(struct file *file,
+					  struct kbus_bus *bus,
 					  struct kbus_send *args,
 					  union send_in *in,
 					  const struct kbus_send __user *uarg)
 {
 	const void __user *umsg;
+	int rest;
 	u32 len;
 
 	if (!can_do_masked_user_access())
@@ -552,6 +611,12 @@ static __always_inline int send_read_fast(struct file *file,
 	umsg = mask_user_address(u64_to_user_ptr(args->msg_ptr));
 	if (!unsafe_get_small(in, umsg, len))
 		goto out;
+	if (in->h.name && args->msg_len == sizeof(in->h)) {
+		rest = send_read_pointy(bus, in);
+		if (rest < 0)
+			goto out;
+		len += rest;
+	}
 	user_read_access_end();
 	return len;
 out:
@@ -561,8 +626,9 @@ out:
 
 /*
  * The message of a %KBUS_IOC_SENDMSG: a pointy header or an entire one of
- * @len bytes at @uptr.  @got bytes of it are in @in already (0, the
- * header's size, or @len for a small entire message).
+ * @len bytes at @uptr.  @got bytes of it are in @in already: 0, the
+ * header's size, @len for a small entire message, or for a pointy header
+ * the header's size plus those of its name, or of its name and its data.
  */
 static __always_inline struct kbus_msg *
 msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len, union send_in *in,
@@ -593,7 +659,8 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len, union send_in *in,
 	if (h->name) {
 		if (len != sizeof(*h))
 			return ERR_PTR(-EINVAL);
-		msg = pointy_msg(h);
+		msg = pointy_msg(h, in->bytes + sizeof(*h),
+				 got ? got - sizeof(*h) : 0);
 	} else {
 		/* The body, if it was read with the header. */
 		const u8 *body = got > sizeof(*h) ? in->bytes + sizeof(*h) :
@@ -635,7 +702,7 @@ sendmsg_from_user(struct file *file, struct kbus_bus *bus,
 	union send_in in __uninitialized;
 	int got, err;
 
-	got = send_read_fast(file, args, &in, uarg);
+	got = send_read_fast(file, bus, args, &in, uarg);
 	if (got < 0)
 		return ERR_PTR(got);
 	if (!got) {
@@ -790,10 +857,17 @@ struct recv_call {
 static __always_inline bool unsafe_put_answer(struct kbus_recv __user *u,
 					      const struct kbus_recv *ans)
 {
-	unsafe_put_user(ans->msg_len, &u->msg_len, efault);
-	unsafe_put_user(ans->pid, &u->pid, efault);
-	unsafe_put_user(ans->uid, &u->uid, efault);
-	unsafe_put_user(ans->gid, &u->gid, efault);
+	/*
+	 * Its four fields in one copy, from a source aligned for it: two
+	 * stores on x86_64, one walk of the page tables on UML.
+	 */
+	const struct {
+		u32 v[4];
+	} __aligned(8) a = {{ ans->msg_len, ans->pid, ans->uid, ans->gid }};
+
+	BUILD_BUG_ON(sizeof(a) != RECV_ANSWER_LEN);
+	unsafe_copy_to_user((char __user *)&u->msg_len, (const char *)&a,
+			    sizeof(a), efault);
 	return true;
 efault:
 	return false;
@@ -802,7 +876,6 @@ efault:
 /* Write the answer of @call: 0 or -EFAULT. */
 static int recv_answer(struct recv_call *call)
 {
-	BUILD_BUG_ON(RECV_ANSWER_LEN != 4 * sizeof(u32));
 	might_fault();
 	if (!user_write_access_begin(&call->uarg->msg_len, RECV_ANSWER_LEN))
 		return -EFAULT;
@@ -928,13 +1001,13 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 }
 
 /*
- * Write a message to the buffer of @call, its header image @hdr then its
- * body, and then the answer of @call.  The header, a body of at most
- * %KBUS_INLINE_COPY_MAX bytes and the answer after it are written in one
- * user access; a longer body is written with copy_to_user(), and the
- * answer after it with recv_answer().  (Like filldir(), the first way
- * does without the checks of hardened usercopy: the sources are a
- * kbus_message_header built by recv_head(), the answer of @call and a
+ * Write a message to the buffer of @call, its header image @hdr and its
+ * body, and the answer of @call.  The header, a body of at most
+ * %KBUS_INLINE_COPY_MAX bytes and the answer are written in one user
+ * access; a longer body is written after them, with copy_to_user().  If
+ * that fails, the caller writes the answer again.  (Like filldir(), the
+ * first way does without the checks of hardened usercopy: the sources are
+ * a kbus_message_header built by recv_head(), the answer of @call and a
  * message body of known length.)
  */
 static int recv_write(struct recv_call *call,
@@ -946,22 +1019,20 @@ static int recv_write(struct recv_call *call,
 	bool inline_body = body_len <= KBUS_INLINE_COPY_MAX;
 
 	might_fault();
-	if (inline_body && !access_ok(&call->uarg->msg_len, RECV_ANSWER_LEN))
+	if (!access_ok(&call->uarg->msg_len, RECV_ANSWER_LEN))
 		return -EFAULT;
 	if (!user_write_access_begin(call->buf, sizeof(*hdr) +
 				     (inline_body ? body_len : 0)))
 		return -EFAULT;
 	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr),
 			    efault);
-	if (inline_body) {
+	if (inline_body)
 		unsafe_copy_to_user(body, (const char *)msg->body, body_len,
 				    efault);
-		if (!unsafe_put_answer(call->uarg, &call->ans))
-			goto efault;
-	}
+	if (!unsafe_put_answer(call->uarg, &call->ans))
+		goto efault;
 	user_write_access_end();
-	if (!inline_body &&
-	    (copy_to_user(body, msg->body, body_len) || recv_answer(call)))
+	if (!inline_body && copy_to_user(body, msg->body, body_len))
 		return -EFAULT;
 	return 0;
 efault:
@@ -1058,6 +1129,56 @@ static __always_inline int recv_one(struct kbus_ksock *ks,
 	}
 }
 
+/*
+ * The checks of a %KBUS_IOC_RECVMSG's argument.  Inlined: recv_read_fast()
+ * makes them within a user access.
+ */
+static __always_inline int check_recv_args(struct file *file,
+					   const struct kbus_recv *args)
+{
+	if ((args->flags & ~KBUS_RECV_FLAGS) || args->__reserved ||
+	    args->msg_len || args->pid || args->uid || args->gid)
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ))
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * Read the argument of a %KBUS_IOC_RECVMSG and make the probe of
+ * recv_probe() in one user access, where user addresses can be masked and
+ * the argument has this kernel's size and passes check_recv_args() (so
+ * the answer's fields are 0, and writing 0 to them only faults their page
+ * in; unlike recv_probe(), it is made whether or not the receive is to
+ * wait).  Returns 1 if that was done; -EFAULT if a fault was injected (as
+ * if the argument could not be read); or 0 if not: then nothing read here
+ * is used, and the caller reads the argument again, for the errors of
+ * doing so.
+ */
+static __always_inline int recv_read_fast(struct file *file,
+					  struct kbus_recv *args,
+					  struct kbus_recv __user *uarg)
+{
+	if (!can_do_masked_user_access())
+		return 0;
+	might_fault();
+	if (should_fail_usercopy())
+		return -EFAULT;
+	check_object_size(args, sizeof(*args), false);
+	uarg = masked_user_access_begin(uarg);
+	if (!unsafe_get_small(args, uarg, sizeof(*args)))
+		goto out;
+	if (args->size != sizeof(*args) || check_recv_args(file, args))
+		goto out;
+	if (!unsafe_put_answer(uarg, args))
+		goto out;
+	user_access_end();
+	return 1;
+out:
+	user_access_end();
+	return 0;
+}
+
 static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 			struct kbus_recv __user *uarg)
 {
@@ -1068,14 +1189,19 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 	bool nonblock;
 	int err;
 
-	err = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0, uarg);
+	err = recv_read_fast(file, &args, uarg);
 	if (err < 0)
 		return err;
-	if ((args.flags & ~KBUS_RECV_FLAGS) || args.__reserved ||
-	    args.msg_len || args.pid || args.uid || args.gid)
-		return -EINVAL;
-	if (!(file->f_mode & FMODE_READ))
-		return -EBADF;
+	call.probed = err;
+	if (!call.probed) {
+		err = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0,
+				    uarg);
+		if (err < 0)
+			return err;
+		err = check_recv_args(file, &args);
+		if (err)
+			return err;
+	}
 	nonblock = (file->f_flags & O_NONBLOCK) ||
 		   (args.flags & KBUS_RECV_NONBLOCK);
 	call.buf = u64_to_user_ptr(args.buf_ptr);

@@ -456,6 +456,101 @@ TEST_F(sendrecv, entire_and_pointy_sendmsg_deliver_the_same_message)
 	free(m1);
 }
 
+/*
+ * A send reads a small message with its header, onto the kernel's stack:
+ * a pointy one's name and data if they fit after the header, else its
+ * name alone, or neither.  Messages of every size around those limits
+ * arrive whole, sent either way.
+ */
+TEST_F(sendrecv, sendmsg_of_sizes_around_the_read_with_the_header)
+{
+	static const __u32 data_lens[] = {
+		0, 1, 64, 100, 150, 151, 152, 153, 154, 155, 156, 157, 158,
+		159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170,
+		200, 255, 256, 257, 1000, 4096,
+	};
+	static const char short_name[] = "$.Sizes";
+	struct kbus_entire_message *m;
+	struct kbus_message_header h;
+	char long_name[201];
+	unsigned char *data;
+	unsigned int i, n;
+	int entire;
+
+	memset(long_name, 'L', sizeof(long_name) - 1);
+	memcpy(long_name, "$.", 2);
+	long_name[sizeof(long_name) - 1] = 0;
+	ASSERT_EQ(0, kbus_bind(self->b, short_name, 0));
+	ASSERT_EQ(0, kbus_bind(self->b, long_name, 0));
+	data = malloc(4096);
+	ASSERT_NE(NULL, data);
+	for (i = 0; i < 4096; i++)
+		data[i] = i * 7 + 3;
+	for (n = 0; n < 2; n++) {
+		const char *name = n ? long_name : short_name;
+
+		for (i = 0; i < sizeof(data_lens) / sizeof(data_lens[0]); i++) {
+			for (entire = 0; entire < 2; entire++) {
+				kbus_msg_init(&h, name, data_lens[i] ? data : NULL,
+					      data_lens[i]);
+				ASSERT_EQ(0, kbus_send_msg(self->a, &h, entire,
+							   NULL))
+					TH_LOG("%s, %u data bytes, %s", name,
+					       data_lens[i],
+					       entire ? "entire" : "pointy");
+				m = sr_recv(_metadata, self->b, 0, NULL);
+				kbus_check_msg(_metadata, m, name, data,
+					       data_lens[i], self->a_id);
+				free(m);
+			}
+		}
+	}
+	free(data);
+}
+
+/*
+ * A pointy message whose name or data runs into an unmapped page fails
+ * with EFAULT and sends nothing, whether the data was to be read with the
+ * header (small) or after it (large).
+ */
+TEST_F(sendrecv, pointy_sendmsg_with_a_name_or_data_cut_short_fails_efault)
+{
+	static const __u32 data_lens[] = { 8, 64, 150, 1000, 4096 };
+	long pg = sysconf(_SC_PAGESIZE);
+	struct kbus_message_header h;
+	unsigned int i;
+	char *two;
+
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Cut", 0));
+	two = sr_map(2 * pg, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, two);
+	memset(two, 'x', pg);
+	ASSERT_EQ(0, mprotect(two + pg, pg, PROT_NONE));
+
+	/* The name's last bytes are on the unmapped page. */
+	memcpy(two + pg - 4, "$.Cu", 4);
+	kbus_msg_init(&h, "$.Cut", "data", 4);
+	h.name = (uintptr_t)(two + pg - 4);
+	EXPECT_EQ(-EFAULT, kbus_send_msg(self->a, &h, false, NULL));
+
+	/* The data's last byte, or all of it, is on the unmapped page. */
+	for (i = 0; i < sizeof(data_lens) / sizeof(data_lens[0]); i++) {
+		kbus_msg_init(&h, "$.Cut", two, data_lens[i]);
+		h.data = (uintptr_t)(two + pg - data_lens[i] + 1);
+		EXPECT_EQ(-EFAULT, kbus_send_msg(self->a, &h, false, NULL))
+			TH_LOG("%u data bytes cut short", data_lens[i]);
+		h.data = (uintptr_t)(two + pg);
+		EXPECT_EQ(-EFAULT, kbus_send_msg(self->a, &h, false, NULL))
+			TH_LOG("%u data bytes unmapped", data_lens[i]);
+		/* Readable, the same data goes. */
+		h.data = (uintptr_t)(two + pg - data_lens[i]);
+		EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
+	}
+	EXPECT_EQ(sizeof(data_lens) / sizeof(data_lens[0]),
+		  kbus_num_msgs(_metadata, self->b));
+	ASSERT_EQ(0, munmap(two, 2 * pg));
+}
+
 TEST_F(sendrecv, sendmsg_checks_the_header)
 {
 	static const char *const bad_names[] = { "$.a..b", "$.a.*" };
@@ -906,36 +1001,43 @@ TEST_F(sendrecv, recvmsg_with_a_read_only_struct_fails_before_waiting)
 
 /*
  * A message that was copied out but whose answer cannot be written is not
- * taken: the receive fails and the message stays queued.
+ * taken: the receive fails and the message stays queued, whether its body
+ * was written with its header (small) or after it (large).
  */
 TEST_F(sendrecv, recvmsg_with_a_read_only_struct_leaves_the_message_queued)
 {
+	static const __u32 data_lens[] = { 3, 1000 };
 	long pg = sysconf(_SC_PAGESIZE);
 	struct kbus_entire_message *m;
+	static char data[1000];
 	struct kbus_msg_id id;
 	struct kbus_recv *r;
-	char buf[256];
+	static char buf[2048];
+	unsigned int i;
 
+	memset(data, 'd', sizeof(data));
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Answer.ReadOnly", 0));
-	ASSERT_EQ(0, kbus_announce(self->a, "$.Answer.ReadOnly", "xyz", 3,
-				   &id));
-	r = sr_map(pg, PROT_READ | PROT_WRITE);
-	ASSERT_NE(NULL, r);
-	r->size = sizeof(*r);
-	r->flags = KBUS_RECV_NONBLOCK;
-	r->buf_ptr = (uintptr_t)buf;
-	r->buf_len = sizeof(buf);
-	ASSERT_EQ(0, mprotect(r, pg, PROT_READ));
-	EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, r));
-	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
-	ASSERT_EQ(0, munmap(r, pg));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, kbus_announce(self->a, "$.Answer.ReadOnly", data,
+					   data_lens[i], &id));
+		r = sr_map(pg, PROT_READ | PROT_WRITE);
+		ASSERT_NE(NULL, r);
+		r->size = sizeof(*r);
+		r->flags = KBUS_RECV_NONBLOCK;
+		r->buf_ptr = (uintptr_t)buf;
+		r->buf_len = sizeof(buf);
+		ASSERT_EQ(0, mprotect(r, pg, PROT_READ));
+		EXPECT_EQ(-EFAULT, kbus_ioctl(self->b, KBUS_IOC_RECVMSG, r));
+		EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+		ASSERT_EQ(0, munmap(r, pg));
 
-	m = sr_recv(_metadata, self->b, 0, NULL);
-	kbus_check_msg(_metadata, m, "$.Answer.ReadOnly", "xyz", 3,
-		       self->a_id);
-	EXPECT_EQ(id.serial_num, m->header.id.serial_num);
-	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
-	free(m);
+		m = sr_recv(_metadata, self->b, 0, NULL);
+		kbus_check_msg(_metadata, m, "$.Answer.ReadOnly", data,
+			       data_lens[i], self->a_id);
+		EXPECT_EQ(id.serial_num, m->header.id.serial_num);
+		EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
+		free(m);
+	}
 }
 
 /*
