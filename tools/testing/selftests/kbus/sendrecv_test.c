@@ -489,7 +489,7 @@ TEST_F(sendrecv, sendmsg_of_sizes_around_the_read_with_the_header)
 	for (n = 0; n < 2; n++) {
 		const char *name = n ? long_name : short_name;
 
-		for (i = 0; i < sizeof(data_lens) / sizeof(data_lens[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(data_lens); i++) {
 			for (entire = 0; entire < 2; entire++) {
 				kbus_msg_init(&h, name, data_lens[i] ? data : NULL,
 					      data_lens[i]);
@@ -534,7 +534,7 @@ TEST_F(sendrecv, pointy_sendmsg_with_a_name_or_data_cut_short_fails_efault)
 	EXPECT_EQ(-EFAULT, kbus_send_msg(self->a, &h, false, NULL));
 
 	/* The data's last byte, or all of it, is on the unmapped page. */
-	for (i = 0; i < sizeof(data_lens) / sizeof(data_lens[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(data_lens); i++) {
 		kbus_msg_init(&h, "$.Cut", two, data_lens[i]);
 		h.data = (uintptr_t)(two + pg - data_lens[i] + 1);
 		EXPECT_EQ(-EFAULT, kbus_send_msg(self->a, &h, false, NULL))
@@ -546,7 +546,7 @@ TEST_F(sendrecv, pointy_sendmsg_with_a_name_or_data_cut_short_fails_efault)
 		h.data = (uintptr_t)(two + pg - data_lens[i]);
 		EXPECT_EQ(0, kbus_send_msg(self->a, &h, false, NULL));
 	}
-	EXPECT_EQ(sizeof(data_lens) / sizeof(data_lens[0]),
+	EXPECT_EQ(ARRAY_SIZE(data_lens),
 		  kbus_num_msgs(_metadata, self->b));
 	ASSERT_EQ(0, munmap(two, 2 * pg));
 }
@@ -1017,7 +1017,7 @@ TEST_F(sendrecv, recvmsg_with_a_read_only_struct_leaves_the_message_queued)
 
 	memset(data, 'd', sizeof(data));
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Answer.ReadOnly", 0));
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_SIZE(data_lens); i++) {
 		ASSERT_EQ(0, kbus_announce(self->a, "$.Answer.ReadOnly", data,
 					   data_lens[i], &id));
 		r = sr_map(pg, PROT_READ | PROT_WRITE);
