@@ -78,7 +78,7 @@ prepare:
 
 # out/linux (the pristine base, slow to recreate) is kept by "clean".
 clean:
-	rm -rf out/kunit out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
+	rm -rf out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
 		out/uml-bench out/x86-bench out/x86-test out/bench-kselftest out/bench-kselftest-install \
 		out/tmp out/series out/am-check out/series-head out/series-stack.json out/outgoing out/check-patches.* out/check
 	-git -C out/linux worktree prune 2>/dev/null

@@ -39,8 +39,7 @@ KSRC_TARBALL=${KBUS_KSRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 LINUX=$OUT/linux              # git repository (objects), worktree = build tree
 SERIES_WT=$OUT/series         # worktree used to generate the series
 AMCHECK_WT=$OUT/am-check      # scratch worktree for the "git am" check
-KUNIT_BUILD=$OUT/kunit        # kunit.py build directory
-UML_BUILD=$OUT/uml            # UML kernel for the selftests / "make run"
+UML_BUILD=$OUT/uml            # UML kernel for KUnit, the selftests, "make run"
 UML_BENCH_BUILD=$OUT/uml-bench  # UML kernel without debugging aids ("make bench")
 # The selftest build and install directories; devel/bench uses its own
 # pair (out/bench-kselftest*) so as not to disturb a concurrent test run.
