@@ -693,7 +693,7 @@ static void print_ratio(const char *num, const char *den)
  * The same figures block by block (tables 1 and 2 time their rows in
  * blocks taken in turns), for the spread of a ratio within one run.
  */
-#define MAX_BLOCKS	5
+#define MAX_BLOCKS	20
 #define MAX_BLOCK_METRICS	64
 static struct {
 	char name[64];
@@ -1567,11 +1567,14 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
  * turns, the rows share each stretch out (the first place of a round
  * goes to RTT_BLOCKS of them, which matters less: each block starts with
  * its own warm-up).  Each block is a new pair of processes, with its
- * share of the warm-up (200 round trips by default: the first few pay
+ * share of the warm-up (50 round trips by default: the first few pay
  * for the new processes' page faults), and the watchdog's
- * SHAPE_TIMEOUT applies to each block.
+ * SHAPE_TIMEOUT applies to each block.  The scheduler places each new
+ * pair, on one CPU or two, and mostly keeps it there: the blocks are
+ * many, so that a row's share of each placement does not hang on a few
+ * draws.
  */
-#define RTT_BLOCKS	5
+#define RTT_BLOCKS	20
 #if RTT_BLOCKS > MAX_BLOCKS
 #error "RTT_BLOCKS must be at most MAX_BLOCKS"
 #endif
@@ -2334,7 +2337,7 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
  * process (and a new Ksock, socket or queue) and its share of the
  * warm-up.
  */
-#define TPUT_BLOCKS	5
+#define TPUT_BLOCKS	20
 #if TPUT_BLOCKS > MAX_BLOCKS
 #error "TPUT_BLOCKS must be at most MAX_BLOCKS"
 #endif
