@@ -68,8 +68,10 @@
  *      for a preempted holder.  (With PREEMPT_RT the spinlock is a
  *      sleeping lock with priority inheritance, which bounds the wait
  *      too.)  A receive looks at its message under it and takes it off
- *      the queue under it, copying it out in between with the lock
- *      dropped; a send writes its id under it with page faults
+ *      the queue under it, copying it out in between: in the same hold
+ *      with page faults disabled if the body is at most
+ *      %KBUS_INLINE_COPY_MAX bytes and its pages are there, else with
+ *      the lock dropped; a send writes its id under it with page faults
  *      disabled, allocates the queue entries of its second and later
  *      recipients with %GFP_NOWAIT, and is made again holding the lock
  *      sleepably if one cannot be had so, or if it has more than

@@ -913,52 +913,6 @@ static void recv_creds(struct kbus_recv *ans, const struct kbus_msg *msg)
 }
 
 /*
- * Look at the next message, under the bus lock.  If it can be received,
- * it stays queued, to be copied out with the lock dropped and then taken
- * with recv_take(): *@qep is then its copy, *@msgp its message with a
- * reference taken, *@hdr its header image and *@gen the queue's removal
- * count.  Once the lock is dropped the copy may leave the queue and be
- * freed (an UNBIND by another thread), so *@qep is only compared, never
- * followed, until recv_take() has taken it.  The message is not copied
- * out under the lock, where the copy would add to the wait of every
- * sender on the bus.  The length of the message looked at is in
- * @call->ans.msg_len.  Returns RECV_COPY, RECV_AGAIN if the queue is
- * empty, RECV_NEED_OWED if the message is a request to reply to and
- * *@owed, its record of what is owed, is still to be allocated, or
- * -EMSGSIZE if the buffer is too small.
- */
-static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
-		     struct kbus_request **owed, struct kbus_qentry **qep,
-		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
-		     u32 *gen)
-{
-	struct kbus_qentry *qe;
-	int ret;
-
-	kbus_bus_lock(ks->bus);
-	ret = RECV_AGAIN;
-	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
-	if (!qe)
-		goto out;
-	call->ans.msg_len = kbus_msg_entire_len(qe->msg);
-	ret = -EMSGSIZE;
-	if (call->ans.msg_len > call->buf_len)
-		goto out;
-	ret = RECV_NEED_OWED;
-	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed)
-		goto out;
-	kbus_msg_header_image(qe, hdr);
-	*qep = qe;
-	*gen = ks->queue_gen;
-	refcount_inc(&qe->msg->refcount);
-	*msgp = qe->msg;
-	ret = RECV_COPY;
-out:
-	kbus_bus_unlock(ks->bus);
-	return ret;
-}
-
-/*
  * Take the copy at the head of the queue off it.  A request to reply to is
  * recorded as owed through *@owed, which is then NULL.
  */
@@ -1001,43 +955,138 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 }
 
 /*
+ * Write the header image @hdr, the first @body_len bytes of the body of
+ * @msg and the answer of @call in one user access.  Like filldir(), this
+ * does without the checks of hardened usercopy: the sources are a
+ * kbus_message_header built by recv_head(), the answer of @call and a
+ * message body of known length.  Returns 0 or -EFAULT.
+ */
+static __always_inline int recv_write_inline(struct recv_call *call,
+					     const struct kbus_message_header *hdr,
+					     const struct kbus_msg *msg,
+					     u32 body_len)
+{
+	if (!access_ok(&call->uarg->msg_len, RECV_ANSWER_LEN))
+		return -EFAULT;
+	if (!user_write_access_begin(call->buf, sizeof(*hdr) + body_len))
+		return -EFAULT;
+	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr),
+			    efault);
+	if (body_len)
+		unsafe_copy_to_user(call->buf + sizeof(*hdr),
+				    (const char *)msg->body, body_len, efault);
+	if (!unsafe_put_answer(call->uarg, &call->ans))
+		goto efault;
+	user_write_access_end();
+	return 0;
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
+/*
  * Write a message to the buffer of @call, its header image @hdr and its
  * body, and the answer of @call.  The header, a body of at most
  * %KBUS_INLINE_COPY_MAX bytes and the answer are written in one user
  * access; a longer body is written after them, with copy_to_user().  If
- * that fails, the caller writes the answer again.  (Like filldir(), the
- * first way does without the checks of hardened usercopy: the sources are
- * a kbus_message_header built by recv_head(), the answer of @call and a
- * message body of known length.)
+ * that fails, the caller writes the answer again.
  */
 static int recv_write(struct recv_call *call,
 		      const struct kbus_message_header *hdr,
 		      const struct kbus_msg *msg)
 {
-	void __user *body = call->buf + sizeof(*hdr);
 	u32 body_len = kbus_msg_body_len(msg);
 	bool inline_body = body_len <= KBUS_INLINE_COPY_MAX;
 
 	might_fault();
-	if (!access_ok(&call->uarg->msg_len, RECV_ANSWER_LEN))
+	if (recv_write_inline(call, hdr, msg, inline_body ? body_len : 0))
 		return -EFAULT;
-	if (!user_write_access_begin(call->buf, sizeof(*hdr) +
-				     (inline_body ? body_len : 0)))
-		return -EFAULT;
-	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr),
-			    efault);
-	if (inline_body)
-		unsafe_copy_to_user(body, (const char *)msg->body, body_len,
-				    efault);
-	if (!unsafe_put_answer(call->uarg, &call->ans))
-		goto efault;
-	user_write_access_end();
-	if (!inline_body && copy_to_user(body, msg->body, body_len))
+	if (!inline_body &&
+	    copy_to_user(call->buf + sizeof(*hdr), msg->body, body_len))
 		return -EFAULT;
 	return 0;
-efault:
-	user_write_access_end();
-	return -EFAULT;
+}
+
+/*
+ * Under the bus lock, write @msg, its header image @hdr and the answer
+ * of @call with page faults disabled, if its body is at most
+ * %KBUS_INLINE_COPY_MAX bytes: a copy as short as the bookkeeping around
+ * it, made in the same hold of the lock as the look at the queue and the
+ * take.  Returns true if it was written; false if the body is
+ * longer or a page was not there, and the message is then copied out
+ * with the lock dropped.
+ */
+static bool recv_write_locked(struct recv_call *call,
+			      const struct kbus_message_header *hdr,
+			      const struct kbus_msg *msg)
+{
+	u32 body_len = kbus_msg_body_len(msg);
+	int ret;
+
+	if (body_len > KBUS_INLINE_COPY_MAX)
+		return false;
+	if (call->creds)
+		recv_creds(&call->ans, msg);
+	pagefault_disable();
+	ret = recv_write_inline(call, hdr, msg, body_len);
+	pagefault_enable();
+	return !ret;
+}
+
+/*
+ * Look at the next message, under the bus lock.  If it can be received
+ * and recv_write_locked() writes it out, it is taken in the same hold of
+ * the lock (RECV_TAKEN, *@qep its copy).  Otherwise it stays queued, to
+ * be copied out with the lock dropped and then taken with recv_take():
+ * *@qep is then its copy, *@msgp its message with a reference taken,
+ * *@hdr its header image and *@gen the queue's removal count.  Once the
+ * lock is dropped the copy may leave the queue and be freed (an UNBIND by
+ * another thread), so *@qep is only compared, never followed, until
+ * recv_take() has taken it.  A long body is not copied out under the
+ * lock, where the copy would add to the wait of every sender on the bus.
+ * The length of the message looked at is in @call->ans.msg_len.  Returns
+ * RECV_TAKEN, RECV_COPY, RECV_AGAIN if the queue is empty,
+ * RECV_NEED_OWED if the message is a request to reply to and *@owed, its
+ * record of what is owed, is still to be allocated, or -EMSGSIZE if the
+ * buffer is too small.
+ */
+static int recv_head(struct kbus_ksock *ks, struct recv_call *call,
+		     struct kbus_request **owed, struct kbus_qentry **qep,
+		     struct kbus_msg **msgp, struct kbus_message_header *hdr,
+		     u32 *gen)
+{
+	struct kbus_qentry *qe;
+	int ret;
+
+	kbus_bus_lock(ks->bus);
+	ret = RECV_AGAIN;
+	qe = list_first_entry_or_null(&ks->queue, struct kbus_qentry, node);
+	if (!qe)
+		goto out;
+	call->ans.msg_len = kbus_msg_entire_len(qe->msg);
+	ret = -EMSGSIZE;
+	if (call->ans.msg_len > call->buf_len)
+		goto out;
+	ret = RECV_NEED_OWED;
+	if ((qe->flags & KBUS_BIT_WANT_YOU_TO_REPLY) && !*owed)
+		goto out;
+	kbus_msg_header_image(qe, hdr);
+	*qep = qe;
+	if (recv_write_locked(call, hdr, qe->msg)) {
+		recv_take_locked(ks, qe, owed);
+		ret = RECV_TAKEN;
+		goto out;
+	}
+	*gen = ks->queue_gen;
+	refcount_inc(&qe->msg->refcount);
+	*msgp = qe->msg;
+	ret = RECV_COPY;
+out:
+	kbus_bus_unlock(ks->bus);
+	/* Room was made: wake waiting senders now the lock is free. */
+	if (ret == RECV_TAKEN)
+		kbus_bus_room_wake(ks->bus);
+	return ret;
 }
 
 /*
@@ -1071,15 +1120,16 @@ static int recv_copy(struct kbus_ksock *ks, struct recv_call *call,
 
 /*
  * Receive one message, waiting for one unless @nonblock.  The message is
- * copied out while it stays queued, and taken off the queue only once the
- * copy has succeeded, so that a bad buffer leaves it there; if the
- * queue's head changed meanwhile (an URGENT message, an UNBIND by another
- * thread), the new head is received instead.  @rd_lock keeps the
- * receivers of one file from taking the same message twice and is not
- * held while waiting.  On success, *@qep is the copy taken, owned by the
- * caller.  *@owed, a record for a request to reply to, is allocated here
- * when one is needed (before looking, on a Ksock that has had requests)
- * and is NULL once used.
+ * copied out while it stays queued (under the bus lock if
+ * recv_write_locked() can, else with the lock dropped), and taken off the
+ * queue only once the copy has succeeded, so that a bad buffer leaves it
+ * there; if the queue's head changed meanwhile (an URGENT message, an
+ * UNBIND by another thread), the new head is received instead.  @rd_lock
+ * keeps the receivers of one file from taking the same message twice and
+ * is not held while waiting.  On success, *@qep is the copy taken, owned
+ * by the caller.  *@owed, a record for a request to reply to, is
+ * allocated here when one is needed (before looking, on a Ksock that has
+ * had requests) and is NULL once used.
  */
 static __always_inline int recv_one(struct kbus_ksock *ks,
 				    struct recv_call *call, bool nonblock,

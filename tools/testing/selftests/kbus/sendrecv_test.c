@@ -918,8 +918,10 @@ static void sr_send_recv_at(struct __test_metadata *const _metadata,
 /*
  * The id of a send is written under the bus lock, where no page fault may
  * be taken: when it is on a page that cannot be written without one, the
- * send faults it in and is made again.  The answer of a receive, written
- * with the lock dropped, may fault.  Both land: here on the zero page (a
+ * send faults it in and is made again.  So is a short message and the
+ * answer of a receive, first written under the lock: on a fault they are
+ * written again with the lock dropped, where they may fault.  Both land:
+ * here on the zero page (a
  * page only read so far: reading the struct maps it in so) and on pages
  * shared copy-on-write with a child.
  */
@@ -1042,8 +1044,9 @@ TEST_F(sendrecv, recvmsg_with_a_read_only_struct_leaves_the_message_queued)
 
 /*
  * A buffer whose pages were never touched is not mapped in yet: the copy
- * of the message faults them in, and the message is received whole,
- * whatever its size.
+ * of the message faults them in (for a short message, once its copy under
+ * the bus lock, with page faults disabled, has failed), and the message
+ * is received whole, whatever its size.
  */
 TEST_F(sendrecv, recvmsg_into_pages_not_yet_mapped_in)
 {
