@@ -43,8 +43,8 @@
  *    file, from looking at the head of its queue, through the copy of
  *    that message to user space, to taking it off the queue, so that they
  *    deliver in queue order.  Never held while waiting for a message; the
- *    only lock held while a copy to user space may fault.  A Ksock never
- *    takes another Ksock's rd_lock.
+ *    only lock held while a copy to user space may take (and sleep in) a
+ *    page fault.  A Ksock never takes another Ksock's rd_lock.
  *
  * 2. &kbus_buses_lock (mutex): the list of buses and bus creation.  Taken
  *    before a bus lock (debugfs walks every bus).
@@ -70,12 +70,12 @@
  *      too.)  A receive looks at its message under it and takes it off
  *      the queue under it, copying it out in between: in the same hold
  *      with page faults disabled if the body is at most
- *      %KBUS_INLINE_COPY_MAX bytes and its pages are there, else with
- *      the lock dropped; a send writes its id under it with page faults
- *      disabled, allocates the queue entries of its second and later
- *      recipients with %GFP_NOWAIT, and is made again holding the lock
- *      sleepably if one cannot be had so, or if it has more than
- *      %KBUS_SPIN_MAX_COPIES recipients.
+ *      %KBUS_INLINE_COPY_MAX bytes and the pages written to are present
+ *      and writable, else with the lock dropped; a send writes its id
+ *      under it with page faults disabled, allocates the queue entries
+ *      of its second and later recipients with %GFP_NOWAIT, and is made
+ *      again holding the lock sleepably if one cannot be had so, or if
+ *      it has more than %KBUS_SPIN_MAX_COPIES recipients.
  *    - sleepably (kbus_bus_lock_sleepable()), by what allocates with
  *      %GFP_KERNEL or may take long: an open, a close, a bind or unbind
  *      (and the replier bind events they send), a change of option,

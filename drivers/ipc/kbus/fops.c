@@ -1012,9 +1012,11 @@ static int recv_write(struct recv_call *call,
  * of @call with page faults disabled, if its body is at most
  * %KBUS_INLINE_COPY_MAX bytes: a copy as short as the bookkeeping around
  * it, made in the same hold of the lock as the look at the queue and the
- * take.  Returns true if it was written; false if the body is
- * longer or a page was not there, and the message is then copied out
- * with the lock dropped.
+ * take.  The credentials of the sender go into the answer first if
+ * %KBUS_RECV_CREDS asked for them.  Returns true if it was written; false
+ * if the body is longer or a page written to is not present and
+ * writable (or not a user page at all), and the message is then copied
+ * out with the lock dropped.
  */
 static bool recv_write_locked(struct recv_call *call,
 			      const struct kbus_message_header *hdr,

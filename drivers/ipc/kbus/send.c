@@ -499,13 +499,6 @@ out_ksocks:
 }
 
 /*
- * The part of a send made under the bus lock, held either way: the id is
- * stored to @id and written to @uid, either or both.  Returns as
- * kbus_send(), and -ENOMEM with @r->need_sleep set if, under the spinlock,
- * a queue entry could not be had without sleeping or the message has more
- * than %KBUS_SPIN_MAX_COPIES recipients (nothing was routed).
- */
-/*
  * Write @id to @uid with page faults disabled, as copy_to_user_nofault()
  * would, but as two 32-bit stores in one user access: for eight bytes,
  * the string copy behind copy_to_user_nofault() costs more than the
@@ -531,6 +524,13 @@ out:
 	return ok;
 }
 
+/*
+ * The part of a send made under the bus lock, held either way: the id is
+ * stored to @id and written to @uid, either or both.  Returns as
+ * kbus_send(), and -ENOMEM with @r->need_sleep set if, under the spinlock,
+ * a queue entry could not be had without sleeping or the message has more
+ * than %KBUS_SPIN_MAX_COPIES recipients (nothing was routed).
+ */
 static int send_locked(struct route *r, struct kbus_request **req,
 		       struct kbus_msg_id *id, struct kbus_msg_id __user *uid)
 {

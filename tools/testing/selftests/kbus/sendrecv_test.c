@@ -918,12 +918,11 @@ static void sr_send_recv_at(struct __test_metadata *const _metadata,
 /*
  * The id of a send is written under the bus lock, where no page fault may
  * be taken: when it is on a page that cannot be written without one, the
- * send faults it in and is made again.  So is a short message and the
+ * send faults it in and is made again.  So are a short message and the
  * answer of a receive, first written under the lock: on a fault they are
  * written again with the lock dropped, where they may fault.  Both land:
- * here on the zero page (a
- * page only read so far: reading the struct maps it in so) and on pages
- * shared copy-on-write with a child.
+ * here on the zero page (a page only read so far: reading the struct maps
+ * it in so) and on pages shared copy-on-write with a child.
  */
 TEST_F(sendrecv, answers_on_pages_only_read_so_far)
 {
