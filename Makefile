@@ -79,8 +79,8 @@ prepare:
 # out/linux (the pristine base, slow to recreate) is kept by "clean".
 clean:
 	rm -rf out/uml out/kselftest out/kselftest-install out/results out/tools-kbus \
-		out/uml-bench out/x86-bench out/x86-test out/x86-kcsan out/x86-race out/x86-race-kcsan \
-		out/x86-src out/x86-*.lock out/bench-kselftest out/bench-kselftest-install \
+		out/uml-bench out/x86-bench out/x86-test out/x86-kcsan out/x86-race out/x86-race-kcsan out/linux-race \
+		out/bench-kselftest out/bench-kselftest-install \
 		out/tmp out/series out/am-check out/series-head out/series-stack.json out/outgoing out/check-patches.* out/check
 	-git -C out/linux worktree prune 2>/dev/null
 

@@ -40,7 +40,6 @@ LINUX=$OUT/linux              # git repository (objects), worktree = build tree
 SERIES_WT=$OUT/series         # worktree used to generate the series
 AMCHECK_WT=$OUT/am-check      # scratch worktree for the "git am" check
 UML_BUILD=$OUT/uml            # UML kernel for KUnit, the selftests, "make run"
-X86_SRC=$OUT/x86-src          # worktree the SMP guests' kernels are built from
 UML_BENCH_BUILD=$OUT/uml-bench  # UML kernel without debugging aids ("make bench")
 # The selftest build and install directories; devel/bench uses its own
 # pair (out/bench-kselftest*) so as not to disturb a concurrent test run.
