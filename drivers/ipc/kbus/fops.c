@@ -873,19 +873,28 @@ efault:
 	return false;
 }
 
+/* Write @ans to @u in a user access of its own: false on a fault. */
+static __always_inline bool put_answer(struct kbus_recv __user *u,
+				       const struct kbus_recv *ans)
+{
+	if (can_do_masked_user_access())
+		u = masked_user_access_begin(u);
+	else if (!user_write_access_begin(&u->msg_len, RECV_ANSWER_LEN))
+		return false;
+	if (!unsafe_put_answer(u, ans))
+		goto efault;
+	user_write_access_end();
+	return true;
+efault:
+	user_write_access_end();
+	return false;
+}
+
 /* Write the answer of @call: 0 or -EFAULT. */
 static int recv_answer(struct recv_call *call)
 {
 	might_fault();
-	if (!user_write_access_begin(&call->uarg->msg_len, RECV_ANSWER_LEN))
-		return -EFAULT;
-	if (!unsafe_put_answer(call->uarg, &call->ans))
-		goto efault;
-	user_write_access_end();
-	return 0;
-efault:
-	user_write_access_end();
-	return -EFAULT;
+	return put_answer(call->uarg, &call->ans) ? 0 : -EFAULT;
 }
 
 /*
@@ -955,19 +964,23 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 }
 
 /*
- * Write the header image @hdr, the first @body_len bytes of the body of
- * @msg and the answer of @call in one user access.  Like filldir(), this
- * does without the checks of hardened usercopy: the sources are a
- * kbus_message_header built by recv_head(), the answer of @call and a
- * message body of known length.  Returns 0 or -EFAULT.
+ * Write the header image @hdr and the first @body_len bytes of the body of
+ * @msg in one user access, and the answer of @call.  Where user addresses
+ * can be masked (x86_64), a user access opens all of user memory, and the
+ * answer, at its masked address, is written in the same one; elsewhere in
+ * one of its own, since a user access may open only the range it is given
+ * (powerpc's KUAP).  Like filldir(), this does without the checks of
+ * hardened usercopy: the sources are a kbus_message_header built by
+ * recv_head(), the answer of @call and a message body of known length.
+ * Returns 0 or -EFAULT.
  */
 static __always_inline int recv_write_inline(struct recv_call *call,
 					     const struct kbus_message_header *hdr,
 					     const struct kbus_msg *msg,
 					     u32 body_len)
 {
-	if (!access_ok(&call->uarg->msg_len, RECV_ANSWER_LEN))
-		return -EFAULT;
+	bool masked = can_do_masked_user_access();
+
 	if (!user_write_access_begin(call->buf, sizeof(*hdr) + body_len))
 		return -EFAULT;
 	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr),
@@ -975,9 +988,12 @@ static __always_inline int recv_write_inline(struct recv_call *call,
 	if (body_len)
 		unsafe_copy_to_user(call->buf + sizeof(*hdr),
 				    (const char *)msg->body, body_len, efault);
-	if (!unsafe_put_answer(call->uarg, &call->ans))
+	if (masked &&
+	    !unsafe_put_answer(mask_user_address(call->uarg), &call->ans))
 		goto efault;
 	user_write_access_end();
+	if (!masked && !put_answer(call->uarg, &call->ans))
+		return -EFAULT;
 	return 0;
 efault:
 	user_write_access_end();
@@ -987,9 +1003,9 @@ efault:
 /*
  * Write a message to the buffer of @call, its header image @hdr and its
  * body, and the answer of @call.  The header, a body of at most
- * %KBUS_INLINE_COPY_MAX bytes and the answer are written in one user
- * access; a longer body is written after them, with copy_to_user().  If
- * that fails, the caller writes the answer again.
+ * %KBUS_INLINE_COPY_MAX bytes and the answer are written by
+ * recv_write_inline(); a longer body is written after them, with
+ * copy_to_user().  If that fails, the caller writes the answer again.
  */
 static int recv_write(struct recv_call *call,
 		      const struct kbus_message_header *hdr,
