@@ -851,7 +851,8 @@ struct recv_call {
 			 offsetof(struct kbus_recv, msg_len))
 
 /*
- * Within a user access that covers it, write the answer @ans to @u.
+ * Within a user access that covers it, or one opened with
+ * masked_user_access_begin() with @u masked, write the answer @ans to @u.
  * Returns false on a fault.
  */
 static __always_inline bool unsafe_put_answer(struct kbus_recv __user *u,
@@ -966,33 +967,41 @@ static int recv_take(struct kbus_ksock *ks, struct kbus_qentry *qe, u32 gen,
 /*
  * Write the header image @hdr and the first @body_len bytes of the body of
  * @msg in one user access, and the answer of @call.  Where user addresses
- * can be masked (x86_64), a user access opens all of user memory, and the
- * answer, at its masked address, is written in the same one; elsewhere in
- * one of its own, since a user access may open only the range it is given
- * (powerpc's KUAP).  Like filldir(), this does without the checks of
- * hardened usercopy: the sources are a kbus_message_header built by
- * recv_head(), the answer of @call and a message body of known length.
- * Returns 0 or -EFAULT.
+ * can be masked (x86_64), that access is opened with
+ * masked_user_access_begin(), which is bound to no range, and the answer
+ * is written in it at its masked address, as copy_two_small_from_user()
+ * reads two pieces (the writes start at the buffer's masked address and
+ * stay within %KBUS_INLINE_COPY_MAX bytes of the header: the guard page
+ * above user memory stops them if it was not a user address).  Elsewhere
+ * the access opens the buffer's range, which may be all it opens
+ * (powerpc's KUAP), and the answer gets one of its own.  Like filldir(),
+ * this does without the checks of hardened usercopy: the sources are a
+ * kbus_message_header built by recv_head(), the answer of @call and a
+ * message body of known length.  Returns 0 or -EFAULT.
  */
 static __always_inline int recv_write_inline(struct recv_call *call,
 					     const struct kbus_message_header *hdr,
 					     const struct kbus_msg *msg,
 					     u32 body_len)
 {
-	bool masked = can_do_masked_user_access();
+	struct kbus_recv __user *uarg = call->uarg;
+	void __user *buf = call->buf;
 
-	if (!user_write_access_begin(call->buf, sizeof(*hdr) + body_len))
+	BUILD_BUG_ON(sizeof(*hdr) + KBUS_INLINE_COPY_MAX > PAGE_SIZE);
+	if (can_do_masked_user_access()) {
+		uarg = mask_user_address(uarg);
+		buf = masked_user_access_begin(buf);
+	} else if (!user_write_access_begin(buf, sizeof(*hdr) + body_len)) {
 		return -EFAULT;
-	unsafe_copy_to_user(call->buf, (const char *)hdr, sizeof(*hdr),
-			    efault);
+	}
+	unsafe_copy_to_user(buf, (const char *)hdr, sizeof(*hdr), efault);
 	if (body_len)
-		unsafe_copy_to_user(call->buf + sizeof(*hdr),
-				    (const char *)msg->body, body_len, efault);
-	if (masked &&
-	    !unsafe_put_answer(mask_user_address(call->uarg), &call->ans))
+		unsafe_copy_to_user(buf + sizeof(*hdr), (const char *)msg->body,
+				    body_len, efault);
+	if (can_do_masked_user_access() && !unsafe_put_answer(uarg, &call->ans))
 		goto efault;
 	user_write_access_end();
-	if (!masked && !put_answer(call->uarg, &call->ans))
+	if (!can_do_masked_user_access() && !put_answer(uarg, &call->ans))
 		return -EFAULT;
 	return 0;
 efault:
