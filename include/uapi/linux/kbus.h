@@ -551,9 +551,10 @@ struct kbus_bus_ctl {
  * %KBUS_IOC_GET_OPTION, %KBUS_IOC_SET_OPTION: read or change an option
  * (struct kbus_option).  Fail with %EINVAL (unknown option, or a value out
  * of its range), %EOPNOTSUPP (setting a read-only option), %EPERM (setting
- * a bus option without %CAP_SYS_ADMIN), %E2BIG, %EFAULT, %ENOMEM (the
- * option is not changed).  Lowering a Ksock's queue limit below its queued
- * messages drops none of them.
+ * a bus option without %CAP_SYS_ADMIN), %E2BIG, %EFAULT; setting
+ * %KBUS_OPT_REPORT_REPLIER_BINDS also with %ENOMEM (the option is not
+ * changed).  Lowering a Ksock's queue limit below its queued messages drops
+ * none of them.
  *
  * On the ``kbus-control`` node of a kbus filesystem only:
  *

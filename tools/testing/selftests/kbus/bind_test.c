@@ -1160,111 +1160,6 @@ TEST_F(kbus, debugfs_shows_pids_as_the_reader_sees_them)
 
 /* ---- Allocation failures (fault injection) ---- */
 
-#define FAILSLAB "/sys/kernel/debug/failslab/"
-
-/* Write @val to @path: 0, or -errno. */
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/*
- * Run @op with the @nth slab allocation of this thread made to fail.
- * Returns whether a failure was injected (false: @op made fewer than @nth
- * allocations); *@ret is what @op returned.
- */
-static bool with_nth_failure(struct __test_metadata *const _metadata,
-			     int failnth, int nth, int (*op)(void *), void *arg,
-			     int *ret)
-{
-	char buf[16];
-	ssize_t n;
-
-	snprintf(buf, sizeof(buf), "%d", nth);
-	EXPECT_EQ((ssize_t)strlen(buf), pwrite(failnth, buf, strlen(buf), 0));
-	*ret = op(arg);
-	n = pread(failnth, buf, sizeof(buf) - 1, 0);
-	EXPECT_LT(0, n);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	if (atoi(buf)) {
-		/* Not reached: take the count back. */
-		EXPECT_EQ(1, pwrite(failnth, "0", 1, 0));
-		return false;
-	}
-	return true;
-}
-
-/* failslab for GFP_KERNEL allocations too, quietly; restored by undo. */
-struct failslab_saved {
-	char wait[8];
-	char verbose[8];
-};
-
-static int failslab_read(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	return 0;
-}
-
-static int failslab_setup(struct failslab_saved *saved)
-{
-	if (failslab_read(FAILSLAB "ignore-gfp-wait", saved->wait,
-			  sizeof(saved->wait)) ||
-	    failslab_read(FAILSLAB "verbose", saved->verbose,
-			  sizeof(saved->verbose)))
-		return -ENOENT;
-	if (write_str(FAILSLAB "ignore-gfp-wait", "N") ||
-	    write_str(FAILSLAB "verbose", "0"))
-		return -EIO;
-	return 0;
-}
-
-static void failslab_undo(const struct failslab_saved *saved)
-{
-	write_str(FAILSLAB "ignore-gfp-wait", saved->wait);
-	write_str(FAILSLAB "verbose", saved->verbose);
-}
-
-/*
- * Make the calling thread's allocations fail on demand: open its fail-nth
- * file and set failslab up (failslab_undo() restores it).  Returns the
- * file, or -1 once the test has been skipped because it is not run as
- * root (for @why); fails the test if the kernel cannot inject faults.
- */
-static int failnth_open(struct __test_metadata *const _metadata,
-			struct failslab_saved *saved, const char *why)
-{
-	int fd;
-
-	if (geteuid())
-		SKIP(return -1, "needs root: %s", why);
-	fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, fd)
-		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
-	/* GFP_KERNEL allocations too, and no stack dump in the log. */
-	ASSERT_EQ(0, failslab_setup(saved))
-		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
-	return fd;
-}
-
 struct bind_op {
 	int fd;
 	const char *name;
@@ -1371,6 +1266,115 @@ TEST_F(kbus, replier_bind_and_unbind_fail_cleanly_at_each_allocation)
 	EXPECT_EQ(0, ret);
 	EXPECT_EQ(0, replier_of(_metadata, self->c, name));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->a));
+
+	failslab_undo(&saved);
+	close(failnth);
+}
+
+struct replier_query_op {
+	int fd;
+	const char *name;
+	__u32 id;
+};
+
+static int do_replier_query(void *arg)
+{
+	struct replier_query_op *op = arg;
+
+	return kbus_replier(op->fd, op->name, &op->id);
+}
+
+/*
+ * A replier query with each of its allocations failing in turn fails with
+ * ENOMEM, and the same query answers once memory is there.
+ */
+TEST_F(kbus, replier_query_without_memory_fails_enomem)
+{
+	static const char name[] = "$.Bind.QueryFault";
+	struct replier_query_op op = { .fd = self->c, .name = name };
+	struct failslab_saved saved;
+	int failnth, nth, ret, enomem = 0;
+	__u32 b_id = kbus_ksock_id(_metadata, self->b);
+
+	failnth = failnth_open(_metadata, &saved, "failslab");
+	if (failnth < 0)
+		return;
+	ASSERT_EQ(0, kbus_bind(self->b, name, true));
+	for (nth = 1; nth < 20; nth++) {
+		op.id = 0;
+		if (!with_nth_failure(_metadata, failnth, nth, do_replier_query,
+				      &op, &ret))
+			break;
+		if (ret) {
+			EXPECT_EQ(-ENOMEM, ret)
+				TH_LOG("REPLIER with allocation %d failing", nth);
+			enomem++;
+		} else {
+			EXPECT_EQ(b_id, op.id);
+		}
+	}
+	EXPECT_LT(0, enomem);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(b_id, op.id);
+
+	failslab_undo(&saved);
+	close(failnth);
+}
+
+static int do_report_binds_on(void *arg)
+{
+	return kbus_set_opt(*(int *)arg, KBUS_OPT_REPORT_REPLIER_BINDS, 1);
+}
+
+/*
+ * Turning replier bind events on with each allocation of the catch-up
+ * failing in turn: SET_OPTION fails with ENOMEM, the option stays off and
+ * no event is queued; once memory is there, every existing replier is
+ * reported.
+ */
+TEST_F(kbus, report_binds_catch_up_fails_cleanly_at_each_allocation)
+{
+	struct failslab_saved saved;
+	int failnth, nth, ret, enomem = 0;
+
+	failnth = failnth_open(_metadata, &saved, "failslab and the bus option");
+	if (failnth < 0)
+		return;
+	ASSERT_EQ(0, kbus_opt(_metadata, self->a,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+	ASSERT_EQ(0, kbus_bind(self->a, KBUS_MSG_NAME_REPLIER_BIND_EVENT, false));
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Bind.CatchUp.One", true));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Bind.CatchUp.Two", true));
+	kbus_expect_empty(_metadata, self->a);
+
+	for (nth = 1; nth < 200; nth++) {
+		if (!with_nth_failure(_metadata, failnth, nth,
+				      do_report_binds_on, &self->a, &ret))
+			break;
+		if (ret == 0) {
+			/* An allocation with a fallback: it all happened. */
+			EXPECT_LE(2, kbus_num_msgs(_metadata, self->a));
+			ASSERT_EQ(0, kbus_set_opt(self->a,
+						  KBUS_OPT_REPORT_REPLIER_BINDS,
+						  0));
+			drain(self->a);
+			continue;
+		}
+		EXPECT_EQ(-ENOMEM, ret)
+			TH_LOG("SET_OPTION with allocation %d failing", nth);
+		enomem++;
+		EXPECT_EQ(0, kbus_opt(_metadata, self->a,
+				      KBUS_OPT_REPORT_REPLIER_BINDS));
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, self->a))
+			TH_LOG("events queued by a catch-up that failed (%d)",
+			       nth);
+		drain(self->a);
+	}
+	EXPECT_LT(1, enomem);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(1, kbus_opt(_metadata, self->a,
+			      KBUS_OPT_REPORT_REPLIER_BINDS));
+	EXPECT_LE(2, kbus_num_msgs(_metadata, self->a));
 
 	failslab_undo(&saved);
 	close(failnth);

@@ -680,6 +680,113 @@ static inline void kbus_check_msg(struct __test_metadata *const _metadata,
 	EXPECT_EQ(from, m->header.from);
 }
 
+/* ---- Allocation failures (fault injection) ---- */
+
+#define FAILSLAB "/sys/kernel/debug/failslab/"
+
+/* Write @val to @path: 0, or -errno. */
+static inline int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Run @op with the @nth slab allocation of this thread made to fail.
+ * Returns whether a failure was injected (false: @op made fewer than @nth
+ * allocations); *@ret is what @op returned.
+ */
+static inline bool with_nth_failure(struct __test_metadata *const _metadata,
+				    int failnth, int nth, int (*op)(void *),
+				    void *arg, int *ret)
+{
+	char buf[16];
+	ssize_t n;
+
+	snprintf(buf, sizeof(buf), "%d", nth);
+	EXPECT_EQ((ssize_t)strlen(buf), pwrite(failnth, buf, strlen(buf), 0));
+	*ret = op(arg);
+	n = pread(failnth, buf, sizeof(buf) - 1, 0);
+	EXPECT_LT(0, n);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	if (atoi(buf)) {
+		/* Not reached: take the count back. */
+		EXPECT_EQ(1, pwrite(failnth, "0", 1, 0));
+		return false;
+	}
+	return true;
+}
+
+/* failslab for GFP_KERNEL allocations too, quietly; restored by undo. */
+struct failslab_saved {
+	char wait[8];
+	char verbose[8];
+};
+
+static inline int failslab_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	return 0;
+}
+
+static inline int failslab_setup(struct failslab_saved *saved)
+{
+	if (failslab_read(FAILSLAB "ignore-gfp-wait", saved->wait,
+			  sizeof(saved->wait)) ||
+	    failslab_read(FAILSLAB "verbose", saved->verbose,
+			  sizeof(saved->verbose)))
+		return -ENOENT;
+	if (write_str(FAILSLAB "ignore-gfp-wait", "N") ||
+	    write_str(FAILSLAB "verbose", "0"))
+		return -EIO;
+	return 0;
+}
+
+static inline void failslab_undo(const struct failslab_saved *saved)
+{
+	write_str(FAILSLAB "ignore-gfp-wait", saved->wait);
+	write_str(FAILSLAB "verbose", saved->verbose);
+}
+
+/*
+ * Make the calling thread's allocations fail on demand: open its fail-nth
+ * file and set failslab up (failslab_undo() restores it).  Returns the
+ * file, or -1 once the test has been skipped because it is not run as
+ * root (for @why); fails the test if the kernel cannot inject faults.
+ */
+static inline int failnth_open(struct __test_metadata *const _metadata,
+			       struct failslab_saved *saved, const char *why)
+{
+	int fd;
+
+	if (geteuid())
+		SKIP(return -1, "needs root: %s", why);
+	fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd)
+		TH_LOG("no fail-nth: CONFIG_FAULT_INJECTION and CONFIG_FAILSLAB needed");
+	/* GFP_KERNEL allocations too, and no stack dump in the log. */
+	ASSERT_EQ(0, failslab_setup(saved))
+		TH_LOG("no " FAILSLAB ": CONFIG_FAULT_INJECTION_DEBUG_FS needed");
+	return fd;
+}
+
 /* ---- Other processes ---- */
 
 /*

@@ -699,4 +699,79 @@ TEST(removed_bus_keeps_no_name)
 	close(control);
 }
 
+/*
+ * A file that holds a removed bus's node without opening it (O_PATH)
+ * cannot open the bus again: ENODEV.
+ */
+TEST(open_of_a_removed_bus_fails_enodev)
+{
+	char dir[32], proc[64];
+	int control, pfd;
+
+	fs_mount(_metadata, dir, "buses=1");
+	control = fs_open(dir, "kbus-control", O_RDWR);
+	ASSERT_LE(0, control);
+	pfd = fs_open(dir, "kbus0", O_PATH);
+	ASSERT_LE(0, pfd);
+	ASSERT_EQ(0, fs_remove(control, 0));
+	EXPECT_FALSE(fs_exists(dir, "kbus0"));
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	EXPECT_EQ(-1, open(proc, O_RDWR | O_CLOEXEC));
+	EXPECT_EQ(ENODEV, errno);
+	close(pfd);
+	close(control);
+}
+
+static int do_add(void *arg)
+{
+	__u32 index;
+
+	return fs_add(*(int *)arg, &index);
+}
+
+/*
+ * ADD_BUS with each of its allocations failing in turn fails with ENOMEM
+ * and leaves no node behind; once memory is there, the bus is added under
+ * the number that was free.
+ */
+TEST(control_add_without_memory_fails_enomem)
+{
+	struct failslab_saved saved;
+	int control, failnth, nth, ret, enomem = 0;
+	char dir[32];
+
+	failnth = failnth_open(_metadata, &saved, "failslab");
+	if (failnth < 0)
+		return;
+	fs_mount(_metadata, dir, "buses=0");
+	control = fs_open(dir, "kbus-control", O_RDWR);
+	ASSERT_LE(0, control);
+
+	for (nth = 1; nth < 200; nth++) {
+		if (!with_nth_failure(_metadata, failnth, nth, do_add, &control,
+				      &ret))
+			break;
+		if (ret == 0) {
+			/* An allocation with a fallback: it all happened. */
+			EXPECT_TRUE(fs_exists(dir, "kbus0"));
+			ASSERT_EQ(0, fs_remove(control, 0));
+			continue;
+		}
+		EXPECT_EQ(-ENOMEM, ret)
+			TH_LOG("ADD_BUS with allocation %d failing", nth);
+		enomem++;
+		EXPECT_FALSE(fs_exists(dir, "kbus0"))
+			TH_LOG("a node left by an ADD_BUS that failed (%d)", nth);
+	}
+	EXPECT_LT(0, enomem);
+	EXPECT_EQ(0, ret);
+	EXPECT_TRUE(fs_exists(dir, "kbus0"));
+	EXPECT_EQ(-ENOENT, fs_remove(control, 1));
+
+	failslab_undo(&saved);
+	close(failnth);
+	close(control);
+}
+
 TEST_HARNESS_MAIN

@@ -218,8 +218,8 @@ static const int fz_ok_cancel[] = { ENOENT, EINVAL, E2BIG, EFAULT, 0 };
 
 static const int fz_ok_info[] = { EINVAL, E2BIG, EFAULT, 0 };
 
-/* EOPNOTSUPP and EPERM are for setting only. */
-static const int fz_ok_get[] = { EINVAL, E2BIG, EFAULT, ENOMEM, 0 };
+/* EOPNOTSUPP, EPERM and ENOMEM are for setting only. */
+static const int fz_ok_get[] = { EINVAL, E2BIG, EFAULT, 0 };
 
 static const int fz_ok_set[] = {
 	EINVAL, EOPNOTSUPP, EPERM, E2BIG, EFAULT, ENOMEM, 0

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 
 #include "common.h"
 
@@ -1185,6 +1186,46 @@ TEST_F_TIMEOUT(sendrecv, blocking_recvmsg_waits_for_a_message, 30)
 	EXPECT_EQ(strlen(name), rep.name_len);
 	EXPECT_STREQ(name, rep.name);
 	kbus_child_done(_metadata, &ch);
+}
+
+static volatile sig_atomic_t sr_alarms;
+
+static void sr_count_alarm(int sig)
+{
+	(void)sig;
+	sr_alarms++;
+}
+
+/*
+ * A signal whose handler has no SA_RESTART ends a blocking RECVMSG with
+ * EINTR, and takes nothing off the queue: what comes next is received.
+ */
+TEST_F_TIMEOUT(sendrecv, signal_without_sa_restart_ends_a_blocking_recvmsg_with_eintr, 30)
+{
+	static const char name[] = "$.Block.Intr";
+	struct itimerval it = { .it_value = { .tv_usec = 200000 } };
+	struct sigaction sa, old;
+	struct kbus_recv r;
+	char *buf = malloc(SMALL_BUF);
+
+	ASSERT_NE(NULL, buf);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sr_count_alarm;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, &old));
+	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
+
+	sr_alarms = 0;
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	EXPECT_EQ(-EINTR, kbus_recvmsg(self->b, buf, SMALL_BUF, 0, &r));
+	EXPECT_EQ(1, sr_alarms);
+	ASSERT_EQ(0, sigaction(SIGALRM, &old, NULL));
+
+	ASSERT_EQ(0, kbus_announce(self->a, name, "abc", 3, NULL));
+	EXPECT_EQ(0, kbus_recvmsg(self->b, buf, SMALL_BUF, 0, &r));
+	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 3), r.msg_len);
+	kbus_expect_empty(_metadata, self->b);
+	free(buf);
 }
 
 /* ---- Credentials ---- */
