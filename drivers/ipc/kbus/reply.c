@@ -294,6 +294,9 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_find_locked);
  * @requester: the Ksock that sent it.
  * @req: its record; the caller now owns it.
  *
+ * What the request cost its user is given back, so a send waiting for
+ * room at a Ksock of that user may go now: waiting senders are told.
+ *
  * Context: The bus lock is held.
  */
 void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
@@ -304,6 +307,7 @@ void kbus_outstanding_remove_locked(struct kbus_ksock *requester,
 	req_erase(&requester->outstanding, req);
 	requester->num_outstanding--;
 	kbus_user_uncharge_locked(requester->user, kbus_request_cost());
+	kbus_bus_room_locked(requester->bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_outstanding_remove_locked);
 
@@ -378,8 +382,9 @@ EXPORT_SYMBOL_IF_KUNIT(kbus_owed_find_locked);
  * @req: its record; the caller now owns it.
  *
  * A request that was refused, or is waiting (%KBUS_BIT_ALL_OR_WAIT),
- * because the replier owed ``kbus_max_requests`` may go now: waiting
- * senders are told there is room.
+ * because the replier owed ``kbus_max_requests`` may go now, and so may a
+ * send waiting for room at a Ksock of the replier's user, which is given
+ * the record's cost back: waiting senders are told there is room.
  *
  * Context: The bus lock is held.
  */
@@ -391,9 +396,7 @@ void kbus_owed_remove_locked(struct kbus_ksock *replier,
 	req_erase(&replier->owed, req);
 	replier->num_owed--;
 	kbus_user_uncharge_locked(replier->user, kbus_record_cost());
-	/* A request refused for this replier's owed count may go now. */
-	if (replier->num_owed + 1 >= READ_ONCE(kbus_max_requests))
-		kbus_bus_room_locked(replier->bus);
+	kbus_bus_room_locked(replier->bus);
 }
 EXPORT_SYMBOL_IF_KUNIT(kbus_owed_remove_locked);
 

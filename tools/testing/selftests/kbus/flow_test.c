@@ -1101,6 +1101,73 @@ TEST_F(flow, user_limit_covers_all_of_a_users_ksocks)
 	EXPECT_EQ(0, kbus_bind(self->a, "$.User.More", 0));
 }
 
+/*
+ * A request's records are charged to its requester's and its replier's
+ * users; when it ends they are given back, and a send waiting for room at
+ * a Ksock of either user may go.  All the Ksocks here are the test's
+ * user's.
+ */
+TEST_F_TIMEOUT(flow, ending_a_request_gives_room_to_a_waiting_send, 60)
+{
+	static const char *const how[] = {
+		"cancel of an unread request",
+		"cancel of a read request",
+		"reply",
+	};
+	struct kbus_entire_message *m = NULL;
+	struct kbus_msg_id id;
+	struct sender s;
+	__u64 before, cost;
+	unsigned long saved;
+	int r, i, ret;
+
+	if (access(KBUS_PARAM_USER_BYTES, W_OK))
+		SKIP(return, "no writable " KBUS_PARAM_USER_BYTES);
+	saved = kbus_read_param(KBUS_PARAM_USER_BYTES);
+	ASSERT_LT(0, saved);
+	self->saved_user_bytes = saved;
+	ASSERT_EQ(0, kbus_bind(self->b, "$.Room.Tell", 0));
+	ASSERT_EQ(0, kbus_bind(self->c, "$.Room.Ask", 1));
+	r = kbus_open(_metadata);
+
+	/* What one copy of the announcement costs the user. */
+	before = kbus_info_of(_metadata, self->a).user_bytes;
+	ASSERT_EQ(0, send_named(self->a, "$.Room.Tell", 0, 0, NULL));
+	cost = kbus_info_of(_metadata, self->a).user_bytes - before;
+	ASSERT_LT(0, cost);
+	expect_next(_metadata, self->b, "$.Room.Tell");
+
+	for (i = 0; i < 3; i++) {
+		TH_LOG("ending the request by %s", how[i]);
+		ASSERT_EQ(0, kbus_request(r, "$.Room.Ask", NULL, 0, 0, &id));
+		if (i > 0)
+			m = kbus_recv(_metadata, self->c);
+		/* One byte short of room for the announcement: it waits. */
+		before = kbus_info_of(_metadata, self->a).user_bytes;
+		ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES,
+					      before + cost - 1));
+		sender_start(_metadata, &s, self->a, "$.Room.Tell",
+			     KBUS_BIT_ALL_OR_WAIT);
+		ret = i < 2 ? kbus_cancel_request(r, &id) :
+			      kbus_reply(self->c, m, NULL, 0, NULL);
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ(0, sender_finish(_metadata, &s))
+			TH_LOG("the %s woke no waiting send", how[i]);
+		ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES, saved));
+		expect_next(_metadata, self->b, "$.Room.Tell");
+		expect_next(_metadata, r, i < 2 ?
+			    KBUS_MSG_NAME_REQUEST_CANCELLED : "$.Room.Ask");
+		if (i == 0)
+			m = kbus_recv(_metadata, self->c);
+		free(m);
+		m = NULL;
+		EXPECT_EQ(0, kbus_num_msgs(_metadata, self->c));
+		EXPECT_EQ(0, kbus_unreplied(_metadata, self->c));
+	}
+	self->saved_user_bytes = 0;
+	close(r);
+}
+
 /* ---- Count limits ---- */
 
 TEST_F(flow, requests_and_bindings_of_a_ksock_are_limited)
