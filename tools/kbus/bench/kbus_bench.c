@@ -728,16 +728,49 @@ static int block_metric_find(const char *name)
 	return -1;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * A line "blocks kbus_<what>/unix_<what> = r1 r2 ... (lowest, highest)":
- * the ratio in each block, of the KBUS and unix blocks of the same turn.
+ * The 1-based rank k of the order statistics v[k] and v[n + 1 - k] of @n
+ * sorted values that bound a 95 % confidence interval of their median,
+ * whatever their distribution (the values independent and alike): the
+ * largest k with P(Binomial(n, 1/2) < k) <= 0.025; 0 if @n is too small
+ * for one.  For 20 blocks, k = 6: the interval is the 6th to the 15th
+ * value, with a coverage of 95.9 %.
+ */
+static unsigned int median_interval_rank(unsigned int n)
+{
+	double tail = 0, term = 1;	/* C(n, k) / 2^n, from k = 0 */
+	unsigned int k;
+
+	for (k = 0; k < n; k++)
+		term /= 2;
+	for (k = 0; k < n; k++) {
+		tail += term;
+		if (tail > 0.025)
+			break;
+		term = term * (n - k) / (k + 1);
+	}
+	return k;
+}
+
+/*
+ * A line "blocks kbus_<what>/unix_<what> = r1 r2 ... (lowest, highest;
+ * median, 95 % interval)": the ratio in each block, of the KBUS and unix
+ * blocks of the same turn, then the lowest and highest of them, their
+ * median and the interval of median_interval_rank() around it: a ratio
+ * line whose interval holds 1 is a tie within what the run can tell.
  */
 static void print_block_ratios(const char *what)
 {
+	double r, v[MAX_BLOCKS];
 	char a[64], b[64];
-	double r, lo = 0, hi = 0;
-	bool any = false;
-	unsigned int i;
+	unsigned int i, k, n = 0;
 	int ia, ib;
 
 	snprintf(a, sizeof(a), "kbus_%s", what);
@@ -758,14 +791,18 @@ static void print_block_ratios(const char *what)
 		}
 		r = block_metrics[ia].val[i] / block_metrics[ib].val[i];
 		printf(" %.2f", r);
-		if (!any || r < lo)
-			lo = r;
-		if (!any || r > hi)
-			hi = r;
-		any = true;
+		v[n++] = r;
 	}
-	if (any)
-		printf(" (lowest %.2f, highest %.2f)", lo, hi);
+	if (n) {
+		qsort(v, n, sizeof(v[0]), cmp_double);
+		printf(" (lowest %.2f, highest %.2f; median %.2f", v[0],
+		       v[n - 1], (v[(n - 1) / 2] + v[n / 2]) / 2);
+		k = median_interval_rank(n);
+		if (k)
+			printf(", 95 %% interval %.2f to %.2f", v[k - 1],
+			       v[n - k]);
+		printf(")");
+	}
 	printf("\n");
 }
 
@@ -3060,13 +3097,6 @@ static struct memdelta mem_bindings(bool replier)
 	return memdelta(before, after, MEM_BINDINGS);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static struct memdelta median_delta(struct memdelta *d, int n)
 {
 	double v[MEM_ROUNDS];
@@ -4305,7 +4335,10 @@ static void print_ratios(const char *shapes)
 	       "below 1 means KBUS is faster).  A \"blocks\" line gives the KBUS over\n"
 	       "unix ratio it names in each block of table 1, 1b or 2, each KBUS block\n"
 	       "over the unix block of the same turn: how far that ratio moves\n"
-	       "within one run.\n\n");
+	       "within one run; then the lowest, the highest and the median of\n"
+	       "them, with a 95 %% interval of that median (order statistics of\n"
+	       "the blocks, whatever their distribution): an interval that holds\n"
+	       "1 is a tie, as far as one run can tell.\n\n");
 	for (s = 0; want(shapes, "rtt") && s < ARRAY_SIZE(msg_sizes); s++) {
 		for (p = 0; p < ARRAY_SIZE(pcts); p++) {
 			snprintf(what, sizeof(what), "rtt_%zu_%s", msg_sizes[s],
