@@ -690,11 +690,33 @@ static int run_cmd(char **cmd, const kbus_message_t *req, char **out,
 	return err ? err : status;
 }
 
+/*
+ * Reply to @req and, in the same call, wait for the next message, which
+ * *@next is then (NULL if the reply could not be sent).  Returns 0, or
+ * -errno: with *@id {0, 0} if the reply was not sent.
+ */
+static int reply_and_recv(int ks, const kbus_message_t *req,
+			  const void *data, uint32_t len, kbus_msg_id_t *id,
+			  kbus_message_t **next)
+{
+	kbus_message_t *rep;
+	int err;
+
+	*next = NULL;
+	*id = (kbus_msg_id_t){ 0, 0 };
+	err = kbus_msg_create_reply_to(&rep, req, data, len, 0);
+	if (err)
+		return err;
+	err = kbus_ksock_send_recv(ks, rep, id, next);
+	kbus_msg_delete(&rep);
+	return err;
+}
+
 static int cmd_reply(int argc, char **argv)
 {
 	long count = 0, served = 0;
 	uint32_t max_size = 0;	/* 0: read the bus's maximum */
-	kbus_message_t *req;
+	kbus_message_t *req, *next;
 	kbus_msg_id_t id;
 	const char *name;
 	char **cmd = NULL;
@@ -739,15 +761,18 @@ static int cmd_reply(int argc, char **argv)
 	max = max_size - KBUS_ENTIRE_MSG_LEN(strlen(name), 0);
 	signal(SIGPIPE, SIG_IGN);
 
+	req = NULL;
 	while (!count || served < count) {
-		err = kbus_recv_timeout(ks, &req, -1);
-		if (err < 0) {
-			err_msg("receiving: %s", kbus_strerror(err));
-			kbus_ksock_close(ks);
-			return EXIT_KBUS;
+		if (!req) {
+			err = kbus_recv_timeout(ks, &req, -1);
+			if (err < 0) {
+				err_msg("receiving: %s", kbus_strerror(err));
+				kbus_ksock_close(ks);
+				return EXIT_KBUS;
+			}
+			if (!err)
+				continue;
 		}
-		if (!err)
-			continue;
 		if (!kbus_msg_wants_us_to_reply(req)) {
 			kbus_msg_delete(&req);
 			continue;
@@ -777,21 +802,45 @@ static int cmd_reply(int argc, char **argv)
 			out = NULL;
 			out_len = req->data_len;
 		}
-		err = kbus_reply(ks, req, cmd ? out : kbus_msg_data_ptr(req),
-				 out_len, &id);
-		if (err == -EADDRNOTAVAIL)
+		/*
+		 * Unless it is the last request to serve, the reply and the
+		 * wait for the next request are one call.
+		 */
+		next = NULL;
+		id = (kbus_msg_id_t){ 0, 0 };
+		if (count && served + 1 >= count)
+			err = kbus_reply(ks, req,
+					 cmd ? out : kbus_msg_data_ptr(req),
+					 out_len, &id);
+		else
+			err = reply_and_recv(ks, req,
+					     cmd ? out : kbus_msg_data_ptr(req),
+					     out_len, &id, &next);
+		if (id.network_id || id.serial_num) {
+			print_id("sent reply", &id);
+		} else if (err == -EADDRNOTAVAIL) {
 			err_msg("cannot reply to %u:%u: the requester has gone away",
 				req->id.network_id, req->id.serial_num);
-		else if (err)
+		} else {
 			err_msg("cannot reply to %u:%u: %s",
 				req->id.network_id, req->id.serial_num,
 				kbus_strerror(err));
-		else
-			print_id("sent reply", &id);
+		}
+		/* Sent, and the wait for the next message failed. */
+		if ((id.network_id || id.serial_num) && err && err != -EINTR &&
+		    err != -EAGAIN) {
+			err_msg("receiving: %s", kbus_strerror(err));
+			free(out);
+			kbus_msg_delete(&req);
+			kbus_ksock_close(ks);
+			return EXIT_KBUS;
+		}
 		free(out);
 		kbus_msg_delete(&req);
+		req = next;
 		served++;
 	}
+	kbus_msg_delete(&req);
 	kbus_ksock_close(ks);
 	return EXIT_OK;
 }

@@ -166,6 +166,25 @@ else
 fi
 wait_exit "$rpid"
 
+# Each reply but the last is sent with the wait for the next request
+# (KBUS_IOC_SENDRECV): three requests in turn, each answered.
+"$K" -b "$bus" reply -n 3 '$.Test.Three' -- tr a-z A-Z > "$tmp/reply" 2>&1 &
+rpid=$!
+pids="$pids $rpid"
+retry bound "$rpid" R '$.Test.Three'
+out=
+for word in one two three; do
+	out="$out $("$K" -b "$bus" request -t 5000 '$.Test.Three' "$word" 2>&1)"
+done
+if [ "$out" = " ONE TWO THREE" ]; then
+	ok "kbus reply -n 3 answers three requests in turn"
+else
+	not_ok "kbus reply -n 3 answers three requests in turn" \
+		"replies '$out'" "$(cat "$tmp/reply")"
+fi
+wait_exit "$rpid"
+check "kbus reply -n 3 exits after the third request" [ $? = 0 ]
+
 # --- errors ---
 "$K" -b "$bus" request '$.Test.Nobody' x > /dev/null 2> "$tmp/err"
 st=$?

@@ -83,6 +83,8 @@ static void build_check_abi(void)
 	BUILD_BUG_ON(sizeof(struct kbus_bus_ctl) != KBUS_BUS_CTL_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kbus_cancel) != KBUS_CANCEL_SIZE_VER0);
 	BUILD_BUG_ON(offsetof(struct kbus_cancel, id) != 8);
+	BUILD_BUG_ON(sizeof(struct kbus_sendrecv) != KBUS_SENDRECV_SIZE_VER0);
+	BUILD_BUG_ON(offsetof(struct kbus_sendrecv, recv_ptr) != 16);
 
 	/* Every status fits the spare allocated with each request. */
 	BUILD_BUG_ON(sizeof(KBUS_MSG_NAME_REPLIER_GONEAWAY) > KBUS_SYNTH_NAME_MAX);
@@ -1256,36 +1258,50 @@ out:
 	return 0;
 }
 
-static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
-			struct kbus_recv __user *uarg)
+/*
+ * Read and check the argument of a %KBUS_IOC_RECVMSG at @uarg into @args,
+ * and set up @call from it.  Inlined: RECVMSG is a fast path.
+ */
+static __always_inline int recv_from_user(struct file *file,
+					  struct kbus_recv *args,
+					  struct recv_call *call,
+					  struct kbus_recv __user *uarg)
+{
+	int err;
+
+	err = recv_read_fast(file, args, uarg);
+	if (err < 0)
+		return err;
+	call->probed = err;
+	if (!call->probed) {
+		err = get_sized_arg(args, sizeof(*args), KBUS_RECV_SIZE_VER0,
+				    uarg);
+		if (err < 0)
+			return err;
+		err = check_recv_args(file, args);
+		if (err)
+			return err;
+	}
+	call->uarg = uarg;
+	call->buf = u64_to_user_ptr(args->buf_ptr);
+	call->buf_len = args->buf_len;
+	call->creds = args->flags & KBUS_RECV_CREDS;
+	return 0;
+}
+
+/* Receive one message as @call, set up by recv_from_user() from @args. */
+static __always_inline int recv_run(struct file *file, struct kbus_ksock *ks,
+				    const struct kbus_recv *args,
+				    struct recv_call *call)
 {
 	struct kbus_request *owed = NULL;
-	struct recv_call call = { .uarg = uarg };
-	struct kbus_recv args;
 	struct kbus_qentry *qe;
 	bool nonblock;
 	int err;
 
-	err = recv_read_fast(file, &args, uarg);
-	if (err < 0)
-		return err;
-	call.probed = err;
-	if (!call.probed) {
-		err = get_sized_arg(&args, sizeof(args), KBUS_RECV_SIZE_VER0,
-				    uarg);
-		if (err < 0)
-			return err;
-		err = check_recv_args(file, &args);
-		if (err)
-			return err;
-	}
 	nonblock = (file->f_flags & O_NONBLOCK) ||
-		   (args.flags & KBUS_RECV_NONBLOCK);
-	call.buf = u64_to_user_ptr(args.buf_ptr);
-	call.buf_len = args.buf_len;
-	call.creds = args.flags & KBUS_RECV_CREDS;
-
-	err = recv_one(ks, &call, nonblock, &owed, &qe);
+		   (args->flags & KBUS_RECV_NONBLOCK);
+	err = recv_one(ks, call, nonblock, &owed, &qe);
 	kbus_owed_put(ks, owed);
 	if (!err) {
 		/* The answer was written before the message was taken. */
@@ -1295,9 +1311,56 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
 	if (err != -EMSGSIZE && err != -EFAULT)
 		return err;
 	/* The length, with -EMSGSIZE and -EFAULT too. */
-	if (recv_answer(&call))
+	if (recv_answer(call))
 		return -EFAULT;
 	return err;
+}
+
+static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
+			struct kbus_recv __user *uarg)
+{
+	struct recv_call call = {};
+	struct kbus_recv args;
+	int err;
+
+	err = recv_from_user(file, &args, &call, uarg);
+	if (err)
+		return err;
+	return recv_run(file, ks, &args, &call);
+}
+
+/*
+ * A %KBUS_IOC_SENDMSG, then a %KBUS_IOC_RECVMSG: a round trip in one call
+ * for each side.  The receive's argument is read and checked first, so
+ * that an error in it sends nothing; the send then writes its id, so that
+ * the caller tells an error of the receive (the id set) from one of the
+ * send (the id 0).  Once the message is sent, the call is never restarted
+ * (a restart would send it again): a signal while the receive waits ends
+ * it with -EINTR.
+ */
+static long ioc_sendrecv(struct file *file, struct kbus_ksock *ks,
+			 const void __user *uarg)
+{
+	struct recv_call call = {};
+	struct kbus_sendrecv args;
+	struct kbus_recv rargs;
+	int err;
+
+	err = get_sized_arg(&args, sizeof(args), KBUS_SENDRECV_SIZE_VER0,
+			    uarg);
+	if (err < 0)
+		return err;
+	if (args.flags)
+		return -EINVAL;
+	err = recv_from_user(file, &rargs, &call,
+			     u64_to_user_ptr(args.recv_ptr));
+	if (err)
+		return err;
+	err = ioc_sendmsg(file, ks, u64_to_user_ptr(args.send_ptr));
+	if (err)
+		return err;
+	err = recv_run(file, ks, &rargs, &call);
+	return err == -ERESTARTSYS ? -EINTR : err;
 }
 
 /* ---- Queries and options ---- */
@@ -1466,6 +1529,8 @@ static long kbus_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ioc_sendmsg(file, ks, uarg);
 	case KBUS_IOC_RECVMSG:
 		return ioc_recvmsg(file, ks, uarg);
+	case KBUS_IOC_SENDRECV:
+		return ioc_sendrecv(file, ks, uarg);
 	case KBUS_IOC_CANCEL:
 		/* No argument: the waiting sends; a struct: a request. */
 		return arg ? ioc_cancel_request(ks, uarg) : ioc_cancel(ks);

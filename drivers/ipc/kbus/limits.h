@@ -43,6 +43,7 @@
 #define KBUS_OPTION_SIZE_VER0		24
 #define KBUS_BUS_CTL_SIZE_VER0		16
 #define KBUS_CANCEL_SIZE_VER0		16
+#define KBUS_SENDRECV_SIZE_VER0		24
 
 /* log2 of the buckets of a bus's name table: at first, and at least. */
 #define KBUS_NAMES_MIN_BITS		4

@@ -19,8 +19,8 @@
  * buses, created and removed through its ``kbus-control`` node).  Every
  * open file of a bus is a *Ksock*.  A Ksock binds to message names as a
  * listener or as the one replier for a name (%KBUS_IOC_BIND), sends a message with one
- * %KBUS_IOC_SENDMSG and receives one with one %KBUS_IOC_RECVMSG, and waits
- * with poll() or epoll.
+ * %KBUS_IOC_SENDMSG and receives one with one %KBUS_IOC_RECVMSG (or does
+ * both in one %KBUS_IOC_SENDRECV), and waits with poll() or epoll.
  *
  * The message model is the original KBUS's: the same header fields in the
  * same order, the same "entire" message layout that receivers read, the
@@ -360,6 +360,24 @@ struct kbus_recv {
 #define KBUS_RECV_CREDS		(1U << 1)
 
 /**
+ * struct kbus_sendrecv - Argument of %KBUS_IOC_SENDRECV.
+ * @size: sizeof(struct kbus_sendrecv).
+ * @flags: must be 0.
+ * @send_ptr: user address of the struct kbus_send of the message to send.
+ * @recv_ptr: user address of the struct kbus_recv of the message to
+ *            receive.
+ *
+ * Each of the two structs is the argument of its own ioctl, read, checked
+ * and written as that ioctl does.
+ */
+struct kbus_sendrecv {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 send_ptr;
+	__aligned_u64 recv_ptr;
+};
+
+/**
  * struct kbus_ksock_info - Argument of %KBUS_IOC_KSOCK_INFO.
  * @size: sizeof(struct kbus_ksock_info).
  * @flags: must be 0.
@@ -536,6 +554,24 @@ struct kbus_bus_ctl {
  * buffer or the struct is not writable: the message stays queued),
  * %ENOMEM, %EINTR.
  *
+ * %KBUS_IOC_SENDRECV: a %KBUS_IOC_SENDMSG, then a %KBUS_IOC_RECVMSG, in
+ * one call (struct kbus_sendrecv): a requester sends a request and waits
+ * for its reply, a replier sends a reply and waits for the next request,
+ * each with one system call instead of two.  Both structs are read and
+ * checked before anything is sent: an error in either sends nothing.  The
+ * send is a SENDMSG's, with its errors; once it has succeeded, its id is
+ * in the struct kbus_send, and the receive is a RECVMSG's, with its
+ * errors.  So a call that fails with that id still 0 sent nothing, and one
+ * that fails with the id set sent its message and received none (with
+ * %EMSGSIZE, the next message stays queued and @msg_len tells its
+ * length, as for RECVMSG).  Once the message is sent, the call is never
+ * restarted, since that would send it again: a signal while the receive
+ * waits ends the call with %EINTR, with or without %SA_RESTART, and the
+ * caller receives with %KBUS_IOC_RECVMSG.  The file must be open for
+ * reading and writing.  Fails with %EINVAL (@flags not 0, or either
+ * struct as its own ioctl would), %E2BIG, %EFAULT, %EBADF and the errors
+ * of %KBUS_IOC_SENDMSG and %KBUS_IOC_RECVMSG.
+ *
  * %KBUS_IOC_CANCEL: with no argument (0), make every %KBUS_IOC_SENDMSG of
  * this Ksock that is waiting for room fail with %ECANCELED.  With a
  * struct kbus_cancel, give up a request this Ksock sent and has had no
@@ -580,5 +616,6 @@ struct kbus_bus_ctl {
 #define KBUS_IOC_SET_OPTION	_IO(KBUS_IOC_MAGIC, 9)
 #define KBUS_IOC_ADD_BUS	_IO(KBUS_IOC_MAGIC, 10)
 #define KBUS_IOC_REMOVE_BUS	_IO(KBUS_IOC_MAGIC, 11)
+#define KBUS_IOC_SENDRECV	_IO(KBUS_IOC_MAGIC, 12)
 
 #endif /* _UAPI_LINUX_KBUS_H */

@@ -226,10 +226,17 @@
  */
 #define KBUS_RLEN(name, size)	KBUS_ENTIRE_MSG_LEN(strlen(name), (size))
 
-enum xkind { X_KBUS, X_PIPE, X_UNIX, X_MQ, X_FUTEX, X_BROKER, X_NKINDS };
+/*
+ * X_KBUS1 is KBUS again, each side of a round trip making one
+ * KBUS_IOC_SENDRECV where X_KBUS makes a SENDMSG and a RECVMSG: a round
+ * trip shape only, measured with the others and not a baseline.
+ */
+enum xkind {
+	X_KBUS, X_PIPE, X_UNIX, X_MQ, X_FUTEX, X_BROKER, X_KBUS1, X_NKINDS
+};
 
 static const char *const xname[X_NKINDS] = {
-	"kbus", "pipe", "unix", "mq", "futex", "broker",
+	"kbus", "pipe", "unix", "mq", "futex", "broker", "kbus1",
 };
 
 static const char *const xdesc[X_NKINDS] = {
@@ -239,6 +246,7 @@ static const char *const xdesc[X_NKINDS] = {
 	"POSIX message queue pair",
 	"futex ping-pong, shared memory",
 	"a userspace broker process (AF_UNIX SOCK_SEQPACKET, routing by name, as ubus or dbus-broker)",
+	"KBUS (/dev/kbus0), one SENDRECV per side of a round trip",
 };
 
 static unsigned long iters = 100000;
@@ -760,20 +768,20 @@ static unsigned int median_interval_rank(unsigned int n)
 }
 
 /*
- * A line "blocks kbus_<what>/unix_<what> = r1 r2 ... (lowest, highest;
+ * A line "blocks <num>_<what>/unix_<what> = r1 r2 ... (lowest, highest;
  * median, 95 % interval)": the ratio in each block, of the KBUS and unix
  * blocks of the same turn, then the lowest and highest of them, their
  * median and the interval of median_interval_rank() around it: a ratio
  * line whose interval holds 1 is a tie within what the run can tell.
  */
-static void print_block_ratios(const char *what)
+static void print_block_ratios(const char *num, const char *what)
 {
 	double r, v[MAX_BLOCKS];
 	char a[64], b[64];
 	unsigned int i, k, n = 0;
 	int ia, ib;
 
-	snprintf(a, sizeof(a), "kbus_%s", what);
+	snprintf(a, sizeof(a), "%s_%s", num, what);
 	snprintf(b, sizeof(b), "unix_%s", what);
 	ia = block_metric_find(a);
 	ib = block_metric_find(b);
@@ -969,6 +977,7 @@ static int ep_send(struct ep *e, const void *buf, size_t len)
 
 	switch (e->kind) {
 	case X_KBUS:
+	case X_KBUS1:
 		kbus_hdr(&h, e->name, buf, len);
 		if (e->replier) {
 			h.in_reply_to = e->req_id;
@@ -1025,6 +1034,23 @@ static int ep_broker_msg(struct ep *e, size_t len)
 }
 
 /*
+ * Check a KBUS message received, expected with @len bytes of data, and
+ * keep the id and sender of a request to reply to: 0 or -EBADMSG.
+ */
+static int ep_kbus_msg(struct ep *e, size_t len)
+{
+	const struct kbus_message_header *h = (const void *)e->rbuf;
+
+	if (h->data_len != len)
+		return -EBADMSG;
+	if (h->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
+		e->req_id = h->id;
+		e->req_from = h->from;
+	}
+	return 0;
+}
+
+/*
  * Receive one message of @len bytes into @e->rbuf with one blocking call
  * (futex: wait until it has come).  Every transport receives into this
  * buffer of its own, never into the buffer it sends from, as a program
@@ -1034,23 +1060,14 @@ static int ep_broker_msg(struct ep *e, size_t len)
 static int ep_recv(struct ep *e, size_t len)
 {
 	struct timespec ts = { .tv_sec = WAIT_MS / 1000 };
-	const struct kbus_message_header *h;
 	__u32 *seq, v;
 	ssize_t n;
 
 	switch (e->kind) {
 	case X_KBUS:
+	case X_KBUS1:
 		n = kbus_recvmsg(e->rfd, e->rbuf, e->rlen, 0);
-		if (n < 0)
-			return n;
-		h = (const struct kbus_message_header *)e->rbuf;
-		if (h->data_len != len)
-			return -EBADMSG;
-		if (h->flags & KBUS_BIT_WANT_YOU_TO_REPLY) {
-			e->req_id = h->id;
-			e->req_from = h->from;
-		}
-		return 0;
+		return n < 0 ? n : ep_kbus_msg(e, len);
 	case X_PIPE:
 		return read_msg(e->rfd, e->rbuf, len);
 	case X_UNIX:
@@ -1081,6 +1098,42 @@ static int ep_recv(struct ep *e, size_t len)
 	default:
 		return -EINVAL;
 	}
+}
+
+/*
+ * X_KBUS1: send @slen bytes at @buf as ep_send() does and receive a
+ * message of @rlen bytes as ep_recv() does, in one KBUS_IOC_SENDRECV.
+ */
+static int ep_sendrecv(struct ep *e, const void *buf, size_t slen,
+		       size_t rlen)
+{
+	struct kbus_message_header h;
+	struct kbus_send s = {
+		.size = sizeof(s),
+		.msg_ptr = (uintptr_t)&h,
+		.msg_len = sizeof(h),
+	};
+	struct kbus_recv r = {
+		.size = sizeof(r),
+		.buf_ptr = (uintptr_t)e->rbuf,
+		.buf_len = e->rlen,
+	};
+	struct kbus_sendrecv sr = {
+		.size = sizeof(sr),
+		.send_ptr = (uintptr_t)&s,
+		.recv_ptr = (uintptr_t)&r,
+	};
+	int ret;
+
+	kbus_hdr(&h, e->name, buf, slen);
+	if (e->replier) {
+		h.in_reply_to = e->req_id;
+		h.to = e->req_from;
+	} else {
+		h.flags = e->flags;
+	}
+	ret = kbus_ioctl(e->wfd, KBUS_IOC_SENDRECV, &sr);
+	return ret ? ret : ep_kbus_msg(e, rlen);
 }
 
 /* ---- POSIX message queues ---- */
@@ -1217,6 +1270,7 @@ static void pair_setup(struct pair *p)
 		die("pipe: %s", strerror(errno));
 	switch (p->kind) {
 	case X_KBUS:
+	case X_KBUS1:
 	case X_BROKER:
 		break;
 	case X_PIPE:
@@ -1264,6 +1318,7 @@ static int pair_end(struct pair *p, int side, struct ep *e)
 		return -ENOMEM;
 	switch (p->kind) {
 	case X_KBUS:
+	case X_KBUS1:
 		ret = kbus_open_dev(p->dev);
 		if (ret < 0)
 			return ret;
@@ -1364,6 +1419,7 @@ static void ep_close(struct ep *e)
 		close(e->wfd);
 		break;
 	case X_KBUS:
+	case X_KBUS1:
 	case X_UNIX:
 	case X_BROKER:
 		close(e->rfd);
@@ -1491,13 +1547,21 @@ static int replier_main(void *arg, int out)
 	if (write_full(p->ready[1], "", 1))
 		child_die("ready: %s", strerror(errno));
 	for (i = 0; i < p->total; i++) {
-		ret = ep_recv(&e, p->size);
+		/* kbus1: each request but the first came with a reply. */
+		ret = p->kind == X_KBUS1 && i ? 0 : ep_recv(&e, p->size);
 		if (ret)
 			child_die("receive %lu: %s", i, strerror(-ret));
-		ret = ep_send(&e, buf, p->size);
+		if (p->kind == X_KBUS1 && i + 1 < p->total)
+			ret = ep_sendrecv(&e, buf, p->size, p->size);
+		else
+			ret = ep_send(&e, buf, p->size);
 		if (ret)
 			child_die("reply %lu: %s", i, strerror(-ret));
-		/* Read by the requester once this process has exited. */
+		/*
+		 * Read by the requester once this process has exited.  For
+		 * kbus1, once the next request has come: the CPU the reply
+		 * was sent from, unless the wait moved this process.
+		 */
 		if (p->peer_cpu)
 			p->peer_cpu[i] = sched_getcpu();
 	}
@@ -1566,12 +1630,19 @@ static unsigned long rtt_one(enum xkind kind, size_t size,
 
 	for (i = 0; i < total; i++) {
 		t0 = now_ns();
-		ret = ep_send(&e, buf, size);
-		if (ret)
-			die("request %lu: %s", i, strerror(-ret));
-		ret = ep_recv(&e, size);
-		if (ret)
-			die("reply %lu: %s", i, strerror(-ret));
+		if (kind == X_KBUS1) {
+			ret = ep_sendrecv(&e, buf, size, size);
+			if (ret)
+				die("request and reply %lu: %s", i,
+				    strerror(-ret));
+		} else {
+			ret = ep_send(&e, buf, size);
+			if (ret)
+				die("request %lu: %s", i, strerror(-ret));
+			ret = ep_recv(&e, size);
+			if (ret)
+				die("reply %lu: %s", i, strerror(-ret));
+		}
 		if (i >= warm) {
 			v[i - warm] = now_ns() - t0;
 			mine[i - warm] = sched_getcpu();
@@ -1826,7 +1897,7 @@ static void bench_rtt_placed(void)
 {
 	static const char *const names[] = { "cross", "same" };
 	static const char *const wheres[] = { " cross", " same" };
-	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	static const enum xkind kinds[] = { X_KBUS, X_KBUS1, X_UNIX };
 	struct rtt_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)];
 	int cpus[2] = { -1, -1 }, placed[2][2];
 	int nc = usable_cpus(cpus);
@@ -1835,10 +1906,10 @@ static void bench_rtt_placed(void)
 	unsigned long n;
 	size_t size;
 
-	printf("\n1b. The same round trips of KBUS and unix with the requester and\n"
-	       "   the replier pinned to two CPUs (cross), then both to one\n"
-	       "   (same); the rows above let the scheduler place them.  The\n"
-	       "   four rows of a size take turns, as above.  The p10 column\n"
+	printf("\n1b. The same round trips of KBUS, kbus1 and unix with the\n"
+	       "   requester and the replier pinned to two CPUs (cross), then both\n"
+	       "   to one (same); the rows above let the scheduler place them.  The\n"
+	       "   six rows of a size take turns, as above.  The p10 column\n"
 	       "   shows the fastest round trips: where a host slows some of them\n"
 	       "   down a lot (an emulated guest's can), the p50 falls in one\n"
 	       "   group or the other, the p10 does not as long as a tenth of\n"
@@ -1977,7 +2048,8 @@ static void bench_rtt(void)
 	printf("\n1. Request/reply round trip: requester and replier processes,\n"
 	       "   the same payload both ways; each side sends with one call and\n"
 	       "   receives, into a buffer other than the one it sends from, with one\n"
-	       "   blocking call (KBUS: SENDMSG, RECVMSG; pipe: write,\n"
+	       "   blocking call (KBUS: SENDMSG, RECVMSG; kbus1: KBUS with\n"
+	       "   one SENDRECV, which sends and then waits, on each side; pipe: write,\n"
 	       "   read; unix: send, recv; mq: mq_send, mq_receive; futex: FUTEX_WAIT\n"
 	       "   until the other side's store; broker: sendmsg of a REQUEST, which\n"
 	       "   the broker forwards, recv, and back with a REPLY); \"count\" round\n"
@@ -2530,7 +2602,8 @@ static void bench_tput(void)
 	for (i = 0; i < ARRAY_SIZE(msg_sizes); i++) {
 		nrows = 0;
 		for (k = 0; k < X_NKINDS; k++) {
-			if (k == X_FUTEX || mq_skip(k, msg_sizes[i]))
+			if (k == X_FUTEX || k == X_KBUS1 ||
+			    mq_skip(k, msg_sizes[i]))
 				continue;
 			rows[nrows++] = (struct tput_row){
 				.kind = k,
@@ -4302,14 +4375,17 @@ static bool want(const char *list, const char *shape)
 	return false;
 }
 
-/* Lines "ratio kbus_<what>/<kind>_<what>" for each baseline measured. */
-static void print_ratios_of(const char *what, const enum xkind *kinds,
-			    unsigned int n)
+/*
+ * Lines "ratio <num>_<what>/<kind>_<what>" for each baseline measured
+ * (@num "kbus", or "kbus1" for the round trips of X_KBUS1).
+ */
+static void print_ratios_of(const char *num, const char *what,
+			    const enum xkind *kinds, unsigned int n)
 {
 	char a[64], b[64];
 	unsigned int k;
 
-	snprintf(a, sizeof(a), "kbus_%s", what);
+	snprintf(a, sizeof(a), "%s_%s", num, what);
 	for (k = 0; k < n; k++) {
 		snprintf(b, sizeof(b), "%s_%s", xname[kinds[k]], what);
 		print_ratio(a, b);
@@ -4343,52 +4419,59 @@ static void print_ratios(const char *shapes)
 		for (p = 0; p < ARRAY_SIZE(pcts); p++) {
 			snprintf(what, sizeof(what), "rtt_%zu_%s", msg_sizes[s],
 				 pcts[p]);
-			print_ratios_of(what, rtt_kinds, ARRAY_SIZE(rtt_kinds));
+			print_ratios_of("kbus", what, rtt_kinds, ARRAY_SIZE(rtt_kinds));
 			if (!p && s < 2)
-				print_block_ratios(what);
+				print_block_ratios("kbus", what);
+			print_ratios_of("kbus1", what, unix_kind, 1);
+			if (!p && s < 2)
+				print_block_ratios("kbus1", what);
 		}
 	}
 	for (s = 0; want(shapes, "rtt") && ncpus > 1 && s < 2; s++) {
 		snprintf(what, sizeof(what), "rtt_%zu_mix_p50", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 		snprintf(what, sizeof(what), "rtt_%zu_1cpu_p50", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 		snprintf(what, sizeof(what), "rtt_%zu_2cpus_p50", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 	}
 	for (s = 0; want(shapes, "rtt") && ncpus > 1 && s < 2; s++) {
 		snprintf(what, sizeof(what), "rtt_%zu_cross_p50", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
-		print_block_ratios(what);
+		print_ratios_of("kbus", what, unix_kind, 1);
+		print_block_ratios("kbus", what);
+		print_ratios_of("kbus1", what, unix_kind, 1);
+		print_block_ratios("kbus1", what);
 		snprintf(what, sizeof(what), "rtt_%zu_same_p50", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
-		print_block_ratios(what);
+		print_ratios_of("kbus", what, unix_kind, 1);
+		print_block_ratios("kbus", what);
+		print_ratios_of("kbus1", what, unix_kind, 1);
+		print_block_ratios("kbus1", what);
 		snprintf(what, sizeof(what), "rtt_%zu_cross_p10", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 		snprintf(what, sizeof(what), "rtt_%zu_same_p10", msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 	}
 	for (s = 0; want(shapes, "tput") && s < ARRAY_SIZE(msg_sizes); s++) {
 		snprintf(what, sizeof(what), "tput_%zu_ns_per_msg",
 			 msg_sizes[s]);
-		print_ratios_of(what, tput_kinds, ARRAY_SIZE(tput_kinds));
+		print_ratios_of("kbus", what, tput_kinds, ARRAY_SIZE(tput_kinds));
 		if (s < 2)
-			print_block_ratios(what);
+			print_block_ratios("kbus", what);
 	}
 	for (s = 0; want(shapes, "tput") && ncpus > 1 && s < 2; s++) {
 		snprintf(what, sizeof(what), "tput_%zu_cross_ns_per_msg",
 			 msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 		snprintf(what, sizeof(what), "tput_%zu_same_ns_per_msg",
 			 msg_sizes[s]);
-		print_ratios_of(what, unix_kind, 1);
+		print_ratios_of("kbus", what, unix_kind, 1);
 	}
 	for (i = 0; want(shapes, "fanout") && i < ARRAY_SIZE(fanouts); i++) {
 		snprintf(what, sizeof(what), "fanout_%d_send_p50", fanouts[i]);
-		print_ratios_of(what, fan_kinds, ARRAY_SIZE(fan_kinds));
+		print_ratios_of("kbus", what, fan_kinds, ARRAY_SIZE(fan_kinds));
 		snprintf(what, sizeof(what), "fanout_%d_ns_per_delivery",
 			 fanouts[i]);
-		print_ratios_of(what, fan_kinds, ARRAY_SIZE(fan_kinds));
+		print_ratios_of("kbus", what, fan_kinds, ARRAY_SIZE(fan_kinds));
 	}
 	if (want(shapes, "names"))
 		print_ratio("kbus_names_loaded_send_p50",
@@ -4496,8 +4579,11 @@ int main(int argc, char **argv)
 		       SETTLE_SECONDS);
 	printf("baselines: ");
 	for (i = 1; i < X_NKINDS; i++)
-		printf("%s%s = %s", i > 1 ? ", " : "", xname[i], xdesc[i]);
+		if (i != X_KBUS1)
+			printf("%s%s = %s", i > 1 ? ", " : "", xname[i],
+			       xdesc[i]);
 	printf("\n");
+	printf("also: %s = %s\n", xname[X_KBUS1], xdesc[X_KBUS1]);
 	raise_params();
 	raise_msg_size(fd);
 	close(fd);

@@ -624,6 +624,64 @@ int kbus_ksock_send_msg(kbus_ksock_t ksock, const kbus_message_t *msg,
 }
 
 /*
+ * One KBUS_IOC_SENDRECV: the send as send_bytes() (without waiting), then
+ * a receive that waits, into a first buffer of RECV_FIRST_SIZE bytes; a
+ * longer message, which stays queued, is then received with its size.
+ */
+int kbus_ksock_send_recv(kbus_ksock_t ksock, const kbus_message_t *msg,
+			 kbus_msg_id_t *msg_id, kbus_message_t **reply)
+{
+	uint64_t len = msg_size(msg);
+	struct kbus_send s = {
+		.size = sizeof(s),
+		.flags = KBUS_SEND_NONBLOCK,
+		.msg_ptr = (uintptr_t)msg,
+		.msg_len = len,
+	};
+	struct kbus_recv r = {
+		.size = sizeof(r),
+		.buf_len = RECV_FIRST_SIZE,
+	};
+	struct kbus_sendrecv sr = {
+		.size = sizeof(sr),
+		.send_ptr = (uintptr_t)&s,
+		.recv_ptr = (uintptr_t)&r,
+	};
+	void *buf;
+	int ret;
+
+	*reply = NULL;
+	if (msg_id)
+		*msg_id = (kbus_msg_id_t){ 0, 0 };
+	if (len > UINT32_MAX)
+		return -EMSGSIZE;
+	buf = malloc(RECV_FIRST_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	r.buf_ptr = (uintptr_t)buf;
+	ret = kbus_ioctl(ksock, KBUS_IOC_SENDRECV, &sr);
+	/* The id is set once the message is sent, whatever came after. */
+	if (s.id.network_id || s.id.serial_num) {
+		note_sent(ksock, &s.id);
+		if (msg_id)
+			*msg_id = s.id;
+	}
+	if (ret == -EMSGSIZE && r.msg_len > RECV_FIRST_SIZE) {
+		free(buf);
+		ret = recv_alloc(ksock, r.msg_len, reply);
+		return ret < 0 ? ret : ret ? 0 : -EAGAIN;
+	}
+	if (!ret && !entire_ok(buf, r.msg_len))
+		ret = -EPROTO;
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*reply = buf;
+	return 0;
+}
+
+/*
  * The length of the message whose first @len bytes are at @buf: 0 if that
  * is not known yet (the header is not all there).
  */

@@ -386,6 +386,20 @@ int kbus_ksock_send_msg(kbus_ksock_t ksock, const kbus_message_t *msg,
 			kbus_msg_id_t *msg_id);
 
 /*
+ * Send @msg as kbus_ksock_send_msg() does, then wait for the next message
+ * and receive it into *@reply (free it with kbus_msg_delete()), in one
+ * KBUS_IOC_SENDRECV: a request and the wait for its reply, or a reply and
+ * the wait for the next request.  The message received is the next one
+ * queued, which is a request's reply only if nothing came before it.  If
+ * the send fails, nothing is received and *@msg_id (if not NULL) is
+ * {0, 0}; once it has succeeded, *@msg_id is its id, and an error is the
+ * receive's (-EINTR: a signal came while waiting; the message was sent,
+ * and is not sent again).  Returns 0 or -errno.
+ */
+int kbus_ksock_send_recv(kbus_ksock_t ksock, const kbus_message_t *msg,
+			 kbus_msg_id_t *msg_id, kbus_message_t **reply);
+
+/*
  * One-call sends from a header built on the stack (pointy: nothing is
  * allocated).  @data may be NULL if @data_len is 0.
  */
