@@ -1335,8 +1335,8 @@ static long ioc_recvmsg(struct file *file, struct kbus_ksock *ks,
  * that an error in it sends nothing; the send then writes its id, so that
  * the caller tells an error of the receive (the id set) from one of the
  * send (the id 0).  Once the message is sent, the call is never restarted
- * (a restart would send it again): a signal while the receive waits ends
- * it with -EINTR.
+ * (a restart would repeat the send): a signal while the receive waits
+ * ends it with -EINTR, a stop and continue too.
  */
 static long ioc_sendrecv(struct file *file, struct kbus_ksock *ks,
 			 const void __user *uarg)
@@ -1354,6 +1354,10 @@ static long ioc_sendrecv(struct file *file, struct kbus_ksock *ks,
 		return -EINVAL;
 	err = recv_from_user(file, &rargs, &call,
 			     u64_to_user_ptr(args.recv_ptr));
+	if (err)
+		return err;
+	/* The answer is known to be writable before the send, too. */
+	err = recv_probe(&call);
 	if (err)
 		return err;
 	err = ioc_sendmsg(file, ks, u64_to_user_ptr(args.send_ptr));

@@ -565,9 +565,10 @@ struct kbus_bus_ctl {
  * that fails with the id set sent its message and received none (with
  * %EMSGSIZE, the next message stays queued and @msg_len tells its
  * length, as for RECVMSG).  Once the message is sent, the call is never
- * restarted, since that would send it again: a signal while the receive
- * waits ends the call with %EINTR, with or without %SA_RESTART, and the
- * caller receives with %KBUS_IOC_RECVMSG.  The file must be open for
+ * restarted, since a restart would repeat the send: a signal while the
+ * receive waits ends the call with %EINTR, with or without %SA_RESTART
+ * (and so do a stop and continue, and the freezer), and the caller
+ * receives with %KBUS_IOC_RECVMSG.  The file must be open for
  * reading and writing.  Fails with %EINVAL (@flags not 0, or either
  * struct as its own ioctl would), %E2BIG, %EFAULT, %EBADF and the errors
  * of %KBUS_IOC_SENDMSG and %KBUS_IOC_RECVMSG.

@@ -659,7 +659,13 @@ int kbus_ksock_send_recv(kbus_ksock_t ksock, const kbus_message_t *msg,
 	if (!buf)
 		return -ENOMEM;
 	r.buf_ptr = (uintptr_t)buf;
-	ret = kbus_ioctl(ksock, KBUS_IOC_SENDRECV, &sr);
+	/*
+	 * Not kbus_ioctl(), which calls again after EINTR: that is right
+	 * only while nothing has been sent (the id still 0).
+	 */
+	do {
+		ret = ioctl(ksock, KBUS_IOC_SENDRECV, &sr) < 0 ? -errno : 0;
+	} while (ret == -EINTR && !s.id.network_id && !s.id.serial_num);
 	/* The id is set once the message is sent, whatever came after. */
 	if (s.id.network_id || s.id.serial_num) {
 		note_sent(ksock, &s.id);

@@ -11,6 +11,7 @@
  */
 
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/time.h>
 
 #include "common.h"
@@ -59,6 +60,11 @@ static int rt_call(int fd, struct rt_call *c)
 static bool rt_id_set(const struct kbus_msg_id *id)
 {
 	return id->network_id || id->serial_num;
+}
+
+static bool rt_id_eq(const struct kbus_msg_id *a, const struct kbus_msg_id *b)
+{
+	return a->network_id == b->network_id && a->serial_num == b->serial_num;
 }
 
 static const struct kbus_entire_message *rt_msg(const struct rt_call *c)
@@ -140,7 +146,7 @@ TEST(requester_and_replier_each_make_one_call_per_round_trip)
 		rep = rt_msg(&c);
 		kbus_check_entire(_metadata, rep,
 				  c.r.msg_len);
-		EXPECT_EQ(c.s.id.serial_num, rep->header.in_reply_to.serial_num);
+		EXPECT_TRUE(rt_id_eq(&c.s.id, &rep->header.in_reply_to));
 		EXPECT_EQ(0U, rep->header.flags & KBUS_BIT_SYNTHETIC);
 		EXPECT_STREQ(RT_NAME, kbus_msg_name(rep));
 		ASSERT_EQ(sizeof(val), rep->header.data_len);
@@ -200,7 +206,7 @@ TEST_F(roundtrip, eagain_of_the_receive_comes_after_the_send)
 
 	m = kbus_recv(_metadata, self->b);
 	EXPECT_STREQ(name, kbus_msg_name(m));
-	EXPECT_EQ(c.s.id.serial_num, m->header.id.serial_num);
+	EXPECT_TRUE(rt_id_eq(&c.s.id, &m->header.id));
 	EXPECT_NE(0U, m->header.flags & KBUS_BIT_WANT_YOU_TO_REPLY);
 
 	/* The reply, and a receive that does not wait: O_NONBLOCK too. */
@@ -214,7 +220,7 @@ TEST_F(roundtrip, eagain_of_the_receive_comes_after_the_send)
 	EXPECT_EQ(0U, kbus_unreplied(_metadata, self->b));
 
 	m = kbus_recv(_metadata, self->a);
-	EXPECT_EQ(c.s.id.serial_num, m->header.id.serial_num);
+	EXPECT_TRUE(rt_id_eq(&c.s.id, &m->header.id));
 	EXPECT_EQ(0, memcmp("pong", kbus_msg_data(m), 4));
 	free(m);
 }
@@ -265,7 +271,7 @@ TEST_F(roundtrip, emsgsize_of_the_receive_leaves_the_message_queued)
 	EXPECT_EQ(KBUS_ENTIRE_MSG_LEN(strlen(name), 10), c.r.msg_len);
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->a));
 	m = kbus_recv(_metadata, self->b);
-	EXPECT_EQ(c.s.id.serial_num, m->header.id.serial_num);
+	EXPECT_TRUE(rt_id_eq(&c.s.id, &m->header.id));
 	free(m);
 	m = kbus_recv(_metadata, self->a);
 	EXPECT_EQ(0, memcmp("0123456789", kbus_msg_data(m), 10));
@@ -355,7 +361,7 @@ TEST_F(roundtrip, a_bad_receive_argument_sends_nothing)
 	if (self->skip)
 		return;
 	ASSERT_EQ(0, kbus_bind(self->b, name, false));
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 7; i++) {
 		rt_init(&c, name, NULL, 0, 0, KBUS_RECV_NONBLOCK);
 		switch (i) {
 		case 0:
@@ -375,6 +381,9 @@ TEST_F(roundtrip, a_bad_receive_argument_sends_nothing)
 			break;
 		case 5:
 			c.r.uid = 1;
+			break;
+		case 6:
+			c.r.gid = 1;
 			break;
 		}
 		EXPECT_EQ(-EINVAL, rt_call(self->a, &c)) TH_LOG("case %d", i);
@@ -477,7 +486,12 @@ static void rt_count_alarm(int sig)
 TEST_F_TIMEOUT(roundtrip, a_signal_after_the_send_gives_eintr_not_a_restart, 30)
 {
 	static const char name[] = "$.RoundTrip.Intr";
-	struct itimerval it = { .it_value = { .tv_usec = 200000 } };
+	/* Again every 200 ms, in case the first comes before the call. */
+	struct itimerval it = {
+		.it_value = { .tv_usec = 200000 },
+		.it_interval = { .tv_usec = 200000 },
+	};
+	struct itimerval off = {};
 	struct sigaction sa, old;
 	struct kbus_entire_message *m;
 	struct rt_call c;
@@ -495,16 +509,130 @@ TEST_F_TIMEOUT(roundtrip, a_signal_after_the_send_gives_eintr_not_a_restart, 30)
 	rt_init(&c, name, "once", 4, 0, 0);
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 	EXPECT_EQ(-EINTR, rt_call(self->a, &c));
-	EXPECT_EQ(1, rt_alarms);
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, NULL));
+	EXPECT_LE(1, rt_alarms);
 	ASSERT_EQ(0, sigaction(SIGALRM, &old, NULL));
 	ASSERT_TRUE(rt_id_set(&c.s.id));
 
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b))
-		TH_LOG("the message was sent again");
+		TH_LOG("the message was not sent once");
 	m = kbus_recv(_metadata, self->b);
-	EXPECT_EQ(c.s.id.serial_num, m->header.id.serial_num);
+	EXPECT_TRUE(rt_id_eq(&c.s.id, &m->header.id));
 	free(m);
 	kbus_expect_empty(_metadata, self->a);
+}
+
+/*
+ * A receive buffer that cannot be written is the receive's EFAULT, after
+ * the send: the id is set and the message that did not fit stays queued.
+ */
+TEST_F(roundtrip, efault_of_the_receive_buffer_comes_after_the_send)
+{
+	static const char name[] = "$.RoundTrip.BadBuf";
+	static const char other[] = "$.RoundTrip.BadBufOther";
+	struct rt_call c;
+	void *ro;
+
+	if (self->skip)
+		return;
+	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0, kbus_bind(self->a, name, false));
+	ASSERT_EQ(0, kbus_bind(self->b, other, false));
+	ASSERT_EQ(0, kbus_announce(self->b, name, "kept", 4, NULL));
+	rt_init(&c, other, NULL, 0, 0, 0);
+	c.r.buf_ptr = (uintptr_t)ro;
+	EXPECT_EQ(-EFAULT, rt_call(self->a, &c));
+	EXPECT_TRUE(rt_id_set(&c.s.id));
+	EXPECT_TRUE(rt_got_one(_metadata, self->b));
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->a));
+	free(kbus_recv(_metadata, self->a));
+	munmap(ro, 4096);
+}
+
+/*
+ * A receive struct that can be read but not written (its answer could
+ * not be given) fails with EFAULT before anything is sent.
+ */
+TEST_F(roundtrip, a_read_only_receive_struct_sends_nothing)
+{
+	static const char name[] = "$.RoundTrip.RoRecv";
+	struct kbus_recv *r;
+	struct rt_call c;
+
+	if (self->skip)
+		return;
+	ASSERT_EQ(0, kbus_bind(self->b, name, false));
+	r = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	rt_init(&c, name, NULL, 0, 0, KBUS_RECV_NONBLOCK);
+	*r = c.r;
+	ASSERT_EQ(0, mprotect(r, 4096, PROT_READ));
+	c.sr.recv_ptr = (uintptr_t)r;
+	EXPECT_EQ(-EFAULT, rt_call(self->a, &c));
+	EXPECT_FALSE(rt_id_set(&c.s.id));
+	EXPECT_FALSE(rt_got_one(_metadata, self->b));
+	munmap(r, 4096);
+}
+
+/* A thread making one SENDRECV of @name with ALL_OR_WAIT. */
+struct rt_waiter {
+	pthread_t thread;
+	int fd;
+	const char *name;
+	struct rt_call c;
+	int pipe[2];
+	pid_t tid;
+	int ret;
+};
+
+static void *rt_waiter_main(void *arg)
+{
+	struct rt_waiter *w = arg;
+
+	w->tid = syscall(SYS_gettid);
+	rt_init(&w->c, w->name, NULL, 0, KBUS_BIT_ALL_OR_WAIT, 0);
+	if (kbus_post(w->pipe[1]))
+		return NULL;
+	w->ret = rt_call(w->fd, &w->c);
+	kbus_post(w->pipe[1]);
+	return NULL;
+}
+
+/*
+ * CANCEL makes a SENDRECV waiting for room fail with ECANCELED, the id 0:
+ * nothing sent, nothing received.
+ */
+TEST_F_TIMEOUT(roundtrip, cancel_ends_a_sendrecv_waiting_for_room, 30)
+{
+	static const char name[] = "$.RoundTrip.Cancel";
+	struct rt_waiter w = { .name = name };
+	char path[64];
+
+	if (self->skip)
+		return;
+	kbus_set_max_msgs(_metadata, self->b, 1);
+	ASSERT_EQ(0, kbus_bind(self->b, name, false));
+	ASSERT_EQ(0, kbus_announce(self->a, name, NULL, 0, NULL));
+	w.fd = self->a;
+	ASSERT_EQ(0, pipe(w.pipe));
+	ASSERT_EQ(0, pthread_create(&w.thread, NULL, rt_waiter_main, &w));
+	ASSERT_EQ(0, kbus_wait(w.pipe[0]));
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", w.tid);
+	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(w.pipe[0], POLLIN, 100))
+		TH_LOG("the call returned when it should wait");
+	ASSERT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_CANCEL, NULL));
+	ASSERT_EQ(0, kbus_wait(w.pipe[0]))
+		TH_LOG("CANCEL did not end the waiting call");
+	ASSERT_EQ(0, pthread_join(w.thread, NULL));
+	EXPECT_EQ(-ECANCELED, w.ret);
+	EXPECT_FALSE(rt_id_set(&w.c.s.id));
+	EXPECT_EQ(0U, w.c.r.msg_len);
+	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
+	close(w.pipe[0]);
+	close(w.pipe[1]);
 }
 
 /* ---- SIGKILL of a blocked SENDRECV ---- */
