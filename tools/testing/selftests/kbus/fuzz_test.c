@@ -211,6 +211,9 @@ static const int fz_ok_recv[] = {
 	EINVAL, E2BIG, EMSGSIZE, EAGAIN, EFAULT, ENOMEM, EINTR, 0
 };
 
+/* SENDRECV: those of SENDMSG, then those of RECVMSG (a subset). */
+static const int *const fz_ok_sendrecv = fz_ok_send;
+
 /* KBUS_IOC_CANCEL with no argument always succeeds. */
 static const int fz_ok_none[] = { 0 };
 
@@ -1797,11 +1800,11 @@ static void op_poll(struct fuzz *f)
 static bool fz_kbus_cmd(unsigned long cmd)
 {
 	return _IOC_TYPE(cmd) == KBUS_IOC_MAGIC && _IOC_DIR(cmd) == _IOC_NONE &&
-	       !_IOC_SIZE(cmd) && _IOC_NR(cmd) >= 1 && _IOC_NR(cmd) <= 11;
+	       !_IOC_SIZE(cmd) && _IOC_NR(cmd) >= 1 && _IOC_NR(cmd) <= 12;
 }
 
 /*
- * An ioctl number KBUS does not have: 0, 12 to 255, the numbers of KBUS
+ * An ioctl number KBUS does not have: 0, 13 to 255, the numbers of KBUS
  * with a direction or size, and other magics (none the VFS handles).
  */
 static unsigned long fz_unknown_cmd(struct fuzz *f)
@@ -1815,7 +1818,7 @@ static unsigned long fz_unknown_cmd(struct fuzz *f)
 			cmd = _IO(KBUS_IOC_MAGIC, 0);
 			break;
 		case 1:
-			cmd = _IO(KBUS_IOC_MAGIC, 12 + fz_below(f, 244));
+			cmd = _IO(KBUS_IOC_MAGIC, 13 + fz_below(f, 243));
 			break;
 		case 2:
 			cmd = _IOC(1 + fz_below(f, 3), KBUS_IOC_MAGIC,
@@ -1837,6 +1840,56 @@ static void *fz_any_arg(struct fuzz *f)
 		return (void *)(uintptr_t)fz_bad_ptr(f);
 	memset(f->args, 0, 64);
 	return f->args;
+}
+
+/*
+ * SENDRECV: an announcement sent without waiting, then a receive without
+ * waiting, each struct and the outer one now and then hostile.
+ */
+static void op_sendrecv(struct fuzz *f)
+{
+	static const char name[] = "$.Fuzz.SendRecv";
+	struct kbus_message_header h;
+	struct kbus_sendrecv sr;
+	struct fuzz_target t;
+	struct kbus_send sd;
+	struct kbus_recv rv;
+	void *arg;
+	long ret;
+
+	fz_begin(f, "SENDRECV");
+	fz_pick(f, &t);
+	memset(&h, 0, sizeof(h));
+	h.start_guard = KBUS_MSG_START_GUARD;
+	h.end_guard = KBUS_MSG_END_GUARD;
+	h.name = (uintptr_t)name;
+	h.name_len = sizeof(name) - 1;
+	memset(&sd, 0, sizeof(sd));
+	sd.size = fz_size(f, sizeof(sd));
+	sd.flags = KBUS_SEND_NONBLOCK;
+	sd.msg_ptr = fz_one_in(f, 16) ? fz_bad_ptr(f) : (uintptr_t)&h;
+	sd.msg_len = sizeof(h);
+	memset(&rv, 0, sizeof(rv));
+	rv.size = fz_size(f, sizeof(rv));
+	rv.flags = KBUS_RECV_NONBLOCK | (fz_one_in(f, 3) ? KBUS_RECV_CREDS : 0);
+	rv.buf_ptr = fz_one_in(f, 16) ? fz_bad_ptr(f) : (uintptr_t)f->rbuf;
+	rv.buf_len = f->rbuf_end - f->rbuf;
+	memset(&sr, 0, sizeof(sr));
+	sr.size = fz_size(f, sizeof(sr));
+	sr.flags = fz_one_in(f, 32) ? fz_nonzero(f) : 0;
+	sr.send_ptr = fz_one_in(f, 16) ? fz_bad_ptr(f) : (uintptr_t)&sd;
+	sr.recv_ptr = fz_one_in(f, 16) ? fz_bad_ptr(f) : (uintptr_t)&rv;
+	arg = fz_one_in(f, 16) ? (void *)(uintptr_t)fz_bad_ptr(f) : &sr;
+	fz_add(f, " sizes %u %u %u flags %#x%s", sr.size, sd.size, rv.size,
+	       sr.flags, arg == &sr ? "" : " arg@bad");
+	ret = fz_ioctl(f, t.fd, KBUS_IOC_SENDRECV, arg);
+	fz_judge(f, &t, ret, fz_ok_sendrecv, t.acc != O_RDWR, "SENDRECV");
+	if (ret)
+		return;
+	if (sd.id.network_id || !sd.id.serial_num)
+		fz_fail(f, "SENDRECV succeeded with id %u:%u",
+			sd.id.network_id, sd.id.serial_num);
+	fz_got_msg(f, &t, f->rbuf, rv.msg_len);
 }
 
 static void op_unknown(struct fuzz *f)
@@ -1861,6 +1914,7 @@ static void op_not_open(struct fuzz *f)
 		KBUS_IOC_BIND, KBUS_IOC_UNBIND, KBUS_IOC_REPLIER,
 		KBUS_IOC_SENDMSG, KBUS_IOC_RECVMSG, KBUS_IOC_CANCEL,
 		KBUS_IOC_KSOCK_INFO, KBUS_IOC_GET_OPTION, KBUS_IOC_SET_OPTION,
+		KBUS_IOC_SENDRECV,
 	};
 	unsigned long cmd;
 	struct fuzz_target t;
@@ -1882,8 +1936,10 @@ static void fz_step(struct fuzz *f)
 {
 	unsigned int r = fz_below(f, 1000);
 
-	if (r < 250)
+	if (r < 240)
 		op_send(f);
+	else if (r < 250)
+		op_sendrecv(f);
 	else if (r < 510)
 		op_recv(f, false);
 	else if (r < 513)
