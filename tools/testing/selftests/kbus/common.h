@@ -21,6 +21,7 @@
 #include <linux/capability.h>
 #include <linux/kbus.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -900,6 +901,130 @@ static inline __u32 kbus_child_u32(struct __test_metadata *const _metadata,
 
 	ASSERT_EQ(0, kbus_pipe_read(c->from_child, &val, sizeof(val)));
 	return val;
+}
+
+/*
+ * The child is about to make a call that blocks: let it block, SIGKILL it,
+ * and check that it is gone (reaped) within a second.
+ */
+static inline void kbus_child_kill_blocked(struct __test_metadata *const _metadata,
+					   struct kbus_child *c)
+{
+	pid_t got = 0;
+	char path[64];
+	int status = 0, i;
+
+	ASSERT_EQ(0, kbus_wait(c->from_child));
+	snprintf(path, sizeof(path), "/proc/%d/stat", c->pid);
+	EXPECT_EQ(0, kbus_wait_task_state(path, 'S'));
+	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(c->from_child, POLLIN, 100))
+		TH_LOG("the call returned when it should wait");
+	ASSERT_EQ(0, kill(c->pid, SIGKILL));
+	for (i = 0; i < 100 && !got; i++) {
+		got = waitpid(c->pid, &status, WNOHANG);
+		if (!got)
+			poll(NULL, 0, 10);
+	}
+	close(c->to_child);
+	close(c->from_child);
+	ASSERT_EQ(c->pid, got)
+		TH_LOG("child %d not reaped within 1 s of SIGKILL", c->pid);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+/*
+ * A thread of the test's process that makes one SENDMSG of @h (its pointy
+ * header) from @fd, for the sends that wait: kbus_sender_start() starts
+ * it and checks that the send waits, kbus_sender_finish() collects what
+ * the send returned, and @id is the id it was given.
+ */
+struct kbus_sender {
+	pthread_t thread;
+	int fd;
+	struct kbus_message_header h;
+	int pipe[2];
+	pid_t tid;
+	int ret;
+	struct kbus_msg_id id;
+};
+
+static inline void *kbus_sender_main(void *arg)
+{
+	struct kbus_sender *s = arg;
+
+	s->tid = syscall(SYS_gettid);
+	if (kbus_post(s->pipe[1]))
+		return NULL;
+	s->ret = kbus_sendmsg(s->fd, &s->h, sizeof(s->h), 0, &s->id);
+	kbus_post(s->pipe[1]);
+	return NULL;
+}
+
+/*
+ * Start a thread sending @h from @fd, waiting or not.  The name @h points
+ * to must outlive the thread.
+ */
+static inline void kbus_sender_spawn(struct __test_metadata *const _metadata,
+				     struct kbus_sender *s, int fd,
+				     const struct kbus_message_header *h)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	s->h = *h;
+	s->ret = 1;
+	ASSERT_EQ(0, pipe2(s->pipe, O_CLOEXEC));
+	ASSERT_EQ(0, pthread_create(&s->thread, NULL, kbus_sender_main, s));
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+}
+
+/* The thread sleeps, and its send has not returned within @ms. */
+static inline void kbus_sender_waits(struct __test_metadata *const _metadata,
+				     struct kbus_sender *s, int ms)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
+	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
+		TH_LOG("the sending thread did not block");
+	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, ms))
+		TH_LOG("the send returned when it should wait");
+}
+
+/*
+ * Start a thread sending @name with header flags @hflags from @fd, and
+ * check that the send waits.  @name must outlive the thread.
+ */
+static inline void kbus_sender_start(struct __test_metadata *const _metadata,
+				     struct kbus_sender *s, int fd,
+				     const char *name, __u32 hflags)
+{
+	struct kbus_message_header h;
+
+	kbus_msg_init(&h, name, NULL, 0);
+	h.flags = hflags;
+	kbus_sender_spawn(_metadata, s, fd, &h);
+	kbus_sender_waits(_metadata, s, 0);
+}
+
+/*
+ * Wait (bounded) for the thread's send to return, and return its result.
+ * A send that does not return is cancelled, so that the thread ends.
+ */
+static inline int kbus_sender_finish(struct __test_metadata *const _metadata,
+				     struct kbus_sender *s)
+{
+	int ready = kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS);
+
+	if (ready < 0)
+		kbus_ioctl(s->fd, KBUS_IOC_CANCEL, NULL);
+	EXPECT_LT(0, ready)
+		TH_LOG("the send did not return");
+	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
+	ASSERT_EQ(0, pthread_join(s->thread, NULL));
+	close(s->pipe[0]);
+	close(s->pipe[1]);
+	return s->ret;
 }
 
 #endif /* _SELFTESTS_KBUS_COMMON_H */

@@ -33,93 +33,6 @@ static int wait_pid_state(pid_t pid, char state)
 	return kbus_wait_task_state(path, state);
 }
 
-/* ---- A thread that sends one message ---- */
-
-struct sender {
-	pthread_t thread;
-	int fd;
-	struct kbus_message_header h;
-	int pipe[2];
-	pid_t tid;
-	int ret;
-	struct kbus_msg_id id;
-};
-
-static void *sender_main(void *arg)
-{
-	struct sender *s = arg;
-
-	s->tid = syscall(SYS_gettid);
-	if (kbus_post(s->pipe[1]))
-		return NULL;
-	s->ret = kbus_sendmsg(s->fd, &s->h, sizeof(s->h), 0, &s->id);
-	kbus_post(s->pipe[1]);
-	return NULL;
-}
-
-/* Start a thread sending @h (pointy, blocking) from @fd. */
-static void sender_spawn(struct __test_metadata *const _metadata,
-			 struct sender *s, int fd,
-			 const struct kbus_message_header *h)
-{
-	memset(s, 0, sizeof(*s));
-	s->fd = fd;
-	s->h = *h;
-	s->ret = 1;
-	ASSERT_EQ(0, pipe2(s->pipe, O_CLOEXEC));
-	ASSERT_EQ(0, pthread_create(&s->thread, NULL, sender_main, s));
-	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
-}
-
-/* The thread's send has not returned within @ms. */
-static void sender_still_waiting(struct __test_metadata *const _metadata,
-				 struct sender *s, int ms)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
-	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
-		TH_LOG("the sending thread did not block");
-	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, ms))
-		TH_LOG("the send returned when it should wait");
-}
-
-/*
- * Start a thread sending @name with header flags @hflags from @fd, and
- * check that the send waits.  @name must outlive the thread.
- */
-static void sender_start(struct __test_metadata *const _metadata,
-			 struct sender *s, int fd, const char *name,
-			 __u32 hflags)
-{
-	struct kbus_message_header h;
-
-	kbus_msg_init(&h, name, NULL, 0);
-	h.flags = hflags;
-	sender_spawn(_metadata, s, fd, &h);
-	sender_still_waiting(_metadata, s, 0);
-}
-
-/*
- * Wait (bounded) for the thread's send to return, and return its result.
- * A send that does not return is cancelled, so that the thread ends.
- */
-static int sender_finish(struct __test_metadata *const _metadata,
-			 struct sender *s)
-{
-	int ready = kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS);
-
-	if (ready < 0)
-		kbus_ioctl(s->fd, KBUS_IOC_CANCEL, NULL);
-	EXPECT_LT(0, ready)
-		TH_LOG("the send did not return");
-	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
-	ASSERT_EQ(0, pthread_join(s->thread, NULL));
-	close(s->pipe[0]);
-	close(s->pipe[1]);
-	return s->ret;
-}
-
 /* ---- The fixture ---- */
 
 FIXTURE(flow) {
@@ -258,7 +171,7 @@ TEST_F(flow, full_listener_misses_announcement_and_counts_it)
 TEST_F_TIMEOUT(flow, lowering_max_msgs_below_the_queue_keeps_it_and_lets_no_sender_in, 60)
 {
 	struct kbus_msg_id id[5];
-	struct sender s;
+	struct kbus_sender s;
 	int i;
 
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Lower", 0));
@@ -266,14 +179,14 @@ TEST_F_TIMEOUT(flow, lowering_max_msgs_below_the_queue_keeps_it_and_lets_no_send
 	for (i = 0; i < 5; i++)
 		ASSERT_EQ(0, send_named(self->c, "$.Lower", 0, 0, &id[i]));
 	/* Full: an ALL_OR_WAIT send waits. */
-	sender_start(_metadata, &s, self->a, "$.Lower", KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, "$.Lower", KBUS_BIT_ALL_OR_WAIT);
 
 	kbus_set_max_msgs(_metadata, self->b, 2);
 	/* Nothing is dropped, and the waiting send does not get in. */
 	EXPECT_EQ(5, kbus_num_msgs(_metadata, self->b));
 	EXPECT_EQ(0, kbus_dropped(_metadata, self->b));
 	EXPECT_EQ(POLLIN | POLLOUT, kbus_poll_now(self->b));
-	sender_still_waiting(_metadata, &s, 200);
+	kbus_sender_waits(_metadata, &s, 200);
 
 	/* Over the limit: announcements miss it, ALL_OR_FAIL fails. */
 	EXPECT_EQ(0, send_named(self->c, "$.Lower", 0, 0, NULL));
@@ -286,11 +199,11 @@ TEST_F_TIMEOUT(flow, lowering_max_msgs_below_the_queue_keeps_it_and_lets_no_send
 	for (i = 0; i < 3; i++)
 		expect_serial(_metadata, self->b, id[i].serial_num);
 	EXPECT_EQ(2, kbus_num_msgs(_metadata, self->b));
-	sender_still_waiting(_metadata, &s, 200);
+	kbus_sender_waits(_metadata, &s, 200);
 
 	/* Below it, the waiting send goes, after what was queued. */
 	expect_serial(_metadata, self->b, id[3].serial_num);
-	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	EXPECT_LT(id[4].serial_num, s.id.serial_num);
 	expect_serial(_metadata, self->b, id[4].serial_num);
 	expect_serial(_metadata, self->b, s.id.serial_num);
@@ -304,7 +217,7 @@ TEST_F_TIMEOUT(flow, request_holds_a_slot_of_the_senders_queue_for_its_reply, 60
 	struct kbus_message_header h;
 	struct kbus_ksock_info info;
 	struct kbus_msg_id rid;
-	struct sender s;
+	struct kbus_sender s;
 
 	/* a asks, c replies; a also listens to news from b. */
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Slot.Ask", 1));
@@ -331,8 +244,8 @@ TEST_F_TIMEOUT(flow, request_holds_a_slot_of_the_senders_queue_for_its_reply, 60
 				      KBUS_SEND_NONBLOCK, NULL));
 	kbus_msg_init(&h, "$.Slot.Ask", NULL, 0);
 	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
-	sender_spawn(_metadata, &s, self->a, &h);
-	EXPECT_EQ(-ENOLCK, sender_finish(_metadata, &s));
+	kbus_sender_spawn(_metadata, &s, self->a, &h);
+	EXPECT_EQ(-ENOLCK, kbus_sender_finish(_metadata, &s));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
 	EXPECT_EQ(1, kbus_info_of(_metadata, self->a).num_outstanding);
 
@@ -365,7 +278,7 @@ TEST_F_TIMEOUT(flow, all_or_flags_are_ignored_on_replies, 60)
 	struct kbus_entire_message *req, *rep;
 	struct kbus_message_header h;
 	struct kbus_msg_id rid;
-	struct sender s;
+	struct kbus_sender s;
 
 	/* a asks, b replies, c listens to the name with a full queue. */
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Rep", 1));
@@ -398,8 +311,8 @@ TEST_F_TIMEOUT(flow, all_or_flags_are_ignored_on_replies, 60)
 	h.in_reply_to = req->header.id;
 	h.to = req->header.from;
 	h.flags = KBUS_BIT_ALL_OR_WAIT;
-	sender_spawn(_metadata, &s, self->b, &h);
-	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	kbus_sender_spawn(_metadata, &s, self->b, &h);
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	rep = kbus_recv(_metadata, self->a);
 	EXPECT_EQ(req->header.id.serial_num, rep->header.in_reply_to.serial_num);
 	EXPECT_EQ(s.id.serial_num, rep->header.id.serial_num);
@@ -648,7 +561,7 @@ static void set_handler(struct __test_metadata *const _metadata, int flags)
 
 /* Signal the sending thread and wait (bounded) for its handler to run. */
 static void signal_sender(struct __test_metadata *const _metadata,
-			  struct sender *s)
+			  struct kbus_sender *s)
 {
 	int i;
 
@@ -661,16 +574,16 @@ static void signal_sender(struct __test_metadata *const _metadata,
 
 TEST_F_TIMEOUT(flow, signal_without_sa_restart_ends_a_waiting_send_with_eintr, 60)
 {
-	struct sender s;
+	struct kbus_sender s;
 
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Sig", 0));
 	ASSERT_EQ(0, send_named(self->c, "$.Sig", 0, 0, NULL));
 	set_handler(_metadata, 0);
 
-	sender_start(_metadata, &s, self->a, "$.Sig", KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, "$.Sig", KBUS_BIT_ALL_OR_WAIT);
 	signal_sender(_metadata, &s);
-	EXPECT_EQ(-EINTR, sender_finish(_metadata, &s));
+	EXPECT_EQ(-EINTR, kbus_sender_finish(_metadata, &s));
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 
 	/* Nothing of it is left to arrive once there is room. */
@@ -685,22 +598,22 @@ TEST_F_TIMEOUT(flow, signal_without_sa_restart_ends_a_waiting_send_with_eintr, 6
 TEST_F_TIMEOUT(flow, signal_with_sa_restart_leaves_the_send_waiting, 60)
 {
 	struct kbus_entire_message *m;
-	struct sender s;
+	struct kbus_sender s;
 
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Sig.Restart", 0));
 	ASSERT_EQ(0, send_named(self->c, "$.Sig.Restart", 0, 0, NULL));
 	set_handler(_metadata, SA_RESTART);
 
-	sender_start(_metadata, &s, self->a, "$.Sig.Restart",
-		     KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, "$.Sig.Restart",
+			  KBUS_BIT_ALL_OR_WAIT);
 	signal_sender(_metadata, &s);
 	/* The handler ran; the send started again and waits. */
-	sender_still_waiting(_metadata, &s, 200);
+	kbus_sender_waits(_metadata, &s, 200);
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->b));
 
 	expect_next(_metadata, self->b, "$.Sig.Restart");
-	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	m = kbus_recv(_metadata, self->b);
 	EXPECT_EQ(s.id.serial_num, m->header.id.serial_num);
 	EXPECT_EQ(kbus_ksock_id(_metadata, self->a), m->header.from);
@@ -1116,7 +1029,7 @@ TEST_F_TIMEOUT(flow, ending_a_request_gives_room_to_a_waiting_send, 60)
 	};
 	struct kbus_entire_message *m = NULL;
 	struct kbus_msg_id id;
-	struct sender s;
+	struct kbus_sender s;
 	__u64 before, cost;
 	unsigned long saved;
 	int r, i, ret;
@@ -1146,12 +1059,12 @@ TEST_F_TIMEOUT(flow, ending_a_request_gives_room_to_a_waiting_send, 60)
 		before = kbus_info_of(_metadata, self->a).user_bytes;
 		ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES,
 					      before + cost - 1));
-		sender_start(_metadata, &s, self->a, "$.Room.Tell",
-			     KBUS_BIT_ALL_OR_WAIT);
+		kbus_sender_start(_metadata, &s, self->a, "$.Room.Tell",
+				  KBUS_BIT_ALL_OR_WAIT);
 		ret = i < 2 ? kbus_cancel_request(r, &id) :
 			      kbus_reply(self->c, m, NULL, 0, NULL);
 		EXPECT_EQ(0, ret);
-		EXPECT_EQ(0, sender_finish(_metadata, &s))
+		EXPECT_EQ(0, kbus_sender_finish(_metadata, &s))
 			TH_LOG("the %s woke no waiting send", how[i]);
 		ASSERT_EQ(0, kbus_write_param(KBUS_PARAM_USER_BYTES, saved));
 		expect_next(_metadata, self->b, "$.Room.Tell");
@@ -1233,7 +1146,7 @@ TEST_F_TIMEOUT(flow, answering_a_request_lets_a_waiting_request_in, 60)
 {
 	const __u32 ask = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
 	struct kbus_entire_message *m;
-	struct sender s;
+	struct kbus_sender s;
 	int r1, r2;
 
 	if (access(KBUS_PARAM_MAX_REQUESTS, W_OK))
@@ -1249,21 +1162,21 @@ TEST_F_TIMEOUT(flow, answering_a_request_lets_a_waiting_request_in, 60)
 				NULL));
 	m = kbus_recv(_metadata, self->c);
 	ASSERT_EQ(1, kbus_unreplied(_metadata, self->c));
-	sender_start(_metadata, &s, r2, "$.Owed.Ask", ask);
+	kbus_sender_start(_metadata, &s, r2, "$.Owed.Ask", ask);
 	/* ...until it answers. */
 	ASSERT_EQ(0, kbus_reply(self->c, m, NULL, 0, NULL));
 	free(m);
-	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 
 	/* Again, with the requester of the owed request gone. */
 	m = kbus_recv(_metadata, self->c);
 	EXPECT_EQ(kbus_ksock_id(_metadata, r2), m->header.from);
-	sender_start(_metadata, &s, self->a, "$.Owed.Ask", ask);
+	kbus_sender_start(_metadata, &s, self->a, "$.Owed.Ask", ask);
 	close(r2);
-	sender_still_waiting(_metadata, &s, 100);
+	kbus_sender_waits(_metadata, &s, 100);
 	EXPECT_EQ(-EADDRNOTAVAIL, kbus_reply(self->c, m, NULL, 0, NULL));
 	free(m);
-	EXPECT_EQ(0, sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	/* It is queued at the replier, and nothing is owed. */
 	EXPECT_EQ(1, kbus_num_msgs(_metadata, self->c));
 	EXPECT_EQ(0, kbus_unreplied(_metadata, self->c));

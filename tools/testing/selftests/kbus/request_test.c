@@ -659,66 +659,21 @@ TEST_F(kbus, stateful_request_gets_synthetic_reply_too)
 
 /* ---- Requests that wait for room at the replier ---- */
 
-/* A thread that sends one request, with ALL_OR_WAIT, and must wait. */
-struct req_sender {
-	pthread_t thread;
-	int fd;
-	struct kbus_message_header h;
-	int pipe[2];
-	pid_t tid;
-	int ret;
-	struct kbus_msg_id id;
-};
-
-static void *req_sender_main(void *arg)
-{
-	struct req_sender *s = arg;
-
-	s->tid = syscall(SYS_gettid);
-	if (kbus_post(s->pipe[1]))
-		return NULL;
-	s->ret = kbus_send_msg(s->fd, &s->h, false, &s->id);
-	kbus_post(s->pipe[1]);
-	return NULL;
-}
-
 /*
  * Start a thread sending a request for @name (stateful if @to) from @fd,
  * and check that the send waits.  @name must outlive the thread.
  */
 static void req_sender_start(struct __test_metadata *const _metadata,
-			     struct req_sender *s, int fd, const char *name,
+			     struct kbus_sender *s, int fd, const char *name,
 			     __u32 to)
 {
-	char path[64];
+	struct kbus_message_header h;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = fd;
-	s->ret = 1;
-	kbus_msg_init(&s->h, name, NULL, 0);
-	s->h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
-	s->h.to = to;
-	ASSERT_EQ(0, pipe(s->pipe));
-	ASSERT_EQ(0, pthread_create(&s->thread, NULL, req_sender_main, s));
-	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
-	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
-		TH_LOG("the sending thread did not block");
-	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, 0))
-		TH_LOG("the request was sent when it should wait");
-}
-
-/* Wait (bounded) for the thread's send to return; its result. */
-static int req_sender_finish(struct __test_metadata *const _metadata,
-			     struct req_sender *s)
-{
-	ASSERT_LT(0, kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS))
-		TH_LOG("the waiting request did not return");
-	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
-	ASSERT_EQ(0, pthread_join(s->thread, NULL));
-	close(s->pipe[0]);
-	close(s->pipe[1]);
-	return s->ret;
+	kbus_msg_init(&h, name, NULL, 0);
+	h.flags = KBUS_BIT_WANT_A_REPLY | KBUS_BIT_ALL_OR_WAIT;
+	h.to = to;
+	kbus_sender_spawn(_metadata, s, fd, &h);
+	kbus_sender_waits(_metadata, s, 0);
 }
 
 TEST_F_TIMEOUT(kbus, waiting_request_fails_eaddrnotavail_when_replier_goes,
@@ -726,7 +681,7 @@ TEST_F_TIMEOUT(kbus, waiting_request_fails_eaddrnotavail_when_replier_goes,
 {
 	struct kbus_entire_message *got;
 	struct kbus_message_header h;
-	struct req_sender s;
+	struct kbus_sender s;
 	struct kbus_msg_id id;
 
 	ASSERT_EQ(0, kbus_bind(self->replier, "$.Req.Wait", 1));
@@ -750,7 +705,7 @@ TEST_F_TIMEOUT(kbus, waiting_request_fails_eaddrnotavail_when_replier_goes,
 	/* The replier goes: the waiting request learns there is none. */
 	close(self->replier);
 	self->replier = kbus_open(_metadata);
-	EXPECT_EQ(-EADDRNOTAVAIL, req_sender_finish(_metadata, &s));
+	EXPECT_EQ(-EADDRNOTAVAIL, kbus_sender_finish(_metadata, &s));
 
 	/* The request it had queued is answered; the other went nowhere. */
 	got = kbus_recv(_metadata, self->requester);
@@ -766,7 +721,7 @@ TEST_F_TIMEOUT(kbus, waiting_stateful_request_fails_epipe_when_replier_changes,
 	       60)
 {
 	struct kbus_entire_message *req, *got;
-	struct req_sender s;
+	struct kbus_sender s;
 	struct kbus_msg_id id;
 	__u32 who;
 
@@ -788,7 +743,7 @@ TEST_F_TIMEOUT(kbus, waiting_stateful_request_fails_epipe_when_replier_changes,
 	/* Room is made: the waiting request can only fail. */
 	req = kbus_recv(_metadata, self->replier);
 	EXPECT_EQ(id.serial_num, req->header.id.serial_num);
-	EXPECT_EQ(-EPIPE, req_sender_finish(_metadata, &s));
+	EXPECT_EQ(-EPIPE, kbus_sender_finish(_metadata, &s));
 	kbus_expect_empty(_metadata, self->listener);
 	kbus_expect_empty(_metadata, self->replier);
 	EXPECT_EQ(1, req_outstanding(_metadata, self->requester));

@@ -656,33 +656,6 @@ static int rt_blocked(void *arg, int in, int out)
 	return 3;
 }
 
-/* SIGKILL the child blocked in its call: reaped within a second. */
-static void rt_kill_blocked(struct __test_metadata *const _metadata,
-			    struct kbus_child *ch)
-{
-	pid_t got = 0;
-	char path[64];
-	int status = 0, i;
-
-	ASSERT_EQ(0, kbus_wait(ch->from_child));
-	snprintf(path, sizeof(path), "/proc/%d/stat", ch->pid);
-	EXPECT_EQ(0, kbus_wait_task_state(path, 'S'));
-	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(ch->from_child, POLLIN, 100))
-		TH_LOG("the call returned when it should wait");
-	ASSERT_EQ(0, kill(ch->pid, SIGKILL));
-	for (i = 0; i < 100 && !got; i++) {
-		got = waitpid(ch->pid, &status, WNOHANG);
-		if (!got)
-			poll(NULL, 0, 10);
-	}
-	close(ch->to_child);
-	close(ch->from_child);
-	ASSERT_EQ(ch->pid, got)
-		TH_LOG("child %d not reaped within 1 s of SIGKILL", ch->pid);
-	EXPECT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(SIGKILL, WTERMSIG(status));
-}
-
 /* Blocked in the receive, after the send. */
 TEST_F_TIMEOUT(roundtrip, sigkill_ends_a_sendrecv_waiting_to_receive, 30)
 {
@@ -693,7 +666,7 @@ TEST_F_TIMEOUT(roundtrip, sigkill_ends_a_sendrecv_waiting_to_receive, 30)
 		return;
 	ASSERT_EQ(0, kbus_bind(self->b, name, false));
 	kbus_spawn(_metadata, &ch, rt_blocked, (void *)name);
-	rt_kill_blocked(_metadata, &ch);
+	kbus_child_kill_blocked(_metadata, &ch);
 	EXPECT_TRUE(rt_got_one(_metadata, self->b));
 }
 
@@ -709,7 +682,7 @@ TEST_F_TIMEOUT(roundtrip, sigkill_ends_a_sendrecv_waiting_for_room, 30)
 	ASSERT_EQ(0, kbus_bind(self->b, name, false));
 	ASSERT_EQ(0, kbus_announce(self->a, name, NULL, 0, NULL));
 	kbus_spawn(_metadata, &ch, rt_blocked, (void *)name);
-	rt_kill_blocked(_metadata, &ch);
+	kbus_child_kill_blocked(_metadata, &ch);
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
 	EXPECT_TRUE(rt_got_one(_metadata, self->b));
 	EXPECT_FALSE(rt_got_one(_metadata, self->b));

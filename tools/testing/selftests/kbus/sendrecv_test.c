@@ -112,91 +112,6 @@ static void sr_expect_next(struct __test_metadata *const _metadata, int fd,
 	free(m);
 }
 
-/* A thread that sends one message with SENDMSG, expected to wait. */
-struct sr_sender {
-	pthread_t thread;
-	int fd;
-	__u32 sflags;
-	struct kbus_message_header h;
-	int pipe[2];
-	pid_t tid;
-	int ret;
-	struct kbus_msg_id id;
-};
-
-static void *sr_sender_main(void *arg)
-{
-	struct sr_sender *s = arg;
-
-	s->tid = syscall(SYS_gettid);
-	if (kbus_post(s->pipe[1]))
-		return NULL;
-	s->ret = kbus_sendmsg(s->fd, &s->h, sizeof(s->h), s->sflags,
-			      &s->id);
-	kbus_post(s->pipe[1]);
-	return NULL;
-}
-
-/*
- * Start a thread sending @name with header flags @hflags from @fd, and
- * check that the send blocks.  @name must outlive the thread.
- */
-static void sr_sender_start(struct __test_metadata *const _metadata,
-			    struct sr_sender *s, int fd, const char *name,
-			    __u32 hflags)
-{
-	char path[64];
-
-	memset(s, 0, sizeof(*s));
-	s->fd = fd;
-	s->ret = 1;
-	kbus_msg_init(&s->h, name, NULL, 0);
-	s->h.flags = hflags;
-	ASSERT_EQ(0, pipe(s->pipe));
-	ASSERT_EQ(0, pthread_create(&s->thread, NULL, sr_sender_main, s));
-	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", s->tid);
-	ASSERT_EQ(0, kbus_wait_task_state(path, 'S'))
-		TH_LOG("the sending thread did not block");
-	ASSERT_EQ(-ETIMEDOUT, kbus_wait_fd(s->pipe[0], POLLIN, 0))
-		TH_LOG("the send returned when it should wait");
-}
-
-/* Wait (bounded) for the thread's send to return; its result. */
-static int sr_sender_finish(struct __test_metadata *const _metadata,
-			    struct sr_sender *s)
-{
-	ASSERT_LT(0, kbus_wait_fd(s->pipe[0], POLLIN, KBUS_WAIT_MS))
-		TH_LOG("the waiting send did not return");
-	ASSERT_EQ(0, kbus_wait(s->pipe[0]));
-	ASSERT_EQ(0, pthread_join(s->thread, NULL));
-	close(s->pipe[0]);
-	close(s->pipe[1]);
-	return s->ret;
-}
-
-/* SIGKILL a child: it must be reaped within a second. */
-static void sr_kill_and_reap(struct __test_metadata *const _metadata,
-			     struct kbus_child *c)
-{
-	pid_t got = 0;
-	int status = 0, i;
-
-	ASSERT_EQ(0, kill(c->pid, SIGKILL));
-	for (i = 0; i < 100; i++) {
-		got = waitpid(c->pid, &status, WNOHANG);
-		if (got)
-			break;
-		poll(NULL, 0, 10);
-	}
-	close(c->to_child);
-	close(c->from_child);
-	ASSERT_EQ(c->pid, got)
-		TH_LOG("child %d not reaped within 1 s of SIGKILL", c->pid);
-	EXPECT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(SIGKILL, WTERMSIG(status));
-}
-
 FIXTURE(sendrecv) {
 	bool skip;
 	int a;
@@ -1615,26 +1530,12 @@ static int blocked_sender(void *arg, int in, int out)
 	return 3;
 }
 
-/* The child is about to make its call: let it block, then kill it. */
-static void kill_blocked_child(struct __test_metadata *const _metadata,
-			       struct kbus_child *ch)
-{
-	char path[64];
-
-	ASSERT_EQ(0, kbus_wait(ch->from_child));
-	snprintf(path, sizeof(path), "/proc/%d/stat", ch->pid);
-	EXPECT_EQ(0, kbus_wait_task_state(path, 'S'));
-	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(ch->from_child, POLLIN, 100))
-		TH_LOG("the call returned when it should wait");
-	sr_kill_and_reap(_metadata, ch);
-}
-
 TEST_F_TIMEOUT(sendrecv, sigkill_ends_a_blocked_recvmsg, 30)
 {
 	struct kbus_child ch;
 
 	kbus_spawn(_metadata, &ch, blocked_receiver, NULL);
-	kill_blocked_child(_metadata, &ch);
+	kbus_child_kill_blocked(_metadata, &ch);
 }
 
 TEST_F_TIMEOUT(sendrecv, sigkill_ends_a_sendmsg_waiting_for_room, 30)
@@ -1647,7 +1548,7 @@ TEST_F_TIMEOUT(sendrecv, sigkill_ends_a_sendmsg_waiting_for_room, 30)
 	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
 	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
 	kbus_spawn(_metadata, &ch, blocked_sender, (void *)name);
-	kill_blocked_child(_metadata, &ch);
+	kbus_child_kill_blocked(_metadata, &ch);
 
 	/* Nothing of the killed send is left. */
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
@@ -1664,7 +1565,7 @@ TEST_F_TIMEOUT(sendrecv, cancel_makes_a_waiting_sendmsg_return_ecanceled, 60)
 {
 	static const char name[] = "$.Cancel";
 	struct kbus_entire_message *m;
-	struct sr_sender s;
+	struct kbus_sender s;
 
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
@@ -1672,19 +1573,19 @@ TEST_F_TIMEOUT(sendrecv, cancel_makes_a_waiting_sendmsg_return_ecanceled, 60)
 	/* Nothing waits: nothing to do, and nothing is remembered. */
 	EXPECT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_CANCEL, NULL));
 
-	sr_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
 	/* Another Ksock's CANCEL does not touch it. */
 	EXPECT_EQ(0, kbus_ioctl(self->c, KBUS_IOC_CANCEL, NULL));
 	EXPECT_EQ(-ETIMEDOUT, kbus_wait_fd(s.pipe[0], POLLIN, 200))
 		TH_LOG("CANCEL of another Ksock ended the send");
 	EXPECT_EQ(0, kbus_ioctl(self->a, KBUS_IOC_CANCEL, NULL));
-	EXPECT_EQ(-ECANCELED, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(-ECANCELED, kbus_sender_finish(_metadata, &s));
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
 
 	/* A later send waits, and goes once there is room. */
-	sr_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
 	sr_expect_next(_metadata, self->b, name);
-	EXPECT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
 	m = sr_recv(_metadata, self->b, 0, NULL);
 	EXPECT_EQ(s.id.serial_num, m->header.id.serial_num);
@@ -1695,7 +1596,7 @@ TEST_F_TIMEOUT(sendrecv, a_waiting_sendmsg_takes_its_id_when_delivered, 60)
 {
 	struct kbus_msg_id first, id_b;
 	struct kbus_entire_message *m;
-	struct sr_sender s;
+	struct kbus_sender s;
 	int d;
 
 	d = kbus_open(_metadata);
@@ -1704,14 +1605,14 @@ TEST_F_TIMEOUT(sendrecv, a_waiting_sendmsg_takes_its_id_when_delivered, 60)
 	ASSERT_EQ(0, kbus_bind(self->c, "$.Wait.B", 0));
 	ASSERT_EQ(0, sr_send_name(d, "$.Wait.A", 0, 0, &first));
 
-	sr_sender_start(_metadata, &s, self->a, "$.Wait.A",
-			KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, "$.Wait.A",
+			  KBUS_BIT_ALL_OR_WAIT);
 	ASSERT_EQ(0, sr_send_name(d, "$.Wait.B", 0, 0, &id_b));
 	m = sr_recv(_metadata, self->b, 0, NULL);
 	EXPECT_STREQ("$.Wait.A", kbus_msg_name(m));
 	EXPECT_EQ(first.serial_num, m->header.id.serial_num);
 	free(m);
-	ASSERT_EQ(0, sr_sender_finish(_metadata, &s));
+	ASSERT_EQ(0, kbus_sender_finish(_metadata, &s));
 	EXPECT_LT(id_b.serial_num, s.id.serial_num)
 		TH_LOG("the waiting send kept the id of its first attempt");
 
@@ -1731,21 +1632,21 @@ TEST_F_TIMEOUT(sendrecv, a_waiting_sendmsg_takes_its_id_when_delivered, 60)
 TEST_F_TIMEOUT(sendrecv, unbind_wakes_a_waiting_sendmsg, 60)
 {
 	static const char name[] = "$.Unbind.Wait";
-	struct sr_sender s;
+	struct kbus_sender s;
 
 	kbus_set_max_msgs(_metadata, self->b, 1);
 	ASSERT_EQ(0, kbus_bind(self->b, name, 0));
 	ASSERT_EQ(0, sr_send_name(self->a, name, 0, 0, NULL));
-	sr_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, name, KBUS_BIT_ALL_OR_WAIT);
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
 	ASSERT_EQ(0, kbus_unbind(self->b, name, 0));
-	EXPECT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	EXPECT_EQ(0U, kbus_num_msgs(_metadata, self->b));
 }
 
 TEST_F_TIMEOUT(sendrecv, only_once_wakes_a_waiting_sendmsg, 60)
 {
-	struct sr_sender s;
+	struct kbus_sender s;
 
 	kbus_set_max_msgs(_metadata, self->b, 2);
 	ASSERT_EQ(0, kbus_bind(self->b, "$.Once.A", 0));
@@ -1754,11 +1655,11 @@ TEST_F_TIMEOUT(sendrecv, only_once_wakes_a_waiting_sendmsg, 60)
 	EXPECT_EQ(1U, kbus_num_msgs(_metadata, self->b));
 
 	/* Two copies do not fit. */
-	sr_sender_start(_metadata, &s, self->a, "$.Once.A",
-			KBUS_BIT_ALL_OR_WAIT);
+	kbus_sender_start(_metadata, &s, self->a, "$.Once.A",
+			  KBUS_BIT_ALL_OR_WAIT);
 	EXPECT_EQ(0U, kbus_opt(_metadata, self->b, KBUS_OPT_ONLY_ONCE));
 	ASSERT_EQ(0, kbus_set_opt(self->b, KBUS_OPT_ONLY_ONCE, 1));
-	EXPECT_EQ(0, sr_sender_finish(_metadata, &s));
+	EXPECT_EQ(0, kbus_sender_finish(_metadata, &s));
 	EXPECT_EQ(2U, kbus_num_msgs(_metadata, self->b));
 	sr_expect_next(_metadata, self->b, "$.Once.B");
 	sr_expect_next(_metadata, self->b, "$.Once.A");
