@@ -39,9 +39,12 @@
  *           when full).  The listener receives with one blocking call per
  *           message.  Nothing may be lost.  With two CPUs or more, KBUS
  *           and unix again at 64 B and 4 KiB with the two processes
- *           pinned to two CPUs, then to one.  Both tables show the
- *           interprocessor interrupts and context switches per message.
- *           Each row is timed in TPUT_BLOCKS blocks taken in turns.
+ *           pinned to two CPUs, then to one; and KBUS and unix at 64 B
+ *           and 4 KiB with the listener at SCHED_BATCH, placed by the
+ *           scheduler, then (with two CPUs or more) both on one CPU.
+ *           The tables show the interprocessor interrupts and context
+ *           switches per message.  Each row is timed in TPUT_BLOCKS
+ *           blocks taken in turns.
  *   fanout  one announcement to N = 1, 4, 16, 64 listener processes:
  *           the sender's cost per message and the delivery rate.
  *           Baselines: N AF_UNIX SOCK_SEQPACKET writes; one write to the
@@ -2122,6 +2125,9 @@ struct listener {
  */
 static int sender_cpu = -1, listener_cpu = -1;
 
+/* The listeners of announce() run at SCHED_BATCH (table 2c). */
+static bool listener_batch;
+
 struct listener_result {
 	uint64_t t_end;		/* CLOCK_MONOTONIC when the last came */
 	uint64_t received;
@@ -2143,6 +2149,9 @@ static int listener_main(void *arg, int out)
 		if (ret)
 			child_die("CPU %d: %s", listener_cpu, strerror(-ret));
 	}
+	if (listener_batch &&
+	    sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){}))
+		child_die("SCHED_BATCH: %s", strerror(errno));
 	e.rbuf = malloc(RBUF_LEN);
 	if (!e.rbuf)
 		child_die("out of memory");
@@ -2455,6 +2464,7 @@ static struct announce_result announce(enum xkind kind, int nl, size_t size,
 struct tput_row {
 	enum xkind kind;
 	int cpu[2];		/* sender's and listener's, or -1 */
+	bool batch;		/* the listener at SCHED_BATCH */
 	const char *where;	/* for the progress lines: "", " cross", ... */
 	unsigned long count;	/* timed messages */
 	double elapsed, send_total;	/* ns */
@@ -2494,12 +2504,14 @@ static void tput_rows(struct tput_row *rows, unsigned int nrows,
 				 xname[r->kind], size, r->where, b + 1, nb, c);
 			sender_cpu = r->cpu[0];
 			listener_cpu = r->cpu[1];
+			listener_batch = r->batch;
 			watch_start();
 			res = announce(r->kind, 1, size, c, TPUT_MAXMSGS,
 				       NAME_TPUT, false);
 			watch_stop();
 			sender_cpu = -1;
 			listener_cpu = -1;
+			listener_batch = false;
 			r->blk_ns[r->nblk++] = res.count ?
 					       res.elapsed / res.count : 0;
 			r->count += res.count;
@@ -2577,6 +2589,73 @@ static void bench_tput_placed(void)
 	}
 }
 
+/*
+ * KBUS and AF_UNIX throughput again with the listener at SCHED_BATCH,
+ * placed by the scheduler ("free"), then with both on one CPU ("same").
+ * The scheduler lets a woken task preempt the one running if it has had
+ * less than its share of the CPU; a listener whose receive is the
+ * cheaper call has, and preempts the sender, costing two switches each
+ * time.  A SCHED_BATCH task never preempts on wake-up: these rows time
+ * the two mechanisms without that policy deciding the result.
+ */
+static void bench_tput_batch(void)
+{
+	static const char *const names[] = { "free", "same" };
+	static const char *const wheres[] = { " batch", " batch same" };
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	struct tput_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)], *r;
+	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
+	unsigned int i, j, k, nrows, nplaces = nc < 2 ? 1 : 2;
+	double ns;
+
+	printf("\n2c. The same throughput of KBUS and unix with the listener at\n"
+	       "   SCHED_BATCH, which never preempts the sender when woken:\n"
+	       "   the processes placed by the scheduler (free), then both on\n"
+	       "   one CPU (same; with two CPUs or more).  Without this, a woken\n"
+	       "   listener that has had less than its share of the CPU (the one\n"
+	       "   with the cheaper receive) preempts the sender, which costs two\n"
+	       "   switches each time.  The rows of a size take turns, as above.\n\n");
+	if (nc >= 2)
+		printf("   both on CPU %d (same)\n\n", cpus[0]);
+	printf("   %-6s %6s %-6s %7s %12s %12s %14s %6s %8s\n", "", "bytes",
+	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
+	       "switches");
+	for (i = 0; i < 2; i++) {
+		nrows = 0;
+		for (j = 0; j < nplaces; j++) {
+			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+				rows[nrows++] = (struct tput_row){
+					.kind = kinds[k],
+					.cpu = { j ? cpus[0] : -1,
+						 j ? cpus[0] : -1 },
+					.batch = true,
+					.where = wheres[j],
+				};
+			}
+		}
+		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
+		for (j = 0; j < nrows; j++) {
+			r = &rows[j];
+			ns = r->elapsed / r->count;
+			printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f",
+			       xname[r->kind], msg_sizes[i],
+			       names[j / ARRAY_SIZE(kinds)], r->count, 1e9 / ns,
+			       ns, r->send_total / r->count);
+			print_per_msg(6, r->ipis);
+			print_per_msg(8, r->switches);
+			printf("\n");
+			metric(ns, "%s_tput_%zu_batch_%s_ns_per_msg",
+			       xname[r->kind], msg_sizes[i],
+			       names[j / ARRAY_SIZE(kinds)]);
+			block_metric(r->blk_ns, r->nblk,
+				     "%s_tput_%zu_batch_%s_ns_per_msg",
+				     xname[r->kind], msg_sizes[i],
+				     names[j / ARRAY_SIZE(kinds)]);
+		}
+		fflush(stdout);
+	}
+}
+
 static void bench_tput(void)
 {
 	struct tput_row rows[X_NKINDS], *r;
@@ -2595,7 +2674,8 @@ static void bench_tput(void)
 	       "   interprocessor interrupts (RES and CAL in /proc/interrupts, \"-\"\n"
 	       "   without them; waking a listener asleep on another CPU usually\n"
 	       "   takes one), \"switches\", the context switches (ctxt in\n"
-	       "   /proc/stat); 2b pins the sender and the listener.\n\n",
+	       "   /proc/stat); 2b pins the sender and the listener, 2c runs the\n"
+	       "   listener at SCHED_BATCH.\n\n",
 	       TPUT_BLOCKS, warmup, TPUT_MAXMSGS, LISTEN_MAXBYTES >> 20);
 	printf("   %-6s %6s %7s %12s %12s %14s %6s %8s\n", "", "bytes", "count",
 	       "msgs/s", "ns/msg", "send ns/msg", "IPIs", "switches");
@@ -2636,6 +2716,7 @@ static void bench_tput(void)
 	else
 		printf("   note: %s\n", mq_note);
 	bench_tput_placed();
+	bench_tput_batch();
 }
 
 static const int fanouts[] = { 1, 4, 16, 64 };
@@ -4409,10 +4490,10 @@ static void print_ratios(const char *shapes)
 
 	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
 	       "below 1 means KBUS is faster).  A \"blocks\" line gives the KBUS over\n"
-	       "unix ratio it names in each block of table 1, 1b or 2, each KBUS block\n"
-	       "over the unix block of the same turn: how far that ratio moves\n"
-	       "within one run; then the lowest, the highest and the median of\n"
-	       "them, with a 95 %% interval of that median (order statistics of\n"
+	       "unix ratio it names in each block of table 1, 1b, 2 or 2c, each\n"
+	       "KBUS block over the unix block of the same turn: how far that ratio\n"
+	       "moves within one run; then the lowest, the highest and the median\n"
+	       "of them, with a 95 %% interval of that median (order statistics of\n"
 	       "the blocks, whatever their distribution): an interval that holds\n"
 	       "1 is a tie, as far as one run can tell.\n\n");
 	for (s = 0; want(shapes, "rtt") && s < ARRAY_SIZE(msg_sizes); s++) {
@@ -4465,6 +4546,18 @@ static void print_ratios(const char *shapes)
 		snprintf(what, sizeof(what), "tput_%zu_same_ns_per_msg",
 			 msg_sizes[s]);
 		print_ratios_of("kbus", what, unix_kind, 1);
+	}
+	for (s = 0; want(shapes, "tput") && s < 2; s++) {
+		snprintf(what, sizeof(what), "tput_%zu_batch_free_ns_per_msg",
+			 msg_sizes[s]);
+		print_ratios_of("kbus", what, unix_kind, 1);
+		print_block_ratios("kbus", what);
+		if (ncpus < 2)
+			continue;
+		snprintf(what, sizeof(what), "tput_%zu_batch_same_ns_per_msg",
+			 msg_sizes[s]);
+		print_ratios_of("kbus", what, unix_kind, 1);
+		print_block_ratios("kbus", what);
 	}
 	for (i = 0; want(shapes, "fanout") && i < ARRAY_SIZE(fanouts); i++) {
 		snprintf(what, sizeof(what), "fanout_%d_send_p50", fanouts[i]);
