@@ -41,7 +41,8 @@
  *           and unix again at 64 B and 4 KiB with the two processes
  *           pinned to two CPUs, then to one; and KBUS and unix at 64 B
  *           and 4 KiB with the listener at SCHED_BATCH, placed by the
- *           scheduler, then (with two CPUs or more) both on one CPU.
+ *           scheduler, then (with two CPUs or more) both on one CPU,
+ *           and again with the listener's Ksock at its default limits.
  *           The tables show the interprocessor interrupts and context
  *           switches per message.  Each row is timed in TPUT_BLOCKS
  *           blocks taken in turns.
@@ -657,7 +658,7 @@ static uint64_t *samples(uint64_t n)
 }
 
 /* Named figures, for the ratio lines at the end. */
-#define MAX_METRICS	256
+#define MAX_METRICS	384
 static struct {
 	char name[64];
 	double val;
@@ -705,7 +706,7 @@ static void print_ratio(const char *num, const char *den)
  * blocks taken in turns), for the spread of a ratio within one run.
  */
 #define MAX_BLOCKS	20
-#define MAX_BLOCK_METRICS	64
+#define MAX_BLOCK_METRICS	96
 static struct {
 	char name[64];
 	unsigned int n;
@@ -2125,8 +2126,11 @@ struct listener {
  */
 static int sender_cpu = -1, listener_cpu = -1;
 
-/* The listeners of announce() run at SCHED_BATCH (table 2c). */
-static bool listener_batch;
+/*
+ * The listeners of announce() run at SCHED_BATCH (table 2c), and keep
+ * their Ksock's default limits (table 2d).
+ */
+static bool listener_batch, listener_defaults;
 
 struct listener_result {
 	uint64_t t_end;		/* CLOCK_MONOTONIC when the last came */
@@ -2162,7 +2166,8 @@ static int listener_main(void *arg, int out)
 			child_die("open: %s", strerror(-ret));
 		e.rfd = ret;
 		e.rlen = KBUS_RLEN(l->name, l->size);
-		ret = kbus_max_msgs(e.rfd, l->maxmsgs, LISTEN_MAXBYTES);
+		ret = listener_defaults ? 0 :
+		      kbus_max_msgs(e.rfd, l->maxmsgs, LISTEN_MAXBYTES);
 		if (ret)
 			child_die("KBUS_OPT_MAX_MSGS %u: %s", l->maxmsgs,
 				  strerror(-ret));
@@ -2465,6 +2470,7 @@ struct tput_row {
 	enum xkind kind;
 	int cpu[2];		/* sender's and listener's, or -1 */
 	bool batch;		/* the listener at SCHED_BATCH */
+	bool defaults;		/* the listener's Ksock at its default limits */
 	const char *where;	/* for the progress lines: "", " cross", ... */
 	unsigned long count;	/* timed messages */
 	double elapsed, send_total;	/* ns */
@@ -2505,6 +2511,7 @@ static void tput_rows(struct tput_row *rows, unsigned int nrows,
 			sender_cpu = r->cpu[0];
 			listener_cpu = r->cpu[1];
 			listener_batch = r->batch;
+			listener_defaults = r->defaults;
 			watch_start();
 			res = announce(r->kind, 1, size, c, TPUT_MAXMSGS,
 				       NAME_TPUT, false);
@@ -2512,6 +2519,7 @@ static void tput_rows(struct tput_row *rows, unsigned int nrows,
 			sender_cpu = -1;
 			listener_cpu = -1;
 			listener_batch = false;
+			listener_defaults = false;
 			r->blk_ns[r->nblk++] = res.count ?
 					       res.elapsed / res.count : 0;
 			r->count += res.count;
@@ -2590,36 +2598,30 @@ static void bench_tput_placed(void)
 }
 
 /*
- * KBUS and AF_UNIX throughput again with the listener at SCHED_BATCH,
- * placed by the scheduler ("free"), then with both on one CPU ("same").
- * The scheduler lets a woken task preempt the one running if it has had
- * less than its share of the CPU; a listener whose receive is the
- * cheaper call has, and preempts the sender, costing two switches each
- * time.  A SCHED_BATCH task never preempts on wake-up: these rows time
- * the two mechanisms without that policy deciding the result.
+ * KBUS and AF_UNIX throughput again with the listener changed as @batch
+ * and @defaults say (see struct tput_row), placed by the scheduler
+ * ("free"), then with both on one CPU ("same"): table @table, whose
+ * figures are named "<kind>_tput_<size>_<tag>_<free|same>_ns_per_msg".
  */
-static void bench_tput_batch(void)
+static void bench_tput_free_same(const char *table, const char *intro,
+				 const char *tag, bool batch, bool defaults)
 {
 	static const char *const names[] = { "free", "same" };
-	static const char *const wheres[] = { " batch", " batch same" };
 	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
 	struct tput_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)], *r;
 	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
 	unsigned int i, j, k, nrows, nplaces = nc < 2 ? 1 : 2;
+	char wheres[ARRAY_SIZE(names)][32];
 	double ns;
 
-	printf("\n2c. The same throughput of KBUS and unix with the listener at\n"
-	       "   SCHED_BATCH, which never preempts the sender when woken:\n"
-	       "   the processes placed by the scheduler (free), then both on\n"
-	       "   one CPU (same; with two CPUs or more).  Without this, a woken\n"
-	       "   listener that has had less than its share of the CPU (the one\n"
-	       "   with the cheaper receive) preempts the sender, which costs two\n"
-	       "   switches each time.  The rows of a size take turns, as above.\n\n");
+	printf("\n%s. %s", table, intro);
 	if (nc >= 2)
 		printf("   both on CPU %d (same)\n\n", cpus[0]);
 	printf("   %-6s %6s %-6s %7s %12s %12s %14s %6s %8s\n", "", "bytes",
 	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
 	       "switches");
+	for (j = 0; j < ARRAY_SIZE(names); j++)
+		snprintf(wheres[j], sizeof(wheres[j]), " %s %s", tag, names[j]);
 	for (i = 0; i < 2; i++) {
 		nrows = 0;
 		for (j = 0; j < nplaces; j++) {
@@ -2628,7 +2630,8 @@ static void bench_tput_batch(void)
 					.kind = kinds[k],
 					.cpu = { j ? cpus[0] : -1,
 						 j ? cpus[0] : -1 },
-					.batch = true,
+					.batch = batch,
+					.defaults = defaults,
 					.where = wheres[j],
 				};
 			}
@@ -2644,16 +2647,46 @@ static void bench_tput_batch(void)
 			print_per_msg(6, r->ipis);
 			print_per_msg(8, r->switches);
 			printf("\n");
-			metric(ns, "%s_tput_%zu_batch_%s_ns_per_msg",
-			       xname[r->kind], msg_sizes[i],
+			metric(ns, "%s_tput_%zu_%s_%s_ns_per_msg",
+			       xname[r->kind], msg_sizes[i], tag,
 			       names[j / ARRAY_SIZE(kinds)]);
 			block_metric(r->blk_ns, r->nblk,
-				     "%s_tput_%zu_batch_%s_ns_per_msg",
-				     xname[r->kind], msg_sizes[i],
+				     "%s_tput_%zu_%s_%s_ns_per_msg",
+				     xname[r->kind], msg_sizes[i], tag,
 				     names[j / ARRAY_SIZE(kinds)]);
 		}
 		fflush(stdout);
 	}
+}
+
+/*
+ * The scheduler lets a woken task preempt the one running if it has had
+ * less than its share of the CPU; a listener whose receive is the
+ * cheaper call has, and preempts the sender, costing two switches each
+ * time.  A SCHED_BATCH task never preempts on wake-up: table 2c times the
+ * two mechanisms without that policy deciding the result.  Table 2d
+ * leaves the listener's Ksock at its default limits, where a sender
+ * faster than its listener waits for room.
+ */
+static void bench_tput_policies(void)
+{
+	bench_tput_free_same("2c",
+		"The same throughput of KBUS and unix with the listener at\n"
+		"   SCHED_BATCH, which never preempts the sender when woken:\n"
+		"   the processes placed by the scheduler (free), then both on\n"
+		"   one CPU (same; with two CPUs or more).  Without this, a woken\n"
+		"   listener that has had less than its share of the CPU (the one\n"
+		"   with the cheaper receive) preempts the sender, which costs two\n"
+		"   switches each time.  The rows of a size take turns, as above.\n\n",
+		"batch", true, false);
+	bench_tput_free_same("2d",
+		"The same throughput of KBUS and unix with the listener's Ksock\n"
+		"   at its default limits (KBUS_OPT_MAX_MSGS 100, KBUS_OPT_MAX_BYTES\n"
+		"   2 MiB; the socket's are always its defaults), placed as in 2c:\n"
+		"   a sender faster than its listener fills the queue and then\n"
+		"   waits for room, and is woken by each receive that makes room.\n"
+		"   The rows of a size take turns, as above.\n\n",
+		"deflim", false, true);
 }
 
 static void bench_tput(void)
@@ -2675,7 +2708,7 @@ static void bench_tput(void)
 	       "   without them; waking a listener asleep on another CPU usually\n"
 	       "   takes one), \"switches\", the context switches (ctxt in\n"
 	       "   /proc/stat); 2b pins the sender and the listener, 2c runs the\n"
-	       "   listener at SCHED_BATCH.\n\n",
+	       "   listener at SCHED_BATCH, 2d at its Ksock's default limits.\n\n",
 	       TPUT_BLOCKS, warmup, TPUT_MAXMSGS, LISTEN_MAXBYTES >> 20);
 	printf("   %-6s %6s %7s %12s %12s %14s %6s %8s\n", "", "bytes", "count",
 	       "msgs/s", "ns/msg", "send ns/msg", "IPIs", "switches");
@@ -2716,7 +2749,7 @@ static void bench_tput(void)
 	else
 		printf("   note: %s\n", mq_note);
 	bench_tput_placed();
-	bench_tput_batch();
+	bench_tput_policies();
 }
 
 static const int fanouts[] = { 1, 4, 16, 64 };
@@ -3096,6 +3129,7 @@ static void bench_calls(void)
 	calls_kbus_request();
 	calls_fd(X_PIPE, 64);
 	calls_fd(X_UNIX, 64);
+	calls_fd(X_UNIX, 4096);
 	watch_stop();
 }
 
@@ -4490,7 +4524,7 @@ static void print_ratios(const char *shapes)
 
 	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
 	       "below 1 means KBUS is faster).  A \"blocks\" line gives the KBUS over\n"
-	       "unix ratio it names in each block of table 1, 1b, 2 or 2c, each\n"
+	       "unix ratio it names in each block of table 1, 1b, 2, 2c or 2d, each\n"
 	       "KBUS block over the unix block of the same turn: how far that ratio\n"
 	       "moves within one run; then the lowest, the highest and the median\n"
 	       "of them, with a 95 %% interval of that median (order statistics of\n"
@@ -4547,15 +4581,13 @@ static void print_ratios(const char *shapes)
 			 msg_sizes[s]);
 		print_ratios_of("kbus", what, unix_kind, 1);
 	}
-	for (s = 0; want(shapes, "tput") && s < 2; s++) {
-		snprintf(what, sizeof(what), "tput_%zu_batch_free_ns_per_msg",
-			 msg_sizes[s]);
-		print_ratios_of("kbus", what, unix_kind, 1);
-		print_block_ratios("kbus", what);
-		if (ncpus < 2)
+	for (i = 0; want(shapes, "tput") && i < 2 * 2 * 2; i++) {
+		/* 2c, 2d; 64 B, 4 KiB; free, same (with two CPUs). */
+		if ((i & 1) && ncpus < 2)
 			continue;
-		snprintf(what, sizeof(what), "tput_%zu_batch_same_ns_per_msg",
-			 msg_sizes[s]);
+		snprintf(what, sizeof(what), "tput_%zu_%s_%s_ns_per_msg",
+			 msg_sizes[(i >> 1) & 1], i >> 2 ? "deflim" : "batch",
+			 i & 1 ? "same" : "free");
 		print_ratios_of("kbus", what, unix_kind, 1);
 		print_block_ratios("kbus", what);
 	}
