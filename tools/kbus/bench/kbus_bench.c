@@ -2668,25 +2668,27 @@ static void bench_tput_free_same(const char *table, const char *intro,
  * leaves the listener's Ksock at its default limits, where a sender
  * faster than its listener waits for room.
  */
+static const char tput_batch_intro[] =
+	"The same throughput of KBUS and unix with the listener at\n"
+	"   SCHED_BATCH, which never preempts the sender when woken:\n"
+	"   the processes placed by the scheduler (free), then both on\n"
+	"   one CPU (same; with two CPUs or more).  Without this, a woken\n"
+	"   listener that has had less than its share of the CPU (the one\n"
+	"   with the cheaper receive) preempts the sender, which costs two\n"
+	"   switches each time.  The rows of a size take turns, as above.\n\n";
+
+static const char tput_deflim_intro[] =
+	"The same throughput of KBUS and unix with the listener's Ksock\n"
+	"   at its default limits (KBUS_OPT_MAX_MSGS 100, KBUS_OPT_MAX_BYTES\n"
+	"   2 MiB; the socket's are always its defaults), placed as in 2c:\n"
+	"   a sender faster than its listener fills the queue and then\n"
+	"   waits for room, and is woken by each receive that makes room.\n"
+	"   The rows of a size take turns, as above.\n\n";
+
 static void bench_tput_policies(void)
 {
-	bench_tput_free_same("2c",
-		"The same throughput of KBUS and unix with the listener at\n"
-		"   SCHED_BATCH, which never preempts the sender when woken:\n"
-		"   the processes placed by the scheduler (free), then both on\n"
-		"   one CPU (same; with two CPUs or more).  Without this, a woken\n"
-		"   listener that has had less than its share of the CPU (the one\n"
-		"   with the cheaper receive) preempts the sender, which costs two\n"
-		"   switches each time.  The rows of a size take turns, as above.\n\n",
-		"batch", true, false);
-	bench_tput_free_same("2d",
-		"The same throughput of KBUS and unix with the listener's Ksock\n"
-		"   at its default limits (KBUS_OPT_MAX_MSGS 100, KBUS_OPT_MAX_BYTES\n"
-		"   2 MiB; the socket's are always its defaults), placed as in 2c:\n"
-		"   a sender faster than its listener fills the queue and then\n"
-		"   waits for room, and is woken by each receive that makes room.\n"
-		"   The rows of a size take turns, as above.\n\n",
-		"deflim", false, true);
+	bench_tput_free_same("2c", tput_batch_intro, "batch", true, false);
+	bench_tput_free_same("2d", tput_deflim_intro, "deflim", false, true);
 }
 
 static void bench_tput(void)
