@@ -2543,6 +2543,23 @@ static void tput_rows(struct tput_row *rows, unsigned int nrows,
 }
 
 /*
+ * Print a row of tables 2b, 2c and 2d, of @size bytes, placed as @place
+ * says; returns its time per message, in ns.
+ */
+static double print_tput_placed(const struct tput_row *r, size_t size,
+				const char *place)
+{
+	double ns = r->elapsed / r->count;
+
+	printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f", xname[r->kind],
+	       size, place, r->count, 1e9 / ns, ns, r->send_total / r->count);
+	print_per_msg(6, r->ipis);
+	print_per_msg(8, r->switches);
+	printf("\n");
+	return ns;
+}
+
+/*
  * KBUS and AF_UNIX throughput again with the sender and the listener
  * pinned to two CPUs, then both to one, as in table 1b.
  */
@@ -2582,14 +2599,8 @@ static void bench_tput_placed(void)
 		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
 		for (j = 0; j < nrows; j++) {
 			r = &rows[j];
-			ns = r->elapsed / r->count;
-			printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f",
-			       xname[r->kind], msg_sizes[i],
-			       names[j / ARRAY_SIZE(kinds)], r->count, 1e9 / ns,
-			       ns, r->send_total / r->count);
-			print_per_msg(6, r->ipis);
-			print_per_msg(8, r->switches);
-			printf("\n");
+			ns = print_tput_placed(r, msg_sizes[i],
+					       names[j / ARRAY_SIZE(kinds)]);
 			metric(ns, "%s_tput_%zu_%s_ns_per_msg", xname[r->kind],
 			       msg_sizes[i], names[j / ARRAY_SIZE(kinds)]);
 		}
@@ -2639,14 +2650,8 @@ static void bench_tput_free_same(const char *table, const char *intro,
 		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
 		for (j = 0; j < nrows; j++) {
 			r = &rows[j];
-			ns = r->elapsed / r->count;
-			printf("   %-6s %6zu %-6s %7lu %12.0f %12.0f %14.0f",
-			       xname[r->kind], msg_sizes[i],
-			       names[j / ARRAY_SIZE(kinds)], r->count, 1e9 / ns,
-			       ns, r->send_total / r->count);
-			print_per_msg(6, r->ipis);
-			print_per_msg(8, r->switches);
-			printf("\n");
+			ns = print_tput_placed(r, msg_sizes[i],
+					       names[j / ARRAY_SIZE(kinds)]);
 			metric(ns, "%s_tput_%zu_%s_%s_ns_per_msg",
 			       xname[r->kind], msg_sizes[i], tag,
 			       names[j / ARRAY_SIZE(kinds)]);
