@@ -2560,109 +2560,22 @@ static double print_tput_placed(const struct tput_row *r, size_t size,
 }
 
 /*
- * KBUS and AF_UNIX throughput again with the sender and the listener
- * pinned to two CPUs, then both to one, as in table 1b.
+ * Tables 2b, 2c and 2d: the throughput of KBUS and AF_UNIX again at
+ * 64 B and 4 KiB, each row placed two ways and its listener changed as
+ * @batch and @defaults say (see struct tput_row).  With @cross, the
+ * first placement pins the sender and the listener to two CPUs
+ * ("cross"), else the scheduler places them ("free"); the second pins
+ * both to one ("same").  The figures are named
+ * "<kind>_tput_<size>_[<tag>_]<place>_ns_per_msg".
  */
-static void bench_tput_placed(void)
-{
-	static const char *const names[] = { "cross", "same" };
-	static const char *const wheres[] = { " cross", " same" };
-	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
-	struct tput_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)], *r;
-	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
-	unsigned int i, j, k, nrows;
-	double ns;
-
-	printf("\n2b. The same throughput of KBUS and unix with the sender and the\n"
-	       "   listener pinned to two CPUs (cross), then both to one (same).\n"
-	       "   The four rows of a size take turns, as above.\n\n");
-	if (nc < 2) {
-		printf("   not measured: fewer than two CPUs to run on\n");
-		return;
-	}
-	printf("   sender on CPU %d, listener on CPU %d (cross) or %d (same)\n\n",
-	       cpus[0], cpus[1], cpus[0]);
-	printf("   %-6s %6s %-6s %7s %12s %12s %14s %6s %8s\n", "", "bytes",
-	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
-	       "switches");
-	for (i = 0; i < 2; i++) {
-		nrows = 0;
-		for (j = 0; j < ARRAY_SIZE(names); j++) {
-			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-				rows[nrows++] = (struct tput_row){
-					.kind = kinds[k],
-					.cpu = { cpus[0], cpus[j ? 0 : 1] },
-					.where = wheres[j],
-				};
-			}
-		}
-		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
-		for (j = 0; j < nrows; j++) {
-			r = &rows[j];
-			ns = print_tput_placed(r, msg_sizes[i],
-					       names[j / ARRAY_SIZE(kinds)]);
-			metric(ns, "%s_tput_%zu_%s_ns_per_msg", xname[r->kind],
-			       msg_sizes[i], names[j / ARRAY_SIZE(kinds)]);
-		}
-		fflush(stdout);
-	}
-}
-
-/*
- * KBUS and AF_UNIX throughput again with the listener changed as @batch
- * and @defaults say (see struct tput_row), placed by the scheduler
- * ("free"), then with both on one CPU ("same"): table @table, whose
- * figures are named "<kind>_tput_<size>_<tag>_<free|same>_ns_per_msg".
- */
-static void bench_tput_free_same(const char *table, const char *intro,
-				 const char *tag, bool batch, bool defaults)
-{
-	static const char *const names[] = { "free", "same" };
-	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
-	struct tput_row rows[ARRAY_SIZE(names) * ARRAY_SIZE(kinds)], *r;
-	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
-	unsigned int i, j, k, nrows, nplaces = nc < 2 ? 1 : 2;
-	char wheres[ARRAY_SIZE(names)][32];
-	double ns;
-
-	printf("\n%s. %s", table, intro);
-	if (nc >= 2)
-		printf("   both on CPU %d (same)\n\n", cpus[0]);
-	printf("   %-6s %6s %-6s %7s %12s %12s %14s %6s %8s\n", "", "bytes",
-	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
-	       "switches");
-	for (j = 0; j < ARRAY_SIZE(names); j++)
-		snprintf(wheres[j], sizeof(wheres[j]), " %s %s", tag, names[j]);
-	for (i = 0; i < 2; i++) {
-		nrows = 0;
-		for (j = 0; j < nplaces; j++) {
-			for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-				rows[nrows++] = (struct tput_row){
-					.kind = kinds[k],
-					.cpu = { j ? cpus[0] : -1,
-						 j ? cpus[0] : -1 },
-					.batch = batch,
-					.defaults = defaults,
-					.where = wheres[j],
-				};
-			}
-		}
-		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
-		for (j = 0; j < nrows; j++) {
-			r = &rows[j];
-			ns = print_tput_placed(r, msg_sizes[i],
-					       names[j / ARRAY_SIZE(kinds)]);
-			metric(ns, "%s_tput_%zu_%s_%s_ns_per_msg",
-			       xname[r->kind], msg_sizes[i], tag,
-			       names[j / ARRAY_SIZE(kinds)]);
-			block_metric(r->blk_ns, r->nblk,
-				     "%s_tput_%zu_%s_%s_ns_per_msg",
-				     xname[r->kind], msg_sizes[i], tag,
-				     names[j / ARRAY_SIZE(kinds)]);
-		}
-		fflush(stdout);
-	}
-}
+struct tput_table {
+	const char *table;
+	const char *intro;
+	const char *tag;	/* in the figures' names, or NULL */
+	bool cross;
+	bool batch;
+	bool defaults;
+};
 
 /*
  * The scheduler lets a woken task preempt the one running if it has had
@@ -2673,27 +2586,143 @@ static void bench_tput_free_same(const char *table, const char *intro,
  * leaves the listener's Ksock at its default limits, where a sender
  * faster than its listener waits for room.
  */
-static const char tput_batch_intro[] =
-	"The same throughput of KBUS and unix with the listener at\n"
-	"   SCHED_BATCH, which never preempts the sender when woken:\n"
-	"   the processes placed by the scheduler (free), then both on\n"
-	"   one CPU (same; with two CPUs or more).  Without this, a woken\n"
-	"   listener that has had less than its share of the CPU (the one\n"
-	"   with the cheaper receive) preempts the sender, which costs two\n"
-	"   switches each time.  The rows of a size take turns, as above.\n\n";
+static const struct tput_table tput_tables[] = {
+	{
+		.table = "2b",
+		.intro = "The same throughput of KBUS and unix with the sender and the\n"
+			 "   listener pinned to two CPUs (cross), then both to one (same).\n"
+			 "   The four rows of a size take turns, as above.\n\n",
+		.cross = true,
+	},
+	{
+		.table = "2c",
+		.intro = "The same throughput of KBUS and unix with the listener at\n"
+			 "   SCHED_BATCH, which never preempts the sender when woken:\n"
+			 "   the processes placed by the scheduler (free), then both on\n"
+			 "   one CPU (same; with two CPUs or more).  Without this, a woken\n"
+			 "   listener that has had less than its share of the CPU (the one\n"
+			 "   with the cheaper receive) preempts the sender, which costs two\n"
+			 "   switches each time.  The rows of a size take turns, as above.\n\n",
+		.tag = "batch",
+		.batch = true,
+	},
+	{
+		.table = "2d",
+		.intro = "The same throughput of KBUS and unix with the listener's Ksock\n"
+			 "   at its default limits (KBUS_OPT_MAX_MSGS and KBUS_OPT_MAX_BYTES\n"
+			 "   left alone; the socket's are always its defaults), placed as\n"
+			 "   in 2c: a sender faster than its listener fills the queue and\n"
+			 "   then waits for room, and is woken by each receive that makes\n"
+			 "   room.  The rows of a size take turns, as above.\n\n",
+		.tag = "deflim",
+		.defaults = true,
+	},
+};
 
-static const char tput_deflim_intro[] =
-	"The same throughput of KBUS and unix with the listener's Ksock\n"
-	"   at its default limits (KBUS_OPT_MAX_MSGS 100, KBUS_OPT_MAX_BYTES\n"
-	"   2 MiB; the socket's are always its defaults), placed as in 2c:\n"
-	"   a sender faster than its listener fills the queue and then\n"
-	"   waits for room, and is woken by each receive that makes room.\n"
-	"   The rows of a size take turns, as above.\n\n";
-
-static void bench_tput_policies(void)
+/* How many of the placements of table @t @ncpus CPUs allow. */
+static unsigned int tput_nplaces(const struct tput_table *t, int ncpus)
 {
-	bench_tput_free_same("2c", tput_batch_intro, "batch", true, false);
-	bench_tput_free_same("2d", tput_deflim_intro, "deflim", false, true);
+	if (ncpus >= 2)
+		return 2;
+	return t->cross ? 0 : 1;
+}
+
+static const char *tput_place(const struct tput_table *t, unsigned int place)
+{
+	if (place)
+		return "same";
+	return t->cross ? "cross" : "free";
+}
+
+/* The name of a figure of table @t without its kind: "tput_64_cross...". */
+static void tput_what(char *buf, size_t len, const struct tput_table *t,
+		      size_t size, unsigned int place)
+{
+	snprintf(buf, len, "tput_%zu_%s%s%s_ns_per_msg", size,
+		 t->tag ? t->tag : "", t->tag ? "_" : "", tput_place(t, place));
+}
+
+/* Print the limits a new Ksock has, which table 2d leaves alone. */
+static void print_default_limits(void)
+{
+	struct kbus_option m = {
+		.size = sizeof(m),
+		.option = KBUS_OPT_MAX_MSGS,
+	};
+	struct kbus_option b = {
+		.size = sizeof(b),
+		.option = KBUS_OPT_MAX_BYTES,
+	};
+	int fd = kbus_open(), ret;
+
+	if (fd < 0)
+		die("open: %s", strerror(-fd));
+	ret = kbus_ioctl(fd, KBUS_IOC_GET_OPTION, &m) ?:
+	      kbus_ioctl(fd, KBUS_IOC_GET_OPTION, &b);
+	if (ret)
+		die("KBUS_IOC_GET_OPTION: %s", strerror(-ret));
+	close(fd);
+	printf("   a new Ksock's limits: %llu messages, %llu bytes\n\n",
+	       (unsigned long long)m.value, (unsigned long long)b.value);
+}
+
+static void bench_tput_table(const struct tput_table *t)
+{
+	static const enum xkind kinds[] = { X_KBUS, X_UNIX };
+	struct tput_row rows[2 * ARRAY_SIZE(kinds)], *r;
+	int cpus[2] = { -1, -1 }, nc = usable_cpus(cpus);
+	unsigned int i, j, p, nrows, nplaces = tput_nplaces(t, nc);
+	char wheres[2][32], what[48];
+	double ns;
+
+	printf("\n%s. %s", t->table, t->intro);
+	if (t->defaults)
+		print_default_limits();
+	if (!nplaces) {
+		printf("   not measured: fewer than two CPUs to run on\n");
+		return;
+	}
+	if (t->cross)
+		printf("   sender on CPU %d, listener on CPU %d (cross) or %d (same)\n\n",
+		       cpus[0], cpus[1], cpus[0]);
+	else if (nplaces == 2)
+		printf("   both on CPU %d (same)\n\n", cpus[0]);
+	printf("   %-6s %6s %-6s %7s %12s %12s %14s %6s %8s\n", "", "bytes",
+	       "CPUs", "count", "msgs/s", "ns/msg", "send ns/msg", "IPIs",
+	       "switches");
+	for (p = 0; p < nplaces; p++)
+		snprintf(wheres[p], sizeof(wheres[p]), " %s%s%s",
+			 t->tag ? t->tag : "", t->tag ? " " : "",
+			 tput_place(t, p));
+	for (i = 0; i < 2; i++) {
+		nrows = 0;
+		for (p = 0; p < nplaces; p++) {
+			for (j = 0; j < ARRAY_SIZE(kinds); j++) {
+				/* Place 0 of a free table is the scheduler's. */
+				int c0 = p || t->cross ? cpus[0] : -1;
+				int c1 = t->cross && !p ? cpus[1] : c0;
+
+				rows[nrows++] = (struct tput_row){
+					.kind = kinds[j],
+					.cpu = { c0, c1 },
+					.batch = t->batch,
+					.defaults = t->defaults,
+					.where = wheres[p],
+				};
+			}
+		}
+		tput_rows(rows, nrows, msg_sizes[i], size_iters(msg_sizes[i]));
+		for (j = 0; j < nrows; j++) {
+			r = &rows[j];
+			p = j / ARRAY_SIZE(kinds);
+			ns = print_tput_placed(r, msg_sizes[i], tput_place(t, p));
+			tput_what(what, sizeof(what), t, msg_sizes[i], p);
+			metric(ns, "%s_%s", xname[r->kind], what);
+			block_metric(r->blk_ns, r->nblk, "%s_%s", xname[r->kind],
+				     what);
+		}
+		fflush(stdout);
+	}
 }
 
 static void bench_tput(void)
@@ -2755,8 +2784,8 @@ static void bench_tput(void)
 		       MQ_TPUT_DEPTH);
 	else
 		printf("   note: %s\n", mq_note);
-	bench_tput_placed();
-	bench_tput_policies();
+	for (i = 0; i < ARRAY_SIZE(tput_tables); i++)
+		bench_tput_table(&tput_tables[i]);
 }
 
 static const int fanouts[] = { 1, 4, 16, 64 };
@@ -4526,17 +4555,17 @@ static void print_ratios(const char *shapes)
 	static const enum xkind unix_kind[] = { X_UNIX };
 	static const char *const pcts[] = { "p50", "p99" };
 	int cpus[2], ncpus = usable_cpus(cpus);
-	unsigned int s, p, i;
+	unsigned int s, p, i, t;
 	char what[48];
 
 	printf("\nRatios of times, KBUS over baseline (lower is better for KBUS;\n"
 	       "below 1 means KBUS is faster).  A \"blocks\" line gives the KBUS over\n"
-	       "unix ratio it names in each block of table 1, 1b, 2, 2c or 2d, each\n"
-	       "KBUS block over the unix block of the same turn: how far that ratio\n"
-	       "moves within one run; then the lowest, the highest and the median\n"
-	       "of them, with a 95 %% interval of that median (order statistics of\n"
-	       "the blocks, whatever their distribution): an interval that holds\n"
-	       "1 is a tie, as far as one run can tell.\n\n");
+	       "unix ratio it names in each block of table 1, 1b, 2, 2b, 2c or 2d,\n"
+	       "each KBUS block over the unix block of the same turn: how far that\n"
+	       "ratio moves within one run; then the lowest, the highest and the\n"
+	       "median of them, with a 95 %% interval of that median (order\n"
+	       "statistics of the blocks, whatever their distribution): an interval\n"
+	       "that holds 1 is a tie, as far as one run can tell.\n\n");
 	for (s = 0; want(shapes, "rtt") && s < ARRAY_SIZE(msg_sizes); s++) {
 		for (p = 0; p < ARRAY_SIZE(pcts); p++) {
 			snprintf(what, sizeof(what), "rtt_%zu_%s", msg_sizes[s],
@@ -4580,23 +4609,15 @@ static void print_ratios(const char *shapes)
 		if (s < 2)
 			print_block_ratios("kbus", what);
 	}
-	for (s = 0; want(shapes, "tput") && ncpus > 1 && s < 2; s++) {
-		snprintf(what, sizeof(what), "tput_%zu_cross_ns_per_msg",
-			 msg_sizes[s]);
-		print_ratios_of("kbus", what, unix_kind, 1);
-		snprintf(what, sizeof(what), "tput_%zu_same_ns_per_msg",
-			 msg_sizes[s]);
-		print_ratios_of("kbus", what, unix_kind, 1);
-	}
-	for (i = 0; want(shapes, "tput") && i < 2 * 2 * 2; i++) {
-		/* 2c, 2d; 64 B, 4 KiB; free, same (with two CPUs). */
-		if ((i & 1) && ncpus < 2)
-			continue;
-		snprintf(what, sizeof(what), "tput_%zu_%s_%s_ns_per_msg",
-			 msg_sizes[(i >> 1) & 1], i >> 2 ? "deflim" : "batch",
-			 i & 1 ? "same" : "free");
-		print_ratios_of("kbus", what, unix_kind, 1);
-		print_block_ratios("kbus", what);
+	for (t = 0; want(shapes, "tput") && t < ARRAY_SIZE(tput_tables); t++) {
+		for (s = 0; s < 2; s++) {
+			for (p = 0; p < tput_nplaces(&tput_tables[t], ncpus); p++) {
+				tput_what(what, sizeof(what), &tput_tables[t],
+					  msg_sizes[s], p);
+				print_ratios_of("kbus", what, unix_kind, 1);
+				print_block_ratios("kbus", what);
+			}
+		}
 	}
 	for (i = 0; want(shapes, "fanout") && i < ARRAY_SIZE(fanouts); i++) {
 		snprintf(what, sizeof(what), "fanout_%d_send_p50", fanouts[i]);
