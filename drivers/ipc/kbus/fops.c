@@ -1098,8 +1098,17 @@ static __always_inline int recv_write_inline(struct recv_call *call,
 	} else if (!user_write_access_begin(buf, sizeof(*hdr) + body_len)) {
 		return -EFAULT;
 	}
-	if (!unsafe_put_hdr(buf, hdr))
-		goto efault;
+	/*
+	 * Unrolled where user addresses are masked (x86_64, where an
+	 * unaligned buffer is no matter); elsewhere the arch's own copy.
+	 */
+	if (can_do_masked_user_access()) {
+		if (!unsafe_put_hdr(buf, hdr))
+			goto efault;
+	} else {
+		unsafe_copy_to_user(buf, (const char *)hdr, sizeof(*hdr),
+				    efault);
+	}
 	if (body_len)
 		unsafe_copy_to_user(buf + sizeof(*hdr), (const char *)msg->body,
 				    body_len, efault);
