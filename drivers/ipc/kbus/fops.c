@@ -750,15 +750,9 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len, union send_in *in,
 		else if (copy_small_from_user(h, umsg, sizeof(*h)))
 			return ERR_PTR(-EFAULT);
 	}
-	/*
-	 * A pointy header whose name was read with it passed check_hdr()
-	 * first (send_read_pointy()).
-	 */
-	if (!h->name || len != sizeof(*h) || got <= sizeof(*h)) {
-		err = check_hdr(bus, h);
-		if (err)
-			return ERR_PTR(err);
-	}
+	err = check_hdr(bus, h);
+	if (err)
+		return ERR_PTR(err);
 
 	if (h->name) {
 		if (len != sizeof(*h))
