@@ -955,6 +955,12 @@ struct ep {
 	bool replier;		/* replies to the last request read */
 	/* KBUS */
 	__u32 flags;		/* flags of the messages sent */
+	/*
+	 * The header of the messages sent, built once: a send sets only
+	 * what changes from one message to the next, as a program sending
+	 * a stream of messages under one name can.
+	 */
+	struct kbus_message_header hdr;
 	__u32 rlen;		/* RECVMSG buffer length (<= RBUF_LEN) */
 	struct kbus_msg_id req_id;
 	__u32 req_from;
@@ -973,23 +979,30 @@ static long sys_futex(__u32 *uaddr, int op, __u32 val,
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
+/* The header of @e's next message, of @len bytes at @buf. */
+static struct kbus_message_header *ep_hdr(struct ep *e, const void *buf,
+					  size_t len)
+{
+	struct kbus_message_header *h = &e->hdr;
+
+	h->data_len = len;
+	h->data = len ? (uintptr_t)buf : 0;
+	if (e->replier) {
+		h->in_reply_to = e->req_id;
+		h->to = e->req_from;
+	}
+	return h;
+}
+
 static int ep_send(struct ep *e, const void *buf, size_t len)
 {
-	struct kbus_message_header h;
 	__u32 *seq;
 	__s64 id;
 
 	switch (e->kind) {
 	case X_KBUS:
 	case X_KBUS1:
-		kbus_hdr(&h, e->name, buf, len);
-		if (e->replier) {
-			h.in_reply_to = e->req_id;
-			h.to = e->req_from;
-		} else {
-			h.flags = e->flags;
-		}
-		return kbus_sendmsg(e->wfd, &h);
+		return kbus_sendmsg(e->wfd, ep_hdr(e, buf, len));
 	case X_PIPE:
 		return write_full(e->wfd, buf, len);
 	case X_UNIX:
@@ -1111,11 +1124,10 @@ static int ep_recv(struct ep *e, size_t len)
 static int ep_sendrecv(struct ep *e, const void *buf, size_t slen,
 		       size_t rlen)
 {
-	struct kbus_message_header h;
 	struct kbus_send s = {
 		.size = sizeof(s),
-		.msg_ptr = (uintptr_t)&h,
-		.msg_len = sizeof(h),
+		.msg_ptr = (uintptr_t)ep_hdr(e, buf, slen),
+		.msg_len = sizeof(e->hdr),
 	};
 	struct kbus_recv r = {
 		.size = sizeof(r),
@@ -1129,13 +1141,6 @@ static int ep_sendrecv(struct ep *e, const void *buf, size_t slen,
 	};
 	int ret;
 
-	kbus_hdr(&h, e->name, buf, slen);
-	if (e->replier) {
-		h.in_reply_to = e->req_id;
-		h.to = e->req_from;
-	} else {
-		h.flags = e->flags;
-	}
 	ret = kbus_ioctl(e->wfd, KBUS_IOC_SENDRECV, &sr);
 	return ret ? ret : ep_kbus_msg(e, rlen);
 }
@@ -1338,6 +1343,8 @@ static int pair_end(struct pair *p, int side, struct ep *e)
 		} else {
 			e->flags = KBUS_BIT_WANT_A_REPLY;
 		}
+		kbus_hdr(&e->hdr, e->name, NULL, 0);
+		e->hdr.flags = e->flags;
 		return 0;
 	case X_BROKER:
 		ret = broker_connect();
