@@ -72,28 +72,16 @@ static inline void kbus_user_uncharge_locked(struct kbus_user *user,
 }
 
 /**
- * kbus_msg_cost_of() - Work out what a message costs each holder of a copy.
- * @msg: the message, with its lengths set.
+ * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
+ * @msg: the message.
  *
  * Return: the message as allocated, plus a queue entry.
  */
-static inline u32 kbus_msg_cost_of(const struct kbus_msg *msg)
+static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
 {
 	size_t size = struct_size(msg, body, kbus_msg_body_len(msg));
 
 	return kmalloc_size_roundup(size) + sizeof(struct kbus_qentry);
-}
-
-/**
- * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
- * @msg: the message.
- *
- * Return: kbus_msg_cost_of() the message, as kept in it when its lengths
- * were set.
- */
-static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
-{
-	return msg->cost;
 }
 
 void kbus_account_init(void);

@@ -181,9 +181,6 @@ struct kbus_qentry {
  *       generates; the message holds a reference (invariant after send).
  * @uid: the sender's effective user id (invariant after send).
  * @gid: the sender's effective group id (invariant after send).
- * @cost: kbus_msg_cost(), worked out when the lengths are set: each
- *        queue charges it and uncharges it, and the allocator's size
- *        class is not looked up again for each.
  * @entry: the queue entry of the first copy, allocated with the message
  *         because most messages have one recipient; free while
  *         @entry.msg is NULL.  Only the task that sends the message takes
@@ -210,7 +207,6 @@ struct kbus_msg {
 	kuid_t uid;
 	kgid_t gid;
 	struct kbus_qentry entry;
-	u32 cost;
 	u8 body[];
 };
 

@@ -83,7 +83,6 @@ static __always_inline struct kbus_msg *msg_alloc(u32 name_len,
 	refcount_set(&msg->refcount, 1);
 	msg->name_len = name_len;
 	msg->data_len = data_len;
-	msg->cost = kbus_msg_cost_of(msg);
 	return msg;
 }
 
@@ -316,7 +315,6 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 		len = KBUS_SYNTH_NAME_MAX - 1;
 	msg->name_len = len;
 	msg->data_len = 0;
-	msg->cost = kbus_msg_cost_of(msg);
 	memcpy(msg->body, name, len);
 	kbus_msg_seal(msg);
 	msg->id = *id;
