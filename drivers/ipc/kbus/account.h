@@ -10,6 +10,7 @@
 
 #include <linux/bug.h>
 #include <linux/compiler.h>
+#include <linux/limits.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/types.h>
@@ -72,16 +73,41 @@ static inline void kbus_user_uncharge_locked(struct kbus_user *user,
 }
 
 /**
- * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
- * @msg: the message.
+ * kbus_msg_cost_of() - Work out what a message costs each holder of a copy.
+ * @msg: the message, with its lengths set.
  *
  * Return: the message as allocated, plus a queue entry.
  */
-static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
+static inline size_t kbus_msg_cost_of(const struct kbus_msg *msg)
 {
 	size_t size = struct_size(msg, body, kbus_msg_body_len(msg));
 
 	return kmalloc_size_roundup(size) + sizeof(struct kbus_qentry);
+}
+
+/**
+ * kbus_msg_set_cost() - Keep in a message what it costs.
+ * @msg: the message, whose lengths have just been set.
+ */
+static inline void kbus_msg_set_cost(struct kbus_msg *msg)
+{
+	size_t cost = kbus_msg_cost_of(msg);
+
+	msg->cost = cost <= U16_MAX ? cost : 0;
+}
+
+/**
+ * kbus_msg_cost() - Bytes charged to each holder of a copy of a message.
+ * @msg: the message.
+ *
+ * Return: kbus_msg_cost_of() the message, as kept in it when its lengths
+ * were set if it fitted.
+ */
+static inline size_t kbus_msg_cost(const struct kbus_msg *msg)
+{
+	if (likely(msg->cost))
+		return msg->cost;
+	return kbus_msg_cost_of(msg);
 }
 
 void kbus_account_init(void);

@@ -176,6 +176,10 @@ struct kbus_qentry {
  * @final_to: passed through.
  * @flags: flags common to every copy (%KBUS_BIT_WANT_YOU_TO_REPLY clear).
  * @name_len: length of the name.
+ * @cost: kbus_msg_cost(), worked out when the lengths are set, so that
+ *        each charge and uncharge of a copy does not look up the
+ *        allocator's size class again; 0 if it does not fit (a message
+ *        of more than 64 KiB), for kbus_msg_cost() to work it out.
  * @data_len: length of the data.
  * @pid: the sending process (thread group), or NULL for messages KBUS
  *       generates; the message holds a reference (invariant after send).
@@ -201,7 +205,8 @@ struct kbus_msg {
 	u32 from;
 	struct kbus_orig_from orig_from;
 	struct kbus_orig_from final_to;
-	u32 name_len;
+	u16 name_len;
+	u16 cost;
 	u32 data_len;
 	struct pid *pid;
 	kuid_t uid;

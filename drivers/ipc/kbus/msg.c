@@ -15,6 +15,8 @@
 #include "common.h"
 
 #include <kunit/visibility.h>
+#include <linux/build_bug.h>
+#include <linux/limits.h>
 #include <linux/lockdep.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
@@ -61,6 +63,9 @@ static size_t msg_size(size_t body_len)
 	return struct_size_t(struct kbus_msg, body, body_len);
 }
 
+/* A name's length fits the message's u16. */
+static_assert(KBUS_MAX_NAME_LEN <= U16_MAX);
+
 static __always_inline struct kbus_msg *msg_alloc(u32 name_len,
 						  u32 data_len, gfp_t gfp)
 {
@@ -83,6 +88,7 @@ static __always_inline struct kbus_msg *msg_alloc(u32 name_len,
 	refcount_set(&msg->refcount, 1);
 	msg->name_len = name_len;
 	msg->data_len = data_len;
+	kbus_msg_set_cost(msg);
 	return msg;
 }
 
@@ -315,6 +321,7 @@ void kbus_synth_fill(struct kbus_qentry *qe, const char *name,
 		len = KBUS_SYNTH_NAME_MAX - 1;
 	msg->name_len = len;
 	msg->data_len = 0;
+	kbus_msg_set_cost(msg);
 	memcpy(msg->body, name, len);
 	kbus_msg_seal(msg);
 	msg->id = *id;

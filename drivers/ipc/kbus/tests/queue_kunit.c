@@ -184,6 +184,40 @@ static void first_copy_uses_the_embedded_entry(struct kunit *test)
 	kbus_qentry_free(again);
 }
 
+/*
+ * A message keeps what it costs each holder, as worked out from its
+ * lengths, when that fits; a large one has it worked out at each charge.
+ */
+static void msg_cost_is_kept_when_it_fits(struct kunit *test)
+{
+	static const u32 data_lens[] = { 0, 64, 4096, 60000, 70000 };
+	struct kbus_msg_id id = { 0, 7 };
+	struct kbus_qentry *qe;
+	struct kbus_msg *msg;
+	size_t cost;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(data_lens); i++) {
+		msg = kbus_test_msg(test, "$.Cost", 0, data_lens[i]);
+		cost = kbus_msg_cost_of(msg);
+		KUNIT_EXPECT_GT(test, cost, data_lens[i]);
+		KUNIT_EXPECT_EQ(test, kbus_msg_cost(msg), cost);
+		KUNIT_EXPECT_EQ(test, msg->cost, cost <= U16_MAX ? cost : 0);
+		kbus_msg_put(msg);
+	}
+	/* 70000 bytes of data do not fit: that case was the slow one. */
+	KUNIT_EXPECT_GT(test, cost, U16_MAX);
+
+	/* A spare copy filled as a message KBUS generates costs its size. */
+	qe = kbus_synth_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, qe);
+	kbus_synth_fill(qe, KBUS_MSG_NAME_REPLIER_GONEAWAY, &id, 0, 1, NULL);
+	KUNIT_EXPECT_NE(test, qe->msg->cost, 0);
+	KUNIT_EXPECT_EQ(test, kbus_msg_cost(qe->msg),
+			kbus_msg_cost_of(qe->msg));
+	kbus_qentry_free(qe);
+}
+
 struct name_case {
 	const char *name;
 	bool valid;
@@ -784,6 +818,7 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(msg_alloc_rejects_oversized_name),
 	KUNIT_CASE(header_image_carries_copy_flags),
 	KUNIT_CASE(first_copy_uses_the_embedded_entry),
+	KUNIT_CASE(msg_cost_is_kept_when_it_fits),
 	KUNIT_CASE_PARAM(name_validity_follows_grammar, name_case_gen_params),
 	KUNIT_CASE(name_length_limit_is_enforced),
 	KUNIT_CASE_PARAM(binding_lookup_matches_wildcards,
