@@ -15,6 +15,7 @@
 #include <linux/siphash.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/unaligned.h>
 
 #include "account.h"
 #include "bind.h"
@@ -238,9 +239,56 @@ static void names_resize(struct kbus_names *t, u32 bits)
 	kvfree(old);
 }
 
-static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
-						 u8 kind, const char *key,
-						 u32 len)
+/*
+ * Whether a node's name is the key of @len bytes: memcmp() without its
+ * call, for names of four bytes and more (every valid name but "$.X"),
+ * in two loads a side up to eight bytes and one per eight bytes beyond,
+ * the last load overlapping the one before.
+ */
+static __always_inline bool key_eq(const char *a, const char *b, u32 len)
+{
+	u32 i;
+
+	if (len < sizeof(u32))
+		return !memcmp(a, b, len);
+	if (len <= sizeof(u64))
+		return get_unaligned((const u32 *)a) ==
+		       get_unaligned((const u32 *)b) &&
+		       get_unaligned((const u32 *)(a + len - 4)) ==
+		       get_unaligned((const u32 *)(b + len - 4));
+	for (i = 0; i + sizeof(u64) < len; i += sizeof(u64)) {
+		if (get_unaligned((const u64 *)(a + i)) !=
+		    get_unaligned((const u64 *)(b + i)))
+			return false;
+	}
+	return get_unaligned((const u64 *)(a + len - 8)) ==
+	       get_unaligned((const u64 *)(b + len - 8));
+}
+
+/* The node of a key that is not the one found last, from its hash. */
+static struct kbus_name_node *node_find_locked(struct kbus_names *t, u8 kind,
+					       const char *key, u32 len)
+{
+	struct kbus_name_node *node;
+
+	hlist_for_each_entry(node, name_bucket(t, name_hash(t, kind, key, len)),
+			     hnode) {
+		if (node->kind == kind && node->len == len &&
+		    key_eq(node->full, key, len)) {
+			t->last = node;
+			return node;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Inlined: most lookups are of a kind nothing is bound as (a wildcard
+ * kind), or of the node found last (a send's name, for its replier and
+ * then its listeners; one name sent again and again).
+ */
+static __always_inline struct kbus_name_node *
+node_lookup_locked(struct kbus_bus *bus, u8 kind, const char *key, u32 len)
 {
 	struct kbus_names *t = &bus->names;
 	struct kbus_name_node *node;
@@ -252,17 +300,9 @@ static struct kbus_name_node *node_lookup_locked(struct kbus_bus *bus,
 		return NULL;
 	node = t->last;
 	if (node && node->kind == kind && node->len == len &&
-	    !memcmp(node->full, key, len))
+	    key_eq(node->full, key, len))
 		return node;
-	hlist_for_each_entry(node, name_bucket(t, name_hash(t, kind, key, len)),
-			     hnode) {
-		if (node->kind == kind && node->len == len &&
-		    !memcmp(node->full, key, len)) {
-			t->last = node;
-			return node;
-		}
-	}
-	return NULL;
+	return node_find_locked(t, kind, key, len);
 }
 
 /* Split a pattern into its kind and key length. */
@@ -506,10 +546,13 @@ struct kbus_binding *kbus_replier_for_locked(struct kbus_bus *bus,
 	if (node && node->replier)
 		return node->replier;
 
-	node = node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
-				  last_dot(name, len));
-	if (node && node->replier)
-		return node->replier;
+	/* Most buses bind no wildcards: look for the last dot only if any. */
+	if (bus->names.nr_kind[KBUS_NAME_PERCENT]) {
+		node = node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
+					  last_dot(name, len));
+		if (node && node->replier)
+			return node->replier;
+	}
 	if (!bus->names.nr_kind[KBUS_NAME_STAR])
 		return NULL;
 	for (i = len; i > 0; i--) {
@@ -560,6 +603,7 @@ int kbus_visit_listeners_locked(struct kbus_bus *bus, const char *name,
 				int (*fn)(struct kbus_binding *b, void *arg),
 				void *arg)
 {
+	struct kbus_name_node *node;
 	int err;
 	u32 i;
 
@@ -569,10 +613,16 @@ int kbus_visit_listeners_locked(struct kbus_bus *bus, const char *name,
 						len), fn, arg);
 	if (err)
 		return err;
-	err = node_listeners(node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
-						last_dot(name, len)), fn, arg);
-	if (err || !bus->names.nr_kind[KBUS_NAME_STAR])
-		return err;
+	/* Most buses bind no wildcards: look for the last dot only if any. */
+	if (bus->names.nr_kind[KBUS_NAME_PERCENT]) {
+		node = node_lookup_locked(bus, KBUS_NAME_PERCENT, name,
+					  last_dot(name, len));
+		err = node_listeners(node, fn, arg);
+		if (err)
+			return err;
+	}
+	if (!bus->names.nr_kind[KBUS_NAME_STAR])
+		return 0;
 	for (i = len; i > 0; i--) {
 		if (name[i - 1] != '.')
 			continue;

@@ -455,6 +455,8 @@ void kbus_ksock_release(struct kbus_ksock *ks)
 	kbus_bus_lock_sleepable(bus);
 	/* Unreachable from now on: nothing more can be queued here. */
 	xa_erase(&bus->ksock_ids, ks->id);
+	if (bus->last_ksock == ks)
+		bus->last_ksock = NULL;
 	list_del_init(&ks->bus_node);
 	kbus_queue_flush_locked(ks, NULL, KBUS_MSG_NAME_REPLIER_GONEAWAY);
 	list_for_each_entry_safe(b, tmp, &ks->bindings, ksock_link) {

@@ -36,8 +36,18 @@ void kbus_ksock_release(struct kbus_ksock *ks);
 static inline struct kbus_ksock *
 kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id)
 {
+	struct kbus_ksock *ks = bus->last_ksock;
+
 	kbus_lockdep_assert_bus(bus);
-	return id ? xa_load(&bus->ksock_ids, id) : NULL;
+	/* No Ksock has id 0. */
+	if (ks && ks->id == id)
+		return ks;
+	if (!id)
+		return NULL;
+	ks = xa_load(&bus->ksock_ids, id);
+	if (ks)
+		bus->last_ksock = ks;
+	return ks;
 }
 
 /**

@@ -750,9 +750,16 @@ msg_from_user(struct kbus_bus *bus, u64 uptr, u32 len, union send_in *in,
 		else if (copy_small_from_user(h, umsg, sizeof(*h)))
 			return ERR_PTR(-EFAULT);
 	}
-	err = check_hdr(bus, h);
-	if (err)
-		return ERR_PTR(err);
+	/*
+	 * A pointy header read with its name (more than the header read from
+	 * a message of the header alone) passed check_hdr() before the name
+	 * was read, in send_read_pointy().
+	 */
+	if (!h->name || len != sizeof(*h) || got <= sizeof(*h)) {
+		err = check_hdr(bus, h);
+		if (err)
+			return ERR_PTR(err);
+	}
 
 	if (h->name) {
 		if (len != sizeof(*h))

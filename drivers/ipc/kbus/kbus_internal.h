@@ -86,6 +86,10 @@ struct kbus_names {
  *         with them, with a random key (protected by @lock).
  * @ksocks: all open Ksocks (protected by @lock).
  * @ksock_ids: Ksock id to Ksock (modified under @lock; lookups under @lock).
+ * @last_ksock: the Ksock kbus_ksock_lookup_locked() found last, or NULL:
+ *              in a run of requests and replies between two Ksocks, each
+ *              lookup is of the same requester (protected by @lock;
+ *              cleared when that Ksock leaves @ksock_ids).
  * @next_ksock_id: cursor for allocating Ksock ids (protected by @lock).
  * @next_serial: serial number of the next message (protected by @lock).
  * @max_msg_size: largest entire message accepted (protected by @lock;
@@ -118,6 +122,7 @@ struct kbus_bus {
 	struct kbus_names names;
 	struct list_head ksocks;
 	struct xarray ksock_ids;
+	struct kbus_ksock *last_ksock;
 	u32 next_ksock_id;
 	u32 next_serial;
 	u32 max_msg_size;

@@ -218,6 +218,35 @@ static void msg_cost_is_kept_when_it_fits(struct kunit *test)
 	kbus_qentry_free(qe);
 }
 
+/*
+ * A Ksock found by id is remembered for the next lookup, and forgotten
+ * as it closes: its id then finds nothing.
+ */
+static void ksock_lookup_forgets_a_closed_ksock(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *a = kbus_test_ksock(test, bus);
+	struct kbus_ksock *b = kbus_test_ksock(test, bus);
+	u32 a_id = a->id;
+
+	kbus_bus_lock(bus);
+	KUNIT_EXPECT_NULL(test, kbus_ksock_lookup_locked(bus, 0));
+	KUNIT_EXPECT_PTR_EQ(test, kbus_ksock_lookup_locked(bus, a_id), a);
+	KUNIT_EXPECT_PTR_EQ(test, bus->last_ksock, a);
+	/* Id 0 is nobody's, whoever was found last. */
+	KUNIT_EXPECT_NULL(test, kbus_ksock_lookup_locked(bus, 0));
+	KUNIT_EXPECT_PTR_EQ(test, kbus_ksock_lookup_locked(bus, b->id), b);
+	KUNIT_EXPECT_PTR_EQ(test, kbus_ksock_lookup_locked(bus, a_id), a);
+	kbus_bus_unlock(bus);
+
+	kunit_release_action(test, kbus_test_ksock_release, a);
+	kbus_bus_lock(bus);
+	KUNIT_EXPECT_NULL(test, bus->last_ksock);
+	KUNIT_EXPECT_NULL(test, kbus_ksock_lookup_locked(bus, a_id));
+	KUNIT_EXPECT_PTR_EQ(test, kbus_ksock_lookup_locked(bus, b->id), b);
+	kbus_bus_unlock(bus);
+}
+
 struct name_case {
 	const char *name;
 	bool valid;
@@ -319,6 +348,45 @@ static void binding_lookup_matches_wildcards(struct kunit *test)
 				    count_listener, &n);
 	kbus_bus_unlock_sleepable(bus);
 	KUNIT_EXPECT_EQ(test, n, c.match ? 1 : 0);
+}
+
+/*
+ * A name is found only by itself: for every length up to past two words,
+ * a name that differs from a bound one in any one byte (the node just
+ * found is tried first) finds nothing.
+ */
+static void name_lookup_compares_every_byte(struct kunit *test)
+{
+	struct kbus_bus *bus = kbus_test_bus(test);
+	struct kbus_ksock *ks = kbus_test_ksock(test, bus);
+	char bound[24], other[24];
+	u32 len, i;
+	int n;
+
+	kbus_bus_lock_sleepable(bus);
+	for (len = 3; len <= 20; len++) {
+		memcpy(bound, "$.", 2);
+		for (i = 2; i < len; i++)
+			bound[i] = 'a' + i;
+		KUNIT_ASSERT_EQ(test, 0, kbus_bind_locked(ks, bound, len,
+							  false));
+		for (i = 2; i < len; i++) {
+			n = 0;
+			kbus_visit_listeners_locked(bus, bound, len,
+						    count_listener, &n);
+			KUNIT_EXPECT_EQ(test, n, 1);
+			memcpy(other, bound, len);
+			other[i] = 'A';
+			n = 0;
+			kbus_visit_listeners_locked(bus, other, len,
+						    count_listener, &n);
+			KUNIT_EXPECT_EQ_MSG(test, n, 0, "length %u, byte %u",
+					    len, i);
+		}
+		KUNIT_ASSERT_EQ(test, 0, kbus_unbind_locked(ks, bound, len,
+							    false));
+	}
+	kbus_bus_unlock_sleepable(bus);
 }
 
 static void replier_precedence_exact_percent_longest_star(struct kunit *test)
@@ -819,10 +887,12 @@ static struct kunit_case kbus_queue_cases[] = {
 	KUNIT_CASE(header_image_carries_copy_flags),
 	KUNIT_CASE(first_copy_uses_the_embedded_entry),
 	KUNIT_CASE(msg_cost_is_kept_when_it_fits),
+	KUNIT_CASE(ksock_lookup_forgets_a_closed_ksock),
 	KUNIT_CASE_PARAM(name_validity_follows_grammar, name_case_gen_params),
 	KUNIT_CASE(name_length_limit_is_enforced),
 	KUNIT_CASE_PARAM(binding_lookup_matches_wildcards,
 			 match_case_gen_params),
+	KUNIT_CASE(name_lookup_compares_every_byte),
 	KUNIT_CASE(replier_precedence_exact_percent_longest_star),
 	KUNIT_CASE(send_fans_out_in_the_same_order),
 	KUNIT_CASE(send_to_full_listener_is_counted_as_dropped),
