@@ -265,9 +265,12 @@ static __always_inline bool key_eq(const char *a, const char *b, u32 len)
 	       get_unaligned((const u64 *)(b + len - 8));
 }
 
-/* The node of a key that is not the one found last, from its hash. */
-static struct kbus_name_node *node_find_locked(struct kbus_names *t, u8 kind,
-					       const char *key, u32 len)
+/*
+ * The node of a key that is not the one found last, from its hash.  Not
+ * inlined: node_lookup_locked() is, at each of its callers.
+ */
+static noinline struct kbus_name_node *
+node_find_locked(struct kbus_names *t, u8 kind, const char *key, u32 len)
 {
 	struct kbus_name_node *node;
 

@@ -36,9 +36,10 @@ void kbus_ksock_release(struct kbus_ksock *ks);
 static inline struct kbus_ksock *
 kbus_ksock_lookup_locked(struct kbus_bus *bus, u32 id)
 {
-	struct kbus_ksock *ks = bus->last_ksock;
+	struct kbus_ksock *ks;
 
 	kbus_lockdep_assert_bus(bus);
+	ks = bus->last_ksock;
 	/* No Ksock has id 0. */
 	if (ks && ks->id == id)
 		return ks;

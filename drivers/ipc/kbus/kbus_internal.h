@@ -184,7 +184,8 @@ struct kbus_qentry {
  * @cost: kbus_msg_cost(), worked out when the lengths are set, so that
  *        each charge and uncharge of a copy does not look up the
  *        allocator's size class again; 0 if it does not fit (a message
- *        of more than 64 KiB), for kbus_msg_cost() to work it out.
+ *        allocated in more than 32 KiB), for kbus_msg_cost() to work
+ *        it out.
  * @data_len: length of the data.
  * @pid: the sending process (thread group), or NULL for messages KBUS
  *       generates; the message holds a reference (invariant after send).
